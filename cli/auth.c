@@ -1,0 +1,331 @@
+/* auth: gathering credentials for a store — the sealer key, a key file, or a passphrase from
+ * --passphrase-file, EMBASSY_PASSPHRASE or the terminal — and opening the store with them.
+ * Passphrases live in secmem and are wiped as soon as the store is open. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "secmem.h"
+
+#define PASS_MAX 1024
+
+/* The terminal state to put back if the user interrupts a prompt with echo off. */
+static struct termios saved_tio;
+static volatile sig_atomic_t tty_fd = -1;
+
+static void prompt_sigint(int sig)
+{
+	if (tty_fd >= 0)
+		tcsetattr(tty_fd, TCSAFLUSH, &saved_tio);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* A key file must exist before the store is asked about it: store_open's -ENOENT would
+ * otherwise read as "not a store". */
+static int check_key_file(const char *what, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		cli_error("%s %s: %s; give the path of an existing key file", what, path,
+			  strerror(errno));
+		return EXIT_AUTH;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cli_error("%s %s is not a regular file", what, path);
+		return EXIT_AUTH;
+	}
+	return EXIT_OK;
+}
+
+/* Strip one trailing newline (and a CR before it): files and terminals end lines. */
+static size_t chomp(char *s, size_t n)
+{
+	if (n && s[n - 1] == '\n')
+		n--;
+	if (n && s[n - 1] == '\r')
+		n--;
+	s[n] = '\0';
+	return n;
+}
+
+static int pass_from_file(const char *path, char *buf, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	int ret = EXIT_AUTH;
+
+	if (!f) {
+		cli_error("passphrase file %s: %s", path, strerror(errno));
+		return EXIT_AUTH;
+	}
+	if (!fgets(buf, PASS_MAX, f)) {
+		cli_error("passphrase file %s is empty or unreadable", path);
+		goto out;
+	}
+	*len = chomp(buf, strlen(buf));
+	if (*len == 0) {
+		cli_error("passphrase file %s holds an empty first line", path);
+		goto out;
+	}
+	ret = EXIT_OK;
+out:
+	fclose(f);
+	return ret;
+}
+
+/* Prompt on the controlling terminal with echo off. Only when stdin is a terminal, so a
+ * script without credentials fails at once instead of hanging. */
+static int pass_from_tty(const char *prompt, char *buf, size_t *len)
+{
+	struct termios tio;
+	struct sigaction sa = {.sa_handler = prompt_sigint}, old_int, old_term;
+	ssize_t n = 0;
+	int fd = -1, ret = EXIT_AUTH;
+
+	if (!isatty(STDIN_FILENO) || (fd = open("/dev/tty", O_RDWR | O_CLOEXEC)) < 0) {
+		cli_error("no credentials: give --key-file FILE or --passphrase-file FILE, or set "
+			  "EMBASSY_PASSPHRASE");
+		return EXIT_AUTH;
+	}
+	if (tcgetattr(fd, &saved_tio) < 0)
+		goto out;
+	tio = saved_tio;
+	tio.c_lflag &= ~(tcflag_t)ECHO;
+	tio.c_lflag |= ECHONL;
+	tty_fd = fd;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &tio) < 0)
+		goto restore;
+	n = read(fd, buf, PASS_MAX - 1);
+	tcsetattr(fd, TCSAFLUSH, &saved_tio);
+restore:
+	tty_fd = -1;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (n <= 0) {
+		cli_error("no passphrase read from the terminal");
+		goto out;
+	}
+	*len = chomp(buf, (size_t)n);
+	ret = EXIT_OK;
+out:
+	close(fd);
+	return ret;
+}
+
+/* Copy EMBASSY_PASSPHRASE and wipe the original so it does not linger in /proc/PID/environ
+ * for the life of a long-running command. */
+static int pass_from_env(char *buf, size_t *len)
+{
+	char *v = getenv("EMBASSY_PASSPHRASE");
+	size_t n;
+
+	if (!v || !*v)
+		return -ENOENT;
+	n = strlen(v);
+	if (n >= PASS_MAX) {
+		cli_error("EMBASSY_PASSPHRASE is longer than %d bytes", PASS_MAX - 1);
+		return EXIT_AUTH;
+	}
+	memcpy(buf, v, n + 1);
+	secmem_wipe(v, n);
+	unsetenv("EMBASSY_PASSPHRASE");
+	*len = n;
+	return EXIT_OK;
+}
+
+static int pass_alloc(struct cli_auth *out)
+{
+	out->pass = secmem_alloc(PASS_MAX);
+	if (!out->pass) {
+		cli_error("cannot allocate protected memory for the passphrase");
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* Passphrase from file or environment; -ENOENT when neither is given. */
+static int pass_given(const struct cli_ctx *c, struct cli_auth *out)
+{
+	int ret;
+
+	if (c->passphrase_file)
+		ret = pass_from_file(c->passphrase_file, out->pass, &out->a.passlen);
+	else
+		ret = pass_from_env(out->pass, &out->a.passlen);
+	if (ret == EXIT_OK)
+		out->a.passphrase = out->pass;
+	return ret;
+}
+
+int auth_gather(const struct cli_ctx *c, bool need_sealer, struct cli_auth *out)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (need_sealer && !c->sealer_key) {
+		cli_error("%s needs the sealer's identity: give --sealer-key FILE", c->cmd);
+		return EXIT_USAGE;
+	}
+	if (c->sealer_key) {
+		out->a.sealer_key = c->sealer_key;
+		return check_key_file("sealer key", c->sealer_key);
+	}
+	if (c->key_file) {
+		out->a.key_file = c->key_file;
+		return check_key_file("key file", c->key_file);
+	}
+	ret = pass_alloc(out);
+	if (ret != EXIT_OK)
+		return ret;
+	ret = pass_given(c, out);
+	if (ret == -ENOENT) {
+		ret = pass_from_tty("Store passphrase: ", out->pass, &out->a.passlen);
+		if (ret == EXIT_OK)
+			out->a.passphrase = out->pass;
+	}
+	if (ret != EXIT_OK)
+		auth_clear(out);
+	return ret;
+}
+
+int auth_new_passphrase(const struct cli_ctx *c, bool optional, struct cli_auth *out)
+{
+	char *again = NULL;
+	size_t againlen = 0;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = pass_alloc(out);
+	if (ret != EXIT_OK)
+		return ret;
+	ret = pass_given(c, out);
+	if (ret != -ENOENT)
+		goto out;
+	/* No passphrase given: with recipients a script may do without one. */
+	if (optional && !isatty(STDIN_FILENO)) {
+		ret = EXIT_OK;
+		goto out;
+	}
+	ret = EXIT_FAIL;
+	again = secmem_alloc(PASS_MAX);
+	if (!again)
+		goto out;
+	ret = pass_from_tty("New store passphrase: ", out->pass, &out->a.passlen);
+	if (ret != EXIT_OK)
+		goto out;
+	if (out->a.passlen == 0 && optional) /* empty: recipients only */
+		goto out;
+	ret = pass_from_tty("Repeat passphrase: ", again, &againlen);
+	if (ret != EXIT_OK)
+		goto out;
+	ret = EXIT_AUTH;
+	if (againlen != out->a.passlen || memcmp(again, out->pass, againlen) != 0) {
+		cli_error("the passphrases differ; nothing was created");
+		goto out;
+	}
+	if (out->a.passlen == 0) {
+		cli_error("an empty passphrase is not allowed");
+		goto out;
+	}
+	out->a.passphrase = out->pass;
+	ret = EXIT_OK;
+out:
+	secmem_free(again);
+	if (ret != EXIT_OK)
+		auth_clear(out);
+	else if (!out->a.passphrase)
+		out->a.passlen = 0;
+	return ret;
+}
+
+void auth_clear(struct cli_auth *a)
+{
+	secmem_free(a->pass); /* wipes */
+	memset(a, 0, sizeof(*a));
+}
+
+/* One line saying what went wrong opening the store, and the exit code for it. */
+static int open_error(const struct cli_ctx *c, const char *url, const struct cli_auth *ca,
+		      int err)
+{
+	const char *kf = ca->a.sealer_key ? ca->a.sealer_key : ca->a.key_file;
+
+	switch (err) {
+	case -ENOENT:
+		cli_error("%s is not an embassy store (no embassy.json); check the path or URL",
+			  url);
+		return EXIT_NOSTORE;
+	case -EPROTONOSUPPORT:
+		cli_error("store %s has a format newer than this embassy supports (format %d); "
+			  "upgrade embassy",
+			  url, STORE_FORMAT);
+		return EXIT_NOSTORE;
+	case -EKEYREJECTED:
+		if (kf)
+			cli_error("key file %s does not open store %s (wrong key or another store)",
+				  kf, url);
+		else
+			cli_error("wrong passphrase for store %s", url);
+		return EXIT_AUTH;
+	case -ENOKEY:
+		if (kf)
+			cli_error("store %s has no key entry for key file %s; a sealer can add one "
+				  "with 'embassy key add'",
+				  url, kf);
+		else
+			cli_error("store %s has no passphrase entry; use --key-file", url);
+		return EXIT_AUTH;
+	case -EPERM:
+		cli_error("key file %s is readable by group or others; refusing it: run 'chmod "
+			  "600 %s'",
+			  kf ? kf : "?", kf ? kf : "FILE");
+		return EXIT_AUTH;
+	case -EBADMSG:
+		cli_error("store %s failed authentication (descriptor or key entry tampered or "
+			  "damaged); do not trust this copy",
+			  url);
+		return EXIT_INTEGRITY;
+	case -EINVAL:
+		cli_error("cannot use store %s: invalid address or options", url);
+		return EXIT_USAGE;
+	default:
+		cli_error("cannot open store %s: %s", url, strerror(-err));
+		return cli_exit_for(err);
+	}
+}
+
+int cli_open_store(const struct cli_ctx *c, const char *url, bool need_sealer,
+		   struct store **out)
+{
+	struct cli_auth ca;
+	int ret, err;
+
+	ret = auth_gather(c, need_sealer, &ca);
+	if (ret != EXIT_OK)
+		return ret;
+	err = store_open(url, &c->ro, &ca.a, out);
+	if (err < 0) {
+		ret = open_error(c, url, &ca, err);
+		goto out;
+	}
+	if (need_sealer && !store_can_seal(*out)) {
+		cli_error("%s is not a sealer key for store %s (it can read, not seal)",
+			  c->sealer_key, url);
+		store_close(*out);
+		*out = NULL;
+		ret = EXIT_AUTH;
+	}
+out:
+	auth_clear(&ca);
+	return ret;
+}

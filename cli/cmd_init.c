@@ -1,0 +1,184 @@
+/* init: create an empty store and the sealer's identity. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+#define MAX_RECIPIENTS 256
+#define KDF_MEM_MAX_MIB 4096u
+#define KDF_OPS_MAX 64u
+
+enum { OPT_RECIPIENT = OPT_CMD_BASE, OPT_KDF_MEMORY, OPT_KDF_OPS };
+
+static const char help[] =
+    "NAME\n"
+    "  embassy init - create an empty store and the sealer's identity\n"
+    "\n"
+    "SYNOPSIS\n"
+    "  embassy init STORE --sealer-key FILE [--recipient PUBFILE]...\n"
+    "               [--passphrase-file FILE] [--kdf-memory MiB --kdf-ops N]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "  Creates an empty embassy store at STORE and prints its store id. The sealer's\n"
+    "  identity (the master key and the Ed25519 signing secret) is written to the\n"
+    "  --sealer-key FILE with mode 0600; FILE must not exist. Keep it at home: it is the\n"
+    "  only thing that can seal (and sign) snapshots.\n"
+    "\n"
+    "  The master key is wrapped for recovery into the store's keys/: under the recovery\n"
+    "  passphrase (from --passphrase-file, else EMBASSY_PASSPHRASE, else asked twice on the\n"
+    "  terminal) and for each --recipient public key file made by 'embassy keygen'. A\n"
+    "  recovery host holding either can read, but never forge, snapshots: the signing\n"
+    "  secret is not in the store in a form they can use.\n"
+    "\n"
+    "OPTIONS\n"
+    "  --sealer-key FILE       where to write the sealer's identity (required)\n"
+    "  --recipient PUBFILE     also wrap the master key to this public key; repeatable.\n"
+    "                          With recipients the passphrase is optional (an empty answer\n"
+    "                          at the prompt, or no terminal, means none).\n"
+    "  --passphrase-file FILE  the recovery passphrase (first line of FILE)\n"
+    "  --kdf-memory MiB        Argon2id memory for the passphrase entry (default 256)\n"
+    "  --kdf-ops N             Argon2id passes (default 3). Lower values only for tests.\n"
+    "  --cacert, --cert, --key, --s3-endpoint, --timeout   see 'embassy seal --help'\n"
+    "  -v, --verbose, -h, --help\n"
+    "\n" CLI_HELP_EXIT "\n"
+    "EXAMPLES\n"
+    "  embassy keygen officer1.key\n"
+    "  embassy init /srv/embassy/registers --sealer-key ~/sealer.key \\\n"
+    "      --recipient officer1.key.pub\n"
+    "  EMBASSY_PASSPHRASE=... embassy init file:///mnt/embassy --sealer-key sealer.key\n";
+
+struct init_args {
+	const char *recipients[MAX_RECIPIENTS];
+	size_t nrecipients;
+	uint64_t kdf_mib, kdf_ops;
+};
+
+static int parse(struct cli_ctx *c, struct init_args *a, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    CLI_COMMON_OPTIONS,
+	    {"recipient", required_argument, NULL, OPT_RECIPIENT},
+	    {"kdf-memory", required_argument, NULL, OPT_KDF_MEMORY},
+	    {"kdf-ops", required_argument, NULL, OPT_KDF_OPS},
+	    {NULL, 0, NULL, 0}};
+	int opt, r;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		if ((r = opts_common(c, opt, optarg)) < 0)
+			return EXIT_USAGE;
+		if (r)
+			continue;
+		switch (opt) {
+		case OPT_RECIPIENT:
+			if (a->nrecipients == MAX_RECIPIENTS)
+				return opts_usage(c, "at most %d --recipient", MAX_RECIPIENTS);
+			a->recipients[a->nrecipients++] = optarg;
+			break;
+		case OPT_KDF_MEMORY:
+			if (opts_parse_u64(optarg, KDF_MEM_MAX_MIB, &a->kdf_mib) < 0 ||
+			    a->kdf_mib < 1)
+				return opts_usage(c, "--kdf-memory needs MiB (1..%u), not '%s'",
+						  KDF_MEM_MAX_MIB, optarg);
+			break;
+		case OPT_KDF_OPS:
+			if (opts_parse_u64(optarg, KDF_OPS_MAX, &a->kdf_ops) < 0 || a->kdf_ops < 1)
+				return opts_usage(c, "--kdf-ops needs a number (1..%u), not '%s'",
+						  KDF_OPS_MAX, optarg);
+			break;
+		default:
+			return opts_bad(c, argv);
+		}
+	}
+	return EXIT_OK;
+}
+
+static int check_args(const struct cli_ctx *c, const struct init_args *a)
+{
+	struct stat st;
+
+	if (!c->sealer_key)
+		return opts_usage(c, "needs --sealer-key FILE (where the sealer's identity goes)");
+	if (lstat(c->sealer_key, &st) == 0) {
+		cli_error("sealer key %s already exists; refusing to overwrite an identity", 
+			  c->sealer_key);
+		return EXIT_FAIL;
+	}
+	for (size_t i = 0; i < a->nrecipients; i++) {
+		if (stat(a->recipients[i], &st) < 0) {
+			cli_error("recipient public key %s: %s", a->recipients[i],
+				  strerror(errno));
+			return EXIT_FAIL;
+		}
+	}
+	return EXIT_OK;
+}
+
+static int init_error(const char *url, const struct cli_ctx *c, int err)
+{
+	switch (err) {
+	case -EEXIST:
+		cli_error("%s already holds a store (or %s exists); nothing was changed", url,
+			  c->sealer_key);
+		return EXIT_FAIL;
+	case -EBADMSG:
+	case -EINVAL:
+		cli_error("cannot create store %s: a recipient public key file is malformed "
+			  "(expected 'embassy-recipient-pub-v1') or an option is out of range",
+			  url);
+		return EXIT_FAIL;
+	default:
+		cli_error("cannot create store %s: %s", url, strerror(-err));
+		return cli_exit_for(err);
+	}
+}
+
+static int run(int argc, char **argv)
+{
+	struct cli_ctx c;
+	struct init_args a = {0};
+	struct cli_auth pass = {0};
+	struct store_init_opts io = {0};
+	char id[2 * STORE_ID_LEN + 1];
+	int ret, err;
+
+	opts_init(&c, "init");
+	ret = parse(&c, &a, argc, argv);
+	if (ret != EXIT_OK || c.help)
+		return ret != EXIT_OK ? ret : opts_help(&c);
+	if (argc - optind != 1)
+		return opts_usage(&c, "needs exactly one STORE");
+	ret = check_args(&c, &a);
+	if (ret != EXIT_OK)
+		return ret;
+	ret = auth_new_passphrase(&c, a.nrecipients > 0, &pass);
+	if (ret != EXIT_OK)
+		return ret;
+	io.sealer_key_out = c.sealer_key;
+	io.passphrase = pass.a.passphrase;
+	io.passlen = pass.a.passlen;
+	io.recipients = a.recipients;
+	io.nrecipients = a.nrecipients;
+	io.kdf_ops = a.kdf_ops;
+	io.kdf_mem = (size_t)a.kdf_mib << 20;
+	if (!io.passphrase && !io.nrecipients) {
+		ret = opts_usage(&c, "needs a passphrase or at least one --recipient");
+		goto out;
+	}
+	err = store_init(argv[optind], &c.ro, &io, id);
+	if (err < 0) {
+		ret = init_error(argv[optind], &c, err);
+		goto out;
+	}
+	printf("%s\n", id);
+	ret = fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
+out:
+	auth_clear(&pass);
+	return ret;
+}
+
+const struct cli_cmd cli_cmd_init = {"init", "create an empty store and the sealer's identity",
+				     help, run};

@@ -1,0 +1,139 @@
+/* keygen: a recipient key pair (X25519) for reading a store without a passphrase.
+ * Formats (read by store.c for --key-file and --recipient; keep them exact):
+ *   FILE      "embassy-recipient-key-v1\npublic <hex>\nsecret <hex>\n"  mode 0600
+ *   FILE.pub  "embassy-recipient-pub-v1\npublic <hex>\n"                mode 0644 */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "hex.h"
+#include "secmem.h"
+#include "wrap.h"
+
+#define RKEY_LEN 32
+/* header + "public " + 64 hex + "\nsecret " + 64 hex + "\n", with room to spare */
+#define KEYFILE_MAX 256
+
+static const char help[] =
+    "NAME\n"
+    "  embassy keygen - create a recipient key pair for reading a store\n"
+    "\n"
+    "SYNOPSIS\n"
+    "  embassy keygen FILE\n"
+    "\n"
+    "DESCRIPTION\n"
+    "  Writes a new X25519 key pair: the secret key file FILE (mode 0600) and the public\n"
+    "  key FILE.pub. Neither may exist. Give FILE.pub to the sealer, who passes it to\n"
+    "  'embassy init --recipient' (or 'embassy key add'); the holder of FILE then reads the\n"
+    "  store with '--key-file FILE' instead of a passphrase. The public key is printed\n"
+    "  in hex on standard output.\n"
+    "\n"
+    "  FILE      embassy-recipient-key-v1 / public <hex> / secret <hex>\n"
+    "  FILE.pub  embassy-recipient-pub-v1 / public <hex>\n"
+    "\n"
+    "  Keep FILE offline, e.g. on a token in a safe; embassy refuses a key file that is\n"
+    "  readable by group or others.\n"
+    "\n"
+    "OPTIONS\n"
+    "  -h, --help  this text\n"
+    "\n" CLI_HELP_EXIT "\n"
+    "EXAMPLES\n"
+    "  embassy keygen /media/token/officer1.key\n"
+    "  embassy ls --key-file /media/token/officer1.key /srv/embassy latest\n";
+
+/* Write buf to a new file (O_EXCL: never replace a key) with exactly mode, durably. */
+static int write_new(const char *path, const char *buf, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	/* the umask could only remove bits, but a public key should be readable: set exactly */
+	if (fchmod(fd, mode) < 0 || write(fd, buf, len) != (ssize_t)len || fsync(fd) < 0)
+		ret = errno ? -errno : -EIO;
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	if (ret)
+		unlink(path);
+	return ret;
+}
+
+static int keygen(const char *file, char pkhex[2 * RKEY_LEN + 1])
+{
+	uint8_t pk[RKEY_LEN], *sk = secmem_alloc(RKEY_LEN);
+	char *text = secmem_alloc(KEYFILE_MAX), *pubfile = NULL, *skhex;
+	int n, ret = EXIT_FAIL, err;
+
+	if (!sk || !text || asprintf(&pubfile, "%s.pub", file) < 0) {
+		pubfile = NULL;
+		cli_error("out of memory");
+		goto out;
+	}
+	if (access(pubfile, F_OK) == 0) {
+		cli_error("%s already exists; refusing to overwrite a key", pubfile);
+		goto out;
+	}
+	if (wrap_recipient_keypair(pk, sk) < 0) {
+		cli_error("cannot generate a key pair");
+		goto out;
+	}
+	hex_encode(pk, RKEY_LEN, pkhex);
+	/* the secret's hex goes into secmem too: it is as secret as the key */
+	skhex = text + KEYFILE_MAX - (2 * RKEY_LEN + 1);
+	hex_encode(sk, RKEY_LEN, skhex);
+	n = snprintf(text, KEYFILE_MAX - (2 * RKEY_LEN + 1),
+		     "embassy-recipient-key-v1\npublic %s\nsecret ", pkhex);
+	memmove(text + n, skhex, 2 * RKEY_LEN);
+	text[n + 2 * RKEY_LEN] = '\n';
+	err = write_new(file, text, (size_t)n + 2 * RKEY_LEN + 1, 0600);
+	if (err < 0) {
+		cli_error("cannot write key file %s: %s%s", file, strerror(-err),
+			  err == -EEXIST ? "; refusing to overwrite a key" : "");
+		goto out;
+	}
+	n = snprintf(text, KEYFILE_MAX, "embassy-recipient-pub-v1\npublic %s\n", pkhex);
+	err = write_new(pubfile, text, (size_t)n, 0644);
+	if (err < 0) {
+		cli_error("cannot write public key %s: %s", pubfile, strerror(-err));
+		unlink(file); /* half a key pair is of no use */
+		goto out;
+	}
+	ret = EXIT_OK;
+out:
+	secmem_free(sk);
+	secmem_free(text);
+	free(pubfile);
+	return ret;
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	struct cli_ctx c;
+	char pkhex[2 * RKEY_LEN + 1];
+	int opt, ret;
+
+	opts_init(&c, "keygen");
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (opt != 'h')
+			return opts_bad(&c, argv);
+		return opts_help(&c);
+	}
+	if (argc - optind != 1)
+		return opts_usage(&c, "needs exactly one FILE");
+	ret = keygen(argv[optind], pkhex);
+	if (ret == EXIT_OK)
+		printf("%s\n", pkhex);
+	return ret;
+}
+
+const struct cli_cmd cli_cmd_keygen = {"keygen", "create a recipient key pair (FILE, FILE.pub)",
+				       help, run};

@@ -1,0 +1,177 @@
+/* verify: check a whole store and report every problem found. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "verify.h"
+
+enum { OPT_READ_DATA = OPT_CMD_BASE };
+
+static const char help[] =
+    "NAME\n"
+    "  embassy verify - check a store's signatures, structure and data\n"
+    "\n"
+    "SYNOPSIS\n"
+    "  embassy verify STORE [--read-data] [--json]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "  Checks the store descriptor, every snapshot manifest's signature, the signed head\n"
+    "  pointer, every directory record (it must decode and be well formed), and that every\n"
+    "  record a snapshot refers to is present (its pack exists and is long enough). With\n"
+    "  --read-data every record is also fetched, authenticated and checked against its id.\n"
+    "\n"
+    "  Each problem is printed as one line on standard output naming the object and, where\n"
+    "  known, the snapshot and path affected; a summary line follows. The exit status is 0\n"
+    "  only when no problem was found, 7 when some were.\n"
+    "\n"
+    "OPTIONS\n"
+    "  --read-data  open every record (reads the whole store)\n"
+    "  --json       print a JSON object: ok, snapshots, trees, records, packs, problems\n"
+    "               (count) and report (the problem lines)\n"
+    "\n"
+    "  A progress bar is drawn on standard error when it is a terminal.\n"
+    "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
+    "EXAMPLES\n"
+    "  embassy verify /srv/embassy --key-file officer1.key\n"
+    "  embassy verify s3://embassy/regs --read-data --json > verify-report.json\n";
+
+struct verify_ctx {
+	bool json;
+	json_t *lines;
+	struct progress *bar;
+};
+
+/* A line with its non-UTF-8 bytes escaped, in a static buffer (reports come one at a time). */
+static const char *escaped(const char *line)
+{
+	static char buf[4096];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	if (!f)
+		return "(unprintable line)";
+	cli_print_text(f, line, strlen(line));
+	fclose(f);
+	buf[sizeof(buf) - 1] = '\0';
+	return buf;
+}
+
+static void on_report(void *ctx, const char *line)
+{
+	struct verify_ctx *v = ctx;
+
+	if (v->json) {
+		/* jansson takes only UTF-8; object names in a line may hold any bytes */
+		json_t *str = cli_utf8_ok(line, strlen(line)) ? json_string(line) : NULL;
+
+		json_array_append_new(v->lines, str ? str : json_string(escaped(line)));
+		return;
+	}
+	if (v->bar)
+		fputs("\r\033[K", stderr); /* keep the report readable under the bar */
+	fputs("problem: ", stdout);
+	cli_print_text(stdout, line, strlen(line));
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void on_progress(void *ctx, const struct verify_progress *p)
+{
+	progress_update(ctx, p->records_done, p->records_total);
+}
+
+static int print_summary(const struct verify_ctx *v, const struct verify_result *r)
+{
+	json_t *o;
+	int ret = 0;
+
+	if (!v->json) {
+		printf("checked %llu snapshot(s), %llu tree(s), %llu record(s) in %llu pack(s): ",
+		       (unsigned long long)r->snapshots, (unsigned long long)r->trees,
+		       (unsigned long long)r->records, (unsigned long long)r->packs);
+		if (r->problems)
+			printf("%llu problem(s)\n", (unsigned long long)r->problems);
+		else
+			printf("no problems\n");
+		return 0;
+	}
+	o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:O}", "ok", r->problems == 0, "snapshots",
+		      (json_int_t)r->snapshots, "trees", (json_int_t)r->trees, "records",
+		      (json_int_t)r->records, "packs", (json_int_t)r->packs, "problems",
+		      (json_int_t)r->problems, "report", v->lines);
+	if (!o)
+		return -ENOMEM;
+	if (json_dumpf(o, stdout, JSON_INDENT(2)) < 0)
+		ret = -EIO;
+	putchar('\n');
+	json_decref(o);
+	return ret;
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option longopts[] = {CLI_COMMON_OPTIONS,
+						 {"read-data", no_argument, NULL, OPT_READ_DATA},
+						 {"json", no_argument, NULL, OPT_JSON},
+						 {NULL, 0, NULL, 0}};
+	struct cli_ctx c;
+	struct store *s = NULL;
+	struct verify_ctx v = {0};
+	struct verify_opts vo = {0};
+	struct verify_result res = {0};
+	int opt, r, ret, err;
+
+	opts_init(&c, "verify");
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		if ((r = opts_common(&c, opt, optarg)) < 0)
+			return EXIT_USAGE;
+		if (r)
+			continue;
+		if (opt == OPT_READ_DATA)
+			vo.read_data = true;
+		else if (opt == OPT_JSON)
+			v.json = true;
+		else
+			return opts_bad(&c, argv);
+	}
+	if (c.help)
+		return opts_help(&c);
+	if (argc - optind != 1)
+		return opts_usage(&c, "needs exactly one STORE");
+	v.lines = json_array();
+	if (!v.lines)
+		return EXIT_FAIL;
+	ret = cli_open_store(&c, argv[optind], false, &s);
+	if (ret != EXIT_OK)
+		goto out;
+	vo.report = on_report;
+	vo.report_ctx = &v;
+	v.bar = progress_new(vo.read_data ? "verify (read data)" : "verify", false);
+	vo.progress = v.bar ? on_progress : NULL;
+	vo.progress_ctx = v.bar;
+	err = verify_run(s, &vo, &res);
+	progress_free(v.bar);
+	if (err < 0 && err != -EBADMSG) {
+		cli_error("verify of store %s could not finish: %s", argv[optind], strerror(-err));
+		ret = cli_exit_for(err);
+		goto out;
+	}
+	if (print_summary(&v, &res) < 0 || fflush(stdout) != 0)
+		ret = EXIT_IO;
+	else if (err == -EBADMSG || res.problems)
+		ret = EXIT_INTEGRITY;
+	if (ret == EXIT_INTEGRITY)
+		cli_error("store %s has %llu problem(s) (listed on standard output)", argv[optind],
+			  (unsigned long long)res.problems);
+out:
+	json_decref(v.lines);
+	if (s)
+		store_close(s);
+	return ret;
+}
+
+const struct cli_cmd cli_cmd_verify = {"verify", "check a store's signatures, structure and data",
+				       help, run};

@@ -1,0 +1,150 @@
+/* common: error reporting, errno → exit code, and resolving SNAPSHOT[:PATH] arguments. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void vreport(const char *tag, const char *fmt, va_list ap)
+{
+	char buf[2048];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* one write per line, like log.c, so lines from threads do not interleave */
+	fprintf(stderr, "embassy: %s%s\n", tag, buf);
+}
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("error: ", fmt, ap);
+	va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+int cli_exit_for(int err)
+{
+	switch (err) {
+	case 0:
+		return EXIT_OK;
+	case -EKEYREJECTED:
+	case -ENOKEY:
+	case -EPERM:
+	case -EACCES:
+		return EXIT_AUTH;
+	case -EPROTONOSUPPORT:
+		return EXIT_NOSTORE;
+	case -ENOTUNIQ:
+		return EXIT_NOTFOUND;
+	case -EBADMSG:
+		return EXIT_INTEGRITY;
+	case -EIO:
+	case -ETIMEDOUT:
+	case -ECONNREFUSED:
+	case -ECONNRESET:
+	case -EHOSTUNREACH:
+	case -ENETUNREACH:
+	case -ENOSPC:
+	case -EDQUOT:
+		return EXIT_IO;
+	case -EINVAL:
+		return EXIT_USAGE;
+	default:
+		return EXIT_FAIL;
+	}
+}
+
+int cli_snapshot_error(const char *url, const char *spec, int err)
+{
+	switch (err) {
+	case -ENOENT:
+		if (strcmp(spec, "latest") == 0)
+			cli_error("store %s has no snapshot yet", url);
+		else
+			cli_error("no snapshot '%s' in store %s (see 'embassy snapshots')", spec,
+				  url);
+		return EXIT_NOTFOUND;
+	case -ENOTUNIQ:
+		cli_error("snapshot prefix '%s' matches several snapshots in store %s; give more "
+			  "characters",
+			  spec, url);
+		return EXIT_NOTFOUND;
+	case -EBADMSG:
+		cli_error("snapshot '%s' in store %s failed authentication (tampered or damaged)",
+			  spec, url);
+		return EXIT_INTEGRITY;
+	case -EINVAL:
+		cli_error("'%s' is not a snapshot id: give 'latest', an id or an id prefix", spec);
+		return EXIT_USAGE;
+	default:
+		cli_error("cannot read snapshot '%s' in store %s: %s", spec, url, strerror(-err));
+		return cli_exit_for(err);
+	}
+}
+
+static int lookup_error(const char *spec, const char *path, int err)
+{
+	switch (err) {
+	case -ENOENT:
+		cli_error("no '%s' in snapshot %s", path, spec);
+		return EXIT_NOTFOUND;
+	case -ENOTDIR:
+		cli_error("'%s' in snapshot %s: a parent is not a directory", path, spec);
+		return EXIT_NOTFOUND;
+	case -EBADMSG:
+		cli_error("a directory on the way to '%s' in snapshot %s failed authentication "
+			  "(tampered or damaged); run 'embassy verify'",
+			  path, spec);
+		return EXIT_INTEGRITY;
+	default:
+		cli_error("cannot look up '%s' in snapshot %s: %s", path, spec, strerror(-err));
+		return cli_exit_for(err);
+	}
+}
+
+int cli_resolve(struct store *s, const char *url, const char *spec, struct snapshot *sn,
+		const char **path, struct tree **dir, const struct tree_entry **ent)
+{
+	char *snap = NULL;
+	int err, ret = EXIT_FAIL;
+
+	memset(sn, 0, sizeof(*sn));
+	if (opts_split_spec(spec, &snap, path) < 0)
+		goto out;
+	if (!*snap) {
+		cli_error("'%s' names no snapshot: write SNAPSHOT[:PATH], e.g. latest:etc/passwd",
+			  spec);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	err = store_resolve_snapshot(s, snap, sn);
+	if (err < 0) {
+		ret = cli_snapshot_error(url, snap, err);
+		goto out;
+	}
+	/* a path is relative to the snapshot root however it is written */
+	while (**path == '/')
+		(*path)++;
+	err = store_lookup(s, sn, *path, dir, ent);
+	if (err < 0) {
+		ret = lookup_error(snap, *path, err);
+		snapshot_clear(sn);
+		goto out;
+	}
+	ret = EXIT_OK;
+out:
+	free(snap);
+	return ret;
+}

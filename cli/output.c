@@ -1,0 +1,126 @@
+/* output: how names, times and sizes are printed. Names are arbitrary bytes (any but '/'
+ * and NUL), so they are escaped like `ls -b`: a name can never put a control character on
+ * the user's terminal, and every printed name is one line. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+/* Length of the valid UTF-8 sequence at s (n bytes left) that is not a control character
+ * (C0, DEL, C1), or 0. Overlong forms and surrogates are invalid. */
+static size_t utf8_char(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return s[0] >= 0x20 && s[0] != 0x7f;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+		return 0;
+	return len;
+}
+
+bool cli_utf8_ok(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0, k; i < len; i += k)
+		if ((k = utf8_char(u + i, len - i)) == 0)
+			return false;
+	return true;
+}
+
+static void put_escape(FILE *f, unsigned char c)
+{
+	static const char from[] = "\a\b\t\n\v\f\r", to[] = "abtnvfr";
+	const char *p = c ? memchr(from, c, sizeof(from) - 1) : NULL;
+
+	if (p)
+		fprintf(f, "\\%c", to[p - from]);
+	else
+		fprintf(f, "\\%03o", c);
+}
+
+void cli_print_name(FILE *f, const char *name, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)name;
+
+	for (size_t i = 0, k; i < len; i += k) {
+		k = utf8_char(u + i, len - i);
+		if (k == 0) {
+			put_escape(f, u[i]);
+			k = 1;
+		} else if (u[i] == '\\' || u[i] == ' ') {
+			/* as ls -b: a backslash or space is escaped so output splits unambiguously */
+			fprintf(f, "\\%c", u[i]);
+		} else {
+			fwrite(u + i, 1, k, f);
+		}
+	}
+}
+
+void cli_print_text(FILE *f, const char *text, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)text;
+
+	for (size_t i = 0, k; i < len; i += k) {
+		k = utf8_char(u + i, len - i);
+		if (k == 0) {
+			put_escape(f, u[i]);
+			k = 1;
+		} else {
+			fwrite(u + i, 1, k, f);
+		}
+	}
+}
+
+void cli_format_time(int64_t ns, bool with_ns, char out[48])
+{
+	time_t secs = (time_t)(ns >= 0 ? ns / 1000000000 : (ns - 999999999) / 1000000000);
+	long frac = (long)(ns - (int64_t)secs * 1000000000);
+	struct tm tm;
+	char base[32];
+
+	if (!gmtime_r(&secs, &tm) || !strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm)) {
+		snprintf(out, 48, "?");
+		return;
+	}
+	if (with_ns)
+		snprintf(out, 48, "%s.%09ldZ", base, frac);
+	else
+		snprintf(out, 48, "%sZ", base);
+}
+
+void cli_format_size(uint64_t n, char out[32])
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	double v = (double)n;
+	int u = -1;
+
+	if (n < 1024) {
+		snprintf(out, 32, "%llu B", (unsigned long long)n);
+		return;
+	}
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(out, 32, v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
+}

@@ -1,0 +1,235 @@
+/* record: seal and open encrypted records (layout in record.h). */
+#include "record.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#define AD_MAGIC     "EMBR1"
+#define AD_MAGIC_LEN 5
+#define AD_LEN       (AD_MAGIC_LEN + STORE_ID_LEN + 1 + ID_LEN)
+#define TAG_LEN      crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define FLAG_RAW     0
+#define FLAG_ZSTD    1
+
+_Static_assert(RECORD_NONCE_LEN == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, "nonce");
+_Static_assert(RECORD_OVERHEAD == RECORD_NONCE_LEN + TAG_LEN + 1, "overhead");
+_Static_assert(KEY_LEN == crypto_aead_xchacha20poly1305_ietf_KEYBYTES, "key");
+
+/* Each type has its own key so a tree key holder cannot open data, and vice versa. */
+static const uint8_t *record_key(const struct keys *k, enum record_type type)
+{
+	switch (type) {
+	case REC_DATA:
+		return keys_get(k, KEY_DATA);
+	case REC_TREE:
+		return keys_get(k, KEY_TREE);
+	case REC_INDEX:
+		return keys_get(k, KEY_INDEX);
+	case REC_MANIFEST:
+		return keys_get(k, KEY_MANIFEST);
+	}
+	return NULL;
+}
+
+/* The associated data binds the record to its store, type and id. */
+static void record_ad(const struct keys *k, enum record_type type, const uint8_t id[ID_LEN],
+		      uint8_t ad[AD_LEN])
+{
+	memcpy(ad, AD_MAGIC, AD_MAGIC_LEN);
+	memcpy(ad + AD_MAGIC_LEN, keys_store_id(k), STORE_ID_LEN);
+	ad[AD_MAGIC_LEN + STORE_ID_LEN] = (uint8_t)type;
+	memcpy(ad + AD_MAGIC_LEN + STORE_ID_LEN + 1, id, ID_LEN);
+}
+
+void record_id(const struct keys *k, enum record_type type, const void *plain, size_t len,
+	       uint8_t id[ID_LEN])
+{
+	crypto_generichash_state st;
+	uint8_t t = (uint8_t)type;
+
+	/* The type byte keeps a tree and a data chunk with equal bytes apart. */
+	crypto_generichash_init(&st, keys_get(k, KEY_ID), KEY_LEN, ID_LEN);
+	crypto_generichash_update(&st, &t, 1);
+	crypto_generichash_update(&st, plain, len);
+	crypto_generichash_final(&st, id, ID_LEN);
+	sodium_memzero(&st, sizeof(st));
+}
+
+/* Write flag||body at dst (capacity 1 + len); returns the body length. Compressing
+ * into a buffer one byte short of the plaintext makes zstd fail unless it saves space. */
+static size_t record_body(const void *plain, size_t len, int zlevel, uint8_t *dst)
+{
+	if (zlevel > 0 && len > 1) {
+		size_t z = ZSTD_compress(dst + 1, len - 1, plain, len, zlevel);
+
+		if (!ZSTD_isError(z)) {
+			dst[0] = FLAG_ZSTD;
+			return z;
+		}
+	}
+	dst[0] = FLAG_RAW;
+	if (len)
+		memcpy(dst + 1, plain, len);
+	return len;
+}
+
+int record_seal(const struct keys *k, enum record_type type, const uint8_t id[ID_LEN],
+		const void *plain, size_t len, int zlevel, uint8_t **out, size_t *outlen)
+{
+	const uint8_t *key = record_key(k, type);
+	uint8_t ad[AD_LEN];
+	uint8_t *rec = NULL, *shrunk;
+	unsigned long long clen;
+	size_t body;
+	int ret = -EINVAL;
+
+	*out = NULL;
+	*outlen = 0;
+	if (!key || len > RECORD_MAX_PLAIN)
+		goto out;
+	ret = -ENOMEM;
+	rec = malloc(RECORD_OVERHEAD + len);
+	if (!rec)
+		goto out;
+	randombytes_buf(rec, RECORD_NONCE_LEN);
+	body = record_body(plain, len, zlevel, rec + RECORD_NONCE_LEN);
+	record_ad(k, type, id, ad);
+	/* In place: libsodium's AEAD allows c == m. */
+	crypto_aead_xchacha20poly1305_ietf_encrypt(rec + RECORD_NONCE_LEN, &clen,
+						   rec + RECORD_NONCE_LEN, 1 + body, ad, AD_LEN,
+						   NULL, rec, key);
+	*outlen = RECORD_NONCE_LEN + (size_t)clen;
+	/* Give back the space compression saved; keeping the big block is harmless. */
+	shrunk = body < len ? realloc(rec, *outlen) : NULL;
+	*out = shrunk ? shrunk : rec;
+	rec = NULL;
+	ret = 0;
+out:
+	free(rec);
+	return ret;
+}
+
+/* Authenticate and decrypt into a malloc'd flag||body buffer of *mlen bytes. */
+static int record_decrypt(const struct keys *k, enum record_type type, const uint8_t id[ID_LEN],
+			  const uint8_t *rec, size_t reclen, uint8_t **msg, size_t *mlen)
+{
+	const uint8_t *key = record_key(k, type);
+	uint8_t ad[AD_LEN];
+	unsigned long long n;
+	uint8_t *m = NULL;
+	int ret = -EINVAL;
+
+	if (!key)
+		goto out;
+	ret = -EBADMSG;
+	if (reclen < RECORD_OVERHEAD)
+		goto out;
+	ret = -ENOMEM;
+	m = malloc(reclen - RECORD_NONCE_LEN - TAG_LEN);
+	if (!m)
+		goto out;
+	record_ad(k, type, id, ad);
+	ret = -EBADMSG;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(m, &n, NULL, rec + RECORD_NONCE_LEN,
+						       reclen - RECORD_NONCE_LEN, ad, AD_LEN, rec,
+						       key) != 0)
+		goto out;
+	*msg = m;
+	*mlen = (size_t)n;
+	m = NULL;
+	ret = 0;
+out:
+	free(m);
+	return ret;
+}
+
+/* Decompress one zstd frame that declares its size, refusing anything above max. */
+static int record_inflate(const uint8_t *body, size_t blen, size_t max, uint8_t **out,
+			  size_t *outlen)
+{
+	unsigned long long fsize;
+	uint8_t *plain = NULL;
+	int ret = -EBADMSG;
+
+	/* Exactly one frame with a declared size: the bound is known before any work. */
+	fsize = ZSTD_getFrameContentSize(body, blen);
+	if (fsize == ZSTD_CONTENTSIZE_UNKNOWN || fsize == ZSTD_CONTENTSIZE_ERROR ||
+	    ZSTD_findFrameCompressedSize(body, blen) != blen)
+		goto out;
+	ret = -EFBIG;
+	if (fsize > max)
+		goto out;
+	ret = -ENOMEM;
+	plain = malloc(fsize ? (size_t)fsize : 1);
+	if (!plain)
+		goto out;
+	ret = -EBADMSG;
+	if (ZSTD_decompress(plain, (size_t)fsize, body, blen) != fsize)
+		goto out;
+	*out = plain;
+	*outlen = (size_t)fsize;
+	plain = NULL;
+	ret = 0;
+out:
+	free(plain);
+	return ret;
+}
+
+/* Turn flag||body (taking ownership of msg) into the plaintext, at most max bytes. */
+static int record_unpack(uint8_t *msg, size_t mlen, size_t max, uint8_t **out, size_t *outlen)
+{
+	size_t blen = mlen - 1;
+	int ret = -EBADMSG;
+
+	if (msg[0] == FLAG_ZSTD) {
+		ret = record_inflate(msg + 1, blen, max, out, outlen);
+	} else if (msg[0] == FLAG_RAW) {
+		ret = -EFBIG;
+		if (blen > max)
+			goto out;
+		/* Reuse the buffer: shifting out the flag is cheaper than a second copy. */
+		memmove(msg, msg + 1, blen);
+		*out = msg;
+		*outlen = blen;
+		msg = NULL;
+		ret = 0;
+	}
+out:
+	free(msg);
+	return ret;
+}
+
+int record_open(const struct keys *k, enum record_type type, const uint8_t id[ID_LEN],
+		const void *rec, size_t reclen, size_t max_plain, uint8_t **out, size_t *outlen)
+{
+	uint8_t check[ID_LEN];
+	uint8_t *msg = NULL, *plain = NULL;
+	size_t mlen, plen;
+	int ret;
+
+	*out = NULL;
+	*outlen = 0;
+	if (max_plain > RECORD_MAX_PLAIN)
+		max_plain = RECORD_MAX_PLAIN;
+	ret = record_decrypt(k, type, id, rec, reclen, &msg, &mlen);
+	if (ret < 0)
+		goto out;
+	ret = record_unpack(msg, mlen, max_plain, &plain, &plen);
+	if (ret < 0)
+		goto out;
+	/* A read-key holder could seal other content under this id; only the hash tells. */
+	record_id(k, type, plain, plen, check);
+	ret = -EBADMSG;
+	if (sodium_memcmp(check, id, ID_LEN) != 0)
+		goto out;
+	*out = plain;
+	*outlen = plen;
+	plain = NULL;
+	ret = 0;
+out:
+	free(plain);
+	return ret;
+}

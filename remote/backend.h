@@ -1,0 +1,37 @@
+/* backend: what a remote backend implements (see remote.h for the contract of each call). */
+#ifndef EMBASSY_BACKEND_H
+#define EMBASSY_BACKEND_H
+#include "remote.h"
+
+struct backend_ops {
+	int (*get)(void *be, const char *key, uint64_t off, uint64_t len, size_t max_len,
+		   uint8_t **data, size_t *n);
+	int (*put)(void *be, const char *key, const void *data, size_t len, int flags);
+	int (*del)(void *be, const char *key);
+	int (*stat)(void *be, const char *key, uint64_t *size);
+	int (*list)(void *be, const char *prefix, int (*cb)(void *ctx, const char *key), void *ctx);
+	/* optional: parallel ranged reads; remote.c falls back to serial get. remote.c has
+	 * validated the requests: skip those whose result is already non-zero. */
+	int (*get_many)(void *be, struct remote_req *reqs, size_t n);
+	void (*free)(void *be);
+	/* optional: how many attempts were retried so far (for remote_get_stats) */
+	uint64_t (*retries)(void *be);
+};
+
+/* One log line on stderr, prefixed "embassy: remote: " (for errors worth a human's attention). */
+void remote_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* 0 if key is a valid object name ([A-Za-z0-9._/-], no "..", no leading or double "/",
+ * no trailing "/", no component starting with ".tmp."), else -EINVAL. */
+int remote_key_check(const char *key);
+/* Same rules for a listing prefix, which may be empty or end in "/". */
+int remote_prefix_check(const char *prefix);
+/* Name prefix of temporary objects (create-only puts); listings skip them. */
+#define REMOTE_TMP_PREFIX ".tmp."
+
+int local_backend_open(const char *path, void **be, const struct backend_ops **ops);
+int http_backend_open(const char *url, const struct remote_opts *o, void **be,
+		      const struct backend_ops **ops);
+int s3_backend_open(const char *url, const struct remote_opts *o, void **be,
+		    const struct backend_ops **ops);
+
+#endif

@@ -1,0 +1,306 @@
+/* remote: URL dispatch, key validation and counters in front of the backends. */
+#include "remote.h"
+#include "backend.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct remote {
+	char *name; /* URL without credentials; immutable after open */
+	void *be;
+	const struct backend_ops *ops;
+	/* Counters: updated by any thread without a lock, hence atomic. */
+	_Atomic uint64_t gets, puts, lists, bytes_in, bytes_out;
+};
+
+void remote_log(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* One fprintf per line so lines of concurrent threads do not interleave. */
+	fprintf(stderr, "embassy: remote: %s\n", line);
+}
+
+static int name_check(const char *s, int is_prefix)
+{
+	size_t n = strlen(s);
+	const char *comp = s;
+
+	if (n == 0)
+		return is_prefix ? 0 : -EINVAL;
+	if (n > 1024 || s[0] == '/' || strstr(s, "..") || strstr(s, "//"))
+		return -EINVAL;
+	if (!is_prefix && s[n - 1] == '/')
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		char c = *p;
+		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			 c == '.' || c == '_' || c == '-' || c == '/';
+		if (!ok)
+			return -EINVAL;
+		if (p == comp && (strncmp(p, REMOTE_TMP_PREFIX, strlen(REMOTE_TMP_PREFIX)) == 0 ||
+				  strcmp(p, ".") == 0 || strncmp(p, "./", 2) == 0))
+			return -EINVAL;
+		if (c == '/')
+			comp = p + 1;
+	}
+	return 0;
+}
+
+int remote_key_check(const char *key)
+{
+	return key ? name_check(key, 0) : -EINVAL;
+}
+
+int remote_prefix_check(const char *prefix)
+{
+	return prefix ? name_check(prefix, 1) : -EINVAL;
+}
+
+/* The URL for logs: drop "user:password@" so secrets never reach a log line. */
+static char *name_from_url(const char *url)
+{
+	const char *sep = strstr(url, "://");
+	const char *host, *at, *slash;
+	char *out;
+
+	if (!sep)
+		return strdup(url);
+	host = sep + 3;
+	slash = strchr(host, '/');
+	at = strchr(host, '@');
+	if (!at || (slash && at > slash))
+		return strdup(url);
+	out = malloc(strlen(url) + 1);
+	if (!out)
+		return NULL;
+	memcpy(out, url, (size_t)(host - url));
+	strcpy(out + (host - url), at + 1);
+	return out;
+}
+
+static void opts_defaults(const struct remote_opts *in, struct remote_opts *o)
+{
+	const char *t;
+
+	memset(o, 0, sizeof(*o));
+	if (in)
+		*o = *in;
+	if (!o->cacert)
+		o->cacert = getenv("EMBASSY_CACERT");
+	if (!o->cert)
+		o->cert = getenv("EMBASSY_CERT");
+	if (!o->key)
+		o->key = getenv("EMBASSY_KEY");
+	if (!o->s3_endpoint)
+		o->s3_endpoint = getenv("EMBASSY_S3_ENDPOINT");
+	if (o->timeout_s <= 0 && (t = getenv("EMBASSY_TIMEOUT")))
+		o->timeout_s = atoi(t);
+	if (o->timeout_s <= 0)
+		o->timeout_s = 60;
+	if (o->max_inflight <= 0)
+		o->max_inflight = 16;
+	if (o->max_inflight > 256)
+		o->max_inflight = 256;
+}
+
+static int open_backend(const char *url, const struct remote_opts *o, void **be,
+			const struct backend_ops **ops)
+{
+	if (!*url)
+		goto bad;
+	if (strncmp(url, "file://", 7) == 0) {
+		if (url[7] != '/' || url[8] == '\0')
+			goto bad; /* file://host/... and empty paths are not ours */
+		return local_backend_open(url + 7, be, ops);
+	}
+	if (strncmp(url, "http://", 7) == 0) {
+		remote_log("warning: %s uses unencrypted transport (objects are still encrypted "
+			   "and authenticated, but the traffic is visible)",
+			   url);
+		return http_backend_open(url, o, be, ops);
+	}
+	if (strncmp(url, "https://", 8) == 0)
+		return http_backend_open(url, o, be, ops);
+	if (strncmp(url, "s3://", 5) == 0) {
+		if (!o->s3_endpoint || !*o->s3_endpoint) {
+			remote_log("%s: an S3 endpoint is required (--s3-endpoint or "
+				   "EMBASSY_S3_ENDPOINT, e.g. https://s3.example.org)",
+				   url);
+			return -EINVAL;
+		}
+		return s3_backend_open(url, o, be, ops);
+	}
+	if (strstr(url, "://")) {
+		remote_log("%s: unsupported URL scheme (use a path, file://, http(s):// or s3://)",
+			   url);
+		return -EINVAL;
+	}
+	return local_backend_open(url, be, ops);
+bad:
+	remote_log("malformed store URL '%s'", url);
+	return -EINVAL;
+}
+
+int remote_open(const char *url, const struct remote_opts *opts, struct remote **out)
+{
+	struct remote_opts o;
+	struct remote *r = NULL;
+	int ret;
+
+	*out = NULL;
+	if (!url)
+		return -EINVAL;
+	opts_defaults(opts, &o);
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->name = name_from_url(url);
+	if (!r->name) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = open_backend(url, &o, &r->be, &r->ops);
+	if (ret < 0)
+		goto out;
+	*out = r;
+	r = NULL;
+out:
+	if (r) {
+		free(r->name);
+		free(r);
+	}
+	return ret;
+}
+
+void remote_free(struct remote *r)
+{
+	if (!r)
+		return;
+	if (r->ops)
+		r->ops->free(r->be);
+	free(r->name);
+	free(r);
+}
+
+const char *remote_name(const struct remote *r)
+{
+	return r->name;
+}
+
+int remote_get(struct remote *r, const char *key, uint64_t off, uint64_t len, size_t max_len,
+	       uint8_t **data, size_t *n)
+{
+	int ret;
+
+	*data = NULL;
+	*n = 0;
+	if (remote_key_check(key) < 0)
+		return -EINVAL;
+	atomic_fetch_add(&r->gets, 1);
+	ret = r->ops->get(r->be, key, off, len, max_len, data, n);
+	if (ret == 0)
+		atomic_fetch_add(&r->bytes_in, *n);
+	return ret;
+}
+
+int remote_put(struct remote *r, const char *key, const void *data, size_t len, int flags)
+{
+	int ret;
+
+	if (remote_key_check(key) < 0 || (flags & ~REMOTE_CREATE_ONLY))
+		return -EINVAL;
+	atomic_fetch_add(&r->puts, 1);
+	ret = r->ops->put(r->be, key, data, len, flags);
+	if (ret == 0)
+		atomic_fetch_add(&r->bytes_out, len);
+	return ret;
+}
+
+int remote_delete(struct remote *r, const char *key)
+{
+	if (remote_key_check(key) < 0)
+		return -EINVAL;
+	return r->ops->del(r->be, key);
+}
+
+int remote_stat(struct remote *r, const char *key, uint64_t *size)
+{
+	if (remote_key_check(key) < 0)
+		return -EINVAL;
+	return r->ops->stat(r->be, key, size);
+}
+
+int remote_list(struct remote *r, const char *prefix, int (*cb)(void *ctx, const char *key),
+		void *ctx)
+{
+	if (remote_prefix_check(prefix) < 0)
+		return -EINVAL;
+	atomic_fetch_add(&r->lists, 1);
+	return r->ops->list(r->be, prefix, cb, ctx);
+}
+
+static int get_many_serial(struct remote *r, struct remote_req *reqs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t got = 0;
+
+		if (reqs[i].result)
+			continue; /* refused by remote_get_many */
+		reqs[i].result = r->ops->get(r->be, reqs[i].key, reqs[i].off, reqs[i].len,
+					     reqs[i].len, &reqs[i].data, &got);
+		if (reqs[i].result == 0 && got != reqs[i].len) {
+			free(reqs[i].data);
+			reqs[i].data = NULL;
+			reqs[i].result = -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+int remote_get_many(struct remote *r, struct remote_req *reqs, size_t n)
+{
+	size_t valid = 0;
+	int ret;
+
+	/* Bad requests get their own result; the rest are still issued. len 0 would mean
+	 * "whole object" for remote_get, which has no bound here, so it is refused too. */
+	for (size_t i = 0; i < n; i++) {
+		reqs[i].data = NULL;
+		reqs[i].result = 0;
+		if (remote_key_check(reqs[i].key) < 0 || reqs[i].len == 0 ||
+		    reqs[i].len > SIZE_MAX / 2)
+			reqs[i].result = -EINVAL;
+		else
+			valid++;
+	}
+	atomic_fetch_add(&r->gets, valid);
+	if (r->ops->get_many)
+		ret = r->ops->get_many(r->be, reqs, n);
+	else
+		ret = get_many_serial(r, reqs, n);
+	for (size_t i = 0; i < n; i++)
+		if (reqs[i].result == 0 && reqs[i].data)
+			atomic_fetch_add(&r->bytes_in, reqs[i].len);
+	return ret;
+}
+
+void remote_get_stats(const struct remote *r, struct remote_stats *out)
+{
+	struct remote *rw = (struct remote *)r; /* atomics are read-only here */
+
+	out->gets = atomic_load(&rw->gets);
+	out->puts = atomic_load(&rw->puts);
+	out->lists = atomic_load(&rw->lists);
+	out->bytes_in = atomic_load(&rw->bytes_in);
+	out->bytes_out = atomic_load(&rw->bytes_out);
+	out->retries = r->ops->retries ? r->ops->retries(r->be) : 0;
+}

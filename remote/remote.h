@@ -1,0 +1,58 @@
+/* remote: the narrow interface to where a store's objects live.
+ * Keys are relative object names ("packs/ab/abcd…", "heads/latest"); every backend is
+ * thread-safe. Errors: -ENOENT missing object, -EEXIST create-only put lost, -EACCES
+ * credentials refused, -ETIMEDOUT / -EIO after bounded retries, -EBADMSG hostile reply
+ * (wrong length, oversize body), -EINVAL bad URL/options. */
+#ifndef EMBASSY_REMOTE_H
+#define EMBASSY_REMOTE_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct remote;
+
+struct remote_opts {
+	const char *cacert;      /* extra CA bundle (PEM) for TLS verification */
+	const char *cert, *key;  /* client certificate for mutual TLS */
+	const char *s3_endpoint; /* for s3:// URLs */
+	int timeout_s;           /* total budget for one operation incl. retries (default 60) */
+	int max_inflight;        /* parallel transfers in remote_get_many (default 16) */
+};
+
+enum { REMOTE_CREATE_ONLY = 1 };
+
+/* url: plain path, file:///path, http(s)://host/prefix/, s3://bucket/prefix */
+int remote_open(const char *url, const struct remote_opts *opts, struct remote **out);
+void remote_free(struct remote *r);
+/* Human-readable name for logs (URL without credentials). */
+const char *remote_name(const struct remote *r);
+
+/* Read len bytes at off (len 0: whole object, bounded by max_len). *data malloc'd.
+ * A ranged read that returns a different length is -EBADMSG, never short data. */
+int remote_get(struct remote *r, const char *key, uint64_t off, uint64_t len, size_t max_len,
+	       uint8_t **data, size_t *n);
+int remote_put(struct remote *r, const char *key, const void *data, size_t len, int flags);
+int remote_delete(struct remote *r, const char *key);
+/* 0 with *size, or -ENOENT. */
+int remote_stat(struct remote *r, const char *key, uint64_t *size);
+/* Calls cb for every key under prefix (e.g. "snapshots/"); stops with cb's non-zero result. */
+int remote_list(struct remote *r, const char *prefix, int (*cb)(void *ctx, const char *key),
+		void *ctx);
+
+/* Ranged reads in parallel; each req gets its own result (0 or -errno) and malloc'd data.
+ * Returns 0 if every request was issued (check each result), or -errno. */
+/* len 0 means the whole object (at most 64 MiB); on success len is set to the bytes read. */
+struct remote_req {
+	const char *key;
+	uint64_t off, len;
+	uint8_t *data; /* out: malloc'd, len bytes */
+	int result;    /* out */
+};
+int remote_get_many(struct remote *r, struct remote_req *reqs, size_t n);
+
+/* Counters for tests and benchmarks. */
+struct remote_stats {
+	uint64_t gets, puts, lists, bytes_in, bytes_out, retries;
+};
+void remote_get_stats(const struct remote *r, struct remote_stats *out);
+
+#endif

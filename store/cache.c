@@ -1,0 +1,215 @@
+#include "cache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An entry is either resident (buf != NULL, on the LRU list) or pending (buf == NULL: one
+ * thread is fetching it). */
+struct entry {
+	uint8_t id[ID_LEN];
+	struct cbuf *buf;
+	struct entry *hnext;	   /* hash chain */
+	struct entry *prev, *next; /* LRU list, most recent at head */
+};
+
+struct cache {
+	pthread_mutex_t lock;
+	pthread_cond_t done; /* broadcast when a pending entry resolves */
+	/* all below guarded by lock */
+	struct entry **table;
+	size_t nbuckets;
+	struct entry lru; /* sentinel */
+	size_t bytes, max_bytes;
+	struct cache_stats st;
+};
+
+static size_t bucket(const struct cache *c, const uint8_t id[ID_LEN])
+{
+	uint64_t h;
+	memcpy(&h, id, sizeof(h)); /* ids are uniformly random already */
+	return h & (c->nbuckets - 1);
+}
+
+struct cache *cache_new(size_t max_bytes)
+{
+	struct cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->nbuckets = 1u << 14;
+	c->table = calloc(c->nbuckets, sizeof(*c->table));
+	if (!c->table) {
+		free(c);
+		return NULL;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->done, NULL);
+	c->lru.prev = c->lru.next = &c->lru;
+	c->max_bytes = max_bytes;
+	return c;
+}
+
+void cache_free(struct cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nbuckets; i++)
+		for (struct entry *e = c->table[i], *n; e; e = n) {
+			n = e->hnext;
+			cbuf_unref(e->buf);
+			free(e);
+		}
+	free(c->table);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->done);
+	free(c);
+}
+
+static struct entry *find(struct cache *c, const uint8_t id[ID_LEN])
+{
+	for (struct entry *e = c->table[bucket(c, id)]; e; e = e->hnext)
+		if (!memcmp(e->id, id, ID_LEN))
+			return e;
+	return NULL;
+}
+
+static void lru_unlink(struct entry *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void lru_push(struct cache *c, struct entry *e)
+{
+	e->next = c->lru.next;
+	e->prev = &c->lru;
+	c->lru.next->prev = e;
+	c->lru.next = e;
+}
+
+static void remove_entry(struct cache *c, struct entry *e)
+{
+	struct entry **pp = &c->table[bucket(c, e->id)];
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	if (e->buf) {
+		lru_unlink(e);
+		c->bytes -= e->buf->len;
+		c->st.entries--;
+		cbuf_unref(e->buf);
+	}
+	free(e);
+}
+
+static void evict(struct cache *c)
+{
+	while (c->bytes > c->max_bytes && c->lru.prev != &c->lru) {
+		remove_entry(c, c->lru.prev);
+		c->st.evictions++;
+	}
+}
+
+int cache_peek(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out)
+{
+	int ret = -ENOENT;
+	pthread_mutex_lock(&c->lock);
+	struct entry *e = find(c, id);
+	if (e && e->buf) {
+		lru_unlink(e);
+		lru_push(c, e);
+		*out = cbuf_ref(e->buf);
+		c->st.hits++;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+int cache_claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out)
+{
+	int ret;
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		struct entry *e = find(c, id);
+		if (e && e->buf) {
+			lru_unlink(e);
+			lru_push(c, e);
+			*out = cbuf_ref(e->buf);
+			c->st.hits++;
+			ret = 0;
+			break;
+		}
+		if (!e) {
+			e = calloc(1, sizeof(*e));
+			if (!e) {
+				ret = -ENOMEM;
+				break;
+			}
+			memcpy(e->id, id, ID_LEN);
+			e->hnext = c->table[bucket(c, id)];
+			c->table[bucket(c, id)] = e;
+			c->st.misses++;
+			ret = -EAGAIN;
+			break;
+		}
+		pthread_cond_wait(&c->done, &c->lock); /* someone else is fetching it */
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+static void make_resident(struct cache *c, struct entry *e, struct cbuf *buf)
+{
+	e->buf = cbuf_ref(buf);
+	lru_push(c, e);
+	c->bytes += buf->len;
+	c->st.entries++;
+	evict(c);
+}
+
+void cache_fill(struct cache *c, const uint8_t id[ID_LEN], struct cbuf *buf)
+{
+	pthread_mutex_lock(&c->lock);
+	struct entry *e = find(c, id);
+	if (e && !e->buf)
+		make_resident(c, e, buf);
+	pthread_cond_broadcast(&c->done);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_abandon(struct cache *c, const uint8_t id[ID_LEN])
+{
+	pthread_mutex_lock(&c->lock);
+	struct entry *e = find(c, id);
+	if (e && !e->buf)
+		remove_entry(c, e);
+	pthread_cond_broadcast(&c->done);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_offer(struct cache *c, const uint8_t id[ID_LEN], struct cbuf *buf)
+{
+	pthread_mutex_lock(&c->lock);
+	if (!find(c, id)) {
+		struct entry *e = calloc(1, sizeof(*e));
+		if (e) {
+			memcpy(e->id, id, ID_LEN);
+			e->hnext = c->table[bucket(c, id)];
+			c->table[bucket(c, id)] = e;
+			make_resident(c, e, buf);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_get_stats(struct cache *c, struct cache_stats *out)
+{
+	pthread_mutex_lock(&c->lock);
+	*out = c->st;
+	out->bytes = c->bytes;
+	pthread_mutex_unlock(&c->lock);
+}

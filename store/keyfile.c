@@ -1,0 +1,202 @@
+#include "keyfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hex.h"
+#include "log.h"
+#include "secmem.h"
+
+#define KEYFILE_MAX 1024
+
+/* Read the whole (small) file into secmem: it holds secrets. */
+static int read_secret_file(const char *path, char **buf, bool need_private)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), ret = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		ret = -EBADMSG;
+		goto out;
+	}
+	if (need_private && (st.st_mode & 077)) {
+		log_err("%s: key file is readable by others (mode %04o); run chmod 600 %s", path,
+			(unsigned)(st.st_mode & 07777), path);
+		ret = -EPERM;
+		goto out;
+	}
+	*buf = secmem_alloc(KEYFILE_MAX + 1);
+	if (!*buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	n = read(fd, *buf, KEYFILE_MAX);
+	if (n < 0 || n == KEYFILE_MAX) {
+		ret = n < 0 ? -errno : -EBADMSG;
+		secmem_free(*buf);
+		*buf = NULL;
+		goto out;
+	}
+	(*buf)[n] = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+/* Find "name <hex>" on its own line and decode exactly len bytes. */
+static int field(const char *text, const char *name, uint8_t *out, size_t len)
+{
+	size_t nl = strlen(name);
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, name, nl) || p[nl] != ' ')
+			continue;
+		const char *h = p + nl + 1;
+		if (strspn(h, "0123456789abcdef") != 2 * len || (h[2 * len] && h[2 * len] != '\n'))
+			return -EBADMSG;
+		/* hex_decode wants exactly 2*len chars then NUL: copy (secmem, it is a secret) */
+		char *tmp = secmem_alloc(2 * len + 1);
+		int ret = -ENOMEM;
+		if (tmp) {
+			memcpy(tmp, h, 2 * len);
+			tmp[2 * len] = 0;
+			ret = hex_decode(tmp, out, len) ? -EBADMSG : 0;
+			secmem_free(tmp);
+		}
+		return ret;
+	}
+	return -EBADMSG;
+}
+
+static int load_sealer(const char *text, struct keyfile *kf)
+{
+	kf->kind = KEYFILE_SEALER;
+	kf->master = secmem_alloc(KEY_LEN);
+	kf->secret = secmem_alloc(SIGN_SK_LEN);
+	if (!kf->master || !kf->secret)
+		return -ENOMEM;
+	if (field(text, "store", kf->store_id, STORE_ID_LEN) ||
+	    field(text, "master", kf->master, KEY_LEN) ||
+	    field(text, "sign", kf->secret, SIGN_SK_LEN))
+		return -EBADMSG;
+	crypto_sign_ed25519_sk_to_pk(kf->pub, kf->secret);
+	return 0;
+}
+
+static int load_recipient(const char *text, struct keyfile *kf)
+{
+	uint8_t check[32];
+	kf->kind = KEYFILE_RECIPIENT;
+	kf->secret = secmem_alloc(32);
+	if (!kf->secret)
+		return -ENOMEM;
+	if (field(text, "public", kf->pub, 32) || field(text, "secret", kf->secret, 32))
+		return -EBADMSG;
+	/* a key file whose halves do not match would fail later, obscurely */
+	crypto_scalarmult_base(check, kf->secret);
+	return sodium_memcmp(check, kf->pub, 32) ? -EBADMSG : 0;
+}
+
+int keyfile_load(const char *path, struct keyfile *kf)
+{
+	char *text = NULL;
+	int ret;
+
+	memset(kf, 0, sizeof(*kf));
+	ret = read_secret_file(path, &text, false);
+	if (ret)
+		return ret;
+	if (!strncmp(text, "embassy-recipient-pub-v1\n", 25)) {
+		kf->kind = KEYFILE_RECIPIENT_PUB;
+		ret = field(text, "public", kf->pub, 32);
+		goto out;
+	}
+	secmem_free(text);
+	text = NULL;
+	ret = read_secret_file(path, &text, true);
+	if (ret)
+		return ret;
+	if (!strncmp(text, "embassy-sealer-key-v1\n", 22))
+		ret = load_sealer(text, kf);
+	else if (!strncmp(text, "embassy-recipient-key-v1\n", 25))
+		ret = load_recipient(text, kf);
+	else
+		ret = -EBADMSG;
+out:
+	secmem_free(text);
+	if (ret)
+		keyfile_clear(kf);
+	return ret;
+}
+
+void keyfile_clear(struct keyfile *kf)
+{
+	secmem_free(kf->master);
+	secmem_free(kf->secret);
+	memset(kf, 0, sizeof(*kf));
+}
+
+static int write_exclusive(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600), ret = 0;
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd))
+		ret = errno ? -errno : -EIO;
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (ret)
+		unlink(path);
+	return ret;
+}
+
+int keyfile_write_sealer(const char *path, const uint8_t store_id[STORE_ID_LEN],
+			 const uint8_t master[KEY_LEN], const uint8_t sign_sk[SIGN_SK_LEN])
+{
+	char *text = secmem_alloc(KEYFILE_MAX);
+	char sid[2 * STORE_ID_LEN + 1], m[2 * KEY_LEN + 1], sk[2 * SIGN_SK_LEN + 1];
+	int ret;
+	if (!text)
+		return -ENOMEM;
+	hex_encode(store_id, STORE_ID_LEN, sid);
+	hex_encode(master, KEY_LEN, m);
+	hex_encode(sign_sk, SIGN_SK_LEN, sk);
+	snprintf(text, KEYFILE_MAX, "embassy-sealer-key-v1\nstore %s\nmaster %s\nsign %s\n", sid,
+		 m, sk);
+	ret = write_exclusive(path, text);
+	secmem_wipe(m, sizeof(m));
+	secmem_wipe(sk, sizeof(sk));
+	secmem_free(text);
+	return ret;
+}
+
+int keyfile_write_recipient(const char *path, const uint8_t pk[32], const uint8_t sk[32])
+{
+	char *text = secmem_alloc(KEYFILE_MAX), *pubpath = NULL;
+	char p[65], s[65];
+	int ret;
+	if (!text)
+		return -ENOMEM;
+	hex_encode(pk, 32, p);
+	hex_encode(sk, 32, s);
+	snprintf(text, KEYFILE_MAX, "embassy-recipient-key-v1\npublic %s\nsecret %s\n", p, s);
+	secmem_wipe(s, sizeof(s));
+	ret = write_exclusive(path, text);
+	if (!ret && asprintf(&pubpath, "%s.pub", path) > 0) {
+		snprintf(text, KEYFILE_MAX, "embassy-recipient-pub-v1\npublic %s\n", p);
+		ret = write_exclusive(pubpath, text);
+		free(pubpath);
+	}
+	secmem_free(text);
+	return ret;
+}

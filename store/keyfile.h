@@ -1,0 +1,31 @@
+/* keyfile: the key files a person holds, as small text files (docs/FORMAT.md, "Key files").
+ *   sealer key   : "embassy-sealer-key-v1", store <hex16B>, master <hex32B>, sign <hex64B>
+ *   recipient key: "embassy-recipient-key-v1", public <hex32B>, secret <hex32B>
+ *   recipient pub: "embassy-recipient-pub-v1", public <hex32B>
+ * Secret files must be 0600 (no group/other bits): -EPERM otherwise. Secrets land in secmem. */
+#ifndef EMBASSY_KEYFILE_H
+#define EMBASSY_KEYFILE_H
+#include <stdint.h>
+
+#include "keys.h"
+#include "sign.h"
+
+enum keyfile_kind { KEYFILE_SEALER = 1, KEYFILE_RECIPIENT, KEYFILE_RECIPIENT_PUB };
+
+struct keyfile {
+	enum keyfile_kind kind;
+	uint8_t store_id[STORE_ID_LEN]; /* sealer */
+	uint8_t pub[32];		/* recipient: X25519 pk; sealer: Ed25519 pk */
+	uint8_t *master;		/* sealer: secmem KEY_LEN */
+	uint8_t *secret;		/* sealer: Ed25519 sk (64); recipient: X25519 sk (32) */
+};
+
+/* -ENOENT missing, -EPERM too permissive, -EBADMSG malformed. */
+int keyfile_load(const char *path, struct keyfile *out);
+void keyfile_clear(struct keyfile *kf);
+/* Create path exclusively with mode 0600; -EEXIST if present. */
+int keyfile_write_sealer(const char *path, const uint8_t store_id[STORE_ID_LEN],
+			 const uint8_t master[KEY_LEN], const uint8_t sign_sk[SIGN_SK_LEN]);
+int keyfile_write_recipient(const char *path, const uint8_t pk[32], const uint8_t sk[32]);
+
+#endif

@@ -1,0 +1,621 @@
+/* seal: walking the source and publishing the snapshot. */
+#include "seal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "par.h"
+#include "seal_int.h"
+#include "store_int.h"
+
+#define DEFAULT_VALID_FOR (7 * 24 * 3600)
+#define XATTR_LIST_MAX_BYTES (64u << 10)
+
+void seal_report(struct sealer *sl, bool force)
+{
+	struct timespec now;
+	if (!sl->o->progress)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t ms = (now.tv_sec - sl->last_progress.tv_sec) * 1000 +
+		     (now.tv_nsec - sl->last_progress.tv_nsec) / 1000000;
+	if (!force && ms < 200)
+		return;
+	sl->last_progress = now;
+	sl->o->progress(sl->o->progress_ctx, &sl->prog);
+}
+
+static int read_xattrs(int fd, const char *path, struct tree_entry *e)
+{
+	char *names = malloc(XATTR_LIST_MAX_BYTES);
+	ssize_t n = names ? flistxattr(fd, names, XATTR_LIST_MAX_BYTES) : -1;
+	int ret = 0;
+
+	if (n <= 0) {
+		free(names);
+		return 0; /* none, or not supported here */
+	}
+	for (char *p = names; !ret && p < names + n; p += strlen(p) + 1) {
+		ssize_t vl = fgetxattr(fd, p, NULL, 0);
+		if (vl < 0 || vl > (ssize_t)TREE_MAX_XATTR_VALUE)
+			continue;
+		struct xattr *x = realloc(e->xattrs, (e->nxattrs + 1) * sizeof(*x));
+		if (!x) {
+			ret = -ENOMEM;
+			break;
+		}
+		e->xattrs = x;
+		x = &e->xattrs[e->nxattrs];
+		x->name = strdup(p);
+		x->value = malloc(vl ? (size_t)vl : 1);
+		if (!x->name || !x->value) {
+			free(x->name);
+			free(x->value);
+			ret = -ENOMEM;
+			break;
+		}
+		vl = fgetxattr(fd, p, x->value, (size_t)vl);
+		x->len = vl < 0 ? 0 : (size_t)vl;
+		e->nxattrs++;
+	}
+	/* names come back in no particular order; sort for a stable tree id */
+	for (size_t i = 1; i < e->nxattrs; i++)
+		for (size_t j = i; j > 0 && strcmp(e->xattrs[j - 1].name, e->xattrs[j].name) > 0; j--) {
+			struct xattr t = e->xattrs[j];
+			e->xattrs[j] = e->xattrs[j - 1];
+			e->xattrs[j - 1] = t;
+		}
+	(void)path;
+	free(names);
+	return ret;
+}
+
+static void fill_meta(struct tree_entry *e, const struct stat *st)
+{
+	e->mode = st->st_mode & 07777;
+	e->uid = st->st_uid;
+	e->gid = st->st_gid;
+	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	e->nlink = 1;
+	switch (st->st_mode & S_IFMT) {
+	case S_IFREG: e->type = ENT_FILE; break;
+	case S_IFDIR: e->type = ENT_DIR; break;
+	case S_IFLNK: e->type = ENT_SYMLINK; break;
+	case S_IFIFO: e->type = ENT_FIFO; break;
+	case S_IFCHR: e->type = ENT_CHR; break;
+	case S_IFBLK: e->type = ENT_BLK; break;
+	default: e->type = 0; break;
+	}
+	if (e->type == ENT_CHR || e->type == ENT_BLK)
+		e->rdev = st->st_rdev;
+}
+
+/* ---- hard links ---- */
+
+static struct hardlink *link_find(struct sealer *sl, const struct stat *st)
+{
+	for (size_t i = 0; i < sl->nlinks; i++)
+		if (sl->links[i].dev == st->st_dev && sl->links[i].ino == st->st_ino)
+			return &sl->links[i];
+	return NULL;
+}
+
+static int copy_chunks(struct tree_entry *dst, const struct chunk_ref *c, size_t n)
+{
+	dst->chunks = malloc((n ? n : 1) * sizeof(*c));
+	if (!dst->chunks)
+		return -ENOMEM;
+	memcpy(dst->chunks, c, n * sizeof(*c));
+	dst->nchunks = n;
+	return 0;
+}
+
+/* A second name of a file already sealed: share its content and link id. */
+static int link_again(struct sealer *sl, struct hardlink *h, struct tree_entry *e)
+{
+	int ret = 0;
+	e->link_id = h->link_id;
+	if (!h->done) {
+		ret = sbatch_flush(sl); /* the first name's chunks must be final */
+		if (!ret)
+			ret = copy_chunks(e, h->first->chunks, h->first->nchunks);
+		e->size = h->first->size;
+		return ret;
+	}
+	e->size = h->size;
+	return copy_chunks(e, h->chunks, h->nchunks);
+}
+
+static int link_first(struct sealer *sl, const struct stat *st, struct tree_entry *e)
+{
+	if (sl->nlinks == sl->caplinks) {
+		size_t cap = sl->caplinks ? 2 * sl->caplinks : 64;
+		struct hardlink *l = realloc(sl->links, cap * sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		sl->links = l;
+		sl->caplinks = cap;
+	}
+	e->link_id = sl->nlinks + 1;
+	sl->links[sl->nlinks++] = (struct hardlink){
+		.dev = st->st_dev, .ino = st->st_ino, .link_id = e->link_id, .first = e};
+	return 0;
+}
+
+/* When a directory is done its entries go away: keep the chunk lists links still need. */
+static int links_settle(struct sealer *sl, struct tree *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct tree_entry *e = &t->e[i];
+		if (!e->link_id)
+			continue;
+		struct hardlink *h = &sl->links[e->link_id - 1];
+		if (h->done || h->first != e)
+			continue;
+		h->chunks = malloc((e->nchunks ? e->nchunks : 1) * sizeof(*e->chunks));
+		if (!h->chunks)
+			return -ENOMEM;
+		memcpy(h->chunks, e->chunks, e->nchunks * sizeof(*e->chunks));
+		h->nchunks = e->nchunks;
+		h->size = e->size;
+		h->done = true;
+		h->first = NULL;
+	}
+	return 0;
+}
+
+/* ---- the walk ---- */
+
+static int seal_dir(struct sealer *sl, int fd, const char *disp, struct rec_ref *ref,
+		    uint64_t *count);
+
+static char *join(const char *a, const char *b)
+{
+	char *p;
+	return asprintf(&p, "%s/%s", a, b) < 0 ? NULL : p;
+}
+
+static int skip(struct sealer *sl, struct tree_entry *e, const char *disp, const char *why,
+		int err)
+{
+	log_warn("%s: %s%s%s; not in the snapshot", disp, why, err ? ": " : "",
+		 err ? strerror(err) : "");
+	sl->res->warnings++;
+	e->type = 0; /* removed when the directory is compacted */
+	return 0;
+}
+
+static int open_ro(int dirfd, const char *name, int extra)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME | extra);
+	if (fd < 0 && errno == EPERM) /* O_NOATIME needs ownership */
+		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | extra);
+	return fd;
+}
+
+static int seal_regular(struct sealer *sl, int dirfd, const char *name, const char *disp,
+			struct tree_entry *e, const struct stat *st)
+{
+	struct hardlink *h = st->st_nlink > 1 ? link_find(sl, st) : NULL;
+	int fd, ret;
+
+	e->nlink = (uint32_t)st->st_nlink;
+	if (h)
+		return link_again(sl, h, e);
+	fd = open_ro(dirfd, name, 0);
+	if (fd < 0)
+		return skip(sl, e, disp, "cannot open", errno);
+	ret = read_xattrs(fd, disp, e);
+	if (!ret && st->st_nlink > 1)
+		ret = link_first(sl, st, e);
+	if (!ret)
+		ret = seal_file_content(sl, fd, e, st);
+	close(fd);
+	if (ret == -EIO || ret == -EACCES)
+		return skip(sl, e, disp, "read error", -ret);
+	sl->res->files++;
+	sl->prog.files++;
+	sl->res->bytes += e->size;
+	return ret;
+}
+
+static int seal_entry(struct sealer *sl, int dirfd, const char *name, const char *disp,
+		      struct tree_entry *e, const struct stat *st)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd, ret;
+
+	switch (e->type) {
+	case ENT_FILE:
+		return seal_regular(sl, dirfd, name, disp, e, st);
+	case ENT_DIR:
+		fd = open_ro(dirfd, name, O_DIRECTORY);
+		if (fd < 0)
+			return skip(sl, e, disp, "cannot open directory", errno);
+		ret = read_xattrs(fd, disp, e);
+		if (!ret)
+			ret = seal_dir(sl, fd, disp, &e->subtree, &e->subtree_entries);
+		close(fd);
+		sl->res->dirs++;
+		return ret;
+	case ENT_SYMLINK:
+		n = readlinkat(dirfd, name, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			return skip(sl, e, disp, "cannot read link", n < 0 ? errno : 0);
+		e->target = strndup(buf, (size_t)n);
+		e->size = (uint64_t)n;
+		sl->res->symlinks++;
+		return e->target ? 0 : -ENOMEM;
+	case ENT_FIFO:
+	case ENT_CHR:
+	case ENT_BLK:
+		sl->res->others++;
+		return 0;
+	default:
+		return skip(sl, e, disp, S_ISSOCK(st->st_mode) ? "socket skipped" : "unknown type", 0);
+	}
+}
+
+/* A directory entry with its stat, sorted together. */
+struct pending {
+	struct tree_entry e;
+	struct stat st;
+};
+
+static int pending_cmp(const void *a, const void *b)
+{
+	const struct tree_entry *x = &((const struct pending *)a)->e;
+	const struct tree_entry *y = &((const struct pending *)b)->e;
+	return tree_namecmp(x->name, x->namelen, y->name, y->namelen);
+}
+
+static int add_pending(struct sealer *sl, int fd, const char *disp, const char *name,
+		       struct pending **v, size_t *n, size_t *cap)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 64;
+		struct pending *p = realloc(*v, c * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		*v = p;
+		*cap = c;
+	}
+	struct pending *p = &(*v)[*n];
+	memset(p, 0, sizeof(*p));
+	if (fstatat(fd, name, &p->st, AT_SYMLINK_NOFOLLOW)) {
+		log_warn("%s/%s: cannot stat: %s; not in the snapshot", disp, name, strerror(errno));
+		sl->res->warnings++;
+		return 0;
+	}
+	p->e.name = strdup(name);
+	p->e.namelen = strlen(name);
+	if (!p->e.name)
+		return -ENOMEM;
+	fill_meta(&p->e, &p->st);
+	(*n)++;
+	return 0;
+}
+
+/* Read a directory into name-sorted entries (t->e) and their stat buffers (*sts). */
+static int list_dir(struct sealer *sl, int fd, const char *disp, struct tree *t,
+		    struct stat **sts)
+{
+	int dfd = dup(fd);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct pending *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int ret = 0;
+
+	if (!d) {
+		ret = -errno;
+		if (dfd >= 0)
+			close(dfd);
+		return ret;
+	}
+	while (!ret && (errno = 0, de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			ret = add_pending(sl, fd, disp, de->d_name, &v, &n, &cap);
+	if (!ret && errno) /* a directory that cannot be listed completely is an error */
+		ret = -errno;
+	closedir(d);
+	qsort(v, n, sizeof(*v), pending_cmp);
+	t->e = calloc(n ? n : 1, sizeof(*t->e));
+	*sts = calloc(n ? n : 1, sizeof(**sts));
+	if (!ret && (!t->e || !*sts))
+		ret = -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (ret) {
+			tree_entry_clear(&v[i].e);
+			continue;
+		}
+		t->e[i] = v[i].e;
+		(*sts)[i] = v[i].st;
+		t->n++;
+	}
+	free(v);
+	return ret;
+}
+
+/* Drop entries marked removed (type 0). */
+static void compact(struct tree *t)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->e[i].type == 0)
+			tree_entry_clear(&t->e[i]);
+		else
+			t->e[j++] = t->e[i];
+	}
+	t->n = j;
+}
+
+static int seal_dir(struct sealer *sl, int fd, const char *disp, struct rec_ref *ref,
+		    uint64_t *count)
+{
+	struct tree t = {0};
+	struct stat *sts = NULL;
+	int ret = list_dir(sl, fd, disp, &t, &sts);
+
+	if (ret) {
+		log_err("%s: cannot list directory: %s", disp, strerror(-ret));
+		goto out;
+	}
+	for (size_t i = 0; !ret && i < t.n; i++) {
+		char *sub = join(disp, t.e[i].name);
+		ret = sub ? seal_entry(sl, fd, t.e[i].name, sub, &t.e[i], &sts[i]) : -ENOMEM;
+		free(sub);
+	}
+	if (!ret)
+		ret = sbatch_flush(sl);
+	if (!ret)
+		ret = links_settle(sl, &t);
+	compact(&t);
+	if (!ret)
+		ret = seal_tree_record(sl, &t, ref);
+	*count = t.n;
+out:
+	for (size_t i = 0; i < t.n; i++)
+		tree_entry_clear(&t.e[i]);
+	free(t.e);
+	free(sts);
+	return ret;
+}
+
+/* Several PATHs: a synthetic root holding each under its base name. */
+struct root_src {
+	struct pending p; /* first member: sorts with pending_cmp */
+	const char *path;
+};
+
+static int root_entry(const char *path, struct root_src *r)
+{
+	char *copy = strdup(path), *base;
+	size_t l = copy ? strlen(copy) : 0;
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	while (l > 1 && copy[l - 1] == '/')
+		copy[--l] = 0;
+	base = strrchr(copy, '/');
+	base = base ? base + 1 : copy;
+	if (lstat(path, &r->p.st)) {
+		ret = -errno;
+		log_err("%s: %s", path, strerror(errno));
+	} else if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+		log_err("%s: give a path that ends in a name", path);
+		ret = -EINVAL;
+	} else {
+		r->path = path;
+		r->p.e.name = strdup(base);
+		r->p.e.namelen = strlen(base);
+		ret = r->p.e.name ? 0 : -ENOMEM;
+		fill_meta(&r->p.e, &r->p.st);
+	}
+	free(copy);
+	return ret;
+}
+
+static int seal_multi_root(struct sealer *sl, struct rec_ref *ref, uint64_t *count)
+{
+	size_t n = sl->o->npaths;
+	struct root_src *v = calloc(n, sizeof(*v));
+	struct tree t = {0};
+	int ret = v ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !ret && i < n; i++)
+		ret = root_entry(sl->o->paths[i], &v[i]);
+	if (!ret)
+		qsort(v, n, sizeof(*v), pending_cmp);
+	for (size_t i = 1; !ret && i < n; i++)
+		if (!pending_cmp(&v[i - 1], &v[i])) {
+			log_err("%s and %s share the base name %s", v[i - 1].path, v[i].path,
+				v[i].p.e.name);
+			ret = -EINVAL;
+		}
+	t.e = calloc(n, sizeof(*t.e));
+	if (!ret && !t.e)
+		ret = -ENOMEM;
+	for (size_t i = 0; !ret && i < n; i++) {
+		t.e[i] = v[i].p.e;
+		memset(&v[i].p.e, 0, sizeof(v[i].p.e));
+		t.n++;
+		ret = seal_entry(sl, AT_FDCWD, v[i].path, v[i].path, &t.e[i], &v[i].p.st);
+	}
+	if (!ret)
+		ret = sbatch_flush(sl);
+	if (!ret)
+		ret = links_settle(sl, &t);
+	compact(&t);
+	if (!ret)
+		ret = seal_tree_record(sl, &t, ref);
+	*count = t.n;
+	for (size_t i = 0; i < t.n; i++)
+		tree_entry_clear(&t.e[i]);
+	for (size_t i = 0; v && i < n; i++)
+		tree_entry_clear(&v[i].p.e);
+	free(t.e);
+	free(v);
+	return ret;
+}
+
+static int seal_root(struct sealer *sl, struct rec_ref *ref, uint64_t *count)
+{
+	struct stat st;
+	const char *p = sl->o->paths[0];
+	int fd, ret;
+
+	if (sl->o->npaths > 1 || (!stat(p, &st) && !S_ISDIR(st.st_mode)))
+		return seal_multi_root(sl, ref, count);
+	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		log_err("%s: %s", p, strerror(errno));
+		return -errno;
+	}
+	ret = seal_dir(sl, fd, p, ref, count);
+	close(fd);
+	return ret;
+}
+
+/* Sequence: above every snapshot present and the head, so order never goes backwards. */
+static int next_seq(struct store *s, struct head *prev, bool *has_prev, uint64_t *seq)
+{
+	struct snapshot *v = NULL;
+	size_t n = 0;
+	int ret = store_read_head(s, prev);
+
+	*has_prev = ret == 0;
+	if (ret && ret != -ENOENT)
+		return ret;
+	*seq = *has_prev ? prev->seq : 0;
+	ret = store_list_snapshots(s, &v, &n, NULL);
+	for (size_t i = 0; !ret && i < n; i++)
+		if (v[i].seq > *seq)
+			*seq = v[i].seq;
+	store_free_snapshots(v, n);
+	(*seq)++;
+	return ret;
+}
+
+static int publish(struct sealer *sl, const struct rec_ref *root, struct seal_result *res)
+{
+	struct snapshot sn = {0};
+	struct head prev, h = {0};
+	struct timespec now;
+	bool has_prev;
+	int ret = next_seq(sl->s, &prev, &has_prev, &sn.seq);
+
+	if (ret)
+		return ret;
+	clock_gettime(CLOCK_REALTIME, &now);
+	sn.time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	if (sl->o->host)
+		snprintf(sn.host, sizeof(sn.host), "%s", sl->o->host);
+	else if (gethostname(sn.host, sizeof(sn.host) - 1))
+		snprintf(sn.host, sizeof(sn.host), "unknown");
+	sn.tags = (char **)sl->o->tags;
+	sn.ntags = sl->o->ntags;
+	sn.has_parent = has_prev;
+	if (has_prev)
+		memcpy(sn.parent, prev.snapshot, ID_LEN);
+	sn.root = *root;
+	sn.files = res->files;
+	sn.dirs = res->dirs;
+	sn.bytes = res->bytes;
+	ret = store_write_snapshot(sl->s, &sn);
+	if (ret)
+		return ret;
+	memcpy(res->snapshot, sn.id, ID_LEN);
+	res->seq = sn.seq;
+	h.seq = sn.seq;
+	memcpy(h.snapshot, sn.id, ID_LEN);
+	h.time_ns = sn.time_ns;
+	h.expires_ns = sn.time_ns +
+		       (sl->o->valid_for_s ? sl->o->valid_for_s : DEFAULT_VALID_FOR) * 1000000000LL;
+	return store_write_head(sl->s, &h);
+}
+
+static int sealer_setup(struct sealer *sl, struct store *s, const struct seal_opts *o,
+			struct seal_result *res)
+{
+	uint32_t mn, avg, mx;
+	int ret;
+	memset(res, 0, sizeof(*res));
+	sl->s = s;
+	sl->o = o;
+	sl->res = res;
+	sl->zlevel = o->zlevel ? o->zlevel : 3;
+	sl->threads = o->threads ? o->threads : par_ncpu();
+	store_chunker_params(s, &mn, &avg, &mx);
+	ret = chunker_init(&sl->ck, mn, avg, mx, keys_get(store_keys(s), KEY_CHUNKER));
+	if (ret)
+		return ret;
+	sl->items = calloc(SBATCH_ITEMS, sizeof(*sl->items));
+	sl->readbuf = malloc(2 * (size_t)mx);
+	if (!sl->items || !sl->readbuf)
+		return -ENOMEM;
+	ret = dedup_new(&sl->dedup);
+	if (!ret)
+		ret = dedup_load(sl->dedup, s);
+	if (!ret)
+		ret = packer_new(s, sl->dedup, PACK_TARGET_DATA, &sl->data);
+	if (!ret)
+		ret = packer_new(s, sl->dedup, PACK_TARGET_TREE, &sl->trees);
+	return ret;
+}
+
+static void sealer_free(struct sealer *sl)
+{
+	sbatch_free(sl);
+	packer_free(sl->data);
+	packer_free(sl->trees);
+	dedup_free(sl->dedup);
+	free(sl->readbuf);
+	for (size_t i = 0; i < sl->nlinks; i++)
+		free(sl->links[i].chunks);
+	free(sl->links);
+}
+
+int seal_run(struct store *s, const struct seal_opts *o, struct seal_result *res)
+{
+	struct sealer sl = {0};
+	struct rec_ref root;
+	struct packer_stats ps;
+	uint64_t count;
+	int ret;
+
+	if (!store_can_seal(s))
+		return -EPERM;
+	if (!o->npaths)
+		return -EINVAL;
+	ret = sealer_setup(&sl, s, o, res);
+	if (!ret)
+		ret = seal_root(&sl, &root, &count);
+	/* every record the snapshot names must be stored before the snapshot itself */
+	if (!ret)
+		ret = packer_flush(sl.data);
+	if (!ret)
+		ret = packer_flush(sl.trees);
+	if (!ret) {
+		packer_get_stats(sl.data, &ps);
+		res->packs_new = ps.packs;
+		packer_get_stats(sl.trees, &ps);
+		res->packs_new += ps.packs;
+		seal_report(&sl, true);
+		ret = publish(&sl, &root, res);
+	}
+	sealer_free(&sl);
+	if (ret)
+		return ret;
+	return res->warnings ? 3 : 0;
+}

@@ -1,0 +1,41 @@
+/* seal: walk source trees, chunk, deduplicate, encrypt and pack them, then publish a signed
+ * snapshot and head pointer. Objects are written in dependency order — packs, their index
+ * objects, trees, the manifest, the head last — so an interrupted seal leaves a valid store
+ * whose finished packs the next seal reuses. */
+#ifndef EMBASSY_SEAL_H
+#define EMBASSY_SEAL_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct seal_progress {
+	uint64_t files, bytes_read, bytes_total, bytes_new;
+};
+
+struct seal_opts {
+	const char *const *paths;
+	size_t npaths;
+	const char *const *tags;
+	size_t ntags;
+	const char *host;       /* NULL: gethostname */
+	int64_t valid_for_s;    /* head expiry; 0: default 7 days */
+	int zlevel;             /* zstd level; 0: default 3 */
+	int threads;            /* 0: number of CPUs */
+	/* called from the sealing thread now and then; may be NULL */
+	void (*progress)(void *ctx, const struct seal_progress *p);
+	void *progress_ctx;
+};
+
+struct seal_result {
+	uint8_t snapshot[ID_LEN];
+	uint64_t seq;
+	uint64_t files, dirs, symlinks, others, bytes;
+	uint64_t chunks, chunks_new, bytes_new_plain, bytes_new_stored, packs_new;
+	uint64_t warnings; /* unreadable or changing files, skipped sockets */
+};
+
+/* 0 all well; 3 (positive) snapshot written but with warnings; -errno on failure. */
+int seal_run(struct store *s, const struct seal_opts *o, struct seal_result *res);
+
+#endif

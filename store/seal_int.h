@@ -1,0 +1,73 @@
+/* seal_int: state shared by the seal_*.c files. One sealing thread drives everything;
+ * only sbatch_flush fans work out to other threads (par_for), which touch nothing here
+ * but their own items and the dedup map (which locks itself). */
+#ifndef EMBASSY_SEAL_INT_H
+#define EMBASSY_SEAL_INT_H
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "chunker.h"
+#include "dedup.h"
+#include "pack.h"
+#include "seal.h"
+
+/* One chunk waiting to be identified, sealed and packed. */
+struct sbatch_item {
+	struct tree_entry *e; /* where the result goes: e->chunks[idx] */
+	size_t idx;
+	uint8_t *data;
+	size_t len;
+	/* filled by workers */
+	uint8_t id[ID_LEN];
+	bool known; /* already in the store */
+	struct rec_ref ref;
+	uint8_t *rec;
+	size_t rlen;
+	int err;
+};
+
+#define SBATCH_BYTES (32u << 20)
+#define SBATCH_ITEMS 1024
+
+struct hardlink {
+	dev_t dev;
+	ino_t ino;
+	uint64_t link_id;
+	struct tree_entry *first; /* valid while !done */
+	bool done;		  /* chunks copied below */
+	struct chunk_ref *chunks;
+	size_t nchunks;
+	uint64_t size;
+};
+
+struct sealer {
+	struct store *s;
+	const struct seal_opts *o;
+	struct seal_result *res;
+	struct chunker ck;
+	struct dedup *dedup;
+	struct packer *data, *trees;
+	int zlevel, threads;
+	struct sbatch_item *items;
+	size_t nitems, batch_bytes;
+	uint8_t *readbuf; /* 2 * chunker max */
+	struct hardlink *links;
+	size_t nlinks, caplinks;
+	dev_t root_dev;
+	struct seal_progress prog;
+	struct timespec last_progress;
+};
+
+int sbatch_add(struct sealer *sl, struct tree_entry *e, size_t idx, const uint8_t *data,
+	       size_t len);
+int sbatch_flush(struct sealer *sl);
+void sbatch_free(struct sealer *sl);
+/* Chunk a regular file opened as fd into e->chunks (finalised by the next flush). */
+int seal_file_content(struct sealer *sl, int fd, struct tree_entry *e, const struct stat *st);
+/* Seal and pack a tree record (deduplicated); fills ref. */
+int seal_tree_record(struct sealer *sl, struct tree *t, struct rec_ref *ref);
+void seal_report(struct sealer *sl, bool force);
+
+#endif

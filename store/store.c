@@ -1,0 +1,458 @@
+/* store: creating and opening a store (descriptor, key entries, authentication). */
+#include "store.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chunker.h"
+#include "hex.h"
+#include "keyfile.h"
+#include "log.h"
+#include "refjson.h"
+#include "secmem.h"
+#include "store_int.h"
+#include "wrap.h"
+
+#define DEFAULT_MEMORY_CACHE (256u << 20)
+
+int store_envelope_open(const uint8_t *data, size_t len, const char *ctx, const uint8_t *pk,
+			json_t **root, const char **body, size_t *body_len)
+{
+	json_error_t jerr;
+	uint8_t sig[SIGN_LEN];
+	json_t *r = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
+	const json_t *b = json_object_get(r, "body");
+	const json_t *f = json_object_get(r, "format");
+
+	if (!json_is_object(r) || !json_is_string(b) || !json_is_integer(f))
+		goto bad;
+	if (json_integer_value(f) > STORE_FORMAT || json_integer_value(f) < 1) {
+		json_decref(r);
+		return -EPROTONOSUPPORT;
+	}
+	if (pk && (refjson_get_hex(r, "sig", sig, SIGN_LEN) ||
+		   sign_verify(pk, ctx, json_string_value(b), json_string_length(b), sig)))
+		goto bad;
+	*root = r;
+	*body = json_string_value(b);
+	*body_len = json_string_length(b);
+	return 0;
+bad:
+	json_decref(r);
+	return -EBADMSG;
+}
+
+int store_envelope_make(const struct store *s, const char *ctx, json_t *body, char **out)
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+	uint8_t sig[SIGN_LEN];
+	char sighex[2 * SIGN_LEN + 1];
+	int ret = -ENOMEM;
+
+	if (!text)
+		return -ENOMEM;
+	ret = sign_detached(s->sign_sk, ctx, text, strlen(text), sig);
+	if (ret)
+		goto out;
+	hex_encode(sig, SIGN_LEN, sighex);
+	json_t *env = json_pack("{s:i s:s s:s}", "format", STORE_FORMAT, "body", text, "sig",
+				sighex);
+	*out = env ? json_dumps(env, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(env);
+	ret = *out ? 0 : -ENOMEM;
+out:
+	free(text);
+	return ret;
+}
+
+/* The secret that key entries protect: magic || store id || master key || signing pk. */
+static uint8_t *bundle_make(const uint8_t *sid, const uint8_t *master, const uint8_t *pk)
+{
+	uint8_t *b = secmem_alloc(BUNDLE_LEN);
+	if (!b)
+		return NULL;
+	memcpy(b, BUNDLE_MAGIC, 8);
+	memcpy(b + 8, sid, STORE_ID_LEN);
+	memcpy(b + 8 + STORE_ID_LEN, master, KEY_LEN);
+	memcpy(b + 8 + STORE_ID_LEN + KEY_LEN, pk, SIGN_PK_LEN);
+	return b;
+}
+
+static int put_json(struct remote *r, const char *key, json_t *j, int flags)
+{
+	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	int ret = text ? remote_put(r, key, text, strlen(text), flags) : -ENOMEM;
+	free(text);
+	return ret;
+}
+
+static int write_key_entries(struct remote *r, const struct store_init_opts *o,
+			     const uint8_t *bundle)
+{
+	char key[64], hex[17];
+	uint8_t rnd[8];
+	json_t *entry = NULL;
+	int ret = 0;
+
+	if (o->passphrase) {
+		ret = wrap_passphrase(bundle, BUNDLE_LEN, o->passphrase, o->passlen,
+				      o->kdf_ops ? o->kdf_ops : WRAP_DEFAULT_OPS,
+				      o->kdf_mem ? o->kdf_mem : WRAP_DEFAULT_MEM, &entry);
+		randombytes_buf(rnd, sizeof(rnd));
+		hex_encode(rnd, sizeof(rnd), hex);
+		snprintf(key, sizeof(key), "keys/pass-%s", hex);
+		if (!ret)
+			ret = put_json(r, key, entry, REMOTE_CREATE_ONLY);
+		json_decref(entry);
+	}
+	for (size_t i = 0; !ret && i < o->nrecipients; i++) {
+		struct keyfile kf;
+		ret = keyfile_load(o->recipients[i], &kf);
+		if (!ret && kf.kind != KEYFILE_RECIPIENT_PUB && kf.kind != KEYFILE_RECIPIENT)
+			ret = -EBADMSG;
+		if (ret) {
+			log_err("%s: not a recipient key file", o->recipients[i]);
+			keyfile_clear(&kf);
+			break;
+		}
+		ret = wrap_recipient(bundle, BUNDLE_LEN, kf.pub, &entry);
+		hex_encode(kf.pub, 8, hex);
+		snprintf(key, sizeof(key), "keys/rcpt-%s", hex);
+		if (!ret)
+			ret = put_json(r, key, entry, REMOTE_CREATE_ONLY);
+		json_decref(entry);
+		keyfile_clear(&kf);
+	}
+	return ret;
+}
+
+static json_t *descriptor_body(const uint8_t *sid, const uint8_t *pk)
+{
+	char sidhex[2 * STORE_ID_LEN + 1], pkhex[2 * SIGN_PK_LEN + 1];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	hex_encode(sid, STORE_ID_LEN, sidhex);
+	hex_encode(pk, SIGN_PK_LEN, pkhex);
+	return json_pack("{s:i s:s s:s s:I s:{s:i s:i s:i}}", "format", STORE_FORMAT, "store_id",
+			 sidhex, "sign_pk", pkhex, "created",
+			 (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec, "chunker", "min",
+			 CHUNKER_MIN, "avg", CHUNKER_AVG, "max", CHUNKER_MAX);
+}
+
+static int init_objects(struct store *s, const struct store_init_opts *o, const uint8_t *master)
+{
+	uint8_t *bundle = bundle_make(s->store_id, master, s->sign_pk);
+	json_t *body = descriptor_body(s->store_id, s->sign_pk);
+	char *env = NULL;
+	int ret = -ENOMEM;
+
+	if (!bundle || !body)
+		goto out;
+	ret = write_key_entries(s->remote, o, bundle);
+	if (ret)
+		goto out;
+	ret = store_envelope_make(s, SIGCTX_DESCRIPTOR, body, &env);
+	/* the descriptor last: until it exists, this is not a store */
+	if (!ret)
+		ret = remote_put(s->remote, DESCRIPTOR_KEY, env, strlen(env), REMOTE_CREATE_ONLY);
+out:
+	secmem_free(bundle);
+	json_decref(body);
+	free(env);
+	return ret;
+}
+
+int store_init(const char *url, const struct remote_opts *ro, const struct store_init_opts *o,
+	       char store_id_hex[2 * STORE_ID_LEN + 1])
+{
+	struct store s = {0};
+	uint8_t *master = NULL;
+	uint64_t size;
+	struct stat st;
+	int ret;
+
+	if (!o->passphrase && !o->nrecipients)
+		return -EINVAL;
+	if (!lstat(o->sealer_key_out, &st))
+		return -EEXIST;
+	ret = remote_open(url, ro, &s.remote);
+	if (ret)
+		return ret;
+	ret = remote_stat(s.remote, DESCRIPTOR_KEY, &size);
+	if (ret != -ENOENT) {
+		ret = ret ? ret : -EEXIST;
+		goto out;
+	}
+	master = secmem_alloc(KEY_LEN);
+	s.sign_sk = secmem_alloc(SIGN_SK_LEN);
+	if (!master || !s.sign_sk) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	randombytes_buf(s.store_id, STORE_ID_LEN);
+	randombytes_buf(master, KEY_LEN);
+	sign_keypair(s.sign_pk, s.sign_sk);
+	/* the sealer key first: a store nobody can seal into would be useless */
+	ret = keyfile_write_sealer(o->sealer_key_out, s.store_id, master, s.sign_sk);
+	if (!ret)
+		ret = init_objects(&s, o, master);
+	if (!ret)
+		hex_encode(s.store_id, STORE_ID_LEN, store_id_hex);
+out:
+	secmem_free(master);
+	secmem_free(s.sign_sk);
+	remote_free(s.remote);
+	return ret;
+}
+
+/* ---- opening ---- */
+
+struct unlock_ctx {
+	struct store *s;
+	const struct store_auth *a;
+	const struct keyfile *kf;
+	uint8_t *bundle; /* out: secmem */
+	int result;	 /* best error so far */
+};
+
+static int try_entry(struct unlock_ctx *u, const char *key)
+{
+	uint8_t *data = NULL, *secret = NULL;
+	size_t n, slen = 0;
+	json_error_t jerr;
+	json_t *e = NULL;
+	int ret = remote_get(u->s->remote, key, 0, 0, SMALL_OBJECT_MAX, &data, &n);
+
+	if (ret)
+		return ret;
+	e = json_loadb((const char *)data, n, 0, &jerr);
+	if (!e)
+		ret = -EBADMSG;
+	else if (u->kf)
+		ret = unwrap_recipient(e, u->kf->pub, u->kf->secret, &secret, &slen);
+	else
+		ret = unwrap_passphrase(e, u->a->passphrase, u->a->passlen, &secret, &slen);
+	if (!ret && (slen != BUNDLE_LEN || memcmp(secret, BUNDLE_MAGIC, 8)))
+		ret = -EBADMSG;
+	if (!ret) {
+		u->bundle = secret;
+		secret = NULL;
+	}
+	secmem_free(secret);
+	json_decref(e);
+	free(data);
+	return ret;
+}
+
+static int unlock_cb(void *ctx, const char *key)
+{
+	struct unlock_ctx *u = ctx;
+	bool want_rcpt = u->kf != NULL;
+	if (strncmp(key, want_rcpt ? "keys/rcpt-" : "keys/pass-", 10))
+		return 0;
+	int ret = try_entry(u, key);
+	if (!ret)
+		return 1; /* stop listing: unlocked */
+	/* remember the most telling failure: a wrong passphrase beats "not for us" */
+	if (ret == -EKEYREJECTED || u->result == -ENOKEY)
+		u->result = ret;
+	if (ret != -ENOKEY && ret != -EKEYREJECTED)
+		log_warn("key entry %s: %s", key, strerror(-ret));
+	return 0;
+}
+
+/* Recovery party: find and open a key entry; sets store id, master key and signing pk. */
+static int unlock_entries(struct store *s, const struct store_auth *a, const struct keyfile *kf)
+{
+	struct unlock_ctx u = {.s = s, .a = a, .kf = kf, .result = -ENOKEY};
+	int ret = remote_list(s->remote, "keys/", unlock_cb, &u);
+	if (ret < 0)
+		return ret;
+	if (!u.bundle)
+		return u.result;
+	memcpy(s->store_id, u.bundle + 8, STORE_ID_LEN);
+	memcpy(s->sign_pk, u.bundle + 8 + STORE_ID_LEN + KEY_LEN, SIGN_PK_LEN);
+	ret = keys_new(u.bundle + 8 + STORE_ID_LEN, s->store_id, &s->keys);
+	secmem_free(u.bundle);
+	return ret;
+}
+
+static int unlock_sealer(struct store *s, const struct keyfile *kf)
+{
+	memcpy(s->store_id, kf->store_id, STORE_ID_LEN);
+	memcpy(s->sign_pk, kf->pub, SIGN_PK_LEN);
+	s->sign_sk = secmem_alloc(SIGN_SK_LEN);
+	if (!s->sign_sk)
+		return -ENOMEM;
+	memcpy(s->sign_sk, kf->secret, SIGN_SK_LEN);
+	return keys_new(kf->master, s->store_id, &s->keys);
+}
+
+static int authenticate(struct store *s, const struct store_auth *a)
+{
+	const char *path = a->sealer_key ? a->sealer_key : a->key_file;
+	struct keyfile kf;
+	int ret;
+
+	if (!path) {
+		if (!a->passphrase)
+			return -ENOKEY;
+		return unlock_entries(s, a, NULL);
+	}
+	ret = keyfile_load(path, &kf);
+	if (ret)
+		return ret;
+	if (kf.kind == KEYFILE_SEALER)
+		ret = unlock_sealer(s, &kf);
+	else if (kf.kind == KEYFILE_RECIPIENT && !a->sealer_key)
+		ret = unlock_entries(s, a, &kf);
+	else
+		ret = -EBADMSG; /* a public key file, or a recipient key given as sealer key */
+	keyfile_clear(&kf);
+	return ret;
+}
+
+/* The descriptor is checked against the signing key that authentication vouched for. */
+static int check_descriptor(struct store *s, const uint8_t *data, size_t n)
+{
+	json_t *root = NULL, *body = NULL, *ck;
+	const char *text;
+	size_t len;
+	uint8_t sid[STORE_ID_LEN], pk[SIGN_PK_LEN];
+	uint64_t mn, avg, mx;
+	int ret = store_envelope_open(data, n, SIGCTX_DESCRIPTOR, s->sign_pk, &root, &text, &len);
+
+	if (ret)
+		return ret;
+	ret = -EBADMSG;
+	body = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	ck = json_object_get(body, "chunker");
+	if (refjson_get_hex(body, "store_id", sid, STORE_ID_LEN) ||
+	    refjson_get_hex(body, "sign_pk", pk, SIGN_PK_LEN) ||
+	    memcmp(sid, s->store_id, STORE_ID_LEN) || memcmp(pk, s->sign_pk, SIGN_PK_LEN) ||
+	    refjson_get_uint(ck, "min", UINT32_MAX, &mn) ||
+	    refjson_get_uint(ck, "avg", UINT32_MAX, &avg) ||
+	    refjson_get_uint(ck, "max", UINT32_MAX, &mx))
+		goto out;
+	s->ck_min = (uint32_t)mn;
+	s->ck_avg = (uint32_t)avg;
+	s->ck_max = (uint32_t)mx;
+	ret = 0;
+out:
+	json_decref(body);
+	json_decref(root);
+	return ret;
+}
+
+/* Format check before authentication, so a newer store says so instead of "bad key". */
+static int peek_format(const uint8_t *data, size_t n)
+{
+	json_t *root;
+	const char *body;
+	size_t len;
+	int ret = store_envelope_open(data, n, NULL, NULL, &root, &body, &len);
+	if (!ret)
+		json_decref(root);
+	return ret;
+}
+
+int store_open(const char *url, const struct remote_opts *ro, const struct store_auth *a,
+	       struct store **out)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	uint8_t *desc = NULL;
+	size_t n;
+	int ret = -ENOMEM;
+
+	if (!s || secmem_init())
+		goto out;
+	ret = remote_open(url, ro, &s->remote);
+	if (ret)
+		goto out;
+	ret = remote_get(s->remote, DESCRIPTOR_KEY, 0, 0, SMALL_OBJECT_MAX, &desc, &n);
+	if (!ret)
+		ret = peek_format(desc, n);
+	if (!ret)
+		ret = authenticate(s, a);
+	if (!ret)
+		ret = check_descriptor(s, desc, n);
+	if (ret)
+		goto out;
+	hex_encode(s->store_id, STORE_ID_LEN, s->store_id_hex);
+	s->cache = cache_new(DEFAULT_MEMORY_CACHE);
+	ret = s->cache ? 0 : -ENOMEM;
+out:
+	free(desc);
+	if (ret) {
+		store_close(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	keys_free(s->keys);
+	secmem_free(s->sign_sk);
+	cache_free(s->cache);
+	remote_free(s->remote);
+	free(s);
+}
+
+struct remote *store_remote(const struct store *s)
+{
+	return s->remote;
+}
+const struct keys *store_keys(const struct store *s)
+{
+	return s->keys;
+}
+bool store_can_seal(const struct store *s)
+{
+	return s->sign_sk != NULL;
+}
+const uint8_t *store_sign_pk(const struct store *s)
+{
+	return s->sign_pk;
+}
+const uint8_t *store_sign_sk(const struct store *s)
+{
+	return s->sign_sk;
+}
+const char *store_id_hex(const struct store *s)
+{
+	return s->store_id_hex;
+}
+void store_chunker_params(const struct store *s, uint32_t *mn, uint32_t *avg, uint32_t *mx)
+{
+	*mn = s->ck_min;
+	*avg = s->ck_avg;
+	*mx = s->ck_max;
+}
+void store_set_fetch_hook(struct store *s, struct store_fetch_hook *h)
+{
+	s->hook = h;
+}
+int store_set_memory_cache(struct store *s, size_t bytes)
+{
+	struct cache *c = cache_new(bytes);
+	if (!c)
+		return -ENOMEM;
+	cache_free(s->cache);
+	s->cache = c;
+	return 0;
+}
+void store_pack_key(const uint8_t pack[PACK_ID_LEN], char out[64])
+{
+	char hex[2 * PACK_ID_LEN + 1];
+	hex_encode(pack, PACK_ID_LEN, hex);
+	snprintf(out, 64, "packs/%.2s/%s", hex, hex);
+}

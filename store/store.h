@@ -1,0 +1,132 @@
+/* store: an opened embassy store — its remote, its keys, its signing identity — and the
+ * read side of the format (snapshots, head pointer, trees, file contents).
+ * Used by the CLI and the FUSE driver alike; never includes libfuse. */
+#ifndef EMBASSY_STORE_H
+#define EMBASSY_STORE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "keys.h"
+#include "record.h"
+#include "remote.h"
+#include "sign.h"
+#include "tree.h"
+
+#define STORE_FORMAT 1
+
+struct store;
+
+/* How a party authenticates. Exactly one of the sources is used, in this order:
+ * sealer_key (full identity: may seal), key_file (recipient key file, or a sealer key file),
+ * passphrase. */
+struct store_auth {
+	const char *sealer_key;
+	const char *key_file;
+	const char *passphrase; /* not necessarily NUL-terminated: passlen bytes */
+	size_t passlen;
+};
+
+struct store_init_opts {
+	const char *sealer_key_out; /* written 0600; must not exist */
+	const char *passphrase;     /* may be NULL if recipients given */
+	size_t passlen;
+	const char **recipients; /* recipient public key files */
+	size_t nrecipients;
+	unsigned long long kdf_ops; /* 0: defaults (wrap.h) */
+	size_t kdf_mem;
+};
+
+/* Create an empty store at url. -EEXIST if it already holds a store. */
+int store_init(const char *url, const struct remote_opts *ro, const struct store_init_opts *o,
+	       char store_id_hex[2 * STORE_ID_LEN + 1]);
+/* Open and authenticate. Errors: -ENOENT not a store, -EPROTONOSUPPORT newer format,
+ * -EKEYREJECTED wrong passphrase/key, -ENOKEY no key entry for this key file,
+ * -EPERM key file readable by group/others, -EBADMSG forged descriptor. */
+int store_open(const char *url, const struct remote_opts *ro, const struct store_auth *a,
+	       struct store **out);
+void store_close(struct store *s);
+
+struct remote *store_remote(const struct store *s);
+const struct keys *store_keys(const struct store *s);
+bool store_can_seal(const struct store *s);
+const uint8_t *store_sign_pk(const struct store *s);
+/* Chunker parameters recorded in the descriptor. */
+void store_chunker_params(const struct store *s, uint32_t *min, uint32_t *avg, uint32_t *max);
+/* Signing secret (NULL unless opened with a sealer key). */
+const uint8_t *store_sign_sk(const struct store *s);
+/* Hex store id. */
+const char *store_id_hex(const struct store *s);
+
+/* ---- snapshots and head ---- */
+struct snapshot {
+	uint8_t id[ID_LEN];
+	uint64_t seq;
+	int64_t time_ns;
+	char host[256];
+	char **tags;
+	size_t ntags;
+	bool has_parent;
+	uint8_t parent[ID_LEN];
+	struct rec_ref root;
+	uint64_t files, dirs, bytes;
+};
+void snapshot_clear(struct snapshot *sn);
+
+struct head {
+	uint64_t seq;
+	uint8_t snapshot[ID_LEN];
+	int64_t time_ns, expires_ns;
+};
+
+/* Read and verify one snapshot manifest. -ENOENT, -EBADMSG (bad signature or record). */
+int store_read_snapshot(struct store *s, const uint8_t id[ID_LEN], struct snapshot *out);
+/* All snapshots whose manifests verify, sorted by seq. Bad manifests are logged and counted
+ * in *bad (may be NULL). */
+int store_list_snapshots(struct store *s, struct snapshot **out, size_t *n, size_t *bad);
+void store_free_snapshots(struct snapshot *v, size_t n);
+/* The verified head pointer; -ENOENT when the store has no snapshot yet. */
+int store_read_head(struct store *s, struct head *out);
+/* "latest", a full hex id, or a unique prefix. -ENOENT none, -ENOTUNIQ ambiguous. */
+int store_resolve_snapshot(struct store *s, const char *spec, struct snapshot *out);
+
+/* ---- reading ---- */
+/* Fetch, verify and open a record (through the caches). *plain malloc'd, *len = ref->plen. */
+int store_fetch(struct store *s, enum record_type type, const struct rec_ref *ref,
+		uint8_t **plain, size_t *len);
+int store_load_tree(struct store *s, const struct rec_ref *ref, struct tree **out);
+/* Walk path ("" or "/" = root) from a snapshot's root. On success *dir is the tree holding
+ * the entry and *ent points into it (caller frees *dir); for the root itself *ent is NULL. */
+int store_lookup(struct store *s, const struct snapshot *sn, const char *path, struct tree **dir,
+		 const struct tree_entry **ent);
+/* Read up to len bytes of a file at off into buf. Holes read as zeros. Returns bytes read
+ * (short only at end of file) or -errno (-EIO / -EBADMSG on a missing or bad record). */
+ssize_t store_read_file(struct store *s, const struct tree_entry *e, uint64_t off, size_t len,
+			uint8_t *buf);
+
+/* A persistent cache of *ciphertext* records consulted by store_fetch before the remote
+ * (the mount's disk cache). Records from it are verified like any other; one that fails
+ * is dropped and fetched again. Callbacks must be thread-safe. */
+struct store_fetch_hook {
+	int (*get)(void *ctx, const struct rec_ref *ref, uint8_t **rec, size_t *len);
+	void (*put)(void *ctx, const struct rec_ref *ref, const uint8_t *rec, size_t len);
+	void (*drop)(void *ctx, const struct rec_ref *ref);
+	void *ctx;
+};
+void store_set_fetch_hook(struct store *s, struct store_fetch_hook *h);
+/* Resize the memory cache of opened records (default 256 MiB). Call before reading. */
+int store_set_memory_cache(struct store *s, size_t bytes);
+/* Fetch many records of one type, coalescing neighbours in a pack into one ranged read and
+ * running reads in parallel. results[i] is 0 or -errno; bufs[i] a new cbuf reference. */
+struct cbuf;
+int store_fetch_many(struct store *s, enum record_type type, const struct rec_ref *refs, size_t n,
+		     struct cbuf **bufs, int *results);
+/* Like store_fetch, through the memory cache, returning a shared buffer. */
+int store_fetch_cbuf(struct store *s, enum record_type type, const struct rec_ref *ref,
+		     struct cbuf **out);
+
+/* Object names. */
+void store_pack_key(const uint8_t pack[PACK_ID_LEN], char out[64]);
+
+#endif

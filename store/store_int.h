@@ -1,0 +1,45 @@
+/* store_int: the store handle's fields, shared by the store_*.c files only. */
+#ifndef EMBASSY_STORE_INT_H
+#define EMBASSY_STORE_INT_H
+#include <jansson.h>
+
+#include "cache.h"
+#include "store.h"
+
+#define BUNDLE_MAGIC "EMBKEYS1"
+#define BUNDLE_LEN (8 + STORE_ID_LEN + KEY_LEN + SIGN_PK_LEN)
+#define DESCRIPTOR_KEY "embassy.json"
+#define HEAD_KEY "heads/latest"
+#define SIGCTX_DESCRIPTOR "embassy-descriptor-v1"
+#define SIGCTX_SNAPSHOT "embassy-snapshot-v1"
+#define SIGCTX_HEAD "embassy-head-v1"
+#define SNAP_MAGIC "EMBSNAP1"
+#define PACK_MAGIC "EMBPACK1"
+#define SMALL_OBJECT_MAX (1u << 20) /* descriptor, key entries, head pointer */
+
+/* Immutable after store_open except the cache, which locks itself. */
+struct store {
+	struct remote *remote;
+	struct keys *keys;
+	uint8_t store_id[STORE_ID_LEN];
+	char store_id_hex[2 * STORE_ID_LEN + 1];
+	uint8_t sign_pk[SIGN_PK_LEN];
+	uint8_t *sign_sk; /* secmem; NULL unless opened with a sealer key */
+	uint32_t ck_min, ck_avg, ck_max;
+	struct cache *cache;
+	struct store_fetch_hook *hook; /* optional persistent cache (set by the mount) */
+};
+
+/* Parse a signed envelope {"format":N,"body":"...","sig":hex}: returns the body string
+ * (borrowed from *root) after checking the signature with pk (skipped when pk is NULL). */
+int store_envelope_open(const uint8_t *data, size_t len, const char *ctx, const uint8_t *pk,
+			json_t **root, const char **body, size_t *body_len);
+int store_envelope_make(const struct store *s, const char *ctx, json_t *body, char **out);
+
+
+
+/* Sign, seal and upload a manifest (create-only); fills sn->id. */
+int store_write_snapshot(struct store *s, struct snapshot *sn);
+/* Sign and publish the head pointer. */
+int store_write_head(struct store *s, const struct head *h);
+#endif

@@ -1,0 +1,334 @@
+/* store_read: fetching records through the caches, trees, path lookup and file reads. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hex.h"
+#include "log.h"
+#include "par.h"
+#include "store_int.h"
+
+#define COALESCE_GAP (256u << 10) /* read across a gap this small rather than pay a round trip */
+#define COALESCE_MAX (16u << 20)  /* largest single ranged read */
+
+static const char *type_name(enum record_type t)
+{
+	return t == REC_DATA ? "data" : t == REC_TREE ? "tree" : t == REC_INDEX ? "index" : "manifest";
+}
+
+static void log_bad(const struct rec_ref *ref, enum record_type type, int err)
+{
+	char pk[64], id[2 * ID_LEN + 1];
+	store_pack_key(ref->pack, pk);
+	hex_encode(ref->id, ID_LEN, id);
+	log_err("%s record %.16s… in %s at %llu+%u: %s", type_name(type), id, pk,
+		(unsigned long long)ref->off, ref->len,
+		err == -EBADMSG ? "fails authentication (tampered or substituted)"
+		: err == -ENOENT ? "pack object is missing"
+				 : strerror(-err));
+}
+
+/* Open one record's ciphertext into a shared plaintext buffer. */
+static int open_rec(struct store *s, enum record_type type, const struct rec_ref *ref,
+		    const uint8_t *rec, size_t len, struct cbuf **out)
+{
+	uint8_t *plain = NULL;
+	size_t plen;
+	int ret = record_open(s->keys, type, ref->id, rec, len, ref->plen, &plain, &plen);
+	if (!ret && plen != ref->plen)
+		ret = -EBADMSG;
+	if (ret) {
+		free(plain);
+		return ret;
+	}
+	*out = cbuf_from(plain, plen);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* Cache miss: disk cache, then the remote. */
+static int fetch_uncached(struct store *s, enum record_type type, const struct rec_ref *ref,
+			  struct cbuf **out)
+{
+	uint8_t *rec = NULL;
+	size_t n;
+	char key[64];
+	int ret;
+
+	if (s->hook && s->hook->get(s->hook->ctx, ref, &rec, &n) == 0) {
+		ret = open_rec(s, type, ref, rec, n, out);
+		free(rec);
+		if (!ret)
+			return 0;
+		s->hook->drop(s->hook->ctx, ref); /* torn or tampered cache entry: refetch */
+	}
+	store_pack_key(ref->pack, key);
+	ret = remote_get(s->remote, key, ref->off, ref->len, ref->len, &rec, &n);
+	if (!ret)
+		ret = open_rec(s, type, ref, rec, n, out);
+	if (!ret && s->hook)
+		s->hook->put(s->hook->ctx, ref, rec, n);
+	free(rec);
+	return ret;
+}
+
+int store_fetch_cbuf(struct store *s, enum record_type type, const struct rec_ref *ref,
+		     struct cbuf **out)
+{
+	int ret = cache_claim(s->cache, ref->id, out);
+	if (ret != -EAGAIN)
+		return ret;
+	ret = fetch_uncached(s, type, ref, out);
+	if (ret) {
+		cache_abandon(s->cache, ref->id);
+		log_bad(ref, type, ret);
+		return ret == -ENOENT || ret == -EBADMSG ? -EIO : ret;
+	}
+	cache_fill(s->cache, ref->id, *out);
+	return 0;
+}
+
+int store_fetch(struct store *s, enum record_type type, const struct rec_ref *ref,
+		uint8_t **plain, size_t *len)
+{
+	struct cbuf *b;
+	int ret = store_fetch_cbuf(s, type, ref, &b);
+	if (ret)
+		return ret;
+	*plain = malloc(b->len ? b->len : 1);
+	if (*plain) {
+		memcpy(*plain, b->data, b->len);
+		*len = b->len;
+	}
+	cbuf_unref(b);
+	return *plain ? 0 : -ENOMEM;
+}
+
+int store_load_tree(struct store *s, const struct rec_ref *ref, struct tree **out)
+{
+	struct cbuf *b;
+	int ret = store_fetch_cbuf(s, REC_TREE, ref, &b);
+	if (ret)
+		return ret;
+	ret = tree_decode(b->data, b->len, out);
+	if (ret == -EBADMSG)
+		log_bad(ref, REC_TREE, -EBADMSG);
+	cbuf_unref(b);
+	return ret;
+}
+
+/* ---- batched fetch: coalesce neighbours, read in parallel, open on all cores ---- */
+
+struct batch {
+	struct store *s;
+	enum record_type type;
+	const struct rec_ref *refs;
+	size_t *order; /* indices of misses, sorted by (pack, off) */
+	size_t nmiss;
+	struct remote_req *reqs;
+	size_t *run_of; /* for each position in order: its request */
+	struct cbuf **bufs;
+	int *results;
+};
+
+static int ref_cmp(const struct rec_ref *a, const struct rec_ref *b)
+{
+	int c = memcmp(a->pack, b->pack, PACK_ID_LEN);
+	if (c)
+		return c;
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
+static const struct rec_ref *sort_refs; /* qsort has no context; guarded by sort_lock */
+static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int order_cmp(const void *a, const void *b)
+{
+	return ref_cmp(&sort_refs[*(const size_t *)a], &sort_refs[*(const size_t *)b]);
+}
+
+/* Group sorted misses into ranged reads; returns the number of requests. */
+static size_t plan_runs(struct batch *b, char (*keys)[64])
+{
+	size_t nreq = 0;
+	for (size_t k = 0; k < b->nmiss; k++) {
+		const struct rec_ref *r = &b->refs[b->order[k]];
+		struct remote_req *q = nreq ? &b->reqs[nreq - 1] : NULL;
+		const struct rec_ref *prev = k ? &b->refs[b->order[k - 1]] : NULL;
+		if (q && !memcmp(prev->pack, r->pack, PACK_ID_LEN) && r->off >= q->off + q->len - 0 &&
+		    r->off <= q->off + q->len + COALESCE_GAP &&
+		    r->off + r->len - q->off <= COALESCE_MAX) {
+			q->len = r->off + r->len - q->off;
+		} else if (q && !memcmp(prev->pack, r->pack, PACK_ID_LEN) &&
+			   r->off + r->len <= q->off + q->len) {
+			/* the same record twice (a file holding one chunk twice): already covered */
+		} else {
+			store_pack_key(r->pack, keys[nreq]);
+			b->reqs[nreq] = (struct remote_req){.key = keys[nreq], .off = r->off, .len = r->len};
+			nreq++;
+		}
+		b->run_of[k] = nreq - 1;
+	}
+	return nreq;
+}
+
+static void open_one(void *ctx, size_t k)
+{
+	struct batch *b = ctx;
+	size_t i = b->order[k];
+	const struct rec_ref *r = &b->refs[i];
+	struct remote_req *q = &b->reqs[b->run_of[k]];
+	if (q->result) {
+		b->results[i] = q->result;
+		return;
+	}
+	b->results[i] = open_rec(b->s, b->type, r, q->data + (r->off - q->off), r->len, &b->bufs[i]);
+	if (!b->results[i] && b->s->hook)
+		b->s->hook->put(b->s->hook->ctx, r, q->data + (r->off - q->off), r->len);
+}
+
+static int fetch_misses(struct batch *b)
+{
+	char (*keys)[64] = calloc(b->nmiss, 64);
+	size_t nreq;
+	int ret = -ENOMEM;
+
+	b->reqs = calloc(b->nmiss, sizeof(*b->reqs));
+	b->run_of = calloc(b->nmiss, sizeof(size_t));
+	if (!keys || !b->reqs || !b->run_of)
+		goto out;
+	pthread_mutex_lock(&sort_lock);
+	sort_refs = b->refs;
+	qsort(b->order, b->nmiss, sizeof(size_t), order_cmp);
+	pthread_mutex_unlock(&sort_lock);
+	nreq = plan_runs(b, keys);
+	ret = remote_get_many(b->s->remote, b->reqs, nreq);
+	if (ret)
+		goto out;
+	par_for(b->nmiss, par_ncpu(), open_one, b);
+	for (size_t q = 0; q < nreq; q++)
+		free(b->reqs[q].data);
+out:
+	free(keys);
+	free(b->reqs);
+	free(b->run_of);
+	return ret;
+}
+
+int store_fetch_many(struct store *s, enum record_type type, const struct rec_ref *refs, size_t n,
+		     struct cbuf **bufs, int *results)
+{
+	struct batch b = {.s = s, .type = type, .refs = refs, .bufs = bufs, .results = results};
+	int ret = 0;
+
+	b.order = calloc(n ? n : 1, sizeof(size_t));
+	if (!b.order)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		bufs[i] = NULL;
+		results[i] = cache_peek(s->cache, refs[i].id, &bufs[i]);
+		if (results[i] && s->hook) {
+			uint8_t *rec;
+			size_t len;
+			if (s->hook->get(s->hook->ctx, &refs[i], &rec, &len) == 0) {
+				results[i] = open_rec(s, type, &refs[i], rec, len, &bufs[i]);
+				free(rec);
+				if (results[i])
+					s->hook->drop(s->hook->ctx, &refs[i]);
+			}
+		}
+		if (results[i])
+			b.order[b.nmiss++] = i;
+	}
+	if (b.nmiss)
+		ret = fetch_misses(&b);
+	for (size_t i = 0; !ret && i < n; i++) {
+		if (results[i]) {
+			log_bad(&refs[i], type, results[i]);
+			if (results[i] == -ENOENT || results[i] == -EBADMSG)
+				results[i] = -EIO;
+		} else {
+			cache_offer(s->cache, refs[i].id, bufs[i]);
+		}
+	}
+	free(b.order);
+	return ret;
+}
+
+/* ---- paths and files ---- */
+
+int store_lookup(struct store *s, const struct snapshot *sn, const char *path, struct tree **dir,
+		 const struct tree_entry **ent)
+{
+	struct tree *t = NULL;
+	const struct tree_entry *e = NULL;
+	int ret = store_load_tree(s, &sn->root, &t);
+
+	while (!ret) {
+		while (*path == '/')
+			path++;
+		if (!*path)
+			break;
+		size_t len = strcspn(path, "/");
+		if (e) { /* descend into the previous component */
+			struct tree *sub = NULL;
+			if (e->type != ENT_DIR) {
+				ret = -ENOTDIR;
+				break;
+			}
+			ret = store_load_tree(s, &e->subtree, &sub);
+			tree_free(t);
+			t = sub;
+			if (ret)
+				break;
+		}
+		e = tree_find(t, path, len);
+		if (!e)
+			ret = -ENOENT;
+		path += len;
+	}
+	if (ret) {
+		tree_free(t);
+		return ret;
+	}
+	*dir = t;
+	*ent = e;
+	return 0;
+}
+
+/* Copy the part of chunk c that overlaps [off, off+len) into buf (which starts at off). */
+static int copy_chunk(struct store *s, const struct chunk_ref *c, uint64_t off, size_t len,
+		      uint8_t *buf)
+{
+	struct cbuf *b;
+	int ret = store_fetch_cbuf(s, REC_DATA, &c->rec, &b);
+	if (ret)
+		return ret;
+	uint64_t from = off > c->foff ? off : c->foff;
+	uint64_t to = off + len < c->foff + c->rec.plen ? off + len : c->foff + c->rec.plen;
+	memcpy(buf + (from - off), b->data + (from - c->foff), to - from);
+	cbuf_unref(b);
+	return 0;
+}
+
+ssize_t store_read_file(struct store *s, const struct tree_entry *e, uint64_t off, size_t len,
+			uint8_t *buf)
+{
+	if (e->type != ENT_FILE)
+		return -EINVAL;
+	if (off >= e->size)
+		return 0;
+	if (len > e->size - off)
+		len = e->size - off;
+	/* holes (gaps between chunks) read as zeros */
+	memset(buf, 0, len);
+	for (size_t i = tree_chunk_at(e, off); i < e->nchunks; i++) {
+		const struct chunk_ref *c = &e->chunks[i];
+		if (c->foff >= off + len)
+			break;
+		int ret = copy_chunk(s, c, off, len, buf);
+		if (ret)
+			return ret;
+	}
+	return (ssize_t)len;
+}

@@ -1,0 +1,332 @@
+/* store_snap: snapshot manifests and the head pointer (docs/FORMAT.md, "Snapshots", "Head"). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hex.h"
+#include "log.h"
+#include "refjson.h"
+#include "store_int.h"
+
+#define SNAP_HDR (8 + SIGN_LEN)
+
+void snapshot_clear(struct snapshot *sn)
+{
+	for (size_t i = 0; i < sn->ntags; i++)
+		free(sn->tags[i]);
+	free(sn->tags);
+	memset(sn, 0, sizeof(*sn));
+}
+
+static json_t *manifest_json(const struct store *s, const struct snapshot *sn)
+{
+	char parent[2 * ID_LEN + 1];
+	json_t *tags = json_array(), *m;
+	for (size_t i = 0; tags && i < sn->ntags; i++)
+		json_array_append_new(tags, json_string(sn->tags[i]));
+	m = json_pack("{s:i s:s s:I s:I s:s s:o s:o s:I s:I s:I}", "v", 1, "store_id",
+		      s->store_id_hex, "seq", (json_int_t)sn->seq, "time", (json_int_t)sn->time_ns,
+		      "host", sn->host, "tags", tags, "root", refjson_ref(&sn->root), "files",
+		      (json_int_t)sn->files, "dirs", (json_int_t)sn->dirs, "bytes",
+		      (json_int_t)sn->bytes);
+	if (m && sn->has_parent) {
+		hex_encode(sn->parent, ID_LEN, parent);
+		json_object_set_new(m, "parent", json_string(parent));
+	}
+	return m;
+}
+
+/* What the signature covers: store id || snapshot id || the sealed record. */
+static uint8_t *signed_msg(const struct store *s, const uint8_t *id, const uint8_t *rec,
+			   size_t len, size_t *mlen)
+{
+	uint8_t *m = malloc(STORE_ID_LEN + ID_LEN + len);
+	if (!m)
+		return NULL;
+	memcpy(m, s->store_id, STORE_ID_LEN);
+	memcpy(m + STORE_ID_LEN, id, ID_LEN);
+	memcpy(m + STORE_ID_LEN + ID_LEN, rec, len);
+	*mlen = STORE_ID_LEN + ID_LEN + len;
+	return m;
+}
+
+int store_write_snapshot(struct store *s, struct snapshot *sn)
+{
+	json_t *m = manifest_json(s, sn);
+	char *text = m ? json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	uint8_t *rec = NULL, *obj = NULL, *msg = NULL;
+	size_t rlen, mlen;
+	char key[128], idhex[2 * ID_LEN + 1];
+	int ret = -ENOMEM;
+
+	if (!text)
+		goto out;
+	record_id(s->keys, REC_MANIFEST, text, strlen(text), sn->id);
+	ret = record_seal(s->keys, REC_MANIFEST, sn->id, text, strlen(text), 3, &rec, &rlen);
+	if (ret)
+		goto out;
+	ret = -ENOMEM;
+	obj = malloc(SNAP_HDR + rlen);
+	msg = signed_msg(s, sn->id, rec, rlen, &mlen);
+	if (!obj || !msg)
+		goto out;
+	memcpy(obj, SNAP_MAGIC, 8);
+	ret = sign_detached(s->sign_sk, SIGCTX_SNAPSHOT, msg, mlen, obj + 8);
+	if (ret)
+		goto out;
+	memcpy(obj + SNAP_HDR, rec, rlen);
+	hex_encode(sn->id, ID_LEN, idhex);
+	snprintf(key, sizeof(key), "snapshots/%s", idhex);
+	ret = remote_put(s->remote, key, obj, SNAP_HDR + rlen, REMOTE_CREATE_ONLY);
+out:
+	free(msg);
+	free(obj);
+	free(rec);
+	free(text);
+	json_decref(m);
+	return ret;
+}
+
+static int parse_tags(const json_t *a, struct snapshot *sn)
+{
+	size_t n = json_array_size(a);
+	if (!json_is_array(a) || n > 256)
+		return -EBADMSG;
+	sn->tags = calloc(n ? n : 1, sizeof(char *));
+	if (!sn->tags)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const char *t = json_string_value(json_array_get(a, i));
+		if (!t || !(sn->tags[i] = strdup(t)))
+			return -EBADMSG;
+		sn->ntags++;
+	}
+	return 0;
+}
+
+static int parse_manifest(const struct store *s, const uint8_t *text, size_t len,
+			  struct snapshot *sn)
+{
+	json_t *m = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, NULL);
+	uint8_t sid[STORE_ID_LEN];
+	const json_t *t = json_object_get(m, "time"), *p = json_object_get(m, "parent");
+	const char *host = json_string_value(json_object_get(m, "host"));
+	int ret = -EBADMSG;
+
+	if (!json_is_object(m) || refjson_get_hex(m, "store_id", sid, STORE_ID_LEN) ||
+	    memcmp(sid, s->store_id, STORE_ID_LEN) ||
+	    refjson_get_uint(m, "seq", INT64_MAX, &sn->seq) || !json_is_integer(t) || !host ||
+	    refjson_get_ref(json_object_get(m, "root"), &sn->root) ||
+	    refjson_get_uint(m, "files", INT64_MAX, &sn->files) ||
+	    refjson_get_uint(m, "dirs", INT64_MAX, &sn->dirs) ||
+	    refjson_get_uint(m, "bytes", INT64_MAX, &sn->bytes))
+		goto out;
+	sn->time_ns = json_integer_value(t);
+	snprintf(sn->host, sizeof(sn->host), "%s", host);
+	if (p) {
+		if (refjson_get_hex(m, "parent", sn->parent, ID_LEN))
+			goto out;
+		sn->has_parent = true;
+	}
+	ret = parse_tags(json_object_get(m, "tags"), sn);
+out:
+	json_decref(m);
+	return ret;
+}
+
+int store_read_snapshot(struct store *s, const uint8_t id[ID_LEN], struct snapshot *sn)
+{
+	char key[128], idhex[2 * ID_LEN + 1];
+	uint8_t *obj = NULL, *msg = NULL, *plain = NULL;
+	size_t n, mlen, plen;
+	int ret;
+
+	memset(sn, 0, sizeof(*sn));
+	hex_encode(id, ID_LEN, idhex);
+	snprintf(key, sizeof(key), "snapshots/%s", idhex);
+	ret = remote_get(s->remote, key, 0, 0, SMALL_OBJECT_MAX, &obj, &n);
+	if (ret)
+		return ret;
+	ret = -EBADMSG;
+	if (n < SNAP_HDR + RECORD_OVERHEAD || memcmp(obj, SNAP_MAGIC, 8))
+		goto out;
+	msg = signed_msg(s, id, obj + SNAP_HDR, n - SNAP_HDR, &mlen);
+	if (!msg || sign_verify(s->sign_pk, SIGCTX_SNAPSHOT, msg, mlen, obj + 8))
+		goto out;
+	ret = record_open(s->keys, REC_MANIFEST, id, obj + SNAP_HDR, n - SNAP_HDR,
+			  SMALL_OBJECT_MAX, &plain, &plen);
+	if (!ret)
+		ret = parse_manifest(s, plain, plen, sn);
+	if (!ret)
+		memcpy(sn->id, id, ID_LEN);
+out:
+	if (ret == -EBADMSG)
+		log_err("snapshot %s: signature or record does not verify", idhex);
+	if (ret)
+		snapshot_clear(sn);
+	free(plain);
+	free(msg);
+	free(obj);
+	return ret;
+}
+
+struct idlist {
+	uint8_t (*ids)[ID_LEN];
+	size_t n, cap;
+	const char *prefix; /* only ids whose hex starts with this (NULL: all) */
+};
+
+static int collect_id(void *ctx, const char *key)
+{
+	struct idlist *l = ctx;
+	const char *name = key + strlen("snapshots/");
+	if (strncmp(key, "snapshots/", 10) || strlen(name) != 2 * ID_LEN)
+		return 0;
+	if (l->prefix && strncmp(name, l->prefix, strlen(l->prefix)))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		void *p = realloc(l->ids, cap * ID_LEN);
+		if (!p)
+			return -ENOMEM;
+		l->ids = p;
+		l->cap = cap;
+	}
+	if (hex_decode(name, l->ids[l->n], ID_LEN))
+		return 0; /* not ours: ignore stray objects */
+	l->n++;
+	return 0;
+}
+
+static int snap_cmp(const void *a, const void *b)
+{
+	const struct snapshot *x = a, *y = b;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->time_ns < y->time_ns ? -1 : x->time_ns > y->time_ns;
+}
+
+int store_list_snapshots(struct store *s, struct snapshot **out, size_t *n, size_t *bad)
+{
+	struct idlist l = {0};
+	struct snapshot *v = NULL;
+	size_t nv = 0, nbad = 0;
+	int ret = remote_list(s->remote, "snapshots/", collect_id, &l);
+
+	if (ret < 0)
+		goto out;
+	v = calloc(l.n ? l.n : 1, sizeof(*v));
+	ret = v ? 0 : -ENOMEM;
+	for (size_t i = 0; !ret && i < l.n; i++) {
+		int r = store_read_snapshot(s, l.ids[i], &v[nv]);
+		if (r == 0)
+			nv++;
+		else if (r == -EBADMSG || r == -ENOENT)
+			nbad++;
+		else
+			ret = r;
+	}
+	if (ret)
+		goto out;
+	qsort(v, nv, sizeof(*v), snap_cmp);
+	*out = v;
+	*n = nv;
+	if (bad)
+		*bad = nbad;
+	v = NULL;
+out:
+	store_free_snapshots(v, nv);
+	free(l.ids);
+	return ret < 0 ? ret : 0;
+}
+
+void store_free_snapshots(struct snapshot *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		snapshot_clear(&v[i]);
+	free(v);
+}
+
+/* ---- head pointer ---- */
+
+int store_write_head(struct store *s, const struct head *h)
+{
+	char snap[2 * ID_LEN + 1], *env = NULL;
+	json_t *body;
+	int ret;
+
+	hex_encode(h->snapshot, ID_LEN, snap);
+	body = json_pack("{s:i s:s s:I s:s s:I s:I}", "v", 1, "store_id", s->store_id_hex, "seq",
+			 (json_int_t)h->seq, "snapshot", snap, "time", (json_int_t)h->time_ns,
+			 "expires", (json_int_t)h->expires_ns);
+	if (!body)
+		return -ENOMEM;
+	ret = store_envelope_make(s, SIGCTX_HEAD, body, &env);
+	if (!ret)
+		ret = remote_put(s->remote, HEAD_KEY, env, strlen(env), 0);
+	free(env);
+	json_decref(body);
+	return ret;
+}
+
+int store_read_head(struct store *s, struct head *h)
+{
+	uint8_t *data = NULL, sid[STORE_ID_LEN];
+	json_t *root = NULL, *b = NULL;
+	const char *text;
+	size_t n, len;
+	int ret = remote_get(s->remote, HEAD_KEY, 0, 0, SMALL_OBJECT_MAX, &data, &n);
+
+	if (ret)
+		return ret;
+	ret = store_envelope_open(data, n, SIGCTX_HEAD, s->sign_pk, &root, &text, &len);
+	if (ret)
+		goto out;
+	ret = -EBADMSG;
+	b = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	const json_t *t = json_object_get(b, "time"), *e = json_object_get(b, "expires");
+	if (refjson_get_hex(b, "store_id", sid, STORE_ID_LEN) ||
+	    memcmp(sid, s->store_id, STORE_ID_LEN) ||
+	    refjson_get_uint(b, "seq", INT64_MAX, &h->seq) ||
+	    refjson_get_hex(b, "snapshot", h->snapshot, ID_LEN) || !json_is_integer(t) ||
+	    !json_is_integer(e))
+		goto out;
+	h->time_ns = json_integer_value(t);
+	h->expires_ns = json_integer_value(e);
+	ret = 0;
+out:
+	if (ret == -EBADMSG)
+		log_err("%s: head pointer does not verify (forged or from another store)", HEAD_KEY);
+	json_decref(b);
+	json_decref(root);
+	free(data);
+	return ret;
+}
+
+int store_resolve_snapshot(struct store *s, const char *spec, struct snapshot *out)
+{
+	struct idlist l = {.prefix = spec};
+	struct head h;
+	int ret;
+
+	if (!strcmp(spec, "latest")) {
+		ret = store_read_head(s, &h);
+		if (ret)
+			return ret;
+		ret = store_read_snapshot(s, h.snapshot, out);
+		if (!ret && out->seq != h.seq) {
+			log_err("head pointer names snapshot with sequence %llu, manifest says %llu",
+				(unsigned long long)h.seq, (unsigned long long)out->seq);
+			snapshot_clear(out);
+			ret = -EBADMSG;
+		}
+		return ret;
+	}
+	if (!*spec || strlen(spec) > 2 * ID_LEN || strspn(spec, "0123456789abcdef") != strlen(spec))
+		return -ENOENT;
+	ret = remote_list(s->remote, "snapshots/", collect_id, &l);
+	if (ret >= 0)
+		ret = l.n == 0 ? -ENOENT : l.n > 1 ? -ENOTUNIQ : store_read_snapshot(s, l.ids[0], out);
+	free(l.ids);
+	return ret;
+}

@@ -1,0 +1,134 @@
+#!/bin/bash
+# label: local
+# Bad input: each gets one clear error line, its own exit code, and writes nothing to the
+# store. Wrong passphrase 4, missing or group-readable key file 4, not a store 5, newer
+# format 5, unknown or ambiguous snapshot 6, non-empty restore target refused.
+. "$(dirname "$0")/lib.sh"
+
+SRC=$T/src
+STORE=$T/store
+mkdir -p "$SRC/d"
+printf 'hello\n' >"$SRC/d/a.txt"
+printf 'world\n' >"$SRC/b.txt"
+
+expect_rc 0 em keygen "$T/officer.key"
+[ "$(stat -c %a "$T/officer.key")" = 600 ] || fail "keygen: secret key file not 0600"
+head -1 "$T/officer.key" | grep -qx 'embassy-recipient-key-v1' || fail "keygen: key file header"
+head -1 "$T/officer.key.pub" | grep -qx 'embassy-recipient-pub-v1' || fail "keygen: pub header"
+expect_rc 1 em keygen "$T/officer.key" # never overwrites a key
+expect_one_error_line
+expect_rc 0 em_init "$STORE" --recipient "$T/officer.key.pub"
+expect_rc 1 em_init "$STORE" # the sealer key exists: refused
+expect_one_error_line
+
+# 17 snapshots: by pigeonhole two share their first hex digit
+for i in $(seq 17); do
+	printf '%s\n' "$i" >"$SRC/counter"
+	expect_rc 0 em_seal "$STORE" "$SRC" --tag "n$i"
+done
+expect_rc 0 em_read snapshots "$STORE" --json
+cp "$T/out" "$T/snaps.json"
+AMBIG=$(json_get "$T/snaps.json" \
+	'__import__("collections").Counter(s["id"][0] for s in d).most_common(1)[0][0]')
+NONE=$(json_get "$T/snaps.json" \
+	'next(p for p in ("%04x" % i for i in range(65536)) if not any(s["id"].startswith(p) for s in d))')
+BEFORE=$(store_listing "$STORE")
+
+check_unchanged() {
+	[ "$(store_listing "$STORE")" = "$BEFORE" ] || fail "the store changed after: $*"
+}
+
+log "wrong passphrase → 4"
+printf 'not the passphrase\n' >"$T/wrong"
+expect_rc 4 em ls "$STORE" latest --passphrase-file "$T/wrong"
+expect_one_error_line
+assert_grep 'passphrase' "$T/err"
+EMBASSY_PASSPHRASE='also wrong' expect_rc 4 em ls "$STORE" latest
+expect_one_error_line
+check_unchanged "wrong passphrase"
+
+log "no credentials and no terminal → 4, no hang"
+expect_rc 4 em ls "$STORE" latest </dev/null
+expect_one_error_line
+
+log "key files: working, missing, too open"
+expect_rc 0 em ls "$STORE" latest --key-file "$T/officer.key"
+expect_rc 4 em ls "$STORE" latest --key-file "$T/no-such.key"
+expect_one_error_line
+assert_grep 'no-such.key' "$T/err"
+chmod 644 "$T/officer.key"
+expect_rc 4 em ls "$STORE" latest --key-file "$T/officer.key"
+expect_one_error_line
+assert_grep 'chmod' "$T/err"
+chmod 600 "$T/officer.key"
+chmod 644 "$SEALER"
+expect_rc 4 em_seal "$STORE" "$SRC"
+expect_one_error_line
+chmod 600 "$SEALER"
+expect_rc 4 em seal "$STORE" "$SRC" --sealer-key "$T/missing-sealer.key"
+expect_one_error_line
+expect_rc 2 em seal "$STORE" "$SRC" --key-file "$T/officer.key" # reader cannot seal
+expect_one_error_line
+check_unchanged "key file errors"
+
+log "not a store → 5"
+mkdir "$T/empty"
+expect_rc 5 em_read ls "$T/empty" latest
+expect_one_error_line
+expect_rc 5 em_read snapshots "$T/no-such-dir"
+expect_one_error_line
+
+log "newer format → 5 (checked before the signature)"
+cp -a "$STORE" "$T/newer"
+sed -i 's/"format":1/"format":2/' "$T/newer/embassy.json"
+grep -q '"format":2' "$T/newer/embassy.json" || fail "could not edit the descriptor's format"
+expect_rc 5 em_read ls "$T/newer" latest
+expect_one_error_line
+assert_grep 'newer' "$T/err"
+
+log "snapshot matching none → 6, ambiguous prefix → 6"
+expect_rc 6 em_read ls "$STORE" "$NONE"
+expect_one_error_line
+expect_rc 6 em_read restore "$STORE" "$NONE" "$T/r-none"
+[ ! -e "$T/r-none" ] || fail "restore of an unknown snapshot created its target"
+expect_rc 6 em_read ls "$STORE" "$AMBIG"
+expect_one_error_line
+assert_grep 'several' "$T/err"
+expect_rc 6 em_read cat "$STORE" "$AMBIG:b.txt"
+expect_one_error_line
+expect_rc 6 em_read ls "$STORE" latest:no/such/path
+expect_one_error_line
+check_unchanged "unknown snapshots"
+
+log "restore into a non-empty target: refused without --overwrite, nothing written"
+mkdir "$T/target"
+printf 'keep me\n' >"$T/target/b.txt"
+TBEFORE=$(find "$T/target" -printf '%P %s %T@\n' | sort)
+expect_rc 1 em_read restore "$STORE" latest "$T/target"
+expect_one_error_line
+assert_grep 'overwrite' "$T/err"
+[ "$(find "$T/target" -printf '%P %s %T@\n' | sort)" = "$TBEFORE" ] || fail "refused restore wrote into the target"
+expect_rc 0 em_read restore "$STORE" latest "$T/target" --overwrite
+assert_files_eq "$SRC/b.txt" "$T/target/b.txt" "--overwrite replaced the file"
+check_unchanged "restore"
+
+log "usage errors → 2"
+expect_rc 2 em ls "$STORE"
+expect_rc 2 em_read ls "$STORE" latest --no-such-option
+expect_one_error_line
+expect_rc 2 em no-such-command
+expect_rc 2 em_seal "$STORE" "$SRC" --valid-for 7x
+expect_rc 1 em_seal "$STORE" "$T/no-such-path"
+expect_one_error_line
+check_unchanged "usage errors"
+
+log "help texts document the exit codes"
+for c in init keygen seal snapshots ls cat restore verify; do
+	expect_rc 0 em "$c" --help
+	assert_grep '^EXIT STATUS' "$T/out" "$c --help"
+	assert_grep 'EXAMPLES' "$T/out" "$c --help"
+	expect_rc 0 em help "$c"
+done
+expect_rc 0 em --help
+expect_rc 0 em --version
+log "PASS"
