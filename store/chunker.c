@@ -13,7 +13,7 @@
 #define CHUNKER_WINDOW 64u
 #define CHUNKER_LIMIT  (64u << 20)
 /* Normalisation level 2 (FastCDC paper): two bits harder before avg, two easier after. */
-#define CHUNKER_NORM   2
+#define CHUNKER_NORM 2
 
 /* A mask of the top n bits: a cut happens where they are all zero. */
 static uint64_t chunker_mask(unsigned n)

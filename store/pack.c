@@ -1,6 +1,8 @@
 #include "pack.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +11,25 @@
 #include "log.h"
 #include "store_int.h"
 
+/* A full pack on its way to the store. */
+struct upload {
+	uint8_t id[PACK_ID_LEN];
+	uint8_t *buf;
+	size_t len;
+	struct index_entry *ents;
+	size_t nents;
+};
+
 struct packer {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t uploader;
+	bool uploader_up;
+	/* guarded by lock: the one upload in flight (pending), its outcome, shutdown */
+	bool pending, stopping;
+	struct upload up;
+	int up_err;
+	/* owned by the sealing thread */
 	struct store *s;
 	struct dedup *d;
 	size_t target;
@@ -21,6 +41,9 @@ struct packer {
 	struct packer_stats st;
 };
 
+static void *uploader_main(void *arg);
+static int start_upload(struct packer *p);
+
 int packer_new(struct store *s, struct dedup *d, size_t target, struct packer **out)
 {
 	struct packer *p = calloc(1, sizeof(*p));
@@ -29,6 +52,13 @@ int packer_new(struct store *s, struct dedup *d, size_t target, struct packer **
 	p->s = s;
 	p->d = d;
 	p->target = target;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	if (pthread_create(&p->uploader, NULL, uploader_main, p)) {
+		packer_free(p);
+		return -EAGAIN;
+	}
+	p->uploader_up = true;
 	*out = p;
 	return 0;
 }
@@ -37,6 +67,17 @@ void packer_free(struct packer *p)
 {
 	if (!p)
 		return;
+	if (p->uploader_up) {
+		pthread_mutex_lock(&p->lock);
+		while (p->pending)
+			pthread_cond_wait(&p->cond, &p->lock);
+		p->stopping = true;
+		pthread_cond_broadcast(&p->cond);
+		pthread_mutex_unlock(&p->lock);
+		pthread_join(p->uploader, NULL);
+	}
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cond);
 	free(p->buf);
 	free(p->ents);
 	free(p);
@@ -91,18 +132,18 @@ int packer_add(struct packer *p, enum record_type type, const uint8_t id[ID_LEN]
 	p->ents[p->nents++] = (struct index_entry){.type = (uint8_t)type, .ref = *ref};
 	ret = dedup_add(p->d, ref);
 	if (!ret && p->len >= p->target)
-		ret = packer_flush(p);
+		ret = start_upload(p);
 	return ret;
 }
 
 /* The index object of the pack just uploaded: sealed, named by its own id. */
-static int write_index(struct packer *p)
+static int write_index(struct packer *p, const struct upload *u)
 {
 	const struct keys *k = store_keys(p->s);
 	char *json = NULL, key[128], idh[2 * ID_LEN + 1];
 	uint8_t id[ID_LEN], *rec = NULL;
 	size_t rlen;
-	int ret = index_encode(p->id, p->ents, p->nents, &json);
+	int ret = index_encode(u->id, u->ents, u->nents, &json);
 
 	if (ret)
 		return ret;
@@ -118,24 +159,81 @@ static int write_index(struct packer *p)
 	return ret;
 }
 
-int packer_flush(struct packer *p)
+/* The pack first, its index after: an index never names a pack that is not there. */
+static int upload(struct packer *p, const struct upload *u)
 {
 	char key[64];
 	int ret;
-	if (p->len == 0)
-		return 0;
-	store_pack_key(p->id, key);
-	ret = remote_put(store_remote(p->s), key, p->buf, p->len, REMOTE_CREATE_ONLY);
+	store_pack_key(u->id, key);
+	ret = remote_put(store_remote(p->s), key, u->buf, u->len, REMOTE_CREATE_ONLY);
 	if (!ret)
-		ret = write_index(p);
-	if (ret) {
+		ret = write_index(p, u);
+	if (ret)
 		log_err("uploading %s: %s", key, strerror(-ret));
-		return ret;
+	return ret;
+}
+
+static void *uploader_main(void *arg)
+{
+	struct packer *p = arg;
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->pending && !p->stopping)
+			pthread_cond_wait(&p->cond, &p->lock);
+		if (!p->pending)
+			break;
+		struct upload u = p->up;
+		pthread_mutex_unlock(&p->lock);
+		int ret = upload(p, &u);
+		free(u.buf);
+		free(u.ents);
+		pthread_mutex_lock(&p->lock);
+		if (ret && !p->up_err)
+			p->up_err = ret;
+		p->pending = false;
+		pthread_cond_broadcast(&p->cond);
 	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Wait until no upload is in flight; returns the first upload error. */
+static int wait_upload(struct packer *p)
+{
+	pthread_mutex_lock(&p->lock);
+	while (p->pending)
+		pthread_cond_wait(&p->cond, &p->lock);
+	int ret = p->up_err;
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+/* Hand the current pack to the uploader (one in flight: a slow store holds the seal back). */
+static int start_upload(struct packer *p)
+{
+	int ret = wait_upload(p);
+	if (ret || p->len == 0)
+		return ret;
+	pthread_mutex_lock(&p->lock);
+	memcpy(p->up.id, p->id, PACK_ID_LEN);
+	p->up.buf = p->buf;
+	p->up.len = p->len;
+	p->up.ents = p->ents;
+	p->up.nents = p->nents;
+	p->pending = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
 	p->st.packs++;
 	p->st.bytes += p->len;
 	p->st.records += p->nents;
-	p->len = 0;
-	p->nents = 0;
+	p->buf = NULL;
+	p->ents = NULL;
+	p->len = p->cap = p->nents = p->capents = 0;
 	return 0;
+}
+
+int packer_flush(struct packer *p)
+{
+	int ret = start_upload(p);
+	return ret ? ret : wait_upload(p);
 }

@@ -24,7 +24,8 @@ int packer_new(struct store *s, struct dedup *d, size_t target, struct packer **
 /* Append a sealed record; fills ref with its future location and adds it to dedup. */
 int packer_add(struct packer *p, enum record_type type, const uint8_t id[ID_LEN],
 	       const uint8_t *rec, size_t len, uint32_t plen, struct rec_ref *ref);
-/* Upload the current pack (if any) and its index. */
+/* Upload the current pack (if any) and its index; returns once every pack of this
+ * packer is stored (or the first upload error). Full packs upload in the background. */
 int packer_flush(struct packer *p);
 void packer_get_stats(const struct packer *p, struct packer_stats *st);
 void packer_free(struct packer *p);

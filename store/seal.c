@@ -560,11 +560,12 @@ static int sealer_setup(struct sealer *sl, struct store *s, const struct seal_op
 	ret = chunker_init(&sl->ck, mn, avg, mx, keys_get(store_keys(s), KEY_CHUNKER));
 	if (ret)
 		return ret;
-	sl->items = calloc(SBATCH_ITEMS, sizeof(*sl->items));
 	sl->readbuf = malloc(2 * (size_t)mx);
-	if (!sl->items || !sl->readbuf)
+	if (!sl->readbuf)
 		return -ENOMEM;
-	ret = dedup_new(&sl->dedup);
+	ret = sbatch_init(sl);
+	if (!ret)
+		ret = dedup_new(&sl->dedup);
 	if (!ret)
 		ret = dedup_load(sl->dedup, s);
 	if (!ret)

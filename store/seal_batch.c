@@ -1,5 +1,5 @@
-/* seal_batch: chunks collected across files, identified and sealed on all cores, then
- * appended to packs in their original (tree) order. */
+/* seal_batch: chunks collected across files, identified and sealed on all cores while the
+ * sealing thread reads the next batch, then appended to packs in their original (tree) order. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,40 +8,53 @@
 #include "par.h"
 #include "seal_int.h"
 
-int sbatch_add(struct sealer *sl, struct tree_entry *e, size_t idx, const uint8_t *data,
-	       size_t len)
-{
-	int ret;
-	if (sl->nitems == SBATCH_ITEMS || sl->batch_bytes + len > SBATCH_BYTES) {
-		ret = sbatch_flush(sl);
-		if (ret)
-			return ret;
-	}
-	struct sbatch_item *it = &sl->items[sl->nitems];
-	memset(it, 0, sizeof(*it));
-	it->data = malloc(len ? len : 1);
-	if (!it->data)
-		return -ENOMEM;
-	memcpy(it->data, data, len);
-	it->e = e;
-	it->idx = idx;
-	it->len = len;
-	sl->nitems++;
-	sl->batch_bytes += len;
-	return 0;
-}
-
 /* Worker: id, dedup lookup, compress + encrypt when new. */
 static void seal_item(void *ctx, size_t i)
 {
 	struct sealer *sl = ctx;
-	struct sbatch_item *it = &sl->items[i];
+	struct sbatch_item *it = &sl->inflight->items[i];
 	const struct keys *k = store_keys(sl->s);
 	record_id(k, REC_DATA, it->data, it->len, it->id);
 	it->known = dedup_find(sl->dedup, it->id, &it->ref);
 	if (!it->known)
 		it->err = record_seal(k, REC_DATA, it->id, it->data, it->len, sl->zlevel, &it->rec,
 				      &it->rlen);
+}
+
+static void *batch_main(void *arg)
+{
+	struct sealer *sl = arg;
+	pthread_mutex_lock(&sl->lock);
+	for (;;) {
+		while (!sl->stopping && (!sl->inflight || sl->inflight_done))
+			pthread_cond_wait(&sl->cond, &sl->lock);
+		if (sl->stopping)
+			break;
+		size_t n = sl->inflight->n;
+		pthread_mutex_unlock(&sl->lock);
+		par_for(n, sl->threads, seal_item, sl);
+		pthread_mutex_lock(&sl->lock);
+		sl->inflight_done = true;
+		pthread_cond_broadcast(&sl->cond);
+	}
+	pthread_mutex_unlock(&sl->lock);
+	return NULL;
+}
+
+int sbatch_init(struct sealer *sl)
+{
+	for (int i = 0; i < 2; i++) {
+		sl->batches[i].items = calloc(SBATCH_ITEMS, sizeof(struct sbatch_item));
+		if (!sl->batches[i].items)
+			return -ENOMEM;
+	}
+	sl->cur = &sl->batches[0];
+	pthread_mutex_init(&sl->lock, NULL);
+	pthread_cond_init(&sl->cond, NULL);
+	if (pthread_create(&sl->batch_thread, NULL, batch_main, sl))
+		return -EAGAIN;
+	sl->batch_thread_up = true;
+	return 0;
 }
 
 /* Serially, in order: a chunk sealed twice in one batch is packed once. */
@@ -62,33 +75,103 @@ static int place_item(struct sealer *sl, struct sbatch_item *it)
 	return ret;
 }
 
-int sbatch_flush(struct sealer *sl)
+/* Wait for the in-flight batch (if any), place it, free its buffers. */
+static int settle_inflight(struct sealer *sl)
 {
+	struct sbatch *b;
 	int ret = 0;
-	if (!sl->nitems)
+	pthread_mutex_lock(&sl->lock);
+	while (sl->inflight && !sl->inflight_done)
+		pthread_cond_wait(&sl->cond, &sl->lock);
+	b = sl->inflight;
+	pthread_mutex_unlock(&sl->lock);
+	if (!b)
 		return 0;
-	par_for(sl->nitems, sl->threads, seal_item, sl);
-	for (size_t i = 0; i < sl->nitems; i++) {
-		struct sbatch_item *it = &sl->items[i];
+	for (size_t i = 0; i < b->n; i++) {
+		struct sbatch_item *it = &b->items[i];
 		if (!ret)
 			ret = it->err ? it->err : place_item(sl, it);
 		free(it->data);
 		free(it->rec);
 	}
-	sl->nitems = 0;
-	sl->batch_bytes = 0;
+	b->n = b->bytes = 0;
+	pthread_mutex_lock(&sl->lock);
+	sl->inflight = NULL;
+	pthread_mutex_unlock(&sl->lock);
 	return ret;
+}
+
+/* Hand the current batch to the batch thread and start filling the other one. */
+static int submit(struct sealer *sl)
+{
+	int ret = settle_inflight(sl);
+	if (ret || !sl->cur->n)
+		return ret;
+	pthread_mutex_lock(&sl->lock);
+	sl->inflight = sl->cur;
+	sl->inflight_done = false;
+	pthread_cond_broadcast(&sl->cond);
+	pthread_mutex_unlock(&sl->lock);
+	sl->cur = sl->cur == &sl->batches[0] ? &sl->batches[1] : &sl->batches[0];
+	return 0;
+}
+
+int sbatch_add(struct sealer *sl, struct tree_entry *e, size_t idx, const uint8_t *data,
+	       size_t len)
+{
+	struct sbatch *b = sl->cur;
+	int ret;
+	if (b->n == SBATCH_ITEMS || b->bytes + len > SBATCH_BYTES) {
+		ret = submit(sl);
+		if (ret)
+			return ret;
+		b = sl->cur;
+	}
+	struct sbatch_item *it = &b->items[b->n];
+	memset(it, 0, sizeof(*it));
+	it->data = malloc(len ? len : 1);
+	if (!it->data)
+		return -ENOMEM;
+	memcpy(it->data, data, len);
+	it->e = e;
+	it->idx = idx;
+	it->len = len;
+	b->n++;
+	b->bytes += len;
+	return 0;
+}
+
+/* Everything added so far is placed when this returns (a directory's tree needs it). */
+int sbatch_flush(struct sealer *sl)
+{
+	int ret = submit(sl);
+	return ret ? ret : settle_inflight(sl);
 }
 
 void sbatch_free(struct sealer *sl)
 {
-	for (size_t i = 0; i < sl->nitems; i++) {
-		free(sl->items[i].data);
-		free(sl->items[i].rec);
+	if (sl->batch_thread_up) {
+		/* wait, but do not place: on an error path the entries may be gone already */
+		pthread_mutex_lock(&sl->lock);
+		while (sl->inflight && !sl->inflight_done)
+			pthread_cond_wait(&sl->cond, &sl->lock);
+		sl->stopping = true;
+		pthread_cond_broadcast(&sl->cond);
+		pthread_mutex_unlock(&sl->lock);
+		pthread_join(sl->batch_thread, NULL);
+		pthread_mutex_destroy(&sl->lock);
+		pthread_cond_destroy(&sl->cond);
+		sl->batch_thread_up = false;
 	}
-	sl->nitems = 0;
-	free(sl->items);
-	sl->items = NULL;
+	for (int k = 0; k < 2; k++) {
+		struct sbatch *b = &sl->batches[k];
+		for (size_t i = 0; b->items && i < b->n; i++) {
+			free(b->items[i].data);
+			free(b->items[i].rec);
+		}
+		free(b->items);
+		b->items = NULL;
+	}
 }
 
 int seal_tree_record(struct sealer *sl, struct tree *t, struct rec_ref *ref)

@@ -24,22 +24,28 @@ static int push_chunk(struct sealer *sl, struct tree_entry *e, uint64_t foff, co
 	return sbatch_add(sl, e, e->nchunks++, p, len);
 }
 
-/* Chunk [start, end) of fd. *got: where reading actually stopped (a file may shrink). */
+/* Chunk [start, end) of fd. *got: where reading actually stopped (a file may shrink).
+ * buf[head, head+have) holds unchunked bytes; they move to the front only when fewer than
+ * a maximal chunk remain, so each byte is moved at most once. */
 static int seal_extent(struct sealer *sl, int fd, struct tree_entry *e, uint64_t start,
 		       uint64_t end, uint64_t *got)
 {
 	uint8_t *buf = sl->readbuf;
-	size_t cap = 2 * (size_t)sl->ck.max, have = 0;
-	uint64_t pos = start; /* file offset of buf[0] */
+	size_t cap = 2 * (size_t)sl->ck.max, have = 0, head = 0;
+	uint64_t pos = start; /* file offset of buf[head] */
 	bool eof = false;
 	int ret = 0;
 
 	while (!ret && (have || !eof)) {
-		while (!eof && have < cap) {
-			uint64_t want = cap - have;
+		if (!eof && have < sl->ck.max) {
+			memmove(buf, buf + head, have);
+			head = 0;
+		}
+		while (!eof && head + have < cap) {
+			uint64_t want = cap - head - have;
 			if (pos + have + want > end)
 				want = end - pos - have;
-			ssize_t n = want ? pread(fd, buf + have, want, (off_t)(pos + have)) : 0;
+			ssize_t n = want ? pread(fd, buf + head + have, want, (off_t)(pos + have)) : 0;
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0)
@@ -50,10 +56,10 @@ static int seal_extent(struct sealer *sl, int fd, struct tree_entry *e, uint64_t
 		}
 		if (!have)
 			break;
-		/* a short buffer is only ever passed at the end of the extent */
-		size_t cut = chunker_cut(&sl->ck, buf, have);
-		ret = push_chunk(sl, e, pos, buf, cut);
-		memmove(buf, buf + cut, have - cut);
+		/* a buffer shorter than a maximal chunk is only passed at the end of the extent */
+		size_t cut = chunker_cut(&sl->ck, buf + head, have);
+		ret = push_chunk(sl, e, pos, buf + head, cut);
+		head += cut;
 		have -= cut;
 		pos += cut;
 		seal_report(sl, false);

@@ -1,8 +1,11 @@
 /* seal_int: state shared by the seal_*.c files. One sealing thread drives everything;
- * only sbatch_flush fans work out to other threads (par_for), which touch nothing here
- * but their own items and the dedup map (which locks itself). */
+ * two kinds of helpers run beside it: the batch thread seals one batch of chunks on all
+ * cores while the sealing thread reads and chunks the next (see struct sbatch), and the
+ * packer's uploader thread (pack.c). Helpers touch only their own batch and the dedup map
+ * (which locks itself). */
 #ifndef EMBASSY_SEAL_INT_H
 #define EMBASSY_SEAL_INT_H
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -42,6 +45,13 @@ struct hardlink {
 	uint64_t size;
 };
 
+/* A batch of chunks. Ownership: the sealing thread fills it; once submitted, the batch
+ * thread owns it until it sets done (under sealer.lock); then the sealing thread places it. */
+struct sbatch {
+	struct sbatch_item *items;
+	size_t n, bytes;
+};
+
 struct sealer {
 	struct store *s;
 	const struct seal_opts *o;
@@ -50,8 +60,14 @@ struct sealer {
 	struct dedup *dedup;
 	struct packer *data, *trees;
 	int zlevel, threads;
-	struct sbatch_item *items;
-	size_t nitems, batch_bytes;
+	struct sbatch batches[2];
+	struct sbatch *cur;	 /* being filled by the sealing thread */
+	struct sbatch *inflight; /* submitted, or NULL; guarded by lock */
+	bool inflight_done;	 /* guarded by lock */
+	bool batch_thread_up, stopping; /* stopping guarded by lock */
+	pthread_t batch_thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
 	uint8_t *readbuf; /* 2 * chunker max */
 	struct hardlink *links;
 	size_t nlinks, caplinks;
@@ -62,6 +78,7 @@ struct sealer {
 
 int sbatch_add(struct sealer *sl, struct tree_entry *e, size_t idx, const uint8_t *data,
 	       size_t len);
+int sbatch_init(struct sealer *sl);
 int sbatch_flush(struct sealer *sl);
 void sbatch_free(struct sealer *sl);
 /* Chunk a regular file opened as fd into e->chunks (finalised by the next flush). */

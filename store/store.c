@@ -381,9 +381,12 @@ int store_open(const char *url, const struct remote_opts *ro, const struct store
 		ret = authenticate(s, a);
 	if (!ret)
 		ret = check_descriptor(s, desc, n);
+	if (!ret && a->trust)
+		s->trust = *a->trust;
+	if (!ret)
+		ret = trust_check_key(&s->trust, (hex_encode(s->store_id, STORE_ID_LEN, s->store_id_hex), s->store_id_hex), s->sign_pk);
 	if (ret)
 		goto out;
-	hex_encode(s->store_id, STORE_ID_LEN, s->store_id_hex);
 	s->cache = cache_new(DEFAULT_MEMORY_CACHE);
 	ret = s->cache ? 0 : -ENOMEM;
 out:

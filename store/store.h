@@ -21,7 +21,9 @@ struct store;
 /* How a party authenticates. Exactly one of the sources is used, in this order:
  * sealer_key (full identity: may seal), key_file (recipient key file, or a sealer key file),
  * passphrase. */
+struct trust_opts;
 struct store_auth {
+	const struct trust_opts *trust; /* rollback / freeze / key-pinning policy (trust.h) */
 	const char *sealer_key;
 	const char *key_file;
 	const char *passphrase; /* not necessarily NUL-terminated: passlen bytes */
@@ -88,6 +90,8 @@ int store_list_snapshots(struct store *s, struct snapshot **out, size_t *n, size
 void store_free_snapshots(struct snapshot *v, size_t n);
 /* The verified head pointer; -ENOENT when the store has no snapshot yet. */
 int store_read_head(struct store *s, struct head *out);
+/* Re-sign the head pointer with a new expiry (sealer only), without a new snapshot. */
+int store_refresh_head(struct store *s, int64_t valid_for_s, struct head *out);
 /* "latest", a full hex id, or a unique prefix. -ENOENT none, -ENOTUNIQ ambiguous. */
 int store_resolve_snapshot(struct store *s, const char *spec, struct snapshot *out);
 

@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include "cache.h"
+#include "trust.h"
 #include "store.h"
 
 #define BUNDLE_MAGIC "EMBKEYS1"
@@ -28,6 +29,7 @@ struct store {
 	uint32_t ck_min, ck_avg, ck_max;
 	struct cache *cache;
 	struct store_fetch_hook *hook; /* optional persistent cache (set by the mount) */
+	struct trust_opts trust;
 };
 
 /* Parse a signed envelope {"format":N,"body":"...","sig":hex}: returns the body string

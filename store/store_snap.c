@@ -293,7 +293,7 @@ int store_read_head(struct store *s, struct head *h)
 		goto out;
 	h->time_ns = json_integer_value(t);
 	h->expires_ns = json_integer_value(e);
-	ret = 0;
+	ret = trust_check_head(&s->trust, s->store_id_hex, s->sign_pk, h);
 out:
 	if (ret == -EBADMSG)
 		log_err("%s: head pointer does not verify (forged or from another store)", HEAD_KEY);
@@ -328,5 +328,25 @@ int store_resolve_snapshot(struct store *s, const char *spec, struct snapshot *o
 	if (ret >= 0)
 		ret = l.n == 0 ? -ENOENT : l.n > 1 ? -ENOTUNIQ : store_read_snapshot(s, l.ids[0], out);
 	free(l.ids);
+	return ret;
+}
+
+int store_refresh_head(struct store *s, int64_t valid_for_s, struct head *out)
+{
+	struct head h;
+	struct timespec now;
+	int ret;
+	if (!store_can_seal(s))
+		return -EPERM;
+	ret = store_read_head(s, &h);
+	if (ret)
+		return ret;
+	clock_gettime(CLOCK_REALTIME, &now);
+	/* same snapshot and sequence: only the freshness window moves */
+	h.time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	h.expires_ns = h.time_ns + valid_for_s * 1000000000LL;
+	ret = store_write_head(s, &h);
+	if (!ret && out)
+		*out = h;
 	return ret;
 }
