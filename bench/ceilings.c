@@ -15,7 +15,7 @@
 
 #define DATA_LEN  (64u << 20)
 #define PIECE_LEN (1u << 20) /* records are sealed per 1 MiB piece, the average chunk */
-#define NPIECES   (DATA_LEN / PIECE_LEN)
+#define NPIECES	  (DATA_LEN / PIECE_LEN)
 #define MIN_SECS  0.5
 
 struct bench {
@@ -49,11 +49,11 @@ static uint64_t rng(uint64_t *s)
 /* Rows like a population register export: id, names, birth date, town, IBAN. */
 static void fill_csv(uint8_t *buf, size_t len)
 {
-	static const char *const sur[] = {"Tamm", "Saar", "Sepp", "Magi", "Kask", "Kukk",
+	static const char *const sur[] = {"Tamm",   "Saar",  "Sepp", "Magi",   "Kask",	"Kukk",
 					  "Rebane", "Ilves", "Parn", "Koppel", "Lepik", "Oja"};
-	static const char *const giv[] = {"Mari", "Jaan", "Kadri", "Toomas", "Anu", "Peeter",
-					  "Liis", "Andres", "Kersti", "Mart", "Tiina", "Rein"};
-	static const char *const town[] = {"Tallinn", "Tartu", "Narva", "Parnu",
+	static const char *const giv[] = {"Mari", "Jaan",   "Kadri",  "Toomas", "Anu",	 "Peeter",
+					  "Liis", "Andres", "Kersti", "Mart",	"Tiina", "Rein"};
+	static const char *const town[] = {"Tallinn",	   "Tartu",    "Narva",	  "Parnu",
 					   "Kohtla-Jarve", "Viljandi", "Rakvere", "Kuressaare"};
 	uint64_t s = 0x9e3779b97f4a7c15ull;
 	size_t off = 0;
@@ -93,8 +93,8 @@ static void op_seal(struct bench *b, int zlevel)
 	b->stored = 0;
 	for (size_t i = 0; i < NPIECES; i++) {
 		free(b->rec[i]);
-		if (record_seal(b->k, REC_DATA, b->id[i], b->data + i * PIECE_LEN, PIECE_LEN, zlevel,
-				&b->rec[i], &b->reclen[i]) != 0)
+		if (record_seal(b->k, REC_DATA, b->id[i], b->data + i * PIECE_LEN, PIECE_LEN,
+				zlevel, &b->rec[i], &b->reclen[i]) != 0)
 			abort();
 		b->stored += b->reclen[i];
 	}
@@ -134,9 +134,9 @@ struct cell {
 };
 
 static const struct cell cells[] = {
-	{"chunker", op_chunker, 0},         {"record_id (keyed BLAKE2b)", op_id, 0},
-	{"seal zstd-3", op_seal, 3},        {"open zstd-3", op_open, 3},
-	{"seal uncompressed", op_seal, 0}, {"open uncompressed", op_open, 0},
+    {"chunker", op_chunker, 0},	       {"record_id (keyed BLAKE2b)", op_id, 0},
+    {"seal zstd-3", op_seal, 3},       {"open zstd-3", op_open, 3},
+    {"seal uncompressed", op_seal, 0}, {"open uncompressed", op_open, 0},
 };
 #define NCELLS (sizeof(cells) / sizeof(cells[0]))
 
@@ -204,8 +204,8 @@ static void print_json(const char *const names[2], double mbs[2][NCELLS], const 
 	       PIECE_LEN);
 	for (size_t d = 0; d < 2; d++)
 		for (size_t i = 0; i < NCELLS; i++)
-			printf("%s{\"op\":\"%s\",\"data\":\"%s\",\"mb_s\":%.1f}",
-			       d || i ? "," : "", cells[i].op, names[d], mbs[d][i]);
+			printf("%s{\"op\":\"%s\",\"data\":\"%s\",\"mb_s\":%.1f}", d || i ? "," : "",
+			       cells[i].op, names[d], mbs[d][i]);
 	printf("],\"zstd3_ratio\":{\"%s\":%.4f,\"%s\":%.4f}}\n", names[0], ratio[0], names[1],
 	       ratio[1]);
 }

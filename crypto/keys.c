@@ -9,8 +9,7 @@
 #include "secmem.h"
 
 /* The context string is part of the format: changing it changes every subkey. */
-static const char KDF_CONTEXT[crypto_kdf_CONTEXTBYTES] = {'e', 'm', 'b', 'a',
-							   's', 's', 'y', '1'};
+static const char KDF_CONTEXT[crypto_kdf_CONTEXTBYTES] = {'e', 'm', 'b', 'a', 's', 's', 'y', '1'};
 
 /* Layout of the guarded block: master, then one subkey per slot (slot 0 unused),
  * then the store id. Read-only after derivation so stray writes fault. */

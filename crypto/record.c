@@ -9,8 +9,8 @@
 
 #define AD_MAGIC     "EMBR1"
 #define AD_MAGIC_LEN 5
-#define AD_LEN       (AD_MAGIC_LEN + STORE_ID_LEN + 1 + ID_LEN)
-#define TAG_LEN      crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define AD_LEN	     (AD_MAGIC_LEN + STORE_ID_LEN + 1 + ID_LEN)
+#define TAG_LEN	     crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define FLAG_RAW     0
 #define FLAG_ZSTD    1
 

@@ -42,8 +42,8 @@ static int sign_framed(const char *context, const void *msg, size_t len, uint8_t
 	return 0;
 }
 
-int sign_detached(const uint8_t sk[SIGN_SK_LEN], const char *context, const void *msg,
-		  size_t len, uint8_t sig[SIGN_LEN])
+int sign_detached(const uint8_t sk[SIGN_SK_LEN], const char *context, const void *msg, size_t len,
+		  uint8_t sig[SIGN_LEN])
 {
 	uint8_t *framed = NULL;
 	size_t flen;

@@ -9,15 +9,15 @@
 #include "hex.h"
 #include "secmem.h"
 
-#define WRAP_AD         "EMBK1"
-#define WRAP_AD_LEN     5
-#define WRAP_SALT_LEN   crypto_pwhash_argon2id_SALTBYTES
-#define WRAP_NONCE_LEN  crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define WRAP_TAG_LEN    crypto_aead_xchacha20poly1305_ietf_ABYTES
-#define WRAP_KEY_LEN    crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+#define WRAP_AD	       "EMBK1"
+#define WRAP_AD_LEN    5
+#define WRAP_SALT_LEN  crypto_pwhash_argon2id_SALTBYTES
+#define WRAP_NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define WRAP_TAG_LEN   crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define WRAP_KEY_LEN   crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 /* Entries come from the untrusted host: bound what they can make us spend. */
-#define WRAP_MAX_OPS    64ull
-#define WRAP_MAX_MEM    (4ull << 30)
+#define WRAP_MAX_OPS	64ull
+#define WRAP_MAX_MEM	(4ull << 30)
 #define WRAP_MAX_SECRET (64u << 10)
 
 _Static_assert(WRAP_SALT_LEN == 16, "salt");
@@ -26,8 +26,7 @@ _Static_assert(WRAP_MIN_MEM >= crypto_pwhash_argon2id_MEMLIMIT_MIN, "min mem");
 static int wrap_params_ok(unsigned long long ops, unsigned long long mem)
 {
 	return ops >= crypto_pwhash_argon2id_OPSLIMIT_MIN && ops <= WRAP_MAX_OPS &&
-	       mem >= crypto_pwhash_argon2id_MEMLIMIT_MIN && mem <= WRAP_MAX_MEM &&
-	       mem <= SIZE_MAX;
+	       mem >= crypto_pwhash_argon2id_MEMLIMIT_MIN && mem <= WRAP_MAX_MEM && mem <= SIZE_MAX;
 }
 
 /* Set obj[name] to the hex of data; 0 or -ENOMEM. */

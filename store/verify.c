@@ -35,7 +35,8 @@ struct verifier {
 	struct verify_progress prog;
 };
 
-static void report(struct verifier *v, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void report(struct verifier *v, const char *fmt,
+							   ...)
 {
 	char line[1024];
 	va_list ap;

@@ -45,7 +45,8 @@ static void check_inner(enum record_type t, const uint8_t *id, const uint8_t *ms
 	memcpy(ad + 6 + STORE_ID_LEN, id, ID_LEN);
 	memcpy(rec, nonce, sizeof(nonce));
 	crypto_aead_xchacha20poly1305_ietf_encrypt(rec + RECORD_NONCE_LEN, &clen, msg, len, ad,
-						   sizeof(ad), NULL, nonce, keys_get(K, slot_of[t]));
+						   sizeof(ad), NULL, nonce,
+						   keys_get(K, slot_of[t]));
 	check_open(t, id, rec, RECORD_NONCE_LEN + (size_t)clen);
 	free(rec);
 }

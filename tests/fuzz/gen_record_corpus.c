@@ -1,6 +1,7 @@
 /* Writes the seed corpus of fuzz_record (layout in fuzz_record.h). Not built by CMake;
  * run once by hand when the record format changes:
- *   cc -std=c11 -D_GNU_SOURCE -I crypto tests/fuzz/gen_record_corpus.c crypto/hex.c crypto/keys.c crypto/record.c crypto/secmem.c \
+ *   cc -std=c11 -D_GNU_SOURCE -I crypto tests/fuzz/gen_record_corpus.c crypto/hex.c crypto/keys.c
+ * crypto/record.c crypto/secmem.c \
  *      $(pkg-config --cflags --libs libsodium libzstd jansson) -o /tmp/gen \
  *      && /tmp/gen tests/fuzz/corpus/record */
 #include <stdio.h>
@@ -68,7 +69,8 @@ int main(int argc, char **argv)
 	if (argc != 2 || secmem_init() < 0 || !(k = fuzz_record_keys()))
 		return 2;
 	for (size_t off = 0; off + 40 < sizeof(csv); off += 39)
-		snprintf(csv + off, 40, "%06zu,Tamm,Mari,1984-03-12,Tallinn,EE3", off * 7919 % 999983);
+		snprintf(csv + off, 40, "%06zu,Tamm,Mari,1984-03-12,Tallinn,EE3",
+			 off * 7919 % 999983);
 	put_record(argv[1], "data_raw", k, 0x00, "hello embassy", 13, 0);
 	put_record(argv[1], "data_empty", k, 0x00, "", 0, 0);
 	put_record(argv[1], "tree_zstd", k, 0x31, tree, strlen(tree), 3);

@@ -8,7 +8,7 @@
 #include "chunker.h"
 #include "secmem.h"
 
-#define MiB     (1u << 20)
+#define MiB	(1u << 20)
 #define BIG_LEN (64u * MiB)
 
 struct cuts {

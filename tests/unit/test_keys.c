@@ -9,12 +9,12 @@
 #include "secmem.h"
 
 static const char *const kat_sub[KEY_SLOT_MAX] = {
-	[KEY_ID] = "2980c06a292b0ad5333bd5cfcf178f8a2f0c33651b8490a067c57f9125fe327a",
-	[KEY_DATA] = "1f42878765716fd1ec9f2e0e856b4b2731b0bea4a7e9d8d99dcbafcce63067b0",
-	[KEY_TREE] = "1abc301dd1c1d98002e24f2efed1000d47f403d5a8b8896a9420b3ff34287240",
-	[KEY_INDEX] = "4165f66d2cbce352f83678ad7076d0314fc3564a3f699fbafdbf91ba90ffd994",
-	[KEY_MANIFEST] = "027379ee6b8ef9419dc1ad650ddbd45a54c0bc43d83337d1c68152f021fc509f",
-	[KEY_CHUNKER] = "a985ff864b9d08d94442ecf386930d374a1dd92f607fd4bc3c40f45aa9afc2f5",
+    [KEY_ID] = "2980c06a292b0ad5333bd5cfcf178f8a2f0c33651b8490a067c57f9125fe327a",
+    [KEY_DATA] = "1f42878765716fd1ec9f2e0e856b4b2731b0bea4a7e9d8d99dcbafcce63067b0",
+    [KEY_TREE] = "1abc301dd1c1d98002e24f2efed1000d47f403d5a8b8896a9420b3ff34287240",
+    [KEY_INDEX] = "4165f66d2cbce352f83678ad7076d0314fc3564a3f699fbafdbf91ba90ffd994",
+    [KEY_MANIFEST] = "027379ee6b8ef9419dc1ad650ddbd45a54c0bc43d83337d1c68152f021fc509f",
+    [KEY_CHUNKER] = "a985ff864b9d08d94442ecf386930d374a1dd92f607fd4bc3c40f45aa9afc2f5",
 };
 
 static void setup(void)
@@ -89,7 +89,7 @@ Test(keys, bad_slot_is_null, .init = setup)
 
 	cr_assert_null(keys_get(k, 0));
 	cr_assert_null(keys_get(k, KEY_SLOT_MAX));
-	cr_assert_null(keys_get(k, (enum key_slot)-1));
+	cr_assert_null(keys_get(k, (enum key_slot) - 1));
 	keys_free(k);
 }
 

@@ -82,8 +82,8 @@ static void fill(uint8_t *buf, size_t len, int compressible, uint8_t seedbyte)
 		buf[i] = (uint8_t)("0123456789,;\n"[(i * 7 + i / 13) % 13]);
 }
 
-static int open_as(const struct keys *k, enum record_type t, const uint8_t *id,
-		   const uint8_t *rec, size_t reclen, size_t max)
+static int open_as(const struct keys *k, enum record_type t, const uint8_t *id, const uint8_t *rec,
+		   size_t reclen, size_t max)
 {
 	uint8_t *out = NULL;
 	size_t outlen = 0;
@@ -117,12 +117,14 @@ Test(record, blake2b_keyed_reference_kat)
 	for (int i = 0; i < 64; i++)
 		key[i] = (uint8_t)i;
 	crypto_generichash(out, 64, NULL, 0, key, 64);
-	unhex("10ebb67700b1868efb4417987acf4690ae9d972fb7a590c2f02871799aaa4786b5e996e8f0f4eb981fc214b0"
+	unhex("10ebb67700b1868efb4417987acf4690ae9d972fb7a590c2f02871799aaa4786b5e996e8f0f4eb981fc2"
+	      "14b0"
 	      "05f42d2ff4233499391653df7aefcbc13fc51568",
 	      want, 64);
 	cr_assert_arr_eq(out, want, 64);
 	crypto_generichash(out, 64, &in0, 1, key, 64);
-	unhex("961f6dd1e4dd30f63901690c512e78e4b45e4742ed197c3c5e45c549fd25f2e4187b0bc9fe30492b16b0d0bc"
+	unhex("961f6dd1e4dd30f63901690c512e78e4b45e4742ed197c3c5e45c549fd25f2e4187b0bc9fe30492b16b0"
+	      "d0bc"
 	      "4ef9b0f34c7003fac09a5ef1532e69430234cebd",
 	      want, 64);
 	cr_assert_arr_eq(out, want, 64);
@@ -134,10 +136,10 @@ Test(record, xchacha20poly1305_draft_kat)
 	static const char pt[] = "Ladies and Gentlemen of the class of '99: If I could offer you "
 				 "only one tip for the future, sunscreen would be it.";
 	static const char ct_hex[] =
-		"bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb731c7f1b0b4aa6440bf3a8"
-		"2f4eda7e39ae64c6708c54c216cb96b72e1213b4522f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369"
-		"488f76b2383565d3fff921f9664c97637da9768812f615c68b13b52e"
-		"c0875924c1c7987947deafd8780acf49";
+	    "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb731c7f1b0b4aa6440bf3a8"
+	    "2f4eda7e39ae64c6708c54c216cb96b72e1213b4522f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369"
+	    "488f76b2383565d3fff921f9664c97637da9768812f615c68b13b52e"
+	    "c0875924c1c7987947deafd8780acf49";
 	uint8_t key[32], nonce[24], ad[12], want[114 + 16], out[114 + 16], back[114];
 	unsigned long long n;
 
@@ -165,17 +167,19 @@ Test(record, opens_hand_built_known_records)
 	size_t outlen;
 
 	unhex("d11a2f62d4dec4fea0b81a158eccaa74303bba4b71a2a9cf415147bb5f8b5722", id, ID_LEN);
-	unhex("303132333435363738393a3b3c3d3e3f4041424344454647e529aaef47ba370a26e36c8e5576a08d9b563c"
-	      "4a92baa95ff1385da56aec",
-	      rec, 24 + 1 + 13 + 16);
+	unhex(
+	    "303132333435363738393a3b3c3d3e3f4041424344454647e529aaef47ba370a26e36c8e5576a08d9b563c"
+	    "4a92baa95ff1385da56aec",
+	    rec, 24 + 1 + 13 + 16);
 	cr_assert_eq(record_open(K, REC_DATA, id, rec, 54, 100, &out, &outlen), 0);
 	cr_assert_eq(outlen, 13);
 	cr_assert_arr_eq(out, "hello embassy", 13);
 	free(out);
 	unhex("46ba8158ce17c8eb515a4bec25aace092d0d1a2264de17bcbcdad23eff28666a", id, ID_LEN);
-	unhex("303132333435363738393a3b3c3d3e3f4041424344454647b6fc65c82a9c42ffe7e3306cab3b4adcd09e79"
-	      "0728c09e0c563f1c712daf83",
-	      rec, sizeof(rec));
+	unhex(
+	    "303132333435363738393a3b3c3d3e3f4041424344454647b6fc65c82a9c42ffe7e3306cab3b4adcd09e79"
+	    "0728c09e0c563f1c712daf83",
+	    rec, sizeof(rec));
 	cr_assert_eq(record_open(K, REC_TREE, id, rec, sizeof(rec), 100, &out, &outlen), 0);
 	cr_assert_eq(outlen, 14);
 	cr_assert_arr_eq(out, "{\"entries\":[]}", 14);
@@ -341,9 +345,9 @@ Test(record, seal_rejects_bad_arguments)
 	uint8_t id[ID_LEN] = {0}, byte = 0, *rec = (uint8_t *)1;
 	size_t reclen = 1;
 
-	cr_assert_eq(record_seal(K, REC_DATA, id, &byte, (size_t)RECORD_MAX_PLAIN + 1, 0, &rec,
-				 &reclen),
-		     -EINVAL);
+	cr_assert_eq(
+	    record_seal(K, REC_DATA, id, &byte, (size_t)RECORD_MAX_PLAIN + 1, 0, &rec, &reclen),
+	    -EINVAL);
 	cr_assert_null(rec);
 	cr_assert_eq(reclen, 0);
 	cr_assert_eq(record_seal(K, (enum record_type)9, id, &byte, 1, 0, &rec, &reclen), -EINVAL);
@@ -351,8 +355,7 @@ Test(record, seal_rejects_bad_arguments)
 }
 
 /* Authentic records whose body is not what a sealer writes must still be refused. */
-static int open_crafted(const uint8_t *msg, size_t len, const void *plain, size_t plen,
-			size_t max)
+static int open_crafted(const uint8_t *msg, size_t len, const void *plain, size_t plen, size_t max)
 {
 	static const uint8_t nonce[24] = {2};
 	uint8_t id[ID_LEN], *rec;
@@ -368,7 +371,8 @@ static int open_crafted(const uint8_t *msg, size_t len, const void *plain, size_
 
 Test(record, crafted_bodies)
 {
-	static const char text[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	static const char text[] =
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 	size_t tlen = sizeof(text) - 1, zlen, n;
 	uint8_t msg[1024];
 	ZSTD_CCtx *cc = ZSTD_createCCtx();

@@ -89,6 +89,8 @@ Test(remote_local, overwrite_and_create_only)
 
 	put_str("heads/latest", "one", REMOTE_CREATE_ONLY, 0);
 	put_str("heads/latest", "two", REMOTE_CREATE_ONLY, -EEXIST);
+	put_str("heads/latest", "onE", REMOTE_CREATE_ONLY, -EEXIST);
+	put_str("heads/latest", "one", REMOTE_CREATE_ONLY, 0); /* same bytes: idempotent */
 	cr_assert_eq(remote_get(r, "heads/latest", 0, 0, 0, &d, &n), 0);
 	cr_assert_arr_eq(d, "one", 3);
 	free(d);
@@ -167,9 +169,9 @@ Test(remote_local, missing_object)
 
 Test(remote_local, bad_keys_are_einval)
 {
-	static const char *bad[] = {"",        "/abs",       "../up",   "a/../b", "a//b", "a/",
-				    "sp ace",  "a\\b",       "ü",       ".",      "a/./b", "x/..",
-				    "a/.tmp.x", ".tmp.hidden", "a?b",    "a%2e"};
+	static const char *bad[] = {"",		"/abs",	       "../up", "a/../b", "a//b",  "a/",
+				    "sp ace",	"a\\b",	       "ü",	".",	  "a/./b", "x/..",
+				    "a/.tmp.x", ".tmp.hidden", "a?b",	"a%2e"};
 	uint8_t *d = NULL;
 	size_t n = 0;
 	uint64_t size;

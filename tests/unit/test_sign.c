@@ -11,18 +11,21 @@
 #include "sign.h"
 
 #define RFC1_SEED "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
-#define RFC1_PK   "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+#define RFC1_PK	  "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
 #define RFC1_SIG                                                                                   \
-	"e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf" \
+	"e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e3970" \
+	"1cf"                                                                                      \
 	"9b46bd25bf5f0595bbe24655141438e7a100b"
 #define RFC2_SEED "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"
-#define RFC2_PK   "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
+#define RFC2_PK	  "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
 #define RFC2_SIG                                                                                   \
-	"92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f" \
+	"92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613" \
+	"d0f"                                                                                      \
 	"11d8c387b2eaeb4302aeeb00d291612bb0c00"
 /* Ed25519(RFC1 key, "embassy-head" || 0x00 || "hello") */
 #define CTX_SIG                                                                                    \
-	"9fafe48800487e7bdcce778c1e38aaf9c873c2b77803e5270c85470f19a519663d38d6abd794000bc4c16163c54" \
+	"9fafe48800487e7bdcce778c1e38aaf9c873c2b77803e5270c85470f19a519663d38d6abd794000bc4c16163" \
+	"c54"                                                                                      \
 	"d05235696b16558738508ef50acbc59919408"
 
 static void setup(void)

@@ -15,10 +15,11 @@
 #define SLEN   (sizeof(SECRET) - 1)
 
 static const char known_entry[] =
-	"{\"type\": \"passphrase\", \"kdf\": \"argon2id13\", \"opslimit\": 1, \"memlimit\": 8388608, "
-	"\"salt\": \"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\", "
-	"\"nonce\": \"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7\", "
-	"\"ct\": \"85e57002d75925720d3637d33c56afa0f515f914d6ef9d36c010ba13d6bf4428955f7ef2b8b2a0e336\"}";
+    "{\"type\": \"passphrase\", \"kdf\": \"argon2id13\", \"opslimit\": 1, \"memlimit\": 8388608, "
+    "\"salt\": \"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\", "
+    "\"nonce\": \"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7\", "
+    "\"ct\": "
+    "\"85e57002d75925720d3637d33c56afa0f515f914d6ef9d36c010ba13d6bf4428955f7ef2b8b2a0e336\"}";
 
 static void setup(void)
 {
@@ -56,10 +57,10 @@ static int unwrap_pass(const json_t *e, const char *pass)
 /* The Argon2id primitive itself: reference CLI vector (argon2 -id -v 13 -k 8192 -t 2). */
 Test(wrap, argon2id_known_answer)
 {
-	static const uint8_t want[32] = {
-		0x3e, 0xe9, 0x50, 0x48, 0x8d, 0x26, 0xce, 0x69, 0x16, 0x57, 0xb1,
-		0xd7, 0x53, 0xf5, 0x62, 0x13, 0x98, 0x57, 0xb6, 0x1a, 0x58, 0xf2,
-		0x34, 0xd6, 0xcb, 0x0c, 0xe8, 0x4c, 0x4c, 0xc2, 0x73, 0x28};
+	static const uint8_t want[32] = {0x3e, 0xe9, 0x50, 0x48, 0x8d, 0x26, 0xce, 0x69,
+					 0x16, 0x57, 0xb1, 0xd7, 0x53, 0xf5, 0x62, 0x13,
+					 0x98, 0x57, 0xb6, 0x1a, 0x58, 0xf2, 0x34, 0xd6,
+					 0xcb, 0x0c, 0xe8, 0x4c, 0x4c, 0xc2, 0x73, 0x28};
 	uint8_t out[32];
 
 	cr_assert_eq(crypto_pwhash(out, 32, "123", 3, (const uint8_t *)"ABCDEFGHIJKLMNOP", 2,
@@ -131,7 +132,7 @@ static int mutate(const char *field, json_t *value)
 
 Test(wrap, passphrase_malformed_entries)
 {
-	static const char *const fields[] = {"type", "kdf", "opslimit", "memlimit",
+	static const char *const fields[] = {"type", "kdf",   "opslimit", "memlimit",
 					     "salt", "nonce", "ct"};
 	json_t *arr = json_array();
 	uint8_t *s;
@@ -158,7 +159,8 @@ Test(wrap, passphrase_malformed_entries)
 	cr_assert_eq(mutate("ct", json_string("85e57002d75925720d3637d33c56afa0f")), -EBADMSG);
 	cr_assert_eq(mutate("ct", json_integer(0)), -EBADMSG);
 	/* well-formed but altered: authentication fails, not parsing */
-	cr_assert_eq(mutate("salt", json_string("a1a1a2a3a4a5a6a7a8a9aaabacadaeaf")), -EKEYREJECTED);
+	cr_assert_eq(mutate("salt", json_string("a1a1a2a3a4a5a6a7a8a9aaabacadaeaf")),
+		     -EKEYREJECTED);
 	cr_assert_eq(mutate("memlimit", json_integer(8388608 + 1024)), -EKEYREJECTED);
 	cr_assert_eq(unwrap_passphrase(arr, "x", 1, &s, &n), -EBADMSG);
 	cr_assert_eq(unwrap_passphrase(NULL, "x", 1, &s, &n), -EBADMSG);
