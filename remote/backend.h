@@ -18,6 +18,11 @@ struct backend_ops {
 	uint64_t (*retries)(void *be);
 };
 
+/* Create-only puts (REMOTE_CREATE_ONLY) in every backend: -EEXIST if the key holds other
+ * bytes; 0 if it already holds exactly these bytes. Over a network a put may be resent after
+ * its reply was lost and then find its own object; identical bytes (random nonces, signed
+ * content) can only come from the same write, so that is success, everywhere alike. */
+
 /* One log line on stderr, prefixed "embassy: remote: " (for errors worth a human's attention). */
 void remote_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* 0 if key is a valid object name ([A-Za-z0-9._/-], no "..", no leading or double "/",

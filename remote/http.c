@@ -22,12 +22,12 @@
 
 struct http {
 	/* Immutable after open: */
-	char *base;      /* "scheme://host[:port]/path/" (ends in '/') */
+	char *base;	 /* "scheme://host[:port]/path/" (ends in '/') */
 	char *base_path; /* "/path/" decoded, what PROPFIND hrefs must start with */
 	struct xfer *x;
 
 	pthread_mutex_t lock; /* guards dirs and n_dirs */
-	char **dirs;          /* URLs of collections known to exist */
+	char **dirs;	      /* URLs of collections known to exist */
 	size_t n_dirs;
 };
 
@@ -150,8 +150,9 @@ static int delete_url(struct http *h, const char *url)
 	return ret;
 }
 
-/* Publish tmp as key with MOVE "Overwrite: F": the server refuses (412) if key exists. */
-static int move_create(struct http *h, const char *tmp, const char *key)
+/* Publish tmp as key with MOVE "Overwrite: F": the server refuses (412) if key exists.
+ * *retried: we sent the MOVE more than once. */
+static int move_create(struct http *h, const char *tmp, const char *key, int *retried)
 {
 	char *dest = key_url(h, key), *hdr = NULL;
 	const char *hdrs[] = {NULL, "Overwrite: F", NULL};
@@ -166,6 +167,7 @@ static int move_create(struct http *h, const char *tmp, const char *key)
 	}
 	hdrs[0] = hdr;
 	ret = xfer_do(h->x, &q, &resp);
+	*retried = resp.attempts > 1;
 	xfer_resp_free(&resp);
 	if (ret < 0)
 		delete_url(h, q.url); /* best effort: do not leave the temp object behind */
@@ -176,15 +178,24 @@ out:
 	return ret;
 }
 
-/* 1 if key holds exactly data. A retried MOVE whose first reply was lost sees 412 (our
- * own object is there) or 404 (our temp object is gone): both mean success if the
- * content is ours. */
+/* 1 if key holds exactly data. A MOVE repeated after its first reply was lost (by us, or
+ * by libcurl itself, which silently resends a request whose reused connection died
+ * before any reply byte) sees 412 (our own object is there) or 404 (our temp object is
+ * gone): success if the content is ours. */
+static int http_stat(void *be, const char *key, uint64_t *size);
+
 static int holds(struct http *h, const char *key, const void *data, size_t len)
 {
 	uint8_t *got = NULL;
+	uint64_t size = 0;
 	size_t n = 0;
-	int same = http_get(h, key, 0, 0, len + 1, &got, &n) == 0 && n == len &&
-		   memcmp(got, data, len) == 0;
+	int same;
+
+	/* the size first: no download of a large object that cannot match */
+	if (http_stat(h, key, &size) < 0 || size != len)
+		return 0;
+	same = http_get(h, key, 0, 0, len + 1, &got, &n) == 0 && n == len &&
+	       memcmp(got, data, len) == 0;
 
 	free(got);
 	return same;
@@ -195,7 +206,7 @@ static int http_put(void *be, const char *key, const void *data, size_t len, int
 	struct http *h = be;
 	const char *base = strrchr(key, '/');
 	char *tmp = NULL;
-	int ret;
+	int ret, retried = 0;
 
 	ret = make_parents(h, key);
 	if (ret < 0)
@@ -208,8 +219,8 @@ static int http_put(void *be, const char *key, const void *data, size_t len, int
 		return -ENOMEM;
 	ret = put_to(h, tmp, data, len);
 	if (ret == 0)
-		ret = move_create(h, tmp, key);
-	if ((ret == -EEXIST || ret == -ENOENT) && holds(h, key, data, len))
+		ret = move_create(h, tmp, key, &retried);
+	if ((ret == -EEXIST || (retried && ret == -ENOENT)) && holds(h, key, data, len))
 		ret = 0;
 	else if (ret == -ENOENT)
 		ret = -EIO; /* our temp object vanished and the key is not ours */
@@ -275,14 +286,14 @@ int http_list(void *be, const char *prefix, int (*cb)(void *ctx, const char *key
 int http_get_many(void *be, struct remote_req *reqs, size_t n);
 
 static const struct backend_ops http_ops = {
-	.get = http_get,
-	.put = http_put,
-	.del = http_del,
-	.stat = http_stat,
-	.list = http_list,
-	.get_many = http_get_many,
-	.free = http_free,
-	.retries = http_retries,
+    .get = http_get,
+    .put = http_put,
+    .del = http_del,
+    .stat = http_stat,
+    .list = http_list,
+    .get_many = http_get_many,
+    .free = http_free,
+    .retries = http_retries,
 };
 
 /* ---- listing: PROPFIND Depth: 1, walked recursively ---- */
@@ -451,9 +462,13 @@ static int walk_dir(struct walk *w, const char *rel, int depth)
 				   "</D:prop></D:propfind>";
 	static const char *const hdrs[] = {"Depth: 1", "Content-Type: application/xml", NULL};
 	static const int pass[] = {207, 0};
-	struct xfer_req q = {.method = "PROPFIND", .headers = hdrs, .body = body,
-			     .body_len = sizeof(body) - 1, .has_body = 1,
-			     .max_len = LIST_REPLY_MAX, .pass = pass};
+	struct xfer_req q = {.method = "PROPFIND",
+			     .headers = hdrs,
+			     .body = body,
+			     .body_len = sizeof(body) - 1,
+			     .has_body = 1,
+			     .max_len = LIST_REPLY_MAX,
+			     .pass = pass};
 	struct xfer_resp resp;
 	int ret;
 
@@ -506,8 +521,11 @@ int http_get_many(void *be, struct remote_req *reqs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (reqs[i].result)
 			continue;
-		q[m] = (struct xfer_req){.method = "GET", .off = reqs[i].off, .len = reqs[i].len,
-					 .max_len = reqs[i].len, .url = key_url(h, reqs[i].key)};
+		q[m] = (struct xfer_req){.method = "GET",
+					 .off = reqs[i].off,
+					 .len = reqs[i].len,
+					 .max_len = reqs[i].len,
+					 .url = key_url(h, reqs[i].key)};
 		if (!q[m].url)
 			goto out;
 		map[m++] = i;
@@ -578,9 +596,9 @@ int http_backend_open(const char *url, const struct remote_opts *o, void **be,
 		      const struct backend_ops **ops)
 {
 	struct xfer_cfg cfg = {
-		.opts = o,
-		.denied_hint = "check the credentials in the URL and the client certificate "
-			       "(--cert/--key or EMBASSY_CERT/EMBASSY_KEY)",
+	    .opts = o,
+	    .denied_hint = "check the credentials in the URL and the client certificate "
+			   "(--cert/--key or EMBASSY_CERT/EMBASSY_KEY)",
 	};
 	struct http *h = calloc(1, sizeof(*h));
 	int ret;

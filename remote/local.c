@@ -109,6 +109,20 @@ static int tmp_create(const char *path, char **tmp)
 	return fd;
 }
 
+static int local_get(void *be, const char *key, uint64_t off, uint64_t len, size_t max_len,
+		     uint8_t **data, size_t *n);
+
+static int holds(struct local *l, const char *key, const void *data, size_t len)
+{
+	uint8_t *got = NULL;
+	size_t n = 0;
+	int same = local_get(l, key, 0, 0, len + 1, &got, &n) == 0 && n == len &&
+		   memcmp(got, data, len) == 0;
+
+	free(got);
+	return same;
+}
+
 static int local_put(void *be, const char *key, const void *data, size_t len, int flags)
 {
 	struct local *l = be;
@@ -131,9 +145,11 @@ static int local_put(void *be, const char *key, const void *data, size_t len, in
 	fd = -1;
 	if (ret < 0)
 		goto out;
-	if (flags & REMOTE_CREATE_ONLY)
+	if (flags & REMOTE_CREATE_ONLY) {
 		ret = link(tmp, path) < 0 ? -errno : 0; /* atomic: never replaces */
-	else
+		if (ret == -EEXIST && holds(l, key, data, len))
+			ret = 0; /* same bytes: see backend.h */
+	} else
 		ret = rename(tmp, path) < 0 ? -errno : 0;
 	if (ret < 0)
 		goto out;
@@ -406,12 +422,12 @@ static void local_free(void *be)
 }
 
 static const struct backend_ops local_ops = {
-	.get = local_get,
-	.put = local_put,
-	.del = local_del,
-	.stat = local_stat,
-	.list = local_list,
-	.free = local_free,
+    .get = local_get,
+    .put = local_put,
+    .del = local_del,
+    .stat = local_stat,
+    .list = local_list,
+    .free = local_free,
 };
 
 int local_backend_open(const char *path, void **be, const struct backend_ops **ops)

@@ -42,8 +42,8 @@ static int name_check(const char *s, int is_prefix)
 		return -EINVAL;
 	for (const char *p = s; *p; p++) {
 		char c = *p;
-		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			 c == '.' || c == '_' || c == '-' || c == '/';
+		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			 (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '/';
 		if (!ok)
 			return -EINVAL;
 		if (p == comp && (strncmp(p, REMOTE_TMP_PREFIX, strlen(REMOTE_TMP_PREFIX)) == 0 ||

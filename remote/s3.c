@@ -14,18 +14,18 @@
 
 #include <sodium.h>
 
-#define MULTIPART_MIN   (64u << 20) /* larger puts go in parts */
-#define PART_SIZE       (16u << 20)
-#define LIST_REPLY_MAX  (16u << 20)
-#define LIST_PAGES_MAX  1000000
-#define EMPTY_SHA256    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define SHA_HDR         "x-amz-content-sha256: "
+#define MULTIPART_MIN  (64u << 20) /* larger puts go in parts */
+#define PART_SIZE      (16u << 20)
+#define LIST_REPLY_MAX (16u << 20)
+#define LIST_PAGES_MAX 1000000
+#define EMPTY_SHA256   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define SHA_HDR	       "x-amz-content-sha256: "
 
 struct s3 {
 	/* All immutable after open; the backend needs no lock of its own. */
-	char *bucket_url; /* "ENDPOINT/bucket" */
-	char *prefix;     /* "" or "some/prefix/" */
-	char *token_hdr;  /* "x-amz-security-token: …" or NULL */
+	char *bucket_url;	   /* "ENDPOINT/bucket" */
+	char *prefix;		   /* "" or "some/prefix/" */
+	char *token_hdr;	   /* "x-amz-security-token: …" or NULL */
 	const char *plain_hdrs[3]; /* for requests without a body */
 	struct xfer *x;
 };
@@ -60,8 +60,12 @@ static int send_body(struct s3 *s, const char *method, const char *url, const vo
 {
 	char sha[sizeof(SHA_HDR) + 64];
 	const char *hdrs[4] = {sha, NULL, NULL, NULL};
-	struct xfer_req q = {.method = method, .url = url, .headers = hdrs, .body = data,
-			     .body_len = len, .has_body = 1};
+	struct xfer_req q = {.method = method,
+			     .url = url,
+			     .headers = hdrs,
+			     .body = data,
+			     .body_len = len,
+			     .has_body = 1};
 	int k = 1;
 
 	sha_header(data, len, sha);
@@ -75,8 +79,8 @@ static int s3_get(void *be, const char *key, uint64_t off, uint64_t len, size_t 
 		  uint8_t **data, size_t *n)
 {
 	struct s3 *s = be;
-	struct xfer_req q = {.method = "GET", .headers = s->plain_hdrs, .off = off, .len = len,
-			     .max_len = max_len};
+	struct xfer_req q = {
+	    .method = "GET", .headers = s->plain_hdrs, .off = off, .len = len, .max_len = max_len};
 	struct xfer_resp resp;
 	int ret;
 
@@ -170,13 +174,15 @@ static int reply_is_error(const struct xfer_resp *r)
 	return err;
 }
 
+static int holds(struct s3 *s, const char *key, const void *data, size_t len);
+
 /* ---- multipart upload (puts over MULTIPART_MIN) ---- */
 
 struct mpu {
 	struct s3 *s;
 	const char *key;
-	char *id_esc;      /* upload id, percent-encoded for the query */
-	char **etags;      /* one per part */
+	char *id_esc; /* upload id, percent-encoded for the query */
+	char **etags; /* one per part */
 	size_t n_parts;
 };
 
@@ -295,8 +301,7 @@ static void mpu_abort(struct mpu *m)
 /* Create-only: HEAD first (servers without conditional CompleteMultipartUpload would
  * otherwise replace silently); If-None-Match on the completion covers the race where
  * the server supports it. */
-static int multipart_put(struct s3 *s, const char *key, const uint8_t *data, size_t len,
-			 int flags)
+static int multipart_put(struct s3 *s, const char *key, const uint8_t *data, size_t len, int flags)
 {
 	struct mpu m = {.s = s, .key = key, .n_parts = (len + PART_SIZE - 1) / PART_SIZE};
 	uint64_t size;
@@ -304,8 +309,10 @@ static int multipart_put(struct s3 *s, const char *key, const uint8_t *data, siz
 
 	if ((flags & REMOTE_CREATE_ONLY)) {
 		ret = s3_stat(s, key, &size);
+		if (ret == 0)
+			return size == len && holds(s, key, data, len) ? 0 : -EEXIST;
 		if (ret != -ENOENT)
-			return ret == 0 ? -EEXIST : ret;
+			return ret;
 	}
 	m.etags = calloc(m.n_parts, sizeof(*m.etags));
 	if (!m.etags)
@@ -326,14 +333,20 @@ static int multipart_put(struct s3 *s, const char *key, const uint8_t *data, siz
 	return ret;
 }
 
-/* 1 if key holds exactly data: a create-only put retried after its reply was lost sees
- * 412 for its own object. */
+/* 1 if key holds exactly data: a create-only put repeated after its reply was lost (by
+ * us or silently by libcurl) sees 412 for its own object. */
 static int holds(struct s3 *s, const char *key, const void *data, size_t len)
 {
 	uint8_t *got = NULL;
+	uint64_t size = 0;
 	size_t n = 0;
-	int same = s3_get(s, key, 0, 0, len + 1, &got, &n) == 0 && n == len &&
-		   memcmp(got, data, len) == 0;
+	int same;
+
+	/* the size first: no download of a large object that cannot match */
+	if (s3_stat(s, key, &size) < 0 || size != len)
+		return 0;
+	same =
+	    s3_get(s, key, 0, 0, len + 1, &got, &n) == 0 && n == len && memcmp(got, data, len) == 0;
 
 	free(got);
 	return same;
@@ -459,8 +472,7 @@ out:
 	return ret;
 }
 
-static int s3_list(void *be, const char *prefix, int (*cb)(void *ctx, const char *key),
-		   void *ctx)
+static int s3_list(void *be, const char *prefix, int (*cb)(void *ctx, const char *key), void *ctx)
 {
 	struct page p = {.s = be, .prefix = prefix, .cb = cb, .ctx = ctx};
 	char *token = NULL;
@@ -503,9 +515,12 @@ static int s3_get_many(void *be, struct remote_req *reqs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (reqs[i].result)
 			continue;
-		q[m] = (struct xfer_req){.method = "GET", .headers = s->plain_hdrs,
-					 .off = reqs[i].off, .len = reqs[i].len,
-					 .max_len = reqs[i].len, .url = obj_url(s, reqs[i].key, NULL)};
+		q[m] = (struct xfer_req){.method = "GET",
+					 .headers = s->plain_hdrs,
+					 .off = reqs[i].off,
+					 .len = reqs[i].len,
+					 .max_len = reqs[i].len,
+					 .url = obj_url(s, reqs[i].key, NULL)};
 		if (!q[m].url)
 			goto out;
 		map[m++] = i;
@@ -552,14 +567,14 @@ static void s3_free(void *be)
 }
 
 static const struct backend_ops s3_ops = {
-	.get = s3_get,
-	.put = s3_put,
-	.del = s3_del,
-	.stat = s3_stat,
-	.list = s3_list,
-	.get_many = s3_get_many,
-	.free = s3_free,
-	.retries = s3_retries,
+    .get = s3_get,
+    .put = s3_put,
+    .del = s3_del,
+    .stat = s3_stat,
+    .list = s3_list,
+    .get_many = s3_get_many,
+    .free = s3_free,
+    .retries = s3_retries,
 };
 
 static int bucket_ok(const char *b, size_t n)
@@ -567,7 +582,8 @@ static int bucket_ok(const char *b, size_t n)
 	if (n < 3 || n > 63)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_", b[i]))
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_",
+			    b[i]))
 			return 0;
 	return 1;
 }
@@ -588,8 +604,7 @@ static int parse_url(struct s3 *s, const char *url, const char *endpoint)
 		el--;
 	while (pl && p[pl - 1] == '/')
 		pl--;
-	if (!bucket_ok(b, bl) ||
-	    asprintf(&s->prefix, "%.*s%s", (int)pl, p, pl ? "/" : "") < 0 ||
+	if (!bucket_ok(b, bl) || asprintf(&s->prefix, "%.*s%s", (int)pl, p, pl ? "/" : "") < 0 ||
 	    remote_prefix_check(s->prefix) < 0) {
 		remote_log("malformed S3 URL '%s' (want s3://bucket/prefix)", url);
 		return -EINVAL;

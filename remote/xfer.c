@@ -14,14 +14,14 @@
 
 #include <sodium.h>
 
-#define POOL_MAX         32
-#define MULTI_POOL_MAX   4
-#define MAX_ATTEMPTS     10
-#define BACKOFF_BASE_MS  100
-#define BACKOFF_CAP_MS   5000
-#define CONNECT_MS       10000
-#define LOW_SPEED_BYTES  1024
-#define LOW_SPEED_SECS   15
+#define POOL_MAX	  32
+#define MULTI_POOL_MAX	  4
+#define MAX_ATTEMPTS	  10
+#define BACKOFF_BASE_MS	  100
+#define BACKOFF_CAP_MS	  5000
+#define CONNECT_MS	  10000
+#define LOW_SPEED_BYTES	  1024
+#define LOW_SPEED_SECS	  15
 #define DEFAULT_REPLY_MAX (1u << 20)
 
 struct xfer {
@@ -31,11 +31,11 @@ struct xfer {
 	CURLSH *share; /* DNS + TLS sessions; curl locks it through share_lock[] */
 	pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
 
-	pthread_mutex_t lock;       /* guards the two pools below */
-	CURL *idle[POOL_MAX];       /* idle easy handles, each with its live connections */
-	size_t n_idle;              /* guarded by lock */
+	pthread_mutex_t lock;		   /* guards the two pools below */
+	CURL *idle[POOL_MAX];		   /* idle easy handles, each with its live connections */
+	size_t n_idle;			   /* guarded by lock */
 	CURLM *idle_multi[MULTI_POOL_MAX]; /* idle multi handles (their connection caches) */
-	size_t n_idle_multi;        /* guarded by lock */
+	size_t n_idle_multi;		   /* guarded by lock */
 
 	_Atomic uint64_t retries; /* no lock: atomic */
 };
@@ -47,10 +47,10 @@ struct call {
 	struct xfer_resp *resp;
 	CURL *easy;
 	struct curl_slist *hdrs;
-	size_t up_pos;    /* upload read position */
-	size_t cap;       /* reply body bound */
-	size_t body_cap;  /* allocated size of resp->body */
-	int overflow;     /* the reply exceeded cap */
+	size_t up_pos;	 /* upload read position */
+	size_t cap;	 /* reply body bound */
+	size_t body_cap; /* allocated size of resp->body */
+	int overflow;	 /* the reply exceeded cap */
 	int has_crange;
 	uint64_t cr_start, cr_end, cr_total; /* Content-Range; cr_total UINT64_MAX for '*' */
 	char location[256];
@@ -549,7 +549,8 @@ static int check_range(struct call *c, long st)
 		if (!c->has_crange || c->cr_start != q->off ||
 		    c->cr_end - c->cr_start + 1 != r->len)
 			goto bad;
-		if (want ? r->len != want : (c->cr_total != UINT64_MAX && c->cr_end + 1 != c->cr_total))
+		if (want ? r->len != want
+			 : (c->cr_total != UINT64_MAX && c->cr_end + 1 != c->cr_total))
 			goto bad; /* e.g. a range beyond the end of the object */
 		return 0;
 	}
@@ -639,9 +640,17 @@ static int attempt_finish(struct call *c, CURLcode cc)
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &st);
 	c->resp->status = st;
 	if (cc == CURLE_WRITE_ERROR && c->overflow) {
+		char why[64];
+
 		if (st < 200 || st >= 300)
 			return classify_status(c, st); /* a long error page: the status counts */
-		char why[64];
+		if (c->resp->content_length > 0 && (uint64_t)c->resp->content_length > c->cap) {
+			/* the server says the object is this big: asking again will not help */
+			remote_log("%s %s: reply of %lld bytes exceeds the limit of %zu",
+				   c->req->method, c->req->url, (long long)c->resp->content_length,
+				   c->cap);
+			return -EBADMSG;
+		}
 		snprintf(why, sizeof(why), "reply longer than %zu bytes", c->cap);
 		return retry_with(c, -EBADMSG, why);
 	}
@@ -680,7 +689,8 @@ static int schedule_retry(struct call *c)
 static void sleep_until(uint64_t when)
 {
 	uint64_t now = now_ms(), ms = when > now ? when - now : 0;
-	struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+			      .tv_nsec = (long)(ms % 1000) * 1000000};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -714,6 +724,7 @@ static void call_end(struct call *c, int result)
 		xfer_resp_free(c->resp);
 	easy_put(c->x, c->easy);
 	c->easy = NULL;
+	c->resp->attempts = c->attempts;
 	c->done = 1;
 	c->result = result;
 }
@@ -825,8 +836,8 @@ static int many_wait_ms(const struct many *g)
 	return (int)(next - now);
 }
 
-int xfer_do_many(struct xfer *x, const struct xfer_req *reqs, struct xfer_resp *resps,
-		 int *results, size_t n)
+int xfer_do_many(struct xfer *x, const struct xfer_req *reqs, struct xfer_resp *resps, int *results,
+		 size_t n)
 {
 	struct many g = {.x = x, .n = n};
 	uint64_t start = now_ms();
@@ -851,7 +862,8 @@ int xfer_do_many(struct xfer *x, const struct xfer_req *reqs, struct xfer_resp *
 			break;
 		}
 		many_reap(&g);
-		if (g.done < n && curl_multi_poll(g.m, NULL, 0, many_wait_ms(&g), NULL) != CURLM_OK) {
+		if (g.done < n &&
+		    curl_multi_poll(g.m, NULL, 0, many_wait_ms(&g), NULL) != CURLM_OK) {
 			ret = -EIO;
 			break;
 		}

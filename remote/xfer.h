@@ -21,20 +21,20 @@ struct xfer;
 
 struct xfer_cfg {
 	const struct remote_opts *opts; /* cacert, cert, key, timeout_s, max_inflight */
-	const char *sigv4;              /* CURLOPT_AWS_SIGV4 value, or NULL */
-	const char *userpwd;            /* "user:secret" for SigV4 or basic auth, or NULL */
-	const char *denied_hint;        /* printed with 401/403, e.g. which credentials to check */
+	const char *sigv4;		/* CURLOPT_AWS_SIGV4 value, or NULL */
+	const char *userpwd;		/* "user:secret" for SigV4 or basic auth, or NULL */
+	const char *denied_hint;	/* printed with 401/403, e.g. which credentials to check */
 };
 
 struct xfer_req {
-	const char *method;         /* GET HEAD PUT POST DELETE MKCOL MOVE PROPFIND */
-	const char *url;            /* fully encoded */
+	const char *method;	    /* GET HEAD PUT POST DELETE MKCOL MOVE PROPFIND */
+	const char *url;	    /* fully encoded */
 	const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL */
-	const void *body;           /* request body, sent when has_body */
+	const void *body;	    /* request body, sent when has_body */
 	size_t body_len;
 	int has_body;
 	uint64_t off, len; /* GET byte range; len 0 = to the end; 0,0 = whole object */
-	size_t max_len;    /* reply body bound (0: unbounded for GET, 1 MiB otherwise) */
+	size_t max_len;	   /* reply body bound (0: unbounded for GET, 1 MiB otherwise) */
 	const int *pass;   /* 0-terminated statuses handed back as success (e.g. MKCOL 405) */
 };
 
@@ -44,6 +44,7 @@ struct xfer_resp {
 	size_t len;
 	int64_t content_length; /* -1 when the reply had none */
 	char etag[160];
+	int attempts; /* set on success and failure: >1 means a reply may have been lost */
 };
 
 int xfer_new(const struct xfer_cfg *cfg, struct xfer **out);
@@ -56,8 +57,8 @@ int xfer_do(struct xfer *x, const struct xfer_req *req, struct xfer_resp *resp);
 /* n operations in parallel (at most opts->max_inflight at once), each with its own retries
  * and the shared deadline; results[i] is 0 (resps[i] filled) or -errno. Returns 0 or -errno
  * if the batch could not be run at all. */
-int xfer_do_many(struct xfer *x, const struct xfer_req *reqs, struct xfer_resp *resps,
-		 int *results, size_t n);
+int xfer_do_many(struct xfer *x, const struct xfer_req *reqs, struct xfer_resp *resps, int *results,
+		 size_t n);
 void xfer_resp_free(struct xfer_resp *resp);
 
 /* Percent-encode for a URL path ('/' kept when keep_slash) or an S3 query value

@@ -1,6 +1,8 @@
-/* restore: snapshot → directory. Files of one directory are fetched together (neighbouring
- * records coalesced, transfers in parallel), written, then given their metadata; a file
- * whose data cannot be fetched or verified is removed again, never left looking whole. */
+/* restore: snapshot → directory. The walk creates entries as it goes; file contents are
+ * written behind in batches (restore_io.c); directory metadata is applied last, children
+ * before parents, because writing into a directory changes its mtime. Every name is created
+ * relative to its parent's fd with O_NOFOLLOW / O_EXCL, so a hostile snapshot cannot reach
+ * outside the target (and tree_decode already refused "/", "." and ".." names). */
 #include "restore.h"
 
 #include <dirent.h>
@@ -10,183 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cbuf.h"
 #include "log.h"
-
-#define RBATCH_BYTES (64u << 20)
-#define RBATCH_FILES 256
-#define RESTORE_MAX_LINKS (1u << 26) /* beyond: restored as copies (hostile ids) */
-
-struct rfile {
-	int dirfd; /* borrowed */
-	int fd;
-	const struct tree_entry *e;
-	char *disp;
-	bool failed;
-};
-
-struct rchunk {
-	size_t file;
-	uint64_t foff;
-	struct rec_ref ref;
-};
-
-struct restorer {
-	struct store *s;
-	const struct restore_opts *o;
-	struct restore_result *res;
-	int rootfd;
-	bool root_user;
-	struct rfile files[RBATCH_FILES];
-	size_t nfiles;
-	struct rchunk *chunks;
-	size_t nchunks, capchunks, bytes;
-	char **links; /* link_id-1 → path of the first name, relative to rootfd */
-	size_t nlinks;
-	struct restore_progress prog;
-};
-
-static int fail(struct restorer *r, const char *disp, const char *what, int err)
-{
-	log_err("%s: %s: %s", disp, what, strerror(err < 0 ? -err : err));
-	r->res->errors++;
-	return 0;
-}
-
-/* Owner, mode, xattrs, times — in this order, since chown clears set-id bits. */
-static void set_meta_fd(struct restorer *r, int fd, const struct tree_entry *e, const char *disp)
-{
-	struct timespec ts[2] = {{.tv_sec = e->mtime_ns / 1000000000, .tv_nsec = e->mtime_ns % 1000000000}};
-	if (ts[0].tv_nsec < 0) {
-		ts[0].tv_sec--;
-		ts[0].tv_nsec += 1000000000;
-	}
-	ts[1] = ts[0];
-	if (r->root_user && fchown(fd, e->uid, e->gid))
-		fail(r, disp, "chown", errno);
-	if (fchmod(fd, e->mode))
-		fail(r, disp, "chmod", errno);
-	for (size_t i = 0; i < e->nxattrs; i++)
-		if (fsetxattr(fd, e->xattrs[i].name, e->xattrs[i].value, e->xattrs[i].len, 0))
-			log_warn("%s: xattr %s not restored: %s", disp, e->xattrs[i].name,
-				 strerror(errno));
-	if (futimens(fd, ts))
-		fail(r, disp, "set times", errno);
-}
-
-static int add_chunk(struct restorer *r, size_t file, const struct chunk_ref *c)
-{
-	if (r->nchunks == r->capchunks) {
-		size_t cap = r->capchunks ? 2 * r->capchunks : 1024;
-		struct rchunk *v = realloc(r->chunks, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		r->chunks = v;
-		r->capchunks = cap;
-	}
-	r->chunks[r->nchunks++] = (struct rchunk){.file = file, .foff = c->foff, .ref = c->rec};
-	r->bytes += c->rec.plen;
-	return 0;
-}
-
-static void progress(struct restorer *r)
-{
-	if (r->o->progress)
-		r->o->progress(r->o->progress_ctx, &r->prog);
-}
-
-/* Fetch every queued chunk (coalesced, parallel) and write it in place. */
-static int write_chunks(struct restorer *r)
-{
-	size_t n = r->nchunks;
-	struct rec_ref *refs = malloc((n ? n : 1) * sizeof(*refs));
-	struct cbuf **bufs = calloc(n ? n : 1, sizeof(*bufs));
-	int *res = calloc(n ? n : 1, sizeof(int)), ret = -ENOMEM;
-
-	if (!refs || !bufs || !res)
-		goto out;
-	for (size_t i = 0; i < n; i++)
-		refs[i] = r->chunks[i].ref;
-	ret = n ? store_fetch_many(r->s, REC_DATA, refs, n, bufs, res) : 0;
-	for (size_t i = 0; !ret && i < n; i++) {
-		struct rfile *f = &r->files[r->chunks[i].file];
-		if (f->failed)
-			continue;
-		if (res[i]) {
-			f->failed = true;
-			fail(r, f->disp, "content cannot be fetched or does not verify", res[i]);
-			continue;
-		}
-		if (pwrite(f->fd, bufs[i]->data, bufs[i]->len, (off_t)r->chunks[i].foff) !=
-		    (ssize_t)bufs[i]->len) {
-			f->failed = true;
-			fail(r, f->disp, "write", errno ? errno : EIO);
-		}
-		r->prog.bytes += bufs[i]->len;
-	}
-	progress(r);
-out:
-	for (size_t i = 0; bufs && i < n; i++)
-		cbuf_unref(bufs[i]);
-	free(bufs);
-	free(res);
-	free(refs);
-	r->nchunks = 0;
-	r->bytes = 0;
-	return ret;
-}
-
-static void finish_file(struct restorer *r, struct rfile *f)
-{
-	if (!f->failed && ftruncate(f->fd, (off_t)f->e->size)) {
-		f->failed = true;
-		fail(r, f->disp, "truncate", errno);
-	}
-	if (!f->failed)
-		set_meta_fd(r, f->fd, f->e, f->disp);
-	close(f->fd);
-	if (f->failed) { /* never leave a partial file that looks whole */
-		unlinkat(f->dirfd, f->e->name, 0);
-		log_err("%s: not restored", f->disp);
-	} else {
-		r->res->files++;
-		r->res->bytes += f->e->size;
-		r->prog.files++;
-	}
-	free(f->disp);
-}
-
-/* Write out everything queued, then close all files (the queue holds whole files only). */
-static int flush(struct restorer *r)
-{
-	int ret = write_chunks(r);
-	for (size_t i = 0; i < r->nfiles; i++)
-		finish_file(r, &r->files[i]);
-	r->nfiles = 0;
-	return ret;
-}
-
-/* Queue a big file's chunks window by window: flush writes but keeps this file open. */
-static int queue_file(struct restorer *r, int dirfd, int fd, const struct tree_entry *e,
-		      char *disp)
-{
-	int ret = 0;
-	if (r->nfiles == RBATCH_FILES && (ret = flush(r)))
-		return ret;
-	size_t idx = r->nfiles++;
-	r->files[idx] = (struct rfile){.dirfd = dirfd, .fd = fd, .e = e, .disp = disp};
-	for (size_t i = 0; !ret && i < e->nchunks; i++) {
-		ret = add_chunk(r, idx, &e->chunks[i]);
-		if (!ret && r->bytes >= RBATCH_BYTES)
-			ret = write_chunks(r);
-	}
-	if (!ret && r->bytes >= RBATCH_BYTES / 4)
-		ret = flush(r);
-	return ret;
-}
+#include "restore_int.h"
 
 static char *join(const char *a, const char *b)
 {
@@ -209,69 +39,51 @@ static int make_room(struct restorer *r, int dirfd, const struct tree_entry *e)
 	return unlinkat(dirfd, e->name, 0) ? -errno : 0;
 }
 
-static int restore_file(struct restorer *r, int dirfd, const struct tree_entry *e, char *disp,
-			const char *rel)
+static char **link_slot(struct restorer *r, uint64_t link_id)
 {
-	char **first = NULL;
-	int fd;
-	if (e->link_id && e->link_id <= RESTORE_MAX_LINKS) {
-		if (e->link_id > r->nlinks) {
-			size_t n = e->link_id * 2;
-			char **v = realloc(r->links, n * sizeof(*v));
-			if (!v)
-				return free(disp), -ENOMEM;
-			memset(v + r->nlinks, 0, (n - r->nlinks) * sizeof(*v));
-			r->links = v;
-			r->nlinks = n;
-		}
-		first = &r->links[e->link_id - 1];
+	if (!link_id || link_id > RESTORE_MAX_LINKS)
+		return NULL;
+	if (link_id > r->nlinks) {
+		size_t n = link_id * 2;
+		char **v = realloc(r->links, n * sizeof(*v));
+		if (!v)
+			return NULL;
+		memset(v + r->nlinks, 0, (n - r->nlinks) * sizeof(*v));
+		r->links = v;
+		r->nlinks = n;
 	}
+	return &r->links[link_id - 1];
+}
+
+/* Takes rel. */
+static int restore_file(struct restorer *r, int dirfd, const struct tree_entry *e, char *rel)
+{
+	char **first = link_slot(r, e->link_id);
+	int fd;
 	if (first && *first) { /* another name of a file already restored */
 		if (linkat(r->rootfd, *first, dirfd, e->name, 0))
-			return fail(r, disp, "hard link", errno), free(disp), 0;
-		r->res->files++;
-		free(disp);
+			rfail(r, rel, "hard link", errno);
+		else
+			r->res->files++;
+		free(rel);
 		return 0;
 	}
 	fd = openat(dirfd, e->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return fail(r, disp, "create", errno), free(disp), 0;
+	if (fd < 0) {
+		rfail(r, rel, "create", errno);
+		free(rel);
+		return 0;
+	}
 	if (first)
 		*first = strdup(rel);
-	return queue_file(r, dirfd, fd, e, disp);
-}
-
-static int restore_tree(struct restorer *r, int dirfd, const struct tree *t, const char *rel);
-
-static int restore_dir(struct restorer *r, int dirfd, const struct tree_entry *e,
-		       const char *disp, const char *rel)
-{
-	struct tree *sub = NULL;
-	int fd, ret;
-	if (mkdirat(dirfd, e->name, 0700) && errno != EEXIST)
-		return fail(r, disp, "mkdir", errno);
-	fd = openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return fail(r, disp, "open directory", errno);
-	ret = store_load_tree(r->s, &e->subtree, &sub);
-	if (ret) {
-		fail(r, disp, "directory listing cannot be fetched or does not verify", ret);
-		ret = 0;
-	} else {
-		ret = restore_tree(r, fd, sub, rel);
-	}
-	if (!ret)
-		set_meta_fd(r, fd, e, disp);
-	r->res->dirs++;
-	tree_free(sub);
-	close(fd);
-	return ret;
+	return rio_queue_file(r, fd, e, rel);
 }
 
 static void restore_special(struct restorer *r, int dirfd, const struct tree_entry *e,
-			    const char *disp)
+			    const char *rel)
 {
-	struct timespec ts[2] = {{.tv_sec = e->mtime_ns / 1000000000, .tv_nsec = e->mtime_ns % 1000000000}};
+	struct timespec ts[2] = {{.tv_sec = e->mtime_ns / 1000000000,
+				  .tv_nsec = e->mtime_ns % 1000000000}};
 	int rc;
 	ts[1] = ts[0];
 	if (e->type == ENT_SYMLINK) {
@@ -281,7 +93,7 @@ static void restore_special(struct restorer *r, int dirfd, const struct tree_ent
 		rc = mkfifoat(dirfd, e->name, e->mode);
 		r->res->others += rc == 0;
 	} else if (!r->root_user) {
-		log_warn("%s: device node not restored (needs root)", disp);
+		log_warn("%s: device node not restored (needs root)", rel);
 		return;
 	} else {
 		rc = mknodat(dirfd, e->name, (e->type == ENT_CHR ? S_IFCHR : S_IFBLK) | e->mode,
@@ -289,15 +101,101 @@ static void restore_special(struct restorer *r, int dirfd, const struct tree_ent
 		r->res->others += rc == 0;
 	}
 	if (rc) {
-		fail(r, disp, "create", errno);
+		rfail(r, rel, "create", errno);
 		return;
 	}
 	if (r->root_user && fchownat(dirfd, e->name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW))
-		fail(r, disp, "chown", errno);
+		rfail(r, rel, "chown", errno);
 	if (e->type != ENT_SYMLINK && fchmodat(dirfd, e->name, e->mode, 0))
-		fail(r, disp, "chmod", errno);
+		rfail(r, rel, "chmod", errno);
 	if (utimensat(dirfd, e->name, ts, AT_SYMLINK_NOFOLLOW))
-		fail(r, disp, "set times", errno);
+		rfail(r, rel, "set times", errno);
+}
+
+static int defer_dir_meta(struct restorer *r, const struct tree_entry *e, const char *rel)
+{
+	if (r->ndirs == r->capdirs) {
+		size_t cap = r->capdirs ? 2 * r->capdirs : 64;
+		struct dirmeta *v = realloc(r->dirs, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		r->dirs = v;
+		r->capdirs = cap;
+	}
+	struct dirmeta *d = &r->dirs[r->ndirs];
+	memset(d, 0, sizeof(*d));
+	d->rel = strdup(rel);
+	d->mode = e->mode;
+	d->uid = e->uid;
+	d->gid = e->gid;
+	d->mtime_ns = e->mtime_ns;
+	if (!d->rel)
+		return -ENOMEM;
+	r->ndirs++;
+	d->xattrs = calloc(e->nxattrs ? e->nxattrs : 1, sizeof(*d->xattrs));
+	if (!d->xattrs)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->nxattrs; i++) {
+		struct xattr *x = &d->xattrs[d->nxattrs];
+		x->name = strdup(e->xattrs[i].name);
+		x->value = malloc(e->xattrs[i].len ? e->xattrs[i].len : 1);
+		if (!x->name || !x->value) {
+			free(x->name);
+			free(x->value);
+			return -ENOMEM;
+		}
+		memcpy(x->value, e->xattrs[i].value, e->xattrs[i].len);
+		x->len = e->xattrs[i].len;
+		d->nxattrs++;
+	}
+	return 0;
+}
+
+static void apply_dir_meta(struct restorer *r)
+{
+	for (size_t i = 0; i < r->ndirs; i++) {
+		struct dirmeta *d = &r->dirs[i];
+		struct tree_entry e = {.mode = d->mode, .uid = d->uid, .gid = d->gid,
+				       .mtime_ns = d->mtime_ns, .xattrs = d->xattrs,
+				       .nxattrs = d->nxattrs};
+		int fd = rio_open_beneath(r, d->rel, O_RDONLY | O_DIRECTORY);
+		if (fd < 0) {
+			rfail(r, d->rel, "open directory", errno);
+			continue;
+		}
+		rio_set_meta(r, fd, &e, d->rel);
+		close(fd);
+	}
+}
+
+static int restore_tree(struct restorer *r, int dirfd, const struct tree *t, const char *rel);
+
+static int restore_dir(struct restorer *r, int dirfd, const struct tree_entry *e, const char *rel)
+{
+	struct tree *sub = NULL;
+	int fd, ret;
+	if (mkdirat(dirfd, e->name, 0700) && errno != EEXIST)
+		return rfail(r, rel, "mkdir", errno);
+	fd = openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return rfail(r, rel, "open directory", errno);
+	ret = store_load_tree(r->s, &e->subtree, &sub);
+	if (ret) {
+		rfail(r, rel, "directory listing cannot be fetched or does not verify", ret);
+		ret = 0;
+	} else {
+		ret = restore_tree(r, fd, sub, rel);
+		/* queued files may point into sub: it lives until their flush */
+		if (rio_hold(r, sub)) {
+			ret = rio_flush(r);
+			tree_free(sub);
+		}
+	}
+	if (!ret)
+		ret = defer_dir_meta(r, e, rel);
+	r->res->dirs++;
+	close(fd);
+	return ret;
 }
 
 static int restore_entry(struct restorer *r, int dirfd, const struct tree_entry *e,
@@ -309,32 +207,53 @@ static int restore_entry(struct restorer *r, int dirfd, const struct tree_entry 
 		return -ENOMEM;
 	ret = make_room(r, dirfd, e);
 	if (ret) {
-		fail(r, sub, "cannot replace existing entry", ret);
+		rfail(r, sub, "cannot replace existing entry", ret);
 		free(sub);
 		return 0;
 	}
 	if (e->type == ENT_FILE)
-		return restore_file(r, dirfd, e, sub, sub); /* takes sub */
+		return restore_file(r, dirfd, e, sub);
 	if (e->type == ENT_DIR)
-		ret = restore_dir(r, dirfd, e, sub, sub);
+		ret = restore_dir(r, dirfd, e, sub);
 	else
 		restore_special(r, dirfd, e, sub);
 	free(sub);
 	return ret;
 }
 
-/* Files first (fetched together), then subdirectories, each finished before the next. */
+/* All subdirectory listings of a directory in one go: tree records sit together in
+ * metadata packs, so this is one ranged read instead of one round trip per directory. */
+static void prefetch_subtrees(struct restorer *r, const struct tree *t)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < t->n; i++)
+		n += t->e[i].type == ENT_DIR;
+	if (n < 2)
+		return;
+	struct rec_ref *refs = malloc(n * sizeof(*refs));
+	struct cbuf **bufs = calloc(n, sizeof(*bufs));
+	int *res = calloc(n, sizeof(int));
+	if (refs && bufs && res) {
+		n = 0;
+		for (size_t i = 0; i < t->n; i++)
+			if (t->e[i].type == ENT_DIR)
+				refs[n++] = t->e[i].subtree;
+		/* results land in the memory cache; failures are reported by restore_dir */
+		if (!store_fetch_many(r->s, REC_TREE, refs, n, bufs, res))
+			for (size_t i = 0; i < n; i++)
+				cbuf_unref(bufs[i]);
+	}
+	free(refs);
+	free(bufs);
+	free(res);
+}
+
 static int restore_tree(struct restorer *r, int dirfd, const struct tree *t, const char *rel)
 {
 	int ret = 0;
+	prefetch_subtrees(r, t);
 	for (size_t i = 0; !ret && i < t->n; i++)
-		if (t->e[i].type != ENT_DIR)
-			ret = restore_entry(r, dirfd, &t->e[i], rel);
-	if (!ret)
-		ret = flush(r);
-	for (size_t i = 0; !ret && i < t->n; i++)
-		if (t->e[i].type == ENT_DIR)
-			ret = restore_entry(r, dirfd, &t->e[i], rel);
+		ret = restore_entry(r, dirfd, &t->e[i], rel);
 	return ret;
 }
 
@@ -384,17 +303,16 @@ int restore_run(struct store *s, const struct snapshot *sn, const char *path, co
 	else if (e->type != ENT_DIR)
 		ret = restore_entry(&r, r.rootfd, e, "");
 	if (!ret)
-		ret = flush(&r);
+		ret = rio_flush(&r);
+	if (!ret)
+		apply_dir_meta(&r);
 	/* one flush of the whole target instead of an fsync per file (20,000 small files) */
 	if (!ret && syncfs(r.rootfd))
 		ret = -errno;
 	if (!ret && res->errors)
 		ret = -EIO;
 out:
-	for (size_t i = 0; r.links && i < r.nlinks; i++)
-		free(r.links[i]);
-	free(r.links);
-	free(r.chunks);
+	rio_free(&r);
 	tree_free(root);
 	tree_free(dir);
 	if (r.rootfd >= 0)

@@ -1,12 +1,28 @@
 /* seal_batch: chunks collected across files, identified and sealed on all cores while the
  * sealing thread reads the next batch, then appended to packs in their original (tree) order. */
 #include <errno.h>
+#include <zstd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "par.h"
 #include "seal_int.h"
+
+#define PROBE_LEN (64u << 10)
+
+/* Incompressible data (media, encrypted or already compressed files) is the common case for
+ * big registers' attachments: try a fast compression of a sample before paying for a full
+ * zstd pass over the chunk. */
+static bool worth_compressing(const uint8_t *p, size_t len)
+{
+	uint8_t out[PROBE_LEN + 1024];
+	size_t n = len < PROBE_LEN ? len : PROBE_LEN;
+	if (n < 512)
+		return true;
+	size_t z = ZSTD_compress(out, sizeof(out), p + (len - n) / 2, n, 1);
+	return !ZSTD_isError(z) && z < n - n / 32;
+}
 
 /* Worker: id, dedup lookup, compress + encrypt when new. */
 static void seal_item(void *ctx, size_t i)
@@ -17,8 +33,9 @@ static void seal_item(void *ctx, size_t i)
 	record_id(k, REC_DATA, it->data, it->len, it->id);
 	it->known = dedup_find(sl->dedup, it->id, &it->ref);
 	if (!it->known)
-		it->err = record_seal(k, REC_DATA, it->id, it->data, it->len, sl->zlevel, &it->rec,
-				      &it->rlen);
+		it->err = record_seal(k, REC_DATA, it->id, it->data, it->len,
+				      worth_compressing(it->data, it->len) ? sl->zlevel : 0,
+				      &it->rec, &it->rlen);
 }
 
 static void *batch_main(void *arg)

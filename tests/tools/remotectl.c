@@ -5,6 +5,7 @@
  *   remotectl [opts] URL list PREFIX | del KEY | stat KEY
  *   remotectl [opts] URL fill PREFIX N [SIZE]            (N small objects PREFIX00000…)
  * opts: --cacert F --cert F --key F --timeout S --s3-endpoint URL --inflight N --stats
+ *       --max-len N (bound on whole-object gets)
  * Exit status: 0, or the errno of the failure (EEXIST 17, ENOENT 2, EACCES 13, …). */
 #include "remote.h"
 
@@ -124,13 +125,15 @@ static int cmd_getmany(struct remote *r, char **argv, int argc)
 	return ret;
 }
 
+static size_t max_len; /* --max-len */
+
 static int cmd_get(struct remote *r, char **argv, int argc)
 {
 	uint64_t off = argc >= 3 ? strtoull(argv[1], NULL, 0) : 0;
 	uint64_t len = argc >= 3 ? strtoull(argv[2], NULL, 0) : 0;
 	uint8_t *data = NULL;
 	size_t n = 0;
-	int ret = remote_get(r, argv[0], off, len, 0, &data, &n);
+	int ret = remote_get(r, argv[0], off, len, max_len, &data, &n);
 
 	if (ret < 0)
 		return fail("get", argv[0], ret);
@@ -159,8 +162,9 @@ static int run(struct remote *r, const char *cmd, char **argv, int argc)
 	if (!strcmp(cmd, "getmany"))
 		return cmd_getmany(r, argv, argc);
 	if (!strcmp(cmd, "list") && argc >= 1)
-		return (ret = remote_list(r, argv[0], print_key, NULL)) < 0 ? fail("list", argv[0], ret)
-									 : 0;
+		return (ret = remote_list(r, argv[0], print_key, NULL)) < 0
+			   ? fail("list", argv[0], ret)
+			   : 0;
 	if (!strcmp(cmd, "del") && argc >= 1)
 		return (ret = remote_delete(r, argv[0])) < 0 ? fail("del", argv[0], ret) : 0;
 	if (!strcmp(cmd, "stat") && argc >= 1) {
@@ -200,6 +204,8 @@ int main(int argc, char **argv)
 			o.timeout_s = atoi(v);
 		else if (!strcmp(a, "--s3-endpoint"))
 			o.s3_endpoint = v;
+		else if (!strcmp(a, "--max-len"))
+			max_len = (size_t)strtoull(v, NULL, 0);
 		else if (!strcmp(a, "--inflight"))
 			o.max_inflight = atoi(v);
 		else
@@ -208,7 +214,7 @@ int main(int argc, char **argv)
 	}
 	if (argc - i < 2) {
 		fprintf(stderr, "usage: remotectl [--cacert F --cert F --key F --timeout S "
-				"--s3-endpoint URL --inflight N --stats] URL "
+				"--s3-endpoint URL --inflight N --max-len N --stats] URL "
 				"put|get|getmany|list|del|stat|fill ARGS\n");
 		return EINVAL;
 	}

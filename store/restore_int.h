@@ -1,0 +1,65 @@
+/* restore_int: the restorer's state, shared by restore.c (the walk) and restore_io.c (the
+ * write-behind batch). Single-threaded: only store_fetch_many fans out internally. */
+#ifndef EMBASSY_RESTORE_INT_H
+#define EMBASSY_RESTORE_INT_H
+#include <stdbool.h>
+
+#include "restore.h"
+
+#define RBATCH_BYTES (64u << 20)
+#define RBATCH_FILES 256
+#define RESTORE_MAX_LINKS (1u << 26) /* beyond: restored as copies (hostile ids) */
+
+/* A file created and waiting for its content; e points into a held tree. */
+struct rfile {
+	int fd;
+	const struct tree_entry *e;
+	char *rel; /* path relative to the target */
+	bool failed;
+};
+
+struct rchunk {
+	size_t file;
+	uint64_t foff;
+	struct rec_ref ref;
+};
+
+/* Directory metadata, applied at the very end (writing into a directory changes its mtime). */
+struct dirmeta {
+	char *rel;
+	uint32_t mode, uid, gid;
+	int64_t mtime_ns;
+	struct xattr *xattrs;
+	size_t nxattrs;
+};
+
+struct restorer {
+	struct store *s;
+	const struct restore_opts *o;
+	struct restore_result *res;
+	int rootfd;
+	bool root_user;
+	struct rfile files[RBATCH_FILES];
+	size_t nfiles;
+	struct rchunk *chunks;
+	size_t nchunks, capchunks, bytes;
+	struct tree **held; /* trees whose entries queued files point into; freed by flush */
+	size_t nheld, capheld;
+	struct dirmeta *dirs;
+	size_t ndirs, capdirs;
+	char **links; /* link_id-1 → path of the first name, relative to the target */
+	size_t nlinks;
+	struct restore_progress prog;
+};
+
+int rfail(struct restorer *r, const char *rel, const char *what, int err);
+/* Open rel (relative to the target) without following any symlink on the way. */
+int rio_open_beneath(struct restorer *r, const char *rel, int flags);
+void rio_set_meta(struct restorer *r, int fd, const struct tree_entry *e, const char *rel);
+/* Take a created file (fd, rel owned) and queue its chunks; flushes as batches fill. */
+int rio_queue_file(struct restorer *r, int fd, const struct tree_entry *e, char *rel);
+int rio_hold(struct restorer *r, struct tree *t);
+int rio_flush(struct restorer *r);
+void rio_free(struct restorer *r);
+
+#endif
