@@ -528,8 +528,17 @@ static int classify_curl(struct call *c, CURLcode cc)
 	case CURLE_SSL_ENGINE_NOTFOUND:
 	case CURLE_SSL_ENGINE_SETFAILED:
 		return tls_refused(c, "check the certificate and key files");
-	case CURLE_URL_MALFORMAT:
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_BAD_CONTENT_ENCODING:
+		/* garbage on a connection (a proxy or server that broke mid-reply): retry */
+		return retry_with(c, -EBADMSG, why);
 	case CURLE_UNSUPPORTED_PROTOCOL:
+		/* curl 7.88 reports a reply without a status line ("HTTP/0.9") this way */
+		if (strstr(why, "HTTP/0.9"))
+			return retry_with(c, -EBADMSG, why);
+		remote_log("%s: %s", c->req->url, why);
+		return -EINVAL;
+	case CURLE_URL_MALFORMAT:
 		remote_log("%s: %s", c->req->url, why);
 		return -EINVAL;
 	default:
