@@ -221,8 +221,19 @@ int wrap_recipient_keypair(uint8_t pk[32], uint8_t sk[32])
 	return crypto_box_keypair(pk, sk) == 0 ? 0 : -EIO;
 }
 
+void wrap_recipient_id(const uint8_t pk[32], uint8_t id[32])
+{
+	static const char domain[] = "embassy-recipient-id-v1";
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const uint8_t *)domain, sizeof(domain));
+	crypto_generichash_update(&st, pk, 32);
+	crypto_generichash_final(&st, id, 32);
+}
+
 int wrap_recipient(const void *secret, size_t len, const uint8_t pk[32], json_t **entry)
 {
+	uint8_t rid[32];
 	uint8_t *ct = NULL;
 	json_t *e = NULL;
 	int ret = -EINVAL;
@@ -241,7 +252,7 @@ int wrap_recipient(const void *secret, size_t len, const uint8_t pk[32], json_t 
 		goto out;
 	ret = -ENOMEM;
 	if (json_object_set_new(e, "type", json_string("recipient")) ||
-	    json_set_hex(e, "recipient", pk, crypto_box_PUBLICKEYBYTES) ||
+	    (wrap_recipient_id(pk, rid), json_set_hex(e, "recipient_id", rid, sizeof(rid))) ||
 	    json_set_hex(e, "ct", ct, len + crypto_box_SEALBYTES))
 		goto out;
 	*entry = e;
@@ -256,7 +267,7 @@ out:
 int unwrap_recipient(const json_t *entry, const uint8_t pk[32], const uint8_t sk[32],
 		     uint8_t **secret, size_t *len)
 {
-	uint8_t epk[crypto_box_PUBLICKEYBYTES];
+	uint8_t erid[32], rid[32];
 	uint8_t *ct = NULL, *plain = NULL;
 	size_t ctlen;
 	int ret;
@@ -265,14 +276,15 @@ int unwrap_recipient(const json_t *entry, const uint8_t pk[32], const uint8_t sk
 	*len = 0;
 	ret = wrap_check_type(entry, "recipient");
 	if (ret == 0)
-		ret = json_get_hex(entry, "recipient", epk, sizeof(epk));
+		ret = json_get_hex(entry, "recipient_id", erid, sizeof(erid));
 	if (ret == 0)
 		ret = json_get_hex_alloc(entry, "ct", crypto_box_SEALBYTES,
 					 WRAP_MAX_SECRET + crypto_box_SEALBYTES, &ct, &ctlen);
 	if (ret < 0)
 		goto out;
 	ret = -ENOKEY;
-	if (sodium_memcmp(epk, pk, sizeof(epk)) != 0)
+	wrap_recipient_id(pk, rid);
+	if (sodium_memcmp(erid, rid, sizeof(rid)) != 0)
 		goto out;
 	ret = -ENOMEM;
 	plain = secmem_alloc(ctlen - crypto_box_SEALBYTES);

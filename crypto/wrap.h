@@ -4,7 +4,10 @@
  *   {"type":"passphrase","kdf":"argon2id13","opslimit":N,"memlimit":N,
  *    "salt":hex16,"nonce":hex24,"ct":hex}   ct = XChaCha20-Poly1305(argon2id(pass,salt), ad="EMBK1")
  * Recipient entry (JSON):
- *   {"type":"recipient","recipient":hex32 (X25519 public key),"ct":hex}   ct = crypto_box_seal
+ *   {"type":"recipient","recipient_id":hex32,"ct":hex}   ct = crypto_box_seal(secret, pk)
+ *   recipient_id = BLAKE2b-256("embassy-recipient-id-v1\0" || pk). The public key itself is
+ *   never stored: a sealed box proves nothing about its sender, so whoever knows the public
+ *   key could make an entry that opens. Kept off the host, the key cannot be used to forge.
  */
 #ifndef EMBASSY_WRAP_H
 #define EMBASSY_WRAP_H
@@ -25,6 +28,8 @@ int unwrap_passphrase(const json_t *entry, const char *pass, size_t passlen, uin
 
 /* X25519 recipient keys (crypto_box). sk must be secmem. */
 int wrap_recipient_keypair(uint8_t pk[32], uint8_t sk[32]);
+/* The identifier a recipient entry carries instead of the public key. */
+void wrap_recipient_id(const uint8_t pk[32], uint8_t id[32]);
 int wrap_recipient(const void *secret, size_t len, const uint8_t pk[32], json_t **entry);
 /* -ENOKEY: entry is for another recipient; -EKEYREJECTED: does not open; -EBADMSG malformed. */
 int unwrap_recipient(const json_t *entry, const uint8_t pk[32], const uint8_t sk[32],

@@ -133,7 +133,8 @@ int index_decode(const uint8_t *json, size_t len, int (*cb)(void *ctx, const str
 	struct index_entry ie;
 	int ret = -EBADMSG;
 
-	if (!json_is_array(arr) || refjson_get_hex(root, "pack", ie.ref.pack, PACK_ID_LEN))
+	if (!json_is_array(arr) || json_integer_value(json_object_get(root, "v")) != 1 ||
+	    refjson_get_hex(root, "pack", ie.ref.pack, PACK_ID_LEN))
 		goto out;
 	for (size_t i = 0; i < json_array_size(arr); i++) {
 		const json_t *a = json_array_get(arr, i);

@@ -212,7 +212,8 @@ static int pread_all(int fd, uint8_t *p, size_t n, off_t off)
 }
 
 /* Read and check one entry file. 0 with a malloc'd *rec; -ENOENT if the file is gone;
- * -EBADMSG if torn; other -errno on I/O errors. */
+ * -EBADMSG if torn (or not a regular file); -EIO if the disk fails to read it; other -errno
+ * (-EMFILE, -ENOMEM) when the fault is ours, not the entry's. */
 static int read_entry(struct diskcache *dc, const uint8_t id[ID_LEN], uint8_t **rec, size_t *len)
 {
 	char name[NAME_LEN + 4];
@@ -224,7 +225,7 @@ static int read_entry(struct diskcache *dc, const uint8_t id[ID_LEN], uint8_t **
 	entry_name(id, name);
 	fd = openat(dc->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : -EBADMSG;
+		return errno == ELOOP ? -EBADMSG : -errno; /* ELOOP: a symlink, not ours */
 	ret = fstat(fd, &sb) ? -errno : pread_all(fd, hdr, HDR_LEN, 0);
 	if (ret)
 		goto out;
@@ -284,6 +285,7 @@ static int dc_get(void *ctx, const struct rec_ref *ref, uint8_t **rec, size_t *l
 	struct diskcache *dc = ctx;
 	struct entry *e;
 	uint64_t gen;
+	bool forget;
 	int ret;
 
 	pthread_mutex_lock(&dc->lock);
@@ -303,14 +305,17 @@ static int dc_get(void *ctx, const struct rec_ref *ref, uint8_t **rec, size_t *l
 		atomic_fetch_add(&dc->hits, 1);
 		return 0;
 	}
-	/* Gone (removed behind our back) or torn: forget it, unless a put replaced it meanwhile. */
+	/* Gone (removed behind our back), torn or unreadable: forget it, unless it was dropped
+	 * and put again meanwhile. Out of fds or memory says nothing about the entry: keep it. */
+	forget = ret == -ENOENT || ret == -EBADMSG || ret == -EIO;
 	pthread_mutex_lock(&dc->lock);
 	dc->st.misses++;
 	e = find(dc, ref->id);
-	if (e && e->gen == gen && ret != -ENOMEM) {
+	if (forget && e && e->gen == gen) {
 		if (ret != -ENOENT) {
 			dc->st.torn++;
-			log_debug("disk cache: torn entry %02x… deleted", ref->id[0]);
+			log_debug("disk cache %s: torn entry deleted (%s)", dc->path,
+				  strerror(-ret));
 		}
 		remove_entry(dc, e);
 	}
@@ -565,7 +570,7 @@ static int scan(struct diskcache *dc)
 
 	for (unsigned i = 0; !ret && i < NFANOUT; i++)
 		ret = scan_fan(dc, &sc, i);
-	if (!ret)
+	if (!ret && sc.n) /* qsort wants a non-NULL array even when empty */
 		qsort(sc.v, sc.n, sizeof(*sc.v), cmp_mtime);
 	for (size_t i = 0; i < sc.n; i++)
 		if (ret)

@@ -30,10 +30,10 @@ static char *join(const char *a, const char *b)
 static int make_room(struct restorer *r, int dirfd, const struct tree_entry *e)
 {
 	struct stat st;
+	if (!r->o->overwrite)
+		return 0; /* the target was empty: O_EXCL creation catches any clash */
 	if (fstatat(dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW))
 		return errno == ENOENT ? 0 : -errno;
-	if (!r->o->overwrite)
-		return -EEXIST;
 	if (S_ISDIR(st.st_mode))
 		return e->type == ENT_DIR ? 0 : -EISDIR;
 	return unlinkat(dirfd, e->name, 0) ? -errno : 0;
@@ -85,6 +85,10 @@ static void restore_special(struct restorer *r, int dirfd, const struct tree_ent
 	struct timespec ts[2] = {{.tv_sec = e->mtime_ns / 1000000000,
 				  .tv_nsec = e->mtime_ns % 1000000000}};
 	int rc;
+	if (ts[0].tv_nsec < 0) { /* before 1970: C division truncates towards zero */
+		ts[0].tv_sec--;
+		ts[0].tv_nsec += 1000000000;
+	}
 	ts[1] = ts[0];
 	if (e->type == ENT_SYMLINK) {
 		rc = symlinkat(e->target, dirfd, e->name);
@@ -174,6 +178,8 @@ static int restore_dir(struct restorer *r, int dirfd, const struct tree_entry *e
 {
 	struct tree *sub = NULL;
 	int fd, ret;
+	if (r->depth >= TREE_MAX_DEPTH)
+		return rfail(r, rel, "directories nested too deeply", ELOOP);
 	if (mkdirat(dirfd, e->name, 0700) && errno != EEXIST)
 		return rfail(r, rel, "mkdir", errno);
 	fd = openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -184,7 +190,9 @@ static int restore_dir(struct restorer *r, int dirfd, const struct tree_entry *e
 		rfail(r, rel, "directory listing cannot be fetched or does not verify", ret);
 		ret = 0;
 	} else {
+		r->depth++;
 		ret = restore_tree(r, fd, sub, rel);
+		r->depth--;
 		/* queued files may point into sub: it lives until their flush */
 		if (rio_hold(r, sub)) {
 			ret = rio_flush(r);

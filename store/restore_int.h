@@ -8,7 +8,7 @@
 
 #define RBATCH_BYTES (64u << 20)
 #define RBATCH_FILES 256
-#define RESTORE_MAX_LINKS (1u << 26) /* beyond: restored as copies (hostile ids) */
+#define RESTORE_MAX_LINKS (1u << 20) /* link ids beyond: restored as copies (bounded table) */
 
 /* A file created and waiting for its content; e points into a held tree. */
 struct rfile {
@@ -39,6 +39,7 @@ struct restorer {
 	struct restore_result *res;
 	int rootfd;
 	bool root_user;
+	unsigned depth; /* of the directory being restored */
 	struct rfile files[RBATCH_FILES];
 	size_t nfiles;
 	struct rchunk *chunks;

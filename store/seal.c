@@ -44,6 +44,11 @@ static int read_xattrs(int fd, const char *path, struct tree_entry *e)
 		return 0; /* none, or not supported here */
 	}
 	for (char *p = names; !ret && p < names + n; p += strlen(p) + 1) {
+		if (e->nxattrs == TREE_MAX_XATTRS) { /* readers refuse more: keep the tree readable */
+			log_warn("%s: more than %d xattrs; the rest are not recorded", path,
+				 TREE_MAX_XATTRS);
+			break;
+		}
 		ssize_t vl = fgetxattr(fd, p, NULL, 0);
 		if (vl < 0 || vl > (ssize_t)TREE_MAX_XATTR_VALUE)
 			continue;
@@ -73,7 +78,6 @@ static int read_xattrs(int fd, const char *path, struct tree_entry *e)
 			e->xattrs[j] = e->xattrs[j - 1];
 			e->xattrs[j - 1] = t;
 		}
-	(void)path;
 	free(names);
 	return ret;
 }

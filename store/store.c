@@ -121,7 +121,9 @@ static int write_key_entries(struct remote *r, const struct store_init_opts *o,
 			break;
 		}
 		ret = wrap_recipient(bundle, BUNDLE_LEN, kf.pub, &entry);
-		hex_encode(kf.pub, 8, hex);
+		uint8_t rid[32];
+		wrap_recipient_id(kf.pub, rid); /* never the public key itself: see wrap.h */
+		hex_encode(rid, 8, hex);
 		snprintf(key, sizeof(key), "keys/rcpt-%s", hex);
 		if (!ret)
 			ret = put_json(r, key, entry, REMOTE_CREATE_ONLY);
@@ -212,13 +214,21 @@ out:
 
 /* ---- opening ---- */
 
+#define MAX_PASSPHRASE_TRIES 8 /* each try costs an Argon2id run the host may inflate */
+
 struct unlock_ctx {
 	struct store *s;
 	const struct store_auth *a;
 	const struct keyfile *kf;
+	char want[64];		/* recipient: the entry name to look for */
+	const uint8_t *desc; /* the descriptor an entry must match */
+	size_t desc_len;
+	unsigned tries;
 	uint8_t *bundle; /* out: secmem */
 	int result;	 /* best error so far */
 };
+
+static int check_descriptor(struct store *s, const uint8_t *data, size_t n);
 
 static int try_entry(struct unlock_ctx *u, const char *key)
 {
@@ -230,7 +240,7 @@ static int try_entry(struct unlock_ctx *u, const char *key)
 
 	if (ret)
 		return ret;
-	e = json_loadb((const char *)data, n, 0, &jerr);
+	e = json_loadb((const char *)data, n, JSON_REJECT_DUPLICATES, &jerr);
 	if (!e)
 		ret = -EBADMSG;
 	else if (u->kf)
@@ -249,15 +259,39 @@ static int try_entry(struct unlock_ctx *u, const char *key)
 	return ret;
 }
 
+/* An entry that opens must also match the signed descriptor: a stale entry from an
+ * interrupted init, or one copied from another store, is skipped, not fatal. */
+static int adopt_bundle(struct unlock_ctx *u)
+{
+	struct store *s = u->s;
+	memcpy(s->store_id, u->bundle + 8, STORE_ID_LEN);
+	memcpy(s->sign_pk, u->bundle + 8 + STORE_ID_LEN + KEY_LEN, SIGN_PK_LEN);
+	int ret = check_descriptor(s, u->desc, u->desc_len);
+	if (ret) {
+		secmem_free(u->bundle);
+		u->bundle = NULL;
+	}
+	return ret;
+}
+
 static int unlock_cb(void *ctx, const char *key)
 {
 	struct unlock_ctx *u = ctx;
 	bool want_rcpt = u->kf != NULL;
-	if (strncmp(key, want_rcpt ? "keys/rcpt-" : "keys/pass-", 10))
+	if (want_rcpt ? strcmp(key, u->want) : strncmp(key, "keys/pass-", 10))
 		return 0;
+	if (!want_rcpt && ++u->tries > MAX_PASSPHRASE_TRIES) {
+		log_warn("more than %d passphrase entries: %s not tried", MAX_PASSPHRASE_TRIES, key);
+		return 0;
+	}
 	int ret = try_entry(u, key);
-	if (!ret)
+	if (!ret && !(ret = adopt_bundle(u)))
 		return 1; /* stop listing: unlocked */
+	if (ret == -EBADMSG || ret == -EPROTONOSUPPORT) {
+		log_warn("key entry %s opens but does not belong to this store's descriptor", key);
+		u->result = -EBADMSG;
+		return 0;
+	}
 	/* remember the most telling failure: a wrong passphrase beats "not for us" */
 	if (ret == -EKEYREJECTED || u->result == -ENOKEY)
 		u->result = ret;
@@ -267,16 +301,23 @@ static int unlock_cb(void *ctx, const char *key)
 }
 
 /* Recovery party: find and open a key entry; sets store id, master key and signing pk. */
-static int unlock_entries(struct store *s, const struct store_auth *a, const struct keyfile *kf)
+static int unlock_entries(struct store *s, const struct store_auth *a, const struct keyfile *kf,
+			  const uint8_t *desc, size_t desc_len)
 {
-	struct unlock_ctx u = {.s = s, .a = a, .kf = kf, .result = -ENOKEY};
+	struct unlock_ctx u = {.s = s, .a = a, .kf = kf, .result = -ENOKEY, .desc = desc,
+			       .desc_len = desc_len};
+	if (kf) {
+		uint8_t rid[32];
+		char hex[17];
+		wrap_recipient_id(kf->pub, rid);
+		hex_encode(rid, 8, hex);
+		snprintf(u.want, sizeof(u.want), "keys/rcpt-%s", hex);
+	}
 	int ret = remote_list(s->remote, "keys/", unlock_cb, &u);
 	if (ret < 0)
 		return ret;
 	if (!u.bundle)
 		return u.result;
-	memcpy(s->store_id, u.bundle + 8, STORE_ID_LEN);
-	memcpy(s->sign_pk, u.bundle + 8 + STORE_ID_LEN + KEY_LEN, SIGN_PK_LEN);
 	ret = keys_new(u.bundle + 8 + STORE_ID_LEN, s->store_id, &s->keys);
 	secmem_free(u.bundle);
 	return ret;
@@ -293,7 +334,8 @@ static int unlock_sealer(struct store *s, const struct keyfile *kf)
 	return keys_new(kf->master, s->store_id, &s->keys);
 }
 
-static int authenticate(struct store *s, const struct store_auth *a)
+static int authenticate(struct store *s, const struct store_auth *a, const uint8_t *desc,
+			size_t desc_len)
 {
 	const char *path = a->sealer_key ? a->sealer_key : a->key_file;
 	struct keyfile kf;
@@ -302,15 +344,17 @@ static int authenticate(struct store *s, const struct store_auth *a)
 	if (!path) {
 		if (!a->passphrase)
 			return -ENOKEY;
-		return unlock_entries(s, a, NULL);
+		return unlock_entries(s, a, NULL, desc, desc_len);
 	}
 	ret = keyfile_load(path, &kf);
 	if (ret)
 		return ret;
-	if (kf.kind == KEYFILE_SEALER)
+	if (kf.kind == KEYFILE_SEALER) {
 		ret = unlock_sealer(s, &kf);
-	else if (kf.kind == KEYFILE_RECIPIENT && !a->sealer_key)
-		ret = unlock_entries(s, a, &kf);
+		if (!ret)
+			ret = check_descriptor(s, desc, desc_len);
+	} else if (kf.kind == KEYFILE_RECIPIENT && !a->sealer_key)
+		ret = unlock_entries(s, a, &kf, desc, desc_len);
 	else
 		ret = -EBADMSG; /* a public key file, or a recipient key given as sealer key */
 	keyfile_clear(&kf);
@@ -332,6 +376,8 @@ static int check_descriptor(struct store *s, const uint8_t *data, size_t n)
 	ret = -EBADMSG;
 	body = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
 	ck = json_object_get(body, "chunker");
+	if (json_integer_value(json_object_get(body, "format")) != STORE_FORMAT)
+		goto out; /* the signed format must agree with the envelope's */
 	if (refjson_get_hex(body, "store_id", sid, STORE_ID_LEN) ||
 	    refjson_get_hex(body, "sign_pk", pk, SIGN_PK_LEN) ||
 	    memcmp(sid, s->store_id, STORE_ID_LEN) || memcmp(pk, s->sign_pk, SIGN_PK_LEN) ||
@@ -378,9 +424,7 @@ int store_open(const char *url, const struct remote_opts *ro, const struct store
 	if (!ret)
 		ret = peek_format(desc, n);
 	if (!ret)
-		ret = authenticate(s, a);
-	if (!ret)
-		ret = check_descriptor(s, desc, n);
+		ret = authenticate(s, a, desc, n);
 	if (!ret && a->trust)
 		s->trust = *a->trust;
 	if (!ret)

@@ -76,6 +76,12 @@ int store_fetch_cbuf(struct store *s, enum record_type type, const struct rec_re
 		     struct cbuf **out)
 {
 	int ret = cache_claim(s->cache, ref->id, out);
+	if (ret == 0 && (*out)->len != ref->plen) {
+		/* same record named with another length: the tree lies (only a sealer can) */
+		cbuf_unref(*out);
+		log_bad(ref, type, -EBADMSG);
+		return -EIO;
+	}
 	if (ret != -EAGAIN)
 		return ret;
 	ret = fetch_uncached(s, type, ref, out);

@@ -114,7 +114,8 @@ static int parse_manifest(const struct store *s, const uint8_t *text, size_t len
 	const char *host = json_string_value(json_object_get(m, "host"));
 	int ret = -EBADMSG;
 
-	if (!json_is_object(m) || refjson_get_hex(m, "store_id", sid, STORE_ID_LEN) ||
+	if (!json_is_object(m) || json_integer_value(json_object_get(m, "v")) != 1 ||
+	    refjson_get_hex(m, "store_id", sid, STORE_ID_LEN) ||
 	    memcmp(sid, s->store_id, STORE_ID_LEN) ||
 	    refjson_get_uint(m, "seq", INT64_MAX, &sn->seq) || !json_is_integer(t) || !host ||
 	    refjson_get_ref(json_object_get(m, "root"), &sn->root) ||
@@ -265,6 +266,8 @@ int store_write_head(struct store *s, const struct head *h)
 	ret = store_envelope_make(s, SIGCTX_HEAD, body, &env);
 	if (!ret)
 		ret = remote_put(s->remote, HEAD_KEY, env, strlen(env), 0);
+	if (!ret)
+		trust_remember(&s->trust, s->store_id_hex, s->sign_pk, h->seq);
 	free(env);
 	json_decref(body);
 	return ret;
@@ -278,6 +281,8 @@ int store_read_head(struct store *s, struct head *h)
 	size_t n, len;
 	int ret = remote_get(s->remote, HEAD_KEY, 0, 0, SMALL_OBJECT_MAX, &data, &n);
 
+	if (ret == -ENOENT)
+		return trust_check_missing_head(&s->trust, s->store_id_hex);
 	if (ret)
 		return ret;
 	ret = store_envelope_open(data, n, SIGCTX_HEAD, s->sign_pk, &root, &text, &len);
@@ -286,7 +291,8 @@ int store_read_head(struct store *s, struct head *h)
 	ret = -EBADMSG;
 	b = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
 	const json_t *t = json_object_get(b, "time"), *e = json_object_get(b, "expires");
-	if (refjson_get_hex(b, "store_id", sid, STORE_ID_LEN) ||
+	if (json_integer_value(json_object_get(b, "v")) != 1 ||
+	    refjson_get_hex(b, "store_id", sid, STORE_ID_LEN) ||
 	    memcmp(sid, s->store_id, STORE_ID_LEN) ||
 	    refjson_get_uint(b, "seq", INT64_MAX, &h->seq) ||
 	    refjson_get_hex(b, "snapshot", h->snapshot, ID_LEN) || !json_is_integer(t) ||

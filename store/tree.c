@@ -214,7 +214,7 @@ static int decode_name(const json_t *v, struct tree_entry *e)
 static int decode_xattrs(const json_t *a, struct tree_entry *e)
 {
 	size_t n = json_array_size(a);
-	if (!json_is_array(a) || n > 1024)
+	if (!json_is_array(a) || n > TREE_MAX_XATTRS)
 		return -EBADMSG;
 	e->xattrs = calloc(n ? n : 1, sizeof(*e->xattrs));
 	if (!e->xattrs)

@@ -14,6 +14,8 @@
 #define TREE_NAME_MAX 255
 #define TREE_MAX_ENTRIES (4u << 20)
 #define TREE_MAX_XATTR_VALUE (64u << 10)
+#define TREE_MAX_XATTRS 1024
+#define TREE_MAX_DEPTH 4096 /* directory nesting readers follow */
 
 /* Where a record lives: enough to fetch and open it without any index. */
 struct rec_ref {
@@ -48,7 +50,7 @@ struct tree_entry {
 	uint64_t size;      /* file: length in bytes; symlink: target length */
 	uint64_t rdev;      /* char/block devices */
 	uint64_t link_id;   /* non-zero: hard-link group, unique within a snapshot */
-	uint32_t nlink;     /* links to this file inside the snapshot (1 if none) */
+	uint32_t nlink;     /* the source's link count when sealed (names may lie outside) */
 	char *target;       /* symlink target, verbatim */
 	struct xattr *xattrs;
 	size_t nxattrs;

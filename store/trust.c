@@ -159,3 +159,31 @@ int trust_check_head(const struct trust_opts *o, const char *sid, const uint8_t 
 	save(o, sid, &st);
 	return 0;
 }
+
+int trust_check_missing_head(const struct trust_opts *o, const char *sid)
+{
+	struct state st;
+	if ((o && o->no_state) || load(o, sid, &st) || st.seq == 0)
+		return -ENOENT;
+	if (o && o->allow_rollback) {
+		log_warn("store %s: head pointer missing although sequence %llu was seen "
+			 "(--allow-rollback)",
+			 sid, (unsigned long long)st.seq);
+		return -ENOENT;
+	}
+	log_err("store %s: the head pointer is gone although sequence %llu was seen before: the "
+		"host is hiding the store's state (rollback); --allow-rollback overrides",
+		sid, (unsigned long long)st.seq);
+	return -ESTALE;
+}
+
+void trust_remember(const struct trust_opts *o, const char *sid, const uint8_t pk[SIGN_PK_LEN],
+		    uint64_t seq)
+{
+	struct state st;
+	if ((o && o->no_state) || load(o, sid, &st) || seq <= st.seq)
+		return;
+	st.seq = seq;
+	sign_fingerprint(pk, st.fpr);
+	save(o, sid, &st);
+}

@@ -33,6 +33,12 @@ int trust_check_key(const struct trust_opts *o, const char *store_id_hex,
 /* Check a verified head against the remembered sequence and its expiry; remember it. */
 int trust_check_head(const struct trust_opts *o, const char *store_id_hex,
 		     const uint8_t sign_pk[SIGN_PK_LEN], const struct head *h);
+/* No head pointer at all: -ENOENT (an empty store) unless a sequence was seen before, which
+ * makes it a rollback (-ESTALE). */
+int trust_check_missing_head(const struct trust_opts *o, const char *store_id_hex);
+/* The sealer publishes seq: remember it, so its own next read cannot be rolled back. */
+void trust_remember(const struct trust_opts *o, const char *store_id_hex,
+		    const uint8_t sign_pk[SIGN_PK_LEN], uint64_t seq);
 /* The state file's path for a store (for messages and tests); caller frees. */
 char *trust_state_path(const struct trust_opts *o, const char *store_id_hex);
 

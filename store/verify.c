@@ -84,7 +84,7 @@ static char *join(const char *a, const char *b)
 	return asprintf(&p, "%s/%s", a, b) < 0 ? NULL : p;
 }
 
-static int walk(struct verifier *v, const struct rec_ref *ref, const char *path)
+static int walk(struct verifier *v, const struct rec_ref *ref, const char *path, unsigned depth)
 {
 	struct tree *t = NULL;
 	int ret = 0;
@@ -92,6 +92,10 @@ static int walk(struct verifier *v, const struct rec_ref *ref, const char *path)
 		return 0; /* shared with an earlier snapshot or directory: already checked */
 	if ((ret = dedup_add(v->trees_seen, ref)))
 		return ret;
+	if (depth > TREE_MAX_DEPTH) {
+		report(v, "%s/: directories nested deeper than %d", path, TREE_MAX_DEPTH);
+		return 0;
+	}
 	v->res->trees++;
 	if (store_load_tree(v->s, ref, &t)) {
 		report(v, "%s/: directory record missing, tampered or malformed", path);
@@ -105,7 +109,7 @@ static int walk(struct verifier *v, const struct rec_ref *ref, const char *path)
 			break;
 		}
 		if (e->type == ENT_DIR) {
-			ret = walk(v, &e->subtree, sub);
+			ret = walk(v, &e->subtree, sub, depth + 1);
 			free(sub);
 			continue;
 		}
@@ -240,7 +244,7 @@ static int check_snapshot(void *ctx, const char *key)
 		return ret;
 	v->res->snapshots++;
 	snprintf(path, sizeof(path), "%.12s:", name);
-	ret = walk(v, &sn.root, path);
+	ret = walk(v, &sn.root, path, 0);
 	snapshot_clear(&sn);
 	return ret;
 }

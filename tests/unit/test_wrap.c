@@ -217,14 +217,23 @@ Test(wrap, recipient_round_trip)
 	struct party alice, bob;
 	json_t *e = NULL;
 	char pkhex[65];
+	uint8_t rid[32];
 
 	party_new(&alice);
 	party_new(&bob);
 	cr_assert_eq(wrap_recipient(SECRET, SLEN, alice.pk, &e), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(e, "type")), "recipient");
+	/* the entry names the recipient by a hash, never by its public key */
+	wrap_recipient_id(alice.pk, rid);
+	for (int i = 0; i < 32; i++)
+		sprintf(pkhex + 2 * i, "%02x", rid[i]);
+	cr_assert_str_eq(json_string_value(json_object_get(e, "recipient_id")), pkhex);
+	cr_assert_null(json_object_get(e, "recipient"));
 	for (int i = 0; i < 32; i++)
 		sprintf(pkhex + 2 * i, "%02x", alice.pk[i]);
-	cr_assert_str_eq(json_string_value(json_object_get(e, "recipient")), pkhex);
+	char *text = json_dumps(e, 0);
+	cr_assert_null(strstr(text, pkhex));
+	free(text);
 	cr_assert_eq(strlen(json_string_value(json_object_get(e, "ct"))),
 		     2 * (SLEN + crypto_box_SEALBYTES));
 	cr_assert_eq(unwrap_rcpt(e, &alice), 0);
@@ -262,9 +271,9 @@ Test(wrap, recipient_malformed_and_tampered)
 	cr_assert_eq(unwrap_rcpt(e, &alice), -EBADMSG);
 	json_object_del(e, "ct");
 	cr_assert_eq(unwrap_rcpt(e, &alice), -EBADMSG);
-	json_object_set_new(e, "recipient", json_string("00"));
+	json_object_set_new(e, "recipient_id", json_string("00"));
 	cr_assert_eq(unwrap_rcpt(e, &alice), -EBADMSG);
-	json_object_del(e, "recipient");
+	json_object_del(e, "recipient_id");
 	cr_assert_eq(unwrap_rcpt(e, &alice), -EBADMSG);
 	json_object_set_new(e, "type", json_string("passphrase"));
 	cr_assert_eq(unwrap_rcpt(e, &alice), -EINVAL);
