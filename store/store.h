@@ -96,7 +96,9 @@ int store_refresh_head(struct store *s, int64_t valid_for_s, struct head *out);
 int store_resolve_snapshot(struct store *s, const char *spec, struct snapshot *out);
 
 /* ---- reading ---- */
-/* Fetch, verify and open a record (through the caches). *plain malloc'd, *len = ref->plen. */
+/* Fetch, verify and open a record (through the caches). *plain malloc'd, *len = ref->plen.
+ * -EBADMSG: the record is tampered, substituted or its pack object missing (logged with the
+ * object's name); -EIO / -ETIMEDOUT: the store could not be reached. */
 int store_fetch(struct store *s, enum record_type type, const struct rec_ref *ref,
 		uint8_t **plain, size_t *len);
 int store_load_tree(struct store *s, const struct rec_ref *ref, struct tree **out);
@@ -105,7 +107,8 @@ int store_load_tree(struct store *s, const struct rec_ref *ref, struct tree **ou
 int store_lookup(struct store *s, const struct snapshot *sn, const char *path, struct tree **dir,
 		 const struct tree_entry **ent);
 /* Read up to len bytes of a file at off into buf. Holes read as zeros. Returns bytes read
- * (short only at end of file) or -errno (-EIO / -EBADMSG on a missing or bad record). */
+ * (short only at end of file) or -errno (-EBADMSG on a missing or bad record, -EIO when
+ * the store cannot be reached). */
 ssize_t store_read_file(struct store *s, const struct tree_entry *e, uint64_t off, size_t len,
 			uint8_t *buf);
 

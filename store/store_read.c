@@ -80,7 +80,7 @@ int store_fetch_cbuf(struct store *s, enum record_type type, const struct rec_re
 		/* same record named with another length: the tree lies (only a sealer can) */
 		cbuf_unref(*out);
 		log_bad(ref, type, -EBADMSG);
-		return -EIO;
+		return -EBADMSG;
 	}
 	if (ret != -EAGAIN)
 		return ret;
@@ -88,7 +88,8 @@ int store_fetch_cbuf(struct store *s, enum record_type type, const struct rec_re
 	if (ret) {
 		cache_abandon(s->cache, ref->id);
 		log_bad(ref, type, ret);
-		return ret == -ENOENT || ret == -EBADMSG ? -EIO : ret;
+		/* a missing object is as much an integrity failure as a tampered one */
+		return ret == -ENOENT ? -EBADMSG : ret;
 	}
 	cache_fill(s->cache, ref->id, *out);
 	return 0;
@@ -251,8 +252,8 @@ int store_fetch_many(struct store *s, enum record_type type, const struct rec_re
 	for (size_t i = 0; !ret && i < n; i++) {
 		if (results[i]) {
 			log_bad(&refs[i], type, results[i]);
-			if (results[i] == -ENOENT || results[i] == -EBADMSG)
-				results[i] = -EIO;
+			if (results[i] == -ENOENT)
+				results[i] = -EBADMSG;
 		} else {
 			cache_offer(s->cache, refs[i].id, bufs[i]);
 		}
