@@ -16,6 +16,7 @@
 
 #include "cbuf.h"
 #include "log.h"
+#include "memtune.h"
 #include "restore_int.h"
 
 static char *join(const char *a, const char *b)
@@ -297,6 +298,7 @@ int restore_run(struct store *s, const struct snapshot *sn, const char *path, co
 	int ret;
 
 	memset(res, 0, sizeof(*res));
+	memtune_bulk();
 	ret = store_lookup(s, sn, path ? path : "", &dir, &e);
 	if (ret)
 		return ret;

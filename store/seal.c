@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "memtune.h"
 #include "par.h"
 #include "seal_int.h"
 #include "store_int.h"
@@ -555,6 +556,7 @@ static int sealer_setup(struct sealer *sl, struct store *s, const struct seal_op
 	uint32_t mn, avg, mx;
 	int ret;
 	memset(res, 0, sizeof(*res));
+	memtune_bulk();
 	sl->s = s;
 	sl->o = o;
 	sl->res = res;
