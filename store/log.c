@@ -21,7 +21,7 @@ void log_set_level(int l)
 
 void log_msg(int prio, const char *fmt, ...)
 {
-	char buf[2048];
+	char buf[16384]; /* deep paths come first in many messages */
 	va_list ap;
 
 	if ((prio == LOG_INFO && level < 1) || (prio == LOG_DEBUG && level < 2))

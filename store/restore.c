@@ -62,10 +62,14 @@ static int restore_file(struct restorer *r, int dirfd, const struct tree_entry *
 	char **first = link_slot(r, e->link_id);
 	int fd;
 	if (first && *first) { /* another name of a file already restored */
-		if (linkat(r->rootfd, *first, dirfd, e->name, 0))
+		const char *leaf;
+		int pfd = rio_open_parent(r, *first, &leaf);
+		if (pfd < 0 || linkat(pfd, leaf, dirfd, e->name, 0))
 			rfail(r, rel, "hard link", errno);
 		else
 			r->res->files++;
+		if (pfd >= 0)
+			close(pfd);
 		free(rel);
 		return 0;
 	}

@@ -56,6 +56,8 @@ struct restorer {
 int rfail(struct restorer *r, const char *rel, const char *what, int err);
 /* Open rel (relative to the target) without following any symlink on the way. */
 int rio_open_beneath(struct restorer *r, const char *rel, int flags);
+/* The directory holding rel, opened component by component; *leaf = the last name. */
+int rio_open_parent(struct restorer *r, const char *rel, const char **leaf);
 void rio_set_meta(struct restorer *r, int fd, const struct tree_entry *e, const char *rel);
 /* Take a created file (fd, rel owned) and queue its chunks; flushes as batches fill. */
 int rio_queue_file(struct restorer *r, int fd, const struct tree_entry *e, char *rel);

@@ -5,12 +5,10 @@
  * whole. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -25,14 +23,45 @@ int rfail(struct restorer *r, const char *rel, const char *what, int err)
 	return 0;
 }
 
+/* Walk rel one component at a time (no symlink followed, no PATH_MAX limit: snapshots may
+ * hold paths longer than the kernel accepts in one call). Returns the parent's fd. */
+int rio_open_parent(struct restorer *r, const char *rel, const char **leaf)
+{
+	int fd = dup(r->rootfd);
+	const char *p = rel, *slash;
+	char comp[TREE_NAME_MAX + 1];
+
+	while (fd >= 0 && (slash = strchr(p, '/'))) {
+		size_t n = (size_t)(slash - p);
+		if (n == 0 || n > TREE_NAME_MAX) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(comp, p, n);
+		comp[n] = 0;
+		int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		fd = next;
+		p = slash + 1;
+	}
+	*leaf = p;
+	return fd;
+}
+
 int rio_open_beneath(struct restorer *r, const char *rel, int flags)
 {
-	struct open_how how = {.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
-			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
-	long fd = syscall(SYS_openat2, r->rootfd, rel, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS) /* kernels before 5.6: the walk only creates directories */
-		fd = openat(r->rootfd, rel, flags | O_NOFOLLOW | O_CLOEXEC);
-	return (int)fd;
+	const char *leaf;
+	int dfd = rio_open_parent(r, rel, &leaf), fd;
+	if (dfd < 0)
+		return -1;
+	fd = openat(dfd, leaf, flags | O_NOFOLLOW | O_CLOEXEC);
+	int saved = errno;
+	close(dfd);
+	errno = saved;
+	return fd;
 }
 
 /* Owner, mode, xattrs, times — in this order, since chown clears set-id bits. */
@@ -142,7 +171,12 @@ static void finish_file(struct restorer *r, struct rfile *f)
 		rio_set_meta(r, f->fd, f->e, f->rel);
 	close(f->fd);
 	if (f->failed) { /* never leave a partial file that looks whole */
-		unlinkat(r->rootfd, f->rel, 0);
+		const char *leaf;
+		int dfd = rio_open_parent(r, f->rel, &leaf);
+		if (dfd >= 0) {
+			unlinkat(dfd, leaf, 0);
+			close(dfd);
+		}
 		log_err("%s: not restored", f->rel);
 	} else {
 		r->res->files++;

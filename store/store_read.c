@@ -24,7 +24,7 @@ static void log_bad(const struct rec_ref *ref, enum record_type type, int err)
 	hex_encode(ref->id, ID_LEN, id);
 	log_err("%s record %.16s… in %s at %llu+%u: %s", type_name(type), id, pk,
 		(unsigned long long)ref->off, ref->len,
-		err == -EBADMSG ? "fails authentication (tampered or substituted)"
+		err == -EBADMSG ? "fails verification (tampered, substituted or a bad reply)"
 		: err == -ENOENT ? "pack object is missing"
 				 : strerror(-err));
 }
@@ -118,8 +118,13 @@ int store_load_tree(struct store *s, const struct rec_ref *ref, struct tree **ou
 	if (ret)
 		return ret;
 	ret = tree_decode(b->data, b->len, out);
-	if (ret == -EBADMSG)
-		log_bad(ref, REC_TREE, -EBADMSG);
+	if (ret == -EBADMSG) {
+		char id[2 * ID_LEN + 1];
+		hex_encode(ref->id, ID_LEN, id);
+		log_err("tree record %.16s… is authentic but malformed (hostile names, sizes or "
+			"chunk lists): refused",
+			id);
+	}
 	cbuf_unref(b);
 	return ret;
 }

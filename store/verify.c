@@ -38,7 +38,7 @@ struct verifier {
 __attribute__((format(printf, 2, 3))) static void report(struct verifier *v, const char *fmt,
 							   ...)
 {
-	char line[1024];
+	char line[16384];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
@@ -93,7 +93,7 @@ static int walk(struct verifier *v, const struct rec_ref *ref, const char *path,
 	if ((ret = dedup_add(v->trees_seen, ref)))
 		return ret;
 	if (depth > TREE_MAX_DEPTH) {
-		report(v, "%s/: directories nested deeper than %d", path, TREE_MAX_DEPTH);
+		report(v, "directories nested deeper than %d: %.200s…", TREE_MAX_DEPTH, path);
 		return 0;
 	}
 	v->res->trees++;
