@@ -43,6 +43,13 @@ static int check_key_file(const char *what, const char *path)
 		cli_error("%s %s is not a regular file", what, path);
 		return EXIT_AUTH;
 	}
+	/* the store refuses it too (-EPERM); saying so here keeps it to one clear line */
+	if (st.st_mode & 077) {
+		cli_error("%s %s is readable by group or others (mode %04o); refusing it: run "
+			  "'chmod 600 %s'",
+			  what, path, (unsigned)(st.st_mode & 07777), path);
+		return EXIT_AUTH;
+	}
 	return EXIT_OK;
 }
 
@@ -95,15 +102,18 @@ static int pass_from_tty(const char *prompt, char *buf, size_t *len)
 			  "EMBASSY_PASSPHRASE");
 		return EXIT_AUTH;
 	}
-	if (tcgetattr(fd, &saved_tio) < 0)
+	if (tcgetattr(fd, &saved_tio) < 0) {
+		cli_error("cannot read the terminal's settings: %s", strerror(errno));
 		goto out;
+	}
 	tio = saved_tio;
 	tio.c_lflag &= ~(tcflag_t)ECHO;
 	tio.c_lflag |= ECHONL;
 	tty_fd = fd;
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-	if (write(fd, prompt, strlen(prompt)) < 0 || tcsetattr(fd, TCSAFLUSH, &tio) < 0)
+	/* echo off before the prompt: TCSAFLUSH drops typed-ahead input, never the answer */
+	if (tcsetattr(fd, TCSAFLUSH, &tio) < 0 || write(fd, prompt, strlen(prompt)) < 0)
 		goto restore;
 	n = read(fd, buf, PASS_MAX - 1);
 	tcsetattr(fd, TCSAFLUSH, &saved_tio);
@@ -172,6 +182,7 @@ int auth_gather(const struct cli_ctx *c, bool need_sealer, struct cli_auth *out)
 	int ret;
 
 	memset(out, 0, sizeof(*out));
+	out->a.trust = &c->trust;
 	if (need_sealer && !c->sealer_key) {
 		cli_error("%s needs the sealer's identity: give --sealer-key FILE", c->cmd);
 		return EXIT_USAGE;
@@ -255,8 +266,7 @@ void auth_clear(struct cli_auth *a)
 }
 
 /* One line saying what went wrong opening the store, and the exit code for it. */
-static int open_error(const struct cli_ctx *c, const char *url, const struct cli_auth *ca,
-		      int err)
+static int open_error(const struct cli_ctx *c, const char *url, const struct cli_auth *ca, int err)
 {
 	const char *kf = ca->a.sealer_key ? ca->a.sealer_key : ca->a.key_file;
 
@@ -304,8 +314,7 @@ static int open_error(const struct cli_ctx *c, const char *url, const struct cli
 	}
 }
 
-int cli_open_store(const struct cli_ctx *c, const char *url, bool need_sealer,
-		   struct store **out)
+int cli_open_store(const struct cli_ctx *c, const char *url, bool need_sealer, struct store **out)
 {
 	struct cli_auth ca;
 	int ret, err;

@@ -14,18 +14,19 @@
 
 #include "remote.h"
 #include "store.h"
+#include "trust.h"
 
 /* Exit codes: part of the interface (scripts depend on them); documented in every --help. */
 enum cli_exit {
 	EXIT_OK = 0,
-	EXIT_FAIL = 1,      /* any other failure */
-	EXIT_USAGE = 2,     /* bad command line */
-	EXIT_WARN = 3,      /* finished, with warnings (seal) */
-	EXIT_AUTH = 4,      /* wrong passphrase, no key entry, bad or missing key file */
+	EXIT_FAIL = 1,	    /* any other failure */
+	EXIT_USAGE = 2,	    /* bad command line */
+	EXIT_WARN = 3,	    /* finished, with warnings (seal) */
+	EXIT_AUTH = 4,	    /* wrong passphrase, no key entry, bad or missing key file */
 	EXIT_NOSTORE = 5,   /* not a store, or a newer store format */
 	EXIT_NOTFOUND = 6,  /* snapshot or path not found, or ambiguous */
 	EXIT_INTEGRITY = 7, /* tampered or damaged data found */
-	EXIT_IO = 8,        /* store unreachable, I/O error, out of space */
+	EXIT_IO = 8,	    /* store unreachable, I/O error, out of space */
 };
 
 /* The exit-status section every --help ends with. */
@@ -39,7 +40,8 @@ enum cli_exit {
 	"     store, key file readable by group or others, or key file missing\n"                  \
 	"  5  not an embassy store, or a store format newer than this program\n"                   \
 	"  6  snapshot or path not found, or a snapshot prefix matching several snapshots\n"       \
-	"  7  integrity problem: tampered, damaged or missing data (verify found problems)\n"      \
+	"  7  integrity problem: tampered, damaged or missing data (verify found problems), a\n"   \
+	"     rolled-back or (with --require-fresh) expired head pointer, a substituted key\n"     \
 	"  8  store unreachable, timed out, I/O error or out of space\n"
 
 /* The credential and transport options most commands accept, for --help texts. */
@@ -49,17 +51,26 @@ enum cli_exit {
 	"  --key-file FILE         a recipient key file ('embassy keygen') or a sealer key\n"      \
 	"                          file; also EMBASSY_KEY_FILE. Must be mode 0600.\n"              \
 	"  --passphrase-file FILE  read the store passphrase from FILE (first line)\n"             \
-	"  EMBASSY_PASSPHRASE      environment variable holding the passphrase\n"                 \
-	"  otherwise the passphrase is asked for on the terminal (not echoed).\n"                 \
+	"  EMBASSY_PASSPHRASE      environment variable holding the passphrase\n"                  \
+	"  otherwise the passphrase is asked for on the terminal (not echoed).\n"                  \
 	"\n"                                                                                       \
 	"STORE ACCESS\n"                                                                           \
 	"  STORE is a directory path or file:///path (http(s):// and s3:// where built in).\n"     \
 	"  --cacert FILE           extra CA bundle (PEM) for TLS; env EMBASSY_CACERT\n"            \
-	"  --cert FILE, --key FILE client certificate and key for mutual TLS;\n"                  \
+	"  --cert FILE, --key FILE client certificate and key for mutual TLS;\n"                   \
 	"                          env EMBASSY_CERT, EMBASSY_KEY\n"                                \
 	"  --s3-endpoint URL       endpoint for s3:// stores; env EMBASSY_S3_ENDPOINT\n"           \
 	"  --timeout SECONDS       budget for one store operation incl. retries (default 60);\n"   \
 	"                          env EMBASSY_TIMEOUT\n"                                          \
+	"\n"                                                                                       \
+	"TRUST (against a host that rolls back, freezes or substitutes the store)\n"               \
+	"  Every reader remembers, per store id, the highest head sequence it has verified and\n"  \
+	"  the signing key's fingerprint, in --state-dir (env EMBASSY_STATE_DIR; default\n"        \
+	"  $XDG_STATE_HOME/embassy or ~/.local/state/embassy).\n"                                  \
+	"  --trust FINGERPRINT     refuse a store not signed by this key (see 'embassy init')\n"   \
+	"  --min-sequence N        refuse a head pointer older than N (a fresh recovery host)\n"   \
+	"  --allow-rollback        accept an older head than seen before (logged)\n"               \
+	"  --require-fresh         an expired head pointer is an error, not a warning\n"           \
 	"  -v, --verbose           more diagnostics (twice: debug)\n"                              \
 	"  -h, --help              this text\n"
 
@@ -74,6 +85,11 @@ enum {
 	OPT_S3_ENDPOINT,
 	OPT_TIMEOUT,
 	OPT_JSON,
+	OPT_ALLOW_ROLLBACK,
+	OPT_REQUIRE_FRESH,
+	OPT_MIN_SEQUENCE,
+	OPT_TRUST,
+	OPT_STATE_DIR,
 	OPT_CMD_BASE = 1100, /* commands number their own long-only options from here */
 };
 
@@ -87,7 +103,15 @@ enum {
 	    {"key", required_argument, NULL, OPT_KEY},                                             \
 	    {"s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},                             \
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},                                     \
-	    {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}
+	    {"allow-rollback", no_argument, NULL, OPT_ALLOW_ROLLBACK},                             \
+	    {"require-fresh", no_argument, NULL, OPT_REQUIRE_FRESH},                               \
+	    {"min-sequence", required_argument, NULL, OPT_MIN_SEQUENCE},                           \
+	    {"trust", required_argument, NULL, OPT_TRUST},                                         \
+	    {"state-dir", required_argument, NULL, OPT_STATE_DIR},                                 \
+	    {"verbose", no_argument, NULL, 'v'},                                                   \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
 
 /* Everything a command learns from the common options. */
 struct cli_ctx {
@@ -96,6 +120,7 @@ struct cli_ctx {
 	const char *key_file;
 	const char *sealer_key;
 	struct remote_opts ro;
+	struct trust_opts trust; /* rollback / freeze / key pinning */
 	int verbose;
 	bool help;
 };
@@ -140,8 +165,7 @@ int auth_gather(const struct cli_ctx *c, bool need_sealer, struct cli_auth *out)
 int auth_new_passphrase(const struct cli_ctx *c, bool optional, struct cli_auth *out);
 void auth_clear(struct cli_auth *a);
 /* Open STORE with gathered credentials, reporting failures; returns an exit code. */
-int cli_open_store(const struct cli_ctx *c, const char *url, bool need_sealer,
-		   struct store **out);
+int cli_open_store(const struct cli_ctx *c, const char *url, bool need_sealer, struct store **out);
 
 /* ---- main.c ---- */
 const struct cli_cmd *cli_find(const char *name);

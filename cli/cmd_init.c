@@ -7,9 +7,9 @@
 
 #include "cli.h"
 
-#define MAX_RECIPIENTS 256
+#define MAX_RECIPIENTS	256
 #define KDF_MEM_MAX_MIB 4096u
-#define KDF_OPS_MAX 64u
+#define KDF_OPS_MAX	64u
 
 enum { OPT_RECIPIENT = OPT_CMD_BASE, OPT_KDF_MEMORY, OPT_KDF_OPS };
 
@@ -103,14 +103,13 @@ static int check_args(const struct cli_ctx *c, const struct init_args *a)
 	if (!c->sealer_key)
 		return opts_usage(c, "needs --sealer-key FILE (where the sealer's identity goes)");
 	if (lstat(c->sealer_key, &st) == 0) {
-		cli_error("sealer key %s already exists; refusing to overwrite an identity", 
+		cli_error("sealer key %s already exists; refusing to overwrite an identity",
 			  c->sealer_key);
 		return EXIT_FAIL;
 	}
 	for (size_t i = 0; i < a->nrecipients; i++) {
 		if (stat(a->recipients[i], &st) < 0) {
-			cli_error("recipient public key %s: %s", a->recipients[i],
-				  strerror(errno));
+			cli_error("recipient public key %s: %s", a->recipients[i], strerror(errno));
 			return EXIT_FAIL;
 		}
 	}

@@ -11,7 +11,7 @@
 #include "cli.h"
 #include "hex.h"
 
-#define CAT_PIECE (1u << 20)
+#define CAT_PIECE    (1u << 20)
 #define PATH_MAX_LEN (1u << 16) /* deep trees: 60 levels of 255-byte names fit */
 
 static const char ls_help[] =
@@ -346,7 +346,8 @@ static int cat_one(struct store *s, const char *spec, const struct tree_entry *e
 	while (off < e->size) {
 		n = store_read_file(s, e, off, CAT_PIECE, buf);
 		if (n < 0) {
-			cli_error("cannot read %s at offset %llu: %s", spec, (unsigned long long)off,
+			cli_error("cannot read %s at offset %llu: %s", spec,
+				  (unsigned long long)off,
 				  n == -EBADMSG ? "a record failed authentication (tampered or "
 						  "damaged); run 'embassy verify --read-data'"
 						: strerror((int)-n));
@@ -428,5 +429,5 @@ static int run_cat(int argc, char **argv)
 }
 
 const struct cli_cmd cli_cmd_ls = {"ls", "list the contents of a snapshot", ls_help, run_ls};
-const struct cli_cmd cli_cmd_cat = {"cat", "write files of a snapshot to standard output",
-				    cat_help, run_cat};
+const struct cli_cmd cli_cmd_cat = {"cat", "write files of a snapshot to standard output", cat_help,
+				    run_cat};

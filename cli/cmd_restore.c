@@ -45,8 +45,8 @@ static void on_progress(void *ctx, const struct restore_progress *p)
 	progress_update(ctx, p->bytes, p->bytes_total);
 }
 
-static int restore_error(const char *spec, const char *target,
-			 const struct restore_result *res, int err)
+static int restore_error(const char *spec, const char *target, const struct restore_result *res,
+			 int err)
 {
 	switch (err) {
 	case -ENOTEMPTY:
@@ -70,6 +70,14 @@ static int restore_error(const char *spec, const char *target,
 			  spec, target);
 		return EXIT_NOTFOUND;
 	case -EBADMSG:
+		if (res->errors) {
+			cli_error("restore of %s into %s is incomplete: %llu entr%s could not be "
+				  "restored, store data is tampered or missing (named above); run "
+				  "'embassy verify --read-data'",
+				  spec, target, (unsigned long long)res->errors,
+				  res->errors == 1 ? "y" : "ies");
+			return EXIT_INTEGRITY;
+		}
 		cli_error("cannot restore %s: data failed authentication (tampered or damaged); "
 			  "run 'embassy verify --read-data'",
 			  spec);

@@ -12,8 +12,8 @@
 #include "hex.h"
 #include "seal.h"
 
-#define MAX_TAGS 64
-#define ZLEVEL_MAX 19
+#define MAX_TAGS    64
+#define ZLEVEL_MAX  19
 #define THREADS_MAX 256
 
 enum { OPT_TAG = OPT_CMD_BASE, OPT_HOST, OPT_VALID_FOR, OPT_LEVEL, OPT_THREADS };
@@ -92,8 +92,8 @@ static int parse_opt(struct cli_ctx *c, struct seal_args *a, int opt, char **arg
 		return EXIT_OK;
 	case OPT_VALID_FOR:
 		if (opts_parse_duration(optarg, &a->valid_for_s) < 0)
-			return opts_usage(c, "--valid-for needs a duration like 12h or 7d, not '%s'",
-					  optarg);
+			return opts_usage(
+			    c, "--valid-for needs a duration like 12h or 7d, not '%s'", optarg);
 		return EXIT_OK;
 	case OPT_LEVEL:
 		if (opts_parse_u64(optarg, ZLEVEL_MAX, &v) < 0 || v < 1)
@@ -163,7 +163,8 @@ static int check_paths(const struct cli_ctx *c, char **paths, size_t n)
 			const char *y = base_of(paths[j], b, sizeof(b));
 
 			if (strcmp(x, y) == 0)
-				return opts_usage(c, "%s and %s would both be '%s' at the snapshot "
+				return opts_usage(c,
+						  "%s and %s would both be '%s' at the snapshot "
 						  "root; seal their parent or rename one",
 						  paths[j], paths[i], x);
 		}
@@ -178,15 +179,14 @@ static void on_progress(void *ctx, const struct seal_progress *p)
 
 static int print_json(const struct seal_result *r, const char *id)
 {
-	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			      "snapshot", id, "seq", (json_int_t)r->seq, "files",
-			      (json_int_t)r->files, "dirs", (json_int_t)r->dirs, "symlinks",
-			      (json_int_t)r->symlinks, "others", (json_int_t)r->others, "bytes",
-			      (json_int_t)r->bytes, "chunks", (json_int_t)r->chunks, "chunks_new",
-			      (json_int_t)r->chunks_new, "bytes_new_plain",
-			      (json_int_t)r->bytes_new_plain, "bytes_new_stored",
-			      (json_int_t)r->bytes_new_stored, "packs_new",
-			      (json_int_t)r->packs_new, "warnings", (json_int_t)r->warnings);
+	json_t *o = json_pack(
+	    "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "snapshot", id,
+	    "seq", (json_int_t)r->seq, "files", (json_int_t)r->files, "dirs", (json_int_t)r->dirs,
+	    "symlinks", (json_int_t)r->symlinks, "others", (json_int_t)r->others, "bytes",
+	    (json_int_t)r->bytes, "chunks", (json_int_t)r->chunks, "chunks_new",
+	    (json_int_t)r->chunks_new, "bytes_new_plain", (json_int_t)r->bytes_new_plain,
+	    "bytes_new_stored", (json_int_t)r->bytes_new_stored, "packs_new",
+	    (json_int_t)r->packs_new, "warnings", (json_int_t)r->warnings);
 	int ret;
 
 	if (!o)

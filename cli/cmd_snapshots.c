@@ -42,10 +42,10 @@ static json_t *snapshot_json(const struct snapshot *sn, bool latest)
 	hex_encode(sn->id, ID_LEN, id);
 	hex_encode(sn->parent, ID_LEN, parent);
 	cli_format_time(sn->time_ns, false, t);
-	o = json_pack("{s:s, s:I, s:s, s:I, s:s?, s:o?, s:I, s:I, s:I, s:s?, s:b}", "id", id,
-		      "seq", (json_int_t)sn->seq, "time", t, "time_ns", (json_int_t)sn->time_ns,
-		      "host", cli_utf8_ok(sn->host, strlen(sn->host)) ? sn->host : NULL, "tags", tags, "files",
-		      (json_int_t)sn->files, "dirs", (json_int_t)sn->dirs, "bytes",
+	o = json_pack("{s:s, s:I, s:s, s:I, s:s?, s:o?, s:I, s:I, s:I, s:s?, s:b}", "id", id, "seq",
+		      (json_int_t)sn->seq, "time", t, "time_ns", (json_int_t)sn->time_ns, "host",
+		      cli_utf8_ok(sn->host, strlen(sn->host)) ? sn->host : NULL, "tags", tags,
+		      "files", (json_int_t)sn->files, "dirs", (json_int_t)sn->dirs, "bytes",
 		      (json_int_t)sn->bytes, "parent", sn->has_parent ? parent : NULL, "latest",
 		      latest);
 	return o;
@@ -82,8 +82,7 @@ static void print_tags(const struct snapshot *sn)
 	}
 }
 
-static void print_table(const struct snapshot *v, size_t n, const struct head *h,
-			bool has_head)
+static void print_table(const struct snapshot *v, size_t n, const struct head *h, bool has_head)
 {
 	char id[2 * ID_LEN + 1], t[48], size[32];
 
@@ -116,9 +115,12 @@ static int read_head(struct store *s, const char *url, struct head *h, bool *has
 	*has_head = err == 0;
 	if (err == -ENOENT)
 		return EXIT_OK;
+	if (err == -ESTALE || err == -EKEYEXPIRED) {
+		cli_error("the head pointer of store %s is refused (see above)", url);
+		return cli_exit_for(err);
+	}
 	if (err < 0) {
-		cli_error("the head pointer of store %s does not verify: %s", url,
-			  strerror(-err));
+		cli_error("the head pointer of store %s does not verify: %s", url, strerror(-err));
 		return cli_exit_for(err);
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -188,5 +190,4 @@ out:
 	return ret;
 }
 
-const struct cli_cmd cli_cmd_snapshots = {"snapshots", "list the snapshots in a store", help,
-					  run};
+const struct cli_cmd cli_cmd_snapshots = {"snapshots", "list the snapshots in a store", help, run};

@@ -49,6 +49,8 @@ int cli_exit_for(int err)
 	case -ENOTUNIQ:
 		return EXIT_NOTFOUND;
 	case -EBADMSG:
+	case -ESTALE:	   /* rolled-back head pointer */
+	case -EKEYEXPIRED: /* expired head with --require-fresh */
 		return EXIT_INTEGRITY;
 	case -EIO:
 	case -ETIMEDOUT:
@@ -88,6 +90,11 @@ int cli_snapshot_error(const char *url, const char *spec, int err)
 	case -EINVAL:
 		cli_error("'%s' is not a snapshot id: give 'latest', an id or an id prefix", spec);
 		return EXIT_USAGE;
+	case -ESTALE:
+	case -EKEYEXPIRED: /* the reason (rollback / expiry) was logged just before */
+		cli_error("snapshot '%s' in store %s refused: the head pointer is not trustworthy",
+			  spec, url);
+		return EXIT_INTEGRITY;
 	default:
 		cli_error("cannot read snapshot '%s' in store %s: %s", spec, url, strerror(-err));
 		return cli_exit_for(err);

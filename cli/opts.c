@@ -12,7 +12,6 @@
 
 #define TIMEOUT_MAX_S (24 * 3600)
 
-
 static const char *env_or_null(const char *name)
 {
 	const char *v = getenv(name);
@@ -73,6 +72,29 @@ int opts_common(struct cli_ctx *c, int opt, const char *arg)
 			return -EINVAL;
 		}
 		c->ro.timeout_s = (int)secs;
+		return 1;
+	case OPT_ALLOW_ROLLBACK:
+		c->trust.allow_rollback = true;
+		return 1;
+	case OPT_REQUIRE_FRESH:
+		c->trust.require_fresh = true;
+		return 1;
+	case OPT_MIN_SEQUENCE:
+		if (opts_parse_u64(arg, INT64_MAX, &c->trust.min_seq) < 0) {
+			opts_usage(c, "--min-sequence needs a number, not '%s'", arg);
+			return -EINVAL;
+		}
+		return 1;
+	case OPT_TRUST:
+		if (strlen(arg) != 32 || strspn(arg, "0123456789abcdef") != 32) {
+			opts_usage(c, "--trust needs a 32-hex-digit key fingerprint, not '%s'",
+				   arg);
+			return -EINVAL;
+		}
+		c->trust.trust_fpr = arg;
+		return 1;
+	case OPT_STATE_DIR:
+		c->trust.state_dir = arg;
 		return 1;
 	case 'v':
 		log_set_level(++c->verbose);

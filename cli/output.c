@@ -68,7 +68,8 @@ void cli_print_name(FILE *f, const char *name, size_t len)
 			put_escape(f, u[i]);
 			k = 1;
 		} else if (u[i] == '\\' || u[i] == ' ') {
-			/* as ls -b: a backslash or space is escaped so output splits unambiguously */
+			/* as ls -b: a backslash or space is escaped so output splits unambiguously
+			 */
 			fprintf(f, "\\%c", u[i]);
 		} else {
 			fwrite(u + i, 1, k, f);

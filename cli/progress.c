@@ -82,10 +82,13 @@ void progress_update(struct progress *p, uint64_t done, uint64_t total)
 	format_amount(p, done, d);
 	format_amount(p, total, t);
 	format_amount(p, (uint64_t)per_s, rate);
-	if (per_s > 0 && total > done)
-		format_eta((double)(total - done) / per_s, eta);
-	fprintf(stderr, "\r\033[K%s [%s] %3d%% %s / %s  %s/s  ETA %s", p->label, bar,
-		(int)(frac * 100), d, t, rate, eta);
+	if (per_s > 0 && total > done) /* round up: "0:00:00" would read as done */
+		format_eta((double)(total - done) / per_s + 0.999, eta);
+	if (total == 0) /* total not known (yet): what was done, and how fast */
+		fprintf(stderr, "\r\033[K%s %s  %s/s", p->label, d, rate);
+	else
+		fprintf(stderr, "\r\033[K%s [%s] %3d%% %s / %s  %s/s  ETA %s", p->label, bar,
+			(int)(frac * 100), d, t, rate, eta);
 	fflush(stderr);
 	p->drawn = true;
 }

@@ -34,9 +34,16 @@ struct http {
 static char *key_url(const struct http *h, const char *key)
 {
 	char *esc = xfer_escape(key, 1), *url = NULL;
+	size_t n;
 
-	if (esc && asprintf(&url, "%s%s", h->base, esc) < 0)
-		url = NULL;
+	/* malloc + snprintf rather than asprintf: gcc 12 -O3 misreads asprintf's failure path
+	 * as a dangling pointer in the callers */
+	if (esc) {
+		n = strlen(h->base) + strlen(esc) + 1;
+		url = malloc(n);
+		if (url)
+			snprintf(url, n, "%s%s", h->base, esc);
+	}
 	free(esc);
 	return url;
 }

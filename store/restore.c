@@ -184,7 +184,8 @@ static int restore_dir(struct restorer *r, int dirfd, const struct tree_entry *e
 	struct tree *sub = NULL;
 	int fd, ret;
 	if (r->depth >= TREE_MAX_DEPTH)
-		return rfail(r, rel, "directories nested too deeply", ELOOP);
+		/* deeper than any reader follows: a hostile or broken snapshot */
+		return rfail(r, rel, "directories nested too deeply (refused)", EBADMSG);
 	if (mkdirat(dirfd, e->name, 0700) && errno != EEXIST)
 		return rfail(r, rel, "mkdir", errno);
 	fd = openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -324,7 +325,7 @@ int restore_run(struct store *s, const struct snapshot *sn, const char *path, co
 	if (!ret && syncfs(r.rootfd))
 		ret = -errno;
 	if (!ret && res->errors)
-		ret = -EIO;
+		ret = res->damaged ? -EBADMSG : -EIO;
 out:
 	rio_free(&r);
 	tree_free(root);

@@ -21,11 +21,13 @@ struct restore_opts {
 
 struct restore_result {
 	uint64_t files, dirs, symlinks, others, bytes;
-	uint64_t errors; /* entries that failed (each logged with its path) */
+	uint64_t errors;  /* entries that failed (each logged with its path) */
+	uint64_t damaged; /* of those, failed because store data was tampered or missing */
 };
 
 /* -ENOTEMPTY target not empty without overwrite; 0 when everything was restored;
- * -EIO when some entries failed (res->errors > 0; the rest is restored). */
+ * when some entries failed (res->errors > 0; the rest is restored): -EBADMSG if any failed
+ * because store data was tampered or missing, else -EIO. */
 int restore_run(struct store *s, const struct snapshot *sn, const char *path, const char *target,
 		const struct restore_opts *o, struct restore_result *res);
 

@@ -20,6 +20,7 @@ int rfail(struct restorer *r, const char *rel, const char *what, int err)
 {
 	log_err("%s: %s: %s", rel, what, strerror(err < 0 ? -err : err));
 	r->res->errors++;
+	r->res->damaged += err == EBADMSG || err == -EBADMSG;
 	return 0;
 }
 

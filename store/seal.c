@@ -333,7 +333,8 @@ static int list_dir(struct sealer *sl, int fd, const char *disp, struct tree *t,
 	if (!ret && errno) /* a directory that cannot be listed completely is an error */
 		ret = -errno;
 	closedir(d);
-	qsort(v, n, sizeof(*v), pending_cmp);
+	if (n) /* qsort(NULL, 0) is undefined */
+		qsort(v, n, sizeof(*v), pending_cmp);
 	t->e = calloc(n ? n : 1, sizeof(*t->e));
 	*sts = calloc(n ? n : 1, sizeof(**sts));
 	if (!ret && (!t->e || !*sts))

@@ -257,6 +257,11 @@ static void check_head(struct verifier *v)
 	int ret = store_read_head(v->s, &h);
 	if (ret == -ENOENT)
 		return; /* an empty store, or a seal interrupted before its first head */
+	if (ret == -ESTALE || ret == -EKEYEXPIRED) {
+		report(v, "heads/latest: %s", ret == -ESTALE ? "rolled back: older than a sequence seen before"
+							 : "expired (--require-fresh)");
+		return;
+	}
 	if (ret) {
 		report(v, "heads/latest: does not verify");
 		return;

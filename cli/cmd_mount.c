@@ -1,0 +1,468 @@
+/* mount: show a store's snapshots as a read-only directory tree (FUSE).
+ *
+ * Order matters for clear errors: the store is opened and authenticated, and the snapshot
+ * list read, before anything is mounted. Without --foreground the command forks first; the
+ * child does all of that, mounts, and only then tells the waiting parent (through a pipe) to
+ * exit 0. If the child fails before, it prints its error on the terminal it shares with the
+ * parent and exits with its code, which the parent passes on: nothing is left mounted. */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "fs.h"
+#include "log.h"
+
+#if __has_include("diskcache.h")
+#include "diskcache.h"
+#define HAVE_DISKCACHE 1
+#else
+#define HAVE_DISKCACHE 0
+#endif
+
+#define MAX_FUSE_OPTS	     64
+#define DEFAULT_MEMORY_CACHE (256ull << 20)
+#define DEFAULT_DISK_CACHE   (2ull << 30)
+#define MIN_MEMORY_CACHE     (16ull << 20)
+
+static const char help[] =
+    "NAME\n"
+    "  embassy mount - show a store's snapshots as a read-only directory tree\n"
+    "\n"
+    "SYNOPSIS\n"
+    "  embassy mount STORE MOUNTPOINT [--snapshot SNAPSHOT] [--cache-dir DIR]\n"
+    "                [--cache-size SIZE] [--memory-cache SIZE] [--foreground]\n"
+    "                [--allow-other] [--offline] [-o FUSE_OPTION]...\n"
+    "\n"
+    "DESCRIPTION\n"
+    "  Mounts STORE at MOUNTPOINT (an existing directory) with FUSE. The registers appear\n"
+    "  as ordinary files: ls, find, cp -a, rsync -a, tar, sqlite3 on a mounted database\n"
+    "  (open it as 'file:PATH?immutable=1'), mmap. Everything is read-only; any change\n"
+    "  fails with EROFS.\n"
+    "\n"
+    "  Layout of the mount:\n"
+    "    latest                      symlink to the snapshot the signed head names\n"
+    "    snapshots/<UTC time>/...    one directory per snapshot, e.g.\n"
+    "                                snapshots/2026-11-27T08:19:47Z; snapshots sealed in\n"
+    "                                the same second get '-<id prefix>' added\n"
+    "  With --snapshot, that one snapshot's files are the root of the mount.\n"
+    "\n"
+    "  The store is opened and authenticated, and the snapshot list verified, before\n"
+    "  anything is mounted. Without --foreground the command returns once the mount is\n"
+    "  ready (exit 0) or with an error and nothing mounted; the daemon then logs to\n"
+    "  syslog. In the foreground it logs to standard error.\n"
+    "\n"
+    "  Every record is verified before a byte of it is shown. A record that is missing or\n"
+    "  fails authentication makes reads that touch it fail with EIO (and is logged with\n"
+    "  the object's name); the rest of the mount is unaffected. A file never reads short\n"
+    "  or empty instead, and a directory is listed completely or not at all. When the\n"
+    "  store is unreachable, what is cached still reads; other reads fail with EIO after\n"
+    "  the --timeout budget, and work again once the store is back, without remounting.\n"
+    "\n"
+    "  Unmount with 'fusermount3 -u MOUNTPOINT' (or umount as root), or send the daemon\n"
+    "  SIGTERM or SIGINT. If the daemon was killed, 'fusermount3 -u MOUNTPOINT' clears\n"
+    "  the stale mountpoint.\n"
+    "\n"
+    "OPTIONS\n"
+    "  --snapshot SNAPSHOT  mount only SNAPSHOT ('latest', an id or a unique prefix) at\n"
+    "                       the root\n"
+    "  --memory-cache SIZE  memory for opened records (default 256M; at least 16M). It\n"
+    "                       also bounds the read-ahead: a quarter of it, at most 64M\n"
+    "  --cache-dir DIR      persistent disk cache of encrypted records, reused by the\n"
+    "                       next mount of the same store; one mount of a store at a\n"
+    "                       time uses one cache directory (default:\n"
+    "                       $XDG_CACHE_HOME/embassy or ~/.cache/embassy)\n"
+    "  --cache-size SIZE    bound of the disk cache (default 2G; 0 disables it)\n"
+    "  --offline            use only the disk cache, never the store (not yet\n"
+    "                       available: refused with exit 2)\n"
+    "  -f, --foreground     stay in the foreground, log to standard error\n"
+    "  --allow-other        let other users see the mount (for non-root users this\n"
+    "                       needs 'user_allow_other' in /etc/fuse.conf); permissions\n"
+    "                       are still checked against the snapshot's modes and owners\n"
+    "  -o FUSE_OPTION       pass an option to libfuse/the kernel (repeatable)\n"
+    "\n"
+    "  SIZE is a number of bytes with an optional K, M, G or T suffix (powers of 1024).\n"
+    "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
+    "EXAMPLES\n"
+    "  embassy mount /srv/embassy /mnt/embassy --key-file officer1.key\n"
+    "  sqlite3 'file:/mnt/embassy/latest/business/register.db?immutable=1' \\\n"
+    "          'SELECT count(*) FROM company'\n"
+    "  rsync -a /mnt/embassy/latest/ /srv/restored/\n"
+    "  fusermount3 -u /mnt/embassy\n"
+    "  embassy mount https://embassy.example/store /mnt/e --cacert ca.pem \\\n"
+    "          --snapshot 3fa9c2 --memory-cache 1G --foreground\n";
+
+enum {
+	OPT_SNAPSHOT = OPT_CMD_BASE,
+	OPT_CACHE_DIR,
+	OPT_CACHE_SIZE,
+	OPT_MEMORY_CACHE,
+	OPT_ALLOW_OTHER,
+	OPT_OFFLINE,
+};
+
+struct mount_args {
+	const char *url, *mountpoint, *snapshot, *cache_dir;
+	char *abs_url, *abs_mountpoint, *abs_cache_dir; /* the daemon leaves the cwd */
+	uint64_t cache_size, memory_cache;
+	bool foreground, allow_other, offline;
+	const char *fuse_opts[MAX_FUSE_OPTS];
+	size_t nfuse_opts;
+};
+
+/* "512M", "2G", "1048576"; -EINVAL otherwise. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	char num[32];
+	size_t len = strlen(s);
+	const char *u;
+	uint64_t v;
+	int shift = 0;
+
+	if (len == 0 || len >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, len + 1);
+	if (num[len - 1] >= 'A' && (u = strchr(units, num[len - 1] & ~0x20)) != NULL) {
+		shift = 10 * (int)(u - units + 1);
+		num[--len] = '\0';
+	}
+	if (opts_parse_u64(num, UINT64_MAX >> 40, &v) < 0)
+		return -EINVAL;
+	*out = v << shift;
+	return 0;
+}
+
+static int parse_opt(struct cli_ctx *c, struct mount_args *a, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_SNAPSHOT:
+		a->snapshot = arg;
+		return EXIT_OK;
+	case OPT_CACHE_DIR:
+		a->cache_dir = arg;
+		return EXIT_OK;
+	case OPT_CACHE_SIZE:
+		if (parse_size(arg, &a->cache_size) < 0)
+			return opts_usage(c, "--cache-size needs a size like 2G, not '%s'", arg);
+		return EXIT_OK;
+	case OPT_MEMORY_CACHE:
+		if (parse_size(arg, &a->memory_cache) < 0 || a->memory_cache < MIN_MEMORY_CACHE)
+			return opts_usage(
+			    c, "--memory-cache needs a size of at least 16M, not '%s'", arg);
+		return EXIT_OK;
+	case 'f':
+		a->foreground = true;
+		return EXIT_OK;
+	case OPT_ALLOW_OTHER:
+		a->allow_other = true;
+		return EXIT_OK;
+	case OPT_OFFLINE:
+		a->offline = true;
+		return EXIT_OK;
+	case 'o':
+		if (a->nfuse_opts == MAX_FUSE_OPTS)
+			return opts_usage(c, "at most %d -o options", MAX_FUSE_OPTS);
+		a->fuse_opts[a->nfuse_opts++] = arg;
+		return EXIT_OK;
+	default:
+		return -1;
+	}
+}
+
+static int parse(struct cli_ctx *c, struct mount_args *a, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    CLI_COMMON_OPTIONS,
+	    {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+	    {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
+	    {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
+	    {"memory-cache", required_argument, NULL, OPT_MEMORY_CACHE},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"allow-other", no_argument, NULL, OPT_ALLOW_OTHER},
+	    {"offline", no_argument, NULL, OPT_OFFLINE},
+	    {NULL, 0, NULL, 0}};
+	int opt, r;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "vhfo:", longopts, NULL)) != -1) {
+		if ((r = opts_common(c, opt, optarg)) < 0)
+			return EXIT_USAGE;
+		if (r)
+			continue;
+		r = parse_opt(c, a, opt, optarg);
+		if (r < 0)
+			return opts_bad(c, argv);
+		if (r != EXIT_OK)
+			return r;
+	}
+	if (c->help)
+		return EXIT_OK;
+	if (argc - optind != 2)
+		return opts_usage(c, "needs STORE and MOUNTPOINT");
+	a->url = argv[optind];
+	a->mountpoint = argv[optind + 1];
+	if (a->offline)
+		return opts_usage(c, "--offline is not available yet (the store's descriptor and "
+				     "snapshot list are not kept in the disk cache)");
+	return EXIT_OK;
+}
+
+/* ---- the disk cache, when the module is built in ---- */
+
+#if HAVE_DISKCACHE
+static int open_disk_cache(const struct mount_args *a, struct store *s, struct diskcache **dc)
+{
+	int err;
+
+	*dc = NULL;
+	if (a->cache_size == 0)
+		return EXIT_OK;
+	err = diskcache_open(a->cache_dir, store_id_hex(s), a->cache_size, dc);
+	if (err == -EBUSY) {
+		cli_error("another mount of this store is using its disk cache; give this one "
+			  "its own --cache-dir, or --cache-size 0");
+		return EXIT_FAIL;
+	}
+	if (err < 0) {
+		cli_error("cannot use the disk cache%s%s: %s (--cache-size 0 mounts without one)",
+			  a->cache_dir ? " in " : "", a->cache_dir ? a->cache_dir : "",
+			  strerror(-err));
+		return err == -EPERM	   ? EXIT_FAIL
+		       : cli_exit_for(err) ? cli_exit_for(err)
+					   : EXIT_FAIL;
+	}
+	store_set_fetch_hook(s, diskcache_hook(*dc));
+	return EXIT_OK;
+}
+
+/* What the mount cost, for the log (and the tests, which count requests). */
+static void log_stats(struct store *s, struct diskcache *dc)
+{
+	struct remote_stats rs;
+	struct diskcache_stats ds = {0};
+
+	remote_get_stats(store_remote(s), &rs);
+	if (dc)
+		diskcache_get_stats(dc, &ds);
+	log_info("unmounted: %llu GETs, %llu bytes from the store; disk cache %llu hits, "
+		 "%llu misses, %llu torn",
+		 (unsigned long long)rs.gets, (unsigned long long)rs.bytes_in,
+		 (unsigned long long)ds.hits, (unsigned long long)ds.misses,
+		 (unsigned long long)ds.torn);
+}
+#endif
+
+/* ---- mounting ---- */
+
+static int fs_error(const struct mount_args *a, int err)
+{
+	if (err == -ENOENT || err == -ENOTUNIQ || err == -EBADMSG)
+		return cli_snapshot_error(a->url, a->snapshot ? a->snapshot : "latest", err);
+	if (a->snapshot)
+		cli_error("cannot read the root directory of snapshot '%s': %s", a->snapshot,
+			  err == -EIO ? "missing, damaged or unreachable record (see the log)"
+				      : strerror(-err));
+	else
+		cli_error("cannot read the snapshots of store %s: %s", a->url, strerror(-err));
+	return cli_exit_for(err) == EXIT_OK ? EXIT_FAIL : cli_exit_for(err);
+}
+
+/* Leave the terminal: own session, no stdio, log to syslog. Then tell the parent. */
+static void detach(int ready_fd)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	log_use_syslog(true);
+	setsid();
+	if (chdir("/") < 0)
+		log_warn("chdir /: %s", strerror(errno));
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	if (write(ready_fd, "R", 1) != 1)
+		log_warn("cannot tell the starting process that the mount is ready");
+	close(ready_fd);
+}
+
+/* Open, build, mount, serve. ready_fd >= 0: the parent waiting for the mount. */
+static int serve(struct cli_ctx *c, struct mount_args *a, int ready_fd)
+{
+	struct fs_opts fo = {.snapshot = a->snapshot,
+			     .allow_other = a->allow_other,
+			     .debug = c->verbose >= 3,
+			     .fuse_opts = a->fuse_opts,
+			     .nfuse_opts = a->nfuse_opts,
+			     .memory_cache = a->memory_cache};
+	struct store *s = NULL;
+	struct fs *fs = NULL;
+#if HAVE_DISKCACHE
+	struct diskcache *dc = NULL;
+#endif
+	int ret, err;
+
+	/* chunk buffers (~1 MiB) come and go on many threads; with glibc's sliding mmap
+	 * threshold they would stay in per-thread arenas after free, and the daemon's RSS
+	 * would grow far past the memory cache's bound. A fixed threshold returns them. */
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
+	ret = cli_open_store(c, a->url, false, &s);
+	if (ret != EXIT_OK)
+		return ret;
+	if (store_set_memory_cache(s, a->memory_cache) < 0) {
+		cli_error("cannot allocate the memory cache");
+		ret = EXIT_FAIL;
+		goto out;
+	}
+#if HAVE_DISKCACHE
+	ret = open_disk_cache(a, s, &dc);
+	if (ret != EXIT_OK)
+		goto out;
+#endif
+	err = fs_new(s, &fo, &fs);
+	if (err < 0) {
+		ret = fs_error(a, err);
+		goto out;
+	}
+	err = fs_mount(fs, a->mountpoint);
+	if (err < 0) {
+		cli_error("cannot mount on %s%s", a->mountpoint,
+			  err == -EINVAL ? ": bad -o option (see above)" : " (see above)");
+		ret = err == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+		goto out;
+	}
+	log_info("mounted %s on %s", a->url, a->mountpoint);
+	if (ready_fd >= 0)
+		detach(ready_fd);
+	err = fs_serve(fs);
+	ret = err < 0 ? EXIT_FAIL : EXIT_OK;
+	if (err < 0)
+		log_err("serving %s ended: %s", a->mountpoint, strerror(-err));
+#if HAVE_DISKCACHE
+	log_stats(s, dc);
+#endif
+out:
+	fs_free(fs);
+#if HAVE_DISKCACHE
+	if (dc)
+		diskcache_close(dc);
+#endif
+	store_close(s);
+	return ret;
+}
+
+/* The parent's half: wait for "ready" or for the child to exit with its error. */
+static int wait_ready(pid_t pid, int fd)
+{
+	char b;
+	ssize_t n;
+	int status;
+
+	do
+		n = read(fd, &b, 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n == 1)
+		return EXIT_OK;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return EXIT_FAIL;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status) ? WEXITSTATUS(status) : EXIT_FAIL;
+	cli_error("the mount daemon died (signal %d) before the mount was ready",
+		  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return EXIT_FAIL;
+}
+
+/* The daemon changes to / once mounted: relative paths must not outlive the cwd. */
+static int absolute_paths(struct mount_args *a)
+{
+	if (!strstr(a->url, "://")) {
+		a->abs_url = realpath(a->url, NULL);
+		if (!a->abs_url) {
+			cli_error("%s is not an embassy store (%s); check the path or URL", a->url,
+				  strerror(errno));
+			return errno == ENOENT ? EXIT_NOSTORE : EXIT_FAIL;
+		}
+		a->url = a->abs_url;
+	}
+	a->abs_mountpoint = realpath(a->mountpoint, NULL);
+	if (a->abs_mountpoint)
+		a->mountpoint = a->abs_mountpoint;
+	if (a->cache_dir && a->cache_dir[0] != '/') {
+		char *cwd = getcwd(NULL, 0);
+		if (!cwd || asprintf(&a->abs_cache_dir, "%s/%s", cwd, a->cache_dir) < 0) {
+			free(cwd);
+			return EXIT_FAIL;
+		}
+		free(cwd);
+		a->cache_dir = a->abs_cache_dir;
+	}
+	return EXIT_OK;
+}
+
+static int check_mountpoint(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		cli_error("mountpoint %s: %s%s", path, strerror(errno),
+			  errno == ENOTCONN ? " (a dead mount: run 'fusermount3 -u' on it)" : "");
+		return EXIT_FAIL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		cli_error("mountpoint %s is not a directory", path);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static int run_mount(int argc, char **argv)
+{
+	struct cli_ctx c;
+	struct mount_args a = {.cache_size = DEFAULT_DISK_CACHE,
+			       .memory_cache = DEFAULT_MEMORY_CACHE};
+	int ret, p[2];
+	pid_t pid;
+
+	opts_init(&c, "mount");
+	ret = parse(&c, &a, argc, argv);
+	if (ret != EXIT_OK || c.help)
+		return ret != EXIT_OK ? ret : opts_help(&c);
+	ret = check_mountpoint(a.mountpoint);
+	if (ret == EXIT_OK)
+		ret = absolute_paths(&a);
+	if (ret != EXIT_OK || a.foreground) {
+		if (ret == EXIT_OK)
+			ret = serve(&c, &a, -1);
+		goto out;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		cli_error("cannot start the mount daemon: %s", strerror(errno));
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		_exit(serve(&c, &a, p[1]));
+	}
+	close(p[1]);
+	ret = wait_ready(pid, p[0]);
+out:
+	free(a.abs_url);
+	free(a.abs_mountpoint);
+	free(a.abs_cache_dir);
+	return ret;
+}
+
+const struct cli_cmd cli_cmd_mount = {"mount", "show the snapshots as a read-only directory tree",
+				      help, run_mount};

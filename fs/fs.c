@@ -1,0 +1,166 @@
+/* fs: building a mount, mounting it and serving it (see fs.h for the life of a mount). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs_int.h"
+#include "log.h"
+
+#define FS_MAX_THREADS	 16
+#define FS_IDLE_THREADS	 8
+#define FS_READAHEAD_KB	 1024
+#define FS_DEFAULT_CACHE (256u << 20)
+
+int fs_new(struct store *s, const struct fs_opts *o, struct fs **out)
+{
+	struct fs *fs = calloc(1, sizeof(*fs));
+	struct fs_tree *root = NULL;
+	int ret;
+
+	if (!fs)
+		return -ENOMEM;
+	fs->s = s;
+	fs->o = *o;
+	if (!fs->o.memory_cache)
+		fs->o.memory_cache = FS_DEFAULT_CACHE;
+	pthread_mutex_init(&fs->lock, NULL);
+	ret = layout_load(fs);
+	if (!ret)
+		ret = inode_table_new(fs, layout_first_ino(fs));
+	if (!ret)
+		ret = layout_pin(fs);
+	if (!ret)
+		ret = prefetch_new(s, fs->o.memory_cache, &fs->pf);
+	/* one snapshot at the root: its listing must open, or the mount would be an EIO */
+	if (!ret && fs->single)
+		ret = inode_kids(fs, inode_get(fs, FS_INO_ROOT), &root);
+	fs_tree_unref(root);
+	if (ret < 0) {
+		fs_free(fs);
+		return ret;
+	}
+	*out = fs;
+	return 0;
+}
+
+/* The mount options: read-only for the kernel too, permissions checked by the kernel
+ * against the snapshot's modes and owners, 1 MiB reads. */
+static int build_args(const struct fs *fs, struct fuse_args *args)
+{
+	char base[256];
+
+	snprintf(base, sizeof(base),
+		 "ro,default_permissions,fsname=embassy,subtype=embassy,max_read=%u%s", FS_MAX_READ,
+		 fs->o.allow_other ? ",allow_other" : "");
+	if (fuse_opt_add_arg(args, "embassy") || fuse_opt_add_arg(args, "-o") ||
+	    fuse_opt_add_arg(args, base))
+		return -ENOMEM;
+	if (fs->o.debug && fuse_opt_add_arg(args, "-d"))
+		return -ENOMEM;
+	for (size_t i = 0; i < fs->o.nfuse_opts; i++)
+		if (fuse_opt_add_arg(args, "-o") || fuse_opt_add_arg(args, fs->o.fuse_opts[i]))
+			return -ENOMEM;
+	return 0;
+}
+
+/* Undo the \ooo escapes of /proc/self/mountinfo, in place. */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
+			*d++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*d++ = *s;
+		}
+	}
+	*d = '\0';
+}
+
+/* The kernel reads ahead only 128 KiB on a FUSE mount by default; a larger window halves
+ * the round trips of a sequential reader. Best effort (needs root): found through
+ * mountinfo, since stat() of the mountpoint would wait for this very daemon. */
+static void raise_readahead(const char *mountpoint)
+{
+	char real[PATH_MAX], line[PATH_MAX * 2], dev[32] = "", mnt[PATH_MAX], path[96];
+	FILE *f;
+
+	if (!realpath(mountpoint, real) || !(f = fopen("/proc/self/mountinfo", "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char d[32];
+		if (sscanf(line, "%*s %*s %31s %*s %4095s", d, mnt) != 2)
+			continue;
+		unescape(mnt);
+		if (strcmp(mnt, real) == 0)
+			snprintf(dev, sizeof(dev), "%s", d); /* the last one is on top */
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	if (dev[0] && (f = fopen(path, "we"))) {
+		fprintf(f, "%d\n", FS_READAHEAD_KB);
+		if (fclose(f) != 0)
+			log_debug("%s: %s", path, strerror(errno));
+	}
+}
+
+int fs_mount(struct fs *fs, const char *mountpoint)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	int ret = build_args(fs, &args);
+
+	if (!ret) {
+		fs->se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
+		ret = fs->se ? 0 : -EINVAL; /* libfuse said which option it did not like */
+	}
+	fuse_opt_free_args(&args);
+	if (!ret && fuse_set_signal_handlers(fs->se) != 0)
+		ret = -EIO;
+	if (!ret && fuse_session_mount(fs->se, mountpoint) != 0)
+		ret = -EIO; /* libfuse printed why (not a directory, permission, …) */
+	if (ret < 0)
+		return ret;
+	fs->mounted = true;
+	raise_readahead(mountpoint);
+	return 0;
+}
+
+int fs_serve(struct fs *fs)
+{
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	int ret;
+
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_loop_cfg_set_max_threads(cfg, FS_MAX_THREADS);
+	fuse_loop_cfg_set_idle_threads(cfg, FS_IDLE_THREADS);
+	ret = fuse_session_loop_mt(fs->se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	fuse_session_unmount(fs->se);
+	fs->mounted = false;
+	return ret < 0 ? ret : 0; /* a signal ending the loop is a normal unmount */
+}
+
+void fs_free(struct fs *fs)
+{
+	if (!fs)
+		return;
+	if (fs->se) {
+		if (fs->mounted)
+			fuse_session_unmount(fs->se);
+		fuse_remove_signal_handlers(fs->se);
+		fuse_session_destroy(fs->se);
+	}
+	prefetch_free(fs->pf);
+	inode_table_free(fs);
+	for (size_t i = 0; i < fs->nsnaps; i++)
+		snapshot_clear(&fs->snaps[i].sn);
+	free(fs->snaps);
+	pthread_mutex_destroy(&fs->lock);
+	free(fs);
+}

@@ -1,0 +1,172 @@
+/* fs_int: what the fs_*.c files share — the inode table (fs_inode.c), the root layout
+ * (fs_layout.c), the prefetcher (fs_prefetch.c) and the FUSE handlers (fs_ops.c). */
+#ifndef EMBASSY_FS_INT_H
+#define EMBASSY_FS_INT_H
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include "fs.h"
+#include "store.h"
+
+/* The snapshot is immutable: the kernel may cache names and attributes for as long as it
+ * likes (a year; the kernel caps what it stores anyway). */
+#define FS_TIMEOUT  (86400.0 * 365)
+#define FS_MAX_READ (1u << 20)
+#define FS_INO_ROOT 1
+
+/* ---- directory listings ---- */
+
+/* A decoded directory record, shared by the directory's inode, its children's inodes (whose
+ * tree_entry pointers point into it) and open directory handles. Immutable once built. */
+struct fs_tree {
+	atomic_uint refs;
+	struct tree *t;
+	fuse_ino_t base; /* inode number of t->e[0]; entry i is base + i (hard links aside) */
+};
+
+struct fs_tree *fs_tree_ref(struct fs_tree *t);
+void fs_tree_unref(struct fs_tree *t);
+
+/* ---- inodes ---- */
+
+enum fs_kind {
+	FS_LAYOUT_ROOT, /* the root of the layout: latest, snapshots */
+	FS_SNAPSHOTS,	/* snapshots/ */
+	FS_LATEST,	/* the latest symlink */
+	FS_SNAPROOT,	/* the root directory of one snapshot */
+	FS_ENTRY,	/* an entry of a snapshot's tree */
+};
+
+struct fs_node {
+	fuse_ino_t ino;	   /* immutable */
+	fuse_ino_t parent; /* immutable; directories only (for "..") */
+	enum fs_kind kind; /* immutable */
+	unsigned snap;	   /* immutable: index into fs.snaps */
+	bool pinned;	   /* immutable: synthetic nodes live as long as the mount */
+	/* FS_ENTRY (immutable): the listing that e points into, and a reference on it */
+	struct fs_tree *holder;
+	const struct tree_entry *e;
+	uint64_t nlookup;     /* fs.lock: the kernel's references (lookup count) */
+	struct fs_tree *kids; /* fs.lock: directories, once loaded; then immutable */
+	bool dir_prefetched;  /* fs.lock: opendir prefetch done once per directory */
+};
+
+struct fs_snap {
+	struct snapshot sn;
+	char name[64]; /* under snapshots/: "2026-11-27T08:19:47Z", "-<id>" added on equal times */
+};
+
+struct fs_inodes;   /* fs_inode.c */
+struct fs_prefetch; /* fs_prefetch.c */
+
+struct fs {
+	struct store *s;       /* borrowed; thread-safe */
+	struct fs_opts o;      /* immutable */
+	struct fs_snap *snaps; /* immutable after fs_new */
+	size_t nsnaps;
+	size_t latest;			   /* index of the snapshot `latest` names */
+	bool single;			   /* --snapshot: snaps[0]'s tree is the root */
+	char latest_target[80];		   /* "snapshots/<name>" */
+	uint64_t total_bytes, total_files; /* for statfs */
+	pthread_mutex_t lock; /* guards the inode table and the fields marked fs.lock */
+	struct fs_inodes *inodes;
+	struct fs_prefetch *pf;
+	struct fuse_session *se;
+	bool mounted;
+};
+
+/* The table; tree entries are numbered from first_dynamic (after the layout's inodes). */
+int inode_table_new(struct fs *fs, fuse_ino_t first_dynamic);
+void inode_table_free(struct fs *fs);
+/* Register a synthetic (pinned) node. */
+int inode_add_pinned(struct fs *fs, fuse_ino_t ino, fuse_ino_t parent, enum fs_kind kind,
+		     unsigned snap);
+/* The node for an inode number the kernel knows (NULL if it is not known). */
+struct fs_node *inode_get(struct fs *fs, fuse_ino_t ino);
+/* A directory node's listing (loaded on first use): a new reference, or -errno. */
+int inode_kids(struct fs *fs, struct fs_node *dir, struct fs_tree **out);
+/* The inode number entry i of dir's listing kids shows (for plain readdir). */
+fuse_ino_t inode_child_ino(struct fs *fs, const struct fs_node *dir, const struct fs_tree *kids,
+			   size_t i);
+/* The node of entry i of dir's listing kids, its lookup count raised by one. */
+int inode_child(struct fs *fs, struct fs_node *dir, struct fs_tree *kids, size_t i,
+		struct fs_node **out);
+/* Raise a pinned or known node's lookup count (synthetic entries). */
+void inode_ref(struct fs *fs, struct fs_node *n);
+/* The kernel dropped nlookup references. */
+void inode_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup);
+/* Attributes of a node (no I/O: a directory's listing is not needed). */
+void inode_attr(const struct fs *fs, const struct fs_node *n, struct stat *st);
+
+/* ---- layout (fs_layout.c): the synthetic part of the tree ---- */
+
+/* Read the snapshot list or resolve o->snapshot; name the snapshot directories. */
+int layout_load(struct fs *fs);
+/* The first inode number after the synthetic ones. */
+fuse_ino_t layout_first_ino(const struct fs *fs);
+/* Register the synthetic nodes. */
+int layout_pin(struct fs *fs);
+/* For synthetic directories: number of children, and child i's name and node. */
+bool layout_is_synthetic_dir(const struct fs_node *n);
+size_t layout_count(const struct fs *fs, const struct fs_node *dir);
+int layout_child(struct fs *fs, const struct fs_node *dir, size_t i, const char **name,
+		 struct fs_node **child);
+/* Look a name up in a synthetic directory: -ENOENT or 0 with *child. */
+int layout_lookup(struct fs *fs, const struct fs_node *dir, const char *name,
+		  struct fs_node **child);
+void layout_attr(const struct fs *fs, const struct fs_node *n, struct stat *st);
+const char *layout_readlink(const struct fs *fs, const struct fs_node *n);
+/* Where a snapshot-root or entry directory's listing lives. */
+const struct rec_ref *layout_dir_ref(const struct fs *fs, const struct fs_node *dir);
+
+/* ---- prefetch (fs_prefetch.c) ---- */
+
+/* One open file's read pattern; guarded by its own lock. */
+struct prefetch_stream {
+	pthread_mutex_t lock;
+	uint64_t hi;	 /* lock: highest end of a read so far */
+	uint64_t ahead;	 /* lock: everything below this is fetched or queued */
+	uint64_t window; /* lock: bytes to keep queued ahead of hi */
+	unsigned seq;	 /* lock: consecutive reads that looked sequential */
+};
+
+int prefetch_new(struct store *s, size_t memory_cache, struct fs_prefetch **out);
+void prefetch_free(struct fs_prefetch *p);
+void prefetch_stream_init(struct prefetch_stream *ps);
+void prefetch_stream_destroy(struct prefetch_stream *ps);
+/* A read of [off, off+len) of file e happened: queue what a sequential reader needs next. */
+void prefetch_on_read(struct fs_prefetch *p, struct prefetch_stream *ps, const struct tree_entry *e,
+		      uint64_t off, size_t len);
+/* A directory was opened: queue its small files' records when they are neighbours. */
+void prefetch_dir_files(struct fs_prefetch *p, const struct tree *t);
+/* A directory's listing was loaded: queue its subdirectories' listings (one ranged read
+ * where they are neighbours, instead of a round trip per directory). */
+void prefetch_dir_trees(struct fs_prefetch *p, const struct tree *t);
+
+/* ---- reading (fs_read.c) ---- */
+
+/* A read's bytes as an iovec over cached buffers (held until fs_readv_release). */
+struct fs_readv {
+	struct iovec *iov;
+	size_t niov, cap, len;
+	struct cbuf **held;
+	size_t nheld;
+};
+
+/* [off, off+size) of file e, cut at the end of the file; 0 or -errno (nothing held). */
+int fs_readv(struct store *s, const struct tree_entry *e, uint64_t off, size_t size,
+	     struct fs_readv *rv);
+void fs_readv_release(struct fs_readv *rv);
+/* SEEK_DATA / SEEK_HOLE from the chunk list; the offset or -ENXIO. */
+off_t fs_seek_data_hole(const struct tree_entry *e, uint64_t off, int whence);
+
+/* ---- handlers (fs_ops.c) ---- */
+extern const struct fuse_lowlevel_ops fs_ops;
+
+#endif

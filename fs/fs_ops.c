@@ -1,0 +1,549 @@
+/* fs_ops: the FUSE low-level handlers. Each one finds its node, delegates to fs_inode /
+ * fs_layout / fs_prefetch / the store, and answers; errors travel as negative errno and are
+ * turned into a reply only here, at the edge. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "fs_int.h"
+#include "log.h"
+
+/* An open file: the entry it reads (kept alive by a reference on its listing) and the
+ * read pattern the prefetcher follows. */
+struct fs_file {
+	struct fs_tree *holder;
+	const struct tree_entry *e;
+	struct prefetch_stream ps;
+};
+
+/* An open directory: its listing, or NULL for a synthetic directory. */
+struct fs_dirh {
+	struct fs_node *dir;
+	struct fs_tree *kids;
+};
+
+static struct fs *req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* What the kernel is told: the core's reasons (tampered record, unreachable server, timed
+ * out) all read as EIO to applications; the reason is in the log. */
+static int kernel_err(int ret)
+{
+	switch (-ret) {
+	case ENOENT:
+	case ENOTDIR:
+	case ENOMEM:
+	case ERANGE:
+	case ENODATA:
+	case EROFS:
+	case EINVAL:
+	case ENXIO:
+		return -ret;
+	default:
+		return EIO;
+	}
+}
+
+static void fill_entry(struct fs *fs, const struct fs_node *n, struct fuse_entry_param *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->ino = n->ino;
+	inode_attr(fs, n, &ep->attr);
+	ep->attr_timeout = FS_TIMEOUT;
+	ep->entry_timeout = FS_TIMEOUT;
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	/* always plus: one listing gives every attribute, no lookup storm after ls -l */
+	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	/* the kernel then caches each inode's ACL (or its absence): `ls -l` asks for
+	 * system.posix_acl_access on every file, a round trip each time otherwise; and ACLs
+	 * sealed as xattrs are enforced like on the source */
+	if (conn->capable & FUSE_CAP_POSIX_ACL)
+		conn->want |= FUSE_CAP_POSIX_ACL;
+	/* nothing ever changes: no need to compare mtimes to drop cached pages */
+	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
+	conn->max_readahead = FS_MAX_READ;
+	conn->max_read = FS_MAX_READ; /* must match the max_read mount option */
+}
+
+/* ---- names and attributes ---- */
+
+static int lookup_child(struct fs *fs, struct fs_node *dir, const char *name,
+			struct fs_node **child)
+{
+	struct fs_tree *kids;
+	const struct tree_entry *e;
+	int ret;
+
+	if (layout_is_synthetic_dir(dir))
+		return layout_lookup(fs, dir, name, child);
+	ret = inode_kids(fs, dir, &kids);
+	if (ret < 0)
+		return ret;
+	e = tree_find(kids->t, name, strlen(name));
+	ret = e ? inode_child(fs, dir, kids, (size_t)(e - kids->t->e), child) : -ENOENT;
+	fs_tree_unref(kids);
+	return ret;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = req_fs(req);
+	struct fs_node *dir = inode_get(fs, parent), *child = NULL;
+	struct fuse_entry_param ep;
+	int ret = dir ? lookup_child(fs, dir, name, &child) : -ENOENT;
+
+	if (ret == -ENOENT) { /* cached negative entry: the snapshot never changes */
+		memset(&ep, 0, sizeof(ep));
+		ep.entry_timeout = FS_TIMEOUT;
+		fuse_reply_entry(req, &ep);
+		return;
+	}
+	if (ret < 0) {
+		fuse_reply_err(req, kernel_err(ret));
+		return;
+	}
+	fill_entry(fs, child, &ep);
+	if (fuse_reply_entry(req, &ep) < 0) /* interrupted: the kernel did not take it */
+		inode_forget(fs, child->ino, 1);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	inode_forget(req_fs(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		inode_forget(req_fs(req), forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct fs_node *n = inode_get(fs, ino);
+	struct stat st;
+
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	inode_attr(fs, n, &st);
+	fuse_reply_attr(req, &st, FS_TIMEOUT);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = req_fs(req);
+	struct fs_node *n = inode_get(fs, ino);
+	const char *target = n ? layout_readlink(fs, n) : NULL;
+
+	if (target)
+		fuse_reply_readlink(req, target);
+	else
+		fuse_reply_err(req, EINVAL);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = req_fs(req);
+	struct statvfs st = {.f_bsize = 4096, .f_frsize = 4096, .f_namemax = TREE_NAME_MAX};
+
+	st.f_blocks = (fs->total_bytes + 4095) / 4096;
+	st.f_files = fs->total_files;
+	fuse_reply_statfs(req, &st);
+}
+
+/* ---- directories ---- */
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct fs_node *n = inode_get(fs, ino);
+	struct fs_dirh *dh = calloc(1, sizeof(*dh));
+	bool first = false;
+	int ret = !n ? -ENOENT : !dh ? -ENOMEM : 0;
+
+	if (!ret && !layout_is_synthetic_dir(n))
+		ret = inode_kids(fs, n, &dh->kids); /* all or nothing: never a short listing */
+	if (ret < 0) {
+		free(dh);
+		fuse_reply_err(req, kernel_err(ret));
+		return;
+	}
+	dh->dir = n;
+	if (dh->kids) {
+		pthread_mutex_lock(&fs->lock);
+		first = !n->dir_prefetched;
+		n->dir_prefetched = true;
+		pthread_mutex_unlock(&fs->lock);
+	}
+	if (first)
+		prefetch_dir_files(fs->pf, dh->kids->t);
+	fi->fh = (uintptr_t)dh;
+	fi->keep_cache = 1;
+	fi->cache_readdir = 1;
+	if (fuse_reply_open(req, fi) < 0) {
+		fs_tree_unref(dh->kids);
+		free(dh);
+	}
+}
+
+/* Entry idx of an open directory: ".", "..", then the children. For plus, *child gets
+ * a lookup reference (not for "." and "..", which the kernel does not count). */
+static int dir_entry(struct fs *fs, struct fs_dirh *dh, size_t idx, bool plus, const char **name,
+		     struct fs_node **child, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	*child = NULL;
+	if (idx < 2) {
+		*name = idx == 0 ? "." : "..";
+		st->st_ino = idx == 0 ? dh->dir->ino : dh->dir->parent;
+		st->st_mode = S_IFDIR;
+		return 0;
+	}
+	idx -= 2;
+	if (!dh->kids) {
+		int ret = layout_child(fs, dh->dir, idx, name, child);
+		if (ret == 0 && !plus)
+			inode_forget(fs, (*child)->ino, 1); /* pinned: never freed */
+		return ret;
+	}
+	if (idx >= dh->kids->t->n)
+		return -ENOENT;
+	*name = dh->kids->t->e[idx].name;
+	if (plus)
+		return inode_child(fs, dh->dir, dh->kids, idx, child);
+	st->st_ino = inode_child_ino(fs, dh->dir, dh->kids, idx);
+	st->st_mode = dh->kids->t->e[idx].type == ENT_DIR ? S_IFDIR : S_IFREG;
+	return 0;
+}
+
+/* Add entry idx to buf if it fits: its size, 0 when it does not fit, or -errno. */
+static ssize_t add_entry(fuse_req_t req, struct fs_dirh *dh, size_t idx, bool plus, char *buf,
+			 size_t room)
+{
+	struct fs *fs = req_fs(req);
+	struct fuse_entry_param ep = {0};
+	struct fs_node *child;
+	const char *name;
+	int ret = dir_entry(fs, dh, idx, plus, &name, &child, &ep.attr);
+	size_t need;
+
+	if (ret < 0)
+		return ret;
+	need = plus ? fuse_add_direntry_plus(req, NULL, 0, name, NULL, 0)
+		    : fuse_add_direntry(req, NULL, 0, name, NULL, 0);
+	if (need > room) {
+		if (child)
+			inode_forget(fs, child->ino, 1);
+		return 0;
+	}
+	if (child)
+		fill_entry(fs, child, &ep);
+	else
+		ep.ino = ep.attr.st_ino;
+	if (plus)
+		return (ssize_t)fuse_add_direntry_plus(req, buf, room, name, &ep, (off_t)idx + 1);
+	return (ssize_t)fuse_add_direntry(req, buf, room, name, &ep.attr, (off_t)idx + 1);
+}
+
+static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi, bool plus)
+{
+	struct fs_dirh *dh = (struct fs_dirh *)(uintptr_t)fi->fh;
+	char *buf = malloc(size ? size : 1);
+	size_t used = 0;
+	ssize_t n = 0;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t idx = (size_t)off; used < size; idx++) {
+		n = add_entry(req, dh, idx, plus, buf + used, size - used);
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	/* -ENOENT is the end of the listing; any other failure with nothing added is an
+	 * error, while a partial buffer is fine: the kernel asks again from where it stopped */
+	if (n < 0 && n != -ENOENT && used == 0)
+		fuse_reply_err(req, kernel_err((int)n));
+	else
+		fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	do_readdir(req, size, off, fi, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	do_readdir(req, size, off, fi, true);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_dirh *dh = (struct fs_dirh *)(uintptr_t)fi->fh;
+
+	fs_tree_unref(dh->kids);
+	free(dh);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- files ---- */
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct fs_node *n = inode_get(fs, ino);
+	struct fs_file *ff;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (!n || n->kind != FS_ENTRY || n->e->type != ENT_FILE) {
+		fuse_reply_err(req, n ? EINVAL : ENOENT);
+		return;
+	}
+	ff = calloc(1, sizeof(*ff));
+	if (!ff) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ff->holder = fs_tree_ref(n->holder);
+	ff->e = n->e;
+	prefetch_stream_init(&ff->ps);
+	fi->fh = (uintptr_t)ff;
+	fi->keep_cache = 1; /* immutable: pages read once stay valid across opens */
+	fi->noflush = 1;
+	if (fuse_reply_open(req, fi) < 0) {
+		fs_tree_unref(ff->holder);
+		free(ff);
+	}
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs *fs = req_fs(req);
+	struct fs_file *ff = (struct fs_file *)(uintptr_t)fi->fh;
+	struct fs_readv rv;
+	int ret;
+
+	if (size > FS_MAX_READ)
+		size = FS_MAX_READ;
+	prefetch_on_read(fs->pf, &ff->ps, ff->e, (uint64_t)off, size);
+	ret = fs_readv(fs->s, ff->e, (uint64_t)off, size, &rv);
+	if (ret < 0) {
+		fuse_reply_err(req, kernel_err(ret));
+		return;
+	}
+	fuse_reply_iov(req, rv.iov, (int)rv.niov);
+	fs_readv_release(&rv);
+}
+
+static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	struct fs_file *ff = (struct fs_file *)(uintptr_t)fi->fh;
+	off_t r;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	r = off < 0 ? -ENXIO : fs_seek_data_hole(ff->e, (uint64_t)off, whence);
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else
+		fuse_reply_lseek(req, r);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_file *ff = (struct fs_file *)(uintptr_t)fi->fh;
+
+	prefetch_stream_destroy(&ff->ps);
+	fs_tree_unref(ff->holder);
+	free(ff);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- extended attributes ---- */
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct fs_node *n = inode_get(req_fs(req), ino);
+	const struct xattr *x = NULL;
+
+	for (size_t i = 0; n && n->kind == FS_ENTRY && !x && i < n->e->nxattrs; i++)
+		if (strcmp(n->e->xattrs[i].name, name) == 0)
+			x = &n->e->xattrs[i];
+	if (!x)
+		fuse_reply_err(req, ENODATA);
+	else if (size == 0)
+		fuse_reply_xattr(req, x->len);
+	else if (size < x->len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, (const char *)x->value, x->len);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct fs_node *n = inode_get(req_fs(req), ino);
+	size_t nx = n && n->kind == FS_ENTRY ? n->e->nxattrs : 0, total = 0, at = 0;
+	char *buf;
+
+	for (size_t i = 0; i < nx; i++)
+		total += strlen(n->e->xattrs[i].name) + 1;
+	if (size == 0) {
+		fuse_reply_xattr(req, total);
+		return;
+	}
+	if (size < total) {
+		fuse_reply_err(req, ERANGE);
+		return;
+	}
+	buf = malloc(total ? total : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t i = 0; i < nx; i++) {
+		size_t len = strlen(n->e->xattrs[i].name) + 1;
+		memcpy(buf + at, n->e->xattrs[i].name, len);
+		at += len;
+	}
+	fuse_reply_buf(req, buf, total);
+	free(buf);
+}
+
+/* ---- every change: EROFS (the mount is also "ro", so most never get here) ---- */
+
+static void rofs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+			 struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void rofs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void rofs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void rofs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void rofs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void rofs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+			const char *newname, unsigned int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void rofs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void rofs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void rofs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			  size_t size, int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void rofs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void rofs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void rofs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+			   struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void rofs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+				 struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+				 struct fuse_file_info *fi_out, size_t len, int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+    .init = op_init,
+    .lookup = op_lookup,
+    .forget = op_forget,
+    .forget_multi = op_forget_multi,
+    .getattr = op_getattr,
+    .readlink = op_readlink,
+    .statfs = op_statfs,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .readdirplus = op_readdirplus,
+    .releasedir = op_releasedir,
+    .open = op_open,
+    .read = op_read,
+    .lseek = op_lseek,
+    .release = op_release,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
+    .setattr = rofs_setattr,
+    .mknod = rofs_mknod,
+    .mkdir = rofs_mkdir,
+    .unlink = rofs_unlink,
+    .rmdir = rofs_unlink,
+    .symlink = rofs_symlink,
+    .rename = rofs_rename,
+    .link = rofs_link,
+    .write = rofs_write,
+    .setxattr = rofs_setxattr,
+    .removexattr = rofs_removexattr,
+    .create = rofs_create,
+    .fallocate = rofs_fallocate,
+    .copy_file_range = rofs_copy_file_range,
+};
