@@ -1,6 +1,7 @@
-/* pack: the writer of pack objects. Records are appended in the order given (tree order),
- * a pack is uploaded when it reaches its target size, and right after it, its index object,
- * so that a seal interrupted at any point leaves only complete, indexed packs behind.
+/* pack: the writer of pack objects. Records are appended in the order given (tree order);
+ * a pack is uploaded when it reaches its target size, right after its index object, so that
+ * a seal interrupted at any point leaves every uploaded pack indexed (an index whose pack
+ * never arrived is ignored by dedup_load, which checks that packs exist).
  * Pack layout: "EMBPACK1" then records back to back (docs/FORMAT.md, "Packs").
  * Not thread-safe: one sealing thread owns a packer. */
 #ifndef EMBASSY_PACK_H

@@ -1,7 +1,7 @@
 /* seal: walk source trees, chunk, deduplicate, encrypt and pack them, then publish a signed
- * snapshot and head pointer. Objects are written in dependency order — packs, their index
- * objects, trees, the manifest, the head last — so an interrupted seal leaves a valid store
- * whose finished packs the next seal reuses. */
+ * snapshot and head pointer. Objects are written in dependency order — each pack after its
+ * index object, trees, the manifest, the head last — so an interrupted seal leaves a valid
+ * store whose finished packs the next seal reuses. */
 #ifndef EMBASSY_SEAL_H
 #define EMBASSY_SEAL_H
 #include <stdbool.h>

@@ -62,8 +62,10 @@ need_root() {
 }
 
 # start_bg CMD...: run CMD in the background; its PID goes to $BG_PID and is killed on exit.
+# Bash starts background commands of a script with SIGINT ignored; env puts it back, so a
+# test can interrupt them as a user's Ctrl-C would.
 start_bg() {
-	"$@" &
+	env --default-signal=INT,QUIT "$@" &
 	BG_PID=$!
 	BG_PIDS+=("$BG_PID")
 }
@@ -110,8 +112,8 @@ expect_rc() {
 	shift
 	run "$@"
 	if [ "$RC" -ne "$want" ]; then
-		echo "--- stdout:" >&2; head -c 4000 "$T/out" >&2
-		echo "--- stderr:" >&2; head -c 4000 "$T/err" >&2
+		echo "--- stdout:" >&2; head -c 2000 "$T/out" | cat -v >&2
+		echo "--- stderr:" >&2; head -c 4000 "$T/err" | cat -v >&2
 		fail "expected exit $want, got $RC from: $*"
 	fi
 }

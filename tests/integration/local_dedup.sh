@@ -9,9 +9,13 @@ STORE=$T/store
 BIG_MIB=256
 [ "$SANITIZED" = 1 ] && BIG_MIB=64
 mkdir -p "$SRC/sub"
+# seeded_bytes N SEED: N pseudo-random bytes, the same for a seed (AES-CTR keystream)
+seeded_bytes() {
+	{ openssl enc -aes-128-ctr -nosalt -pass "pass:$2" -pbkdf2 </dev/zero 2>/dev/null || true; } |
+		head -c "$1"
+}
 # seeded, so a failure can be reproduced with the same data
-openssl enc -aes-128-ctr -nosalt -pass pass:embassy-dedup -pbkdf2 </dev/zero 2>/dev/null |
-	head -c $((BIG_MIB << 20)) >"$SRC/big.bin"
+seeded_bytes $((BIG_MIB << 20)) embassy-dedup >"$SRC/big.bin"
 printf 'small file\n' >"$SRC/sub/small.txt"
 [ "$(stat -c %s "$SRC/big.bin")" -eq $((BIG_MIB << 20)) ] || fail "could not make big.bin"
 
@@ -34,9 +38,8 @@ assert_eq 0 "$(json_get "$T/s2.json" 'd["packs_new"]')" "packs_new of an unchang
 assert_eq 0 "$(json_get "$T/s2.json" 'd["chunks_new"]')" "chunks_new of an unchanged re-seal"
 
 # 1 MiB of other random bytes in the middle, in place
-openssl enc -aes-128-ctr -nosalt -pass pass:embassy-change -pbkdf2 </dev/zero 2>/dev/null |
-	head -c $((1 << 20)) |
-	dd of="$SRC/big.bin" bs=1M seek=$((BIG_MIB / 2)) count=1 conv=notrunc status=none
+seeded_bytes $((1 << 20)) embassy-change |
+	dd of="$SRC/big.bin" bs=1M seek=$((BIG_MIB / 2)) count=1 iflag=fullblock conv=notrunc status=none
 expect_rc 0 em_seal "$STORE" "$SRC" --json
 cp "$T/out" "$T/s3.json"
 packs3=$(count_packs "$STORE")

@@ -416,7 +416,8 @@ static int read_names(int fd, struct names *out)
 		out->v[out->n++] = strdup(de->d_name);
 	}
 	closedir(d);
-	qsort(out->v, out->n, sizeof(char *), name_cmp);
+	if (out->n > 1) /* qsort(NULL, 0) is undefined */
+		qsort(out->v, out->n, sizeof(char *), name_cmp);
 	return 0;
 }
 
