@@ -112,9 +112,11 @@ out:
 	return ret;
 }
 
-/* Authenticate and decrypt into a malloc'd flag||body buffer of *mlen bytes. */
+/* Authenticate and decrypt flag||body to offset at of a malloc'd buffer (*msg is the start
+ * of the allocation); *mlen = length of flag||body. */
 static int record_decrypt(const struct keys *k, enum record_type type, const uint8_t id[ID_LEN],
-			  const uint8_t *rec, size_t reclen, uint8_t **msg, size_t *mlen)
+			  const uint8_t *rec, size_t reclen, size_t at, uint8_t **msg,
+			  size_t *mlen)
 {
 	const uint8_t *key = record_key(k, type);
 	uint8_t ad[AD_LEN];
@@ -128,12 +130,12 @@ static int record_decrypt(const struct keys *k, enum record_type type, const uin
 	if (reclen < RECORD_OVERHEAD)
 		goto out;
 	ret = -ENOMEM;
-	m = malloc(reclen - RECORD_NONCE_LEN - TAG_LEN);
+	m = malloc(at + reclen - RECORD_NONCE_LEN - TAG_LEN);
 	if (!m)
 		goto out;
 	record_ad(k, type, id, ad);
 	ret = -EBADMSG;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(m, &n, NULL, rec + RECORD_NONCE_LEN,
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(m + at, &n, NULL, rec + RECORD_NONCE_LEN,
 						       reclen - RECORD_NONCE_LEN, ad, AD_LEN, rec,
 						       key) != 0)
 		goto out;
@@ -147,8 +149,8 @@ out:
 }
 
 /* Decompress one zstd frame that declares its size, refusing anything above max. */
-static int record_inflate(const uint8_t *body, size_t blen, size_t max, uint8_t **out,
-			  size_t *outlen)
+static int record_inflate(const uint8_t *body, size_t blen, size_t max, size_t room,
+			  uint8_t **out, size_t *outlen)
 {
 	unsigned long long fsize;
 	uint8_t *plain = NULL;
@@ -163,11 +165,11 @@ static int record_inflate(const uint8_t *body, size_t blen, size_t max, uint8_t 
 	if (fsize > max)
 		goto out;
 	ret = -ENOMEM;
-	plain = malloc(fsize ? (size_t)fsize : 1);
+	plain = malloc(room + (fsize ? (size_t)fsize : 1));
 	if (!plain)
 		goto out;
 	ret = -EBADMSG;
-	if (ZSTD_decompress(plain, (size_t)fsize, body, blen) != fsize)
+	if (ZSTD_decompress(plain + room, (size_t)fsize, body, blen) != fsize)
 		goto out;
 	*out = plain;
 	*outlen = (size_t)fsize;
@@ -178,21 +180,21 @@ out:
 	return ret;
 }
 
-/* Turn flag||body (taking ownership of msg) into the plaintext, at most max bytes. */
-static int record_unpack(uint8_t *msg, size_t mlen, size_t max, uint8_t **out, size_t *outlen)
+/* Flag at msg[at], body after it (taking ownership of msg): the plaintext ends up at
+ * *base + at + 1 — in place for a raw body, in a new buffer with the same headroom for zstd. */
+static int record_unpack(uint8_t *msg, size_t at, size_t mlen, size_t max, uint8_t **base,
+			 size_t *outlen)
 {
 	size_t blen = mlen - 1;
 	int ret = -EBADMSG;
 
-	if (msg[0] == FLAG_ZSTD) {
-		ret = record_inflate(msg + 1, blen, max, out, outlen);
-	} else if (msg[0] == FLAG_RAW) {
+	if (msg[at] == FLAG_ZSTD) {
+		ret = record_inflate(msg + at + 1, blen, max, at + 1, base, outlen);
+	} else if (msg[at] == FLAG_RAW) {
 		ret = -EFBIG;
 		if (blen > max)
 			goto out;
-		/* Reuse the buffer: shifting out the flag is cheaper than a second copy. */
-		memmove(msg, msg + 1, blen);
-		*out = msg;
+		*base = msg;
 		*outlen = blen;
 		msg = NULL;
 		ret = 0;
@@ -202,34 +204,52 @@ out:
 	return ret;
 }
 
-int record_open(const struct keys *k, enum record_type type, const uint8_t id[ID_LEN],
-		const void *rec, size_t reclen, size_t max_plain, uint8_t **out, size_t *outlen)
+int record_open_room(const struct keys *k, enum record_type type, const uint8_t id[ID_LEN],
+		     const void *rec, size_t reclen, size_t max_plain, size_t room, uint8_t **base,
+		     size_t *outlen)
 {
 	uint8_t check[ID_LEN];
-	uint8_t *msg = NULL, *plain = NULL;
+	uint8_t *msg = NULL, *b = NULL;
 	size_t mlen, plen;
-	int ret;
+	int ret = -EINVAL;
 
-	*out = NULL;
+	*base = NULL;
 	*outlen = 0;
+	if (room < 1)
+		goto out;
 	if (max_plain > RECORD_MAX_PLAIN)
 		max_plain = RECORD_MAX_PLAIN;
-	ret = record_decrypt(k, type, id, rec, reclen, &msg, &mlen);
+	/* the flag byte goes just before the caller's room, so a raw body needs no copy */
+	ret = record_decrypt(k, type, id, rec, reclen, room - 1, &msg, &mlen);
 	if (ret < 0)
 		goto out;
-	ret = record_unpack(msg, mlen, max_plain, &plain, &plen);
+	ret = record_unpack(msg, room - 1, mlen, max_plain, &b, &plen);
 	if (ret < 0)
 		goto out;
 	/* A read-key holder could seal other content under this id; only the hash tells. */
-	record_id(k, type, plain, plen, check);
+	record_id(k, type, b + room, plen, check);
 	ret = -EBADMSG;
 	if (sodium_memcmp(check, id, ID_LEN) != 0)
 		goto out;
-	*out = plain;
+	*base = b;
 	*outlen = plen;
-	plain = NULL;
+	b = NULL;
 	ret = 0;
 out:
-	free(plain);
+	free(b);
 	return ret;
+}
+
+int record_open(const struct keys *k, enum record_type type, const uint8_t id[ID_LEN],
+		const void *rec, size_t reclen, size_t max_plain, uint8_t **out, size_t *outlen)
+{
+	uint8_t *base;
+	int ret = record_open_room(k, type, id, rec, reclen, max_plain, 1, &base, outlen);
+	if (ret < 0) {
+		*out = NULL;
+		return ret;
+	}
+	memmove(base, base + 1, *outlen); /* one byte of headroom: shift it out */
+	*out = base;
+	return 0;
 }

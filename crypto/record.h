@@ -36,4 +36,10 @@ int record_seal(const struct keys *k, enum record_type type, const uint8_t id[ID
 int record_open(const struct keys *k, enum record_type type, const uint8_t id[ID_LEN],
 		const void *rec, size_t reclen, size_t max_plain, uint8_t **out, size_t *outlen);
 
+/* Like record_open, but the plaintext lands at *base + room inside one malloc'd block
+ * (room >= 1), so a caller can put its own header in front without copying the data. */
+int record_open_room(const struct keys *k, enum record_type type, const uint8_t id[ID_LEN],
+		     const void *rec, size_t reclen, size_t max_plain, size_t room, uint8_t **base,
+		     size_t *outlen);
+
 #endif

@@ -22,6 +22,14 @@ struct cbuf *cbuf_from(uint8_t *p, size_t len)
 	return b;
 }
 
+struct cbuf *cbuf_adopt(uint8_t *block, size_t len)
+{
+	struct cbuf *b = (struct cbuf *)(void *)block;
+	atomic_init(&b->refs, 1);
+	b->len = len;
+	return b;
+}
+
 struct cbuf *cbuf_ref(struct cbuf *b)
 {
 	atomic_fetch_add(&b->refs, 1);

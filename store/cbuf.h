@@ -15,6 +15,9 @@ struct cbuf {
 struct cbuf *cbuf_new(size_t len);
 /* Take ownership of a malloc'd buffer's bytes (copied; p is freed). */
 struct cbuf *cbuf_from(uint8_t *p, size_t len);
+/* Turn a malloc'd block whose first offsetof(struct cbuf, data) bytes are free and whose
+ * data follows into a cbuf (see record_open_room). */
+struct cbuf *cbuf_adopt(uint8_t *block, size_t len);
 struct cbuf *cbuf_ref(struct cbuf *b);
 void cbuf_unref(struct cbuf *b);
 
