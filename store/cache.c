@@ -129,7 +129,7 @@ int cache_peek(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out)
 	return ret;
 }
 
-int cache_claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out)
+static int claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out, bool wait)
 {
 	int ret;
 	pthread_mutex_lock(&c->lock);
@@ -156,10 +156,24 @@ int cache_claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out)
 			ret = -EAGAIN;
 			break;
 		}
+		if (!wait) {
+			ret = -EBUSY;
+			break;
+		}
 		pthread_cond_wait(&c->done, &c->lock); /* someone else is fetching it */
 	}
 	pthread_mutex_unlock(&c->lock);
 	return ret;
+}
+
+int cache_claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out)
+{
+	return claim(c, id, out, true);
+}
+
+int cache_try_claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out)
+{
+	return claim(c, id, out, false);
 }
 
 static void make_resident(struct cache *c, struct entry *e, struct cbuf *buf)
@@ -188,21 +202,6 @@ void cache_abandon(struct cache *c, const uint8_t id[ID_LEN])
 	if (e && !e->buf)
 		remove_entry(c, e);
 	pthread_cond_broadcast(&c->done);
-	pthread_mutex_unlock(&c->lock);
-}
-
-void cache_offer(struct cache *c, const uint8_t id[ID_LEN], struct cbuf *buf)
-{
-	pthread_mutex_lock(&c->lock);
-	if (!find(c, id)) {
-		struct entry *e = calloc(1, sizeof(*e));
-		if (e) {
-			memcpy(e->id, id, ID_LEN);
-			e->hnext = c->table[bucket(c, id)];
-			c->table[bucket(c, id)] = e;
-			make_resident(c, e, buf);
-		}
-	}
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -22,13 +22,15 @@ struct cache *cache_new(size_t max_bytes);
 void cache_free(struct cache *c);
 /* 0 with *out referenced; -EAGAIN: caller must fetch and fill/abandon. */
 int cache_claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out);
+/* Never waits: like cache_claim, but -EBUSY when another thread is fetching the id. A
+ * thread that holds claims must only ever use this, so two batch fetchers can never wait
+ * on each other's claims (no deadlock). */
+int cache_try_claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out);
 /* Lookup without claiming: 0 with *out, or -ENOENT. */
 int cache_peek(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out);
 /* Publish buf (the cache takes its own reference) and wake waiters. */
 void cache_fill(struct cache *c, const uint8_t id[ID_LEN], struct cbuf *buf);
 void cache_abandon(struct cache *c, const uint8_t id[ID_LEN]);
-/* Insert without a claim (prefetch); ignored if present or being fetched. */
-void cache_offer(struct cache *c, const uint8_t id[ID_LEN], struct cbuf *buf);
 
 struct cache_stats {
 	uint64_t hits, misses, evictions, bytes, entries;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -229,19 +230,29 @@ out:
 	return ret;
 }
 
+/* Claimed misses (b.order) are fetched together; ids another thread is fetching are waited
+ * for afterwards, when this thread holds no claim any more. */
 int store_fetch_many(struct store *s, enum record_type type, const struct rec_ref *refs, size_t n,
 		     struct cbuf **bufs, int *results)
 {
 	struct batch b = {.s = s, .type = type, .refs = refs, .bufs = bufs, .results = results};
+	bool *busy = calloc(n ? n : 1, sizeof(bool));
 	int ret = 0;
 
 	b.order = calloc(n ? n : 1, sizeof(size_t));
-	if (!b.order)
+	if (!b.order || !busy) {
+		free(b.order);
+		free(busy);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++) {
 		bufs[i] = NULL;
-		results[i] = cache_peek(s->cache, refs[i].id, &bufs[i]);
-		if (results[i] && s->hook) {
+		results[i] = cache_try_claim(s->cache, refs[i].id, &bufs[i]);
+		if (results[i] == -EBUSY) {
+			busy[i] = true;
+			continue;
+		}
+		if (results[i] == -EAGAIN && s->hook) {
 			uint8_t *rec;
 			size_t len;
 			if (s->hook->get(s->hook->ctx, &refs[i], &rec, &len) == 0) {
@@ -249,6 +260,8 @@ int store_fetch_many(struct store *s, enum record_type type, const struct rec_re
 				free(rec);
 				if (results[i])
 					s->hook->drop(s->hook->ctx, &refs[i]);
+				else
+					cache_fill(s->cache, refs[i].id, bufs[i]);
 			}
 		}
 		if (results[i])
@@ -256,19 +269,26 @@ int store_fetch_many(struct store *s, enum record_type type, const struct rec_re
 	}
 	if (b.nmiss)
 		ret = fetch_misses(&b);
-	for (size_t i = 0; !ret && i < n; i++) {
-		if (results[i]) {
-			log_bad(&refs[i], type, results[i]);
-			if (results[i] == -ENOENT)
-				results[i] = -EBADMSG;
-		} else {
-			cache_offer(s->cache, refs[i].id, bufs[i]);
+	for (size_t k = 0; k < b.nmiss; k++) { /* release every claim, whatever happened */
+		size_t i = b.order[k];
+		if (!ret && !results[i]) {
+			cache_fill(s->cache, refs[i].id, bufs[i]);
+			continue;
 		}
+		cache_abandon(s->cache, refs[i].id);
+		if (ret)
+			continue;
+		log_bad(&refs[i], type, results[i]);
+		if (results[i] == -ENOENT)
+			results[i] = -EBADMSG;
 	}
+	for (size_t i = 0; !ret && i < n; i++)
+		if (busy[i])
+			results[i] = store_fetch_cbuf(s, type, &refs[i], &bufs[i]);
+	free(busy);
 	free(b.order);
 	return ret;
 }
-
 /* ---- paths and files ---- */
 
 int store_lookup(struct store *s, const struct snapshot *sn, const char *path, struct tree **dir,
