@@ -289,8 +289,8 @@ static int open_error(const struct cli_ctx *c, const char *url, const struct cli
 		return EXIT_AUTH;
 	case -ENOKEY:
 		if (kf)
-			cli_error("store %s has no key entry for key file %s; a sealer can add one "
-				  "with 'embassy key add'",
+			cli_error("store %s has no key entry for key file %s (the store was not made "
+				  "with --recipient for it)",
 				  url, kf);
 		else
 			cli_error("store %s has no passphrase entry; use --key-file", url);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "keyfile.h"
 
 #define MAX_RECIPIENTS	256
 #define KDF_MEM_MAX_MIB 4096u
@@ -135,6 +136,22 @@ static int init_error(const char *url, const struct cli_ctx *c, int err)
 	}
 }
 
+/* Recovery officers pin the store's signing key with --trust: tell the sealer what it is
+ * (on stderr, so scripts reading the store id from stdout are unaffected). */
+static void print_fingerprint(const char *sealer_key)
+{
+	struct keyfile kf;
+	char fpr[33];
+	if (keyfile_load(sealer_key, &kf) < 0)
+		return;
+	sign_fingerprint(kf.pub, fpr);
+	keyfile_clear(&kf);
+	fprintf(stderr,
+		"embassy: signing key fingerprint %s: give it to the recovery officers, who "
+		"check the store with --trust %s\n",
+		fpr, fpr);
+}
+
 static int run(int argc, char **argv)
 {
 	struct cli_ctx c;
@@ -173,6 +190,7 @@ static int run(int argc, char **argv)
 		goto out;
 	}
 	printf("%s\n", id);
+	print_fingerprint(io.sealer_key_out);
 	ret = fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
 out:
 	auth_clear(&pass);

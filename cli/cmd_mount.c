@@ -15,7 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sodium.h>
+#include <sys/stat.h>
+
 #include "cli.h"
+#include "hex.h"
 #include "fs.h"
 #include "log.h"
 
@@ -79,8 +83,11 @@ static const char help[] =
     "                       time uses one cache directory (default:\n"
     "                       $XDG_CACHE_HOME/embassy or ~/.cache/embassy)\n"
     "  --cache-size SIZE    bound of the disk cache (default 2G; 0 disables it)\n"
-    "  --offline            use only the disk cache, never the store (not yet\n"
-    "                       available: refused with exit 2)\n"
+    "  --offline            never contact the store: open it from the copies of its\n"
+    "                       descriptor, key entries, manifests and head pointer kept by\n"
+    "                       earlier mounts (beside the disk cache), read file data from\n"
+    "                       the disk cache; what was never read fails with EIO. All of\n"
+    "                       it is verified as if it came from the store.\n"
     "  -f, --foreground     stay in the foreground, log to standard error\n"
     "  --allow-other        let other users see the mount (for non-root users this\n"
     "                       needs 'user_allow_other' in /etc/fuse.conf); permissions\n"
@@ -110,6 +117,7 @@ enum {
 struct mount_args {
 	const char *url, *mountpoint, *snapshot, *cache_dir;
 	char *abs_url, *abs_mountpoint, *abs_cache_dir; /* the daemon leaves the cwd */
+	char *mirror; /* metadata mirror directory (for --offline) */
 	uint64_t cache_size, memory_cache;
 	bool foreground, allow_other, offline;
 	const char *fuse_opts[MAX_FUSE_OPTS];
@@ -208,9 +216,8 @@ static int parse(struct cli_ctx *c, struct mount_args *a, int argc, char **argv)
 		return opts_usage(c, "needs STORE and MOUNTPOINT");
 	a->url = argv[optind];
 	a->mountpoint = argv[optind + 1];
-	if (a->offline)
-		return opts_usage(c, "--offline is not available yet (the store's descriptor and "
-				     "snapshot list are not kept in the disk cache)");
+	if (a->offline && a->cache_size == 0)
+		return opts_usage(c, "--offline reads from the disk cache: it needs one");
 	return EXIT_OK;
 }
 
@@ -295,6 +302,36 @@ static void detach(int ready_fd)
 	close(ready_fd);
 }
 
+/* Where the store's metadata objects are mirrored for --offline: beside the disk cache,
+ * one directory per store URL (the store id is only known once the descriptor is read). */
+static int mirror_dir(const struct mount_args *a, char **out)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	uint8_t h[16];
+	char hex[33], *root = NULL;
+	int ret = -ENOMEM;
+
+	if (a->cache_dir)
+		root = strdup(a->cache_dir);
+	else if ((xdg && *xdg && asprintf(&root, "%s/embassy", xdg) < 0) ||
+		 (!(xdg && *xdg) && asprintf(&root, "%s/.cache/embassy", home ? home : "/root") < 0))
+		root = NULL;
+	crypto_generichash(h, sizeof(h), (const uint8_t *)a->url, strlen(a->url), NULL, 0);
+	hex_encode(h, sizeof(h), hex);
+	if (root && asprintf(out, "%s/meta/%s", root, hex) > 0) {
+		/* mkdir -p, private: what a host served is no business of other local users */
+		for (char *p = *out + 1; *p; p++)
+			if (*p == '/') {
+				*p = 0;
+				mkdir(*out, 0700);
+				*p = '/';
+			}
+		ret = mkdir(*out, 0700) && errno != EEXIST ? -errno : 0;
+	}
+	free(root);
+	return ret;
+}
+
 /* Open, build, mount, serve. ready_fd >= 0: the parent waiting for the mount. */
 static int serve(struct cli_ctx *c, struct mount_args *a, int ready_fd)
 {
@@ -315,6 +352,13 @@ static int serve(struct cli_ctx *c, struct mount_args *a, int ready_fd)
 	 * threshold they would stay in per-thread arenas after free, and the daemon's RSS
 	 * would grow far past the memory cache's bound. A fixed threshold returns them. */
 	mallopt(M_MMAP_THRESHOLD, 128 << 10);
+	if (a->cache_size && mirror_dir(a, &a->mirror) == 0) {
+		c->ro.mirror_dir = a->mirror;
+		c->ro.offline = a->offline;
+	} else if (a->offline) {
+		cli_error("--offline: no metadata mirror (%s)", strerror(errno));
+		return EXIT_FAIL;
+	}
 	ret = cli_open_store(c, a->url, false, &s);
 	if (ret != EXIT_OK)
 		return ret;
@@ -388,6 +432,15 @@ static int absolute_paths(struct mount_args *a)
 {
 	if (!strstr(a->url, "://")) {
 		a->abs_url = realpath(a->url, NULL);
+		if (!a->abs_url && a->offline && a->url[0] == '/') {
+			a->abs_url = strdup(a->url); /* gone or unreachable: --offline needs no store */
+		} else if (!a->abs_url && a->offline) {
+			char *cwd = getcwd(NULL, 0);
+			const char *rel = strncmp(a->url, "./", 2) ? a->url : a->url + 2;
+			if (cwd && asprintf(&a->abs_url, "%s/%s", cwd, rel) < 0)
+				a->abs_url = NULL;
+			free(cwd);
+		}
 		if (!a->abs_url) {
 			cli_error("%s is not an embassy store (%s); check the path or URL", a->url,
 				  strerror(errno));
@@ -461,6 +514,7 @@ out:
 	free(a.abs_url);
 	free(a.abs_mountpoint);
 	free(a.abs_cache_dir);
+	free(a.mirror);
 	return ret;
 }
 

@@ -1,6 +1,7 @@
 /* remote: URL dispatch, key validation and counters in front of the backends. */
 #include "remote.h"
 #include "backend.h"
+#include "mirror.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -168,9 +169,19 @@ int remote_open(const char *url, const struct remote_opts *opts, struct remote *
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = open_backend(url, &o, &r->be, &r->ops);
+	/* offline: the store itself is not even looked at (it may be unreachable or gone) */
+	ret = o.offline && o.mirror_dir ? 0 : open_backend(url, &o, &r->be, &r->ops);
 	if (ret < 0)
 		goto out;
+	if (o.mirror_dir) {
+		ret = mirror_wrap(o.mirror_dir, o.offline, &r->be, &r->ops);
+		if (ret < 0) {
+			if (r->ops)
+				r->ops->free(r->be);
+			r->ops = NULL;
+			goto out;
+		}
+	}
 	*out = r;
 	r = NULL;
 out:

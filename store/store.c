@@ -285,6 +285,11 @@ static int unlock_cb(void *ctx, const char *key)
 		return 0;
 	}
 	int ret = try_entry(u, key);
+	if (ret == -EBADMSG) {
+		log_warn("key entry %s is malformed; skipped", key);
+		u->result = -EBADMSG;
+		return 0;
+	}
 	if (!ret && !(ret = adopt_bundle(u)))
 		return 1; /* stop listing: unlocked */
 	if (ret == -EBADMSG || ret == -EPROTONOSUPPORT) {

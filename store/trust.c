@@ -162,8 +162,12 @@ int trust_check_head(const struct trust_opts *o, const char *sid, const uint8_t 
 
 int trust_check_missing_head(const struct trust_opts *o, const char *sid)
 {
-	struct state st;
-	if ((o && o->no_state) || load(o, sid, &st) || st.seq == 0)
+	struct state st = {0};
+	if (!(o && o->no_state) && load(o, sid, &st))
+		return -ENOMEM;
+	if (o && o->min_seq > st.seq)
+		st.seq = o->min_seq; /* a fresh host told which sequence to expect */
+	if (st.seq == 0)
 		return -ENOENT;
 	if (o && o->allow_rollback) {
 		log_warn("store %s: head pointer missing although sequence %llu was seen "
