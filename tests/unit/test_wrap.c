@@ -250,7 +250,7 @@ Test(wrap, recipient_malformed_and_tampered)
 {
 	struct party alice;
 	json_t *e = NULL;
-	char ct[256];
+	char ct[1024]; /* hex of SLEN + crypto_box_SEALBYTES */
 
 	party_new(&alice);
 	cr_assert_eq(wrap_recipient(SECRET, SLEN, alice.pk, &e), 0);
