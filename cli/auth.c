@@ -289,9 +289,10 @@ static int open_error(const struct cli_ctx *c, const char *url, const struct cli
 		return EXIT_AUTH;
 	case -ENOKEY:
 		if (kf)
-			cli_error("store %s has no key entry for key file %s (the store was not made "
-				  "with --recipient for it)",
-				  url, kf);
+			cli_error(
+			    "store %s has no key entry for key file %s (the store was not made "
+			    "with --recipient for it)",
+			    url, kf);
 		else
 			cli_error("store %s has no passphrase entry; use --key-file", url);
 		return EXIT_AUTH;

@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "hex.h"
 #include "fs.h"
+#include "hex.h"
 #include "log.h"
 
 #if __has_include("diskcache.h")
@@ -314,7 +314,8 @@ static int mirror_dir(const struct mount_args *a, char **out)
 	if (a->cache_dir)
 		root = strdup(a->cache_dir);
 	else if ((xdg && *xdg && asprintf(&root, "%s/embassy", xdg) < 0) ||
-		 (!(xdg && *xdg) && asprintf(&root, "%s/.cache/embassy", home ? home : "/root") < 0))
+		 (!(xdg && *xdg) &&
+		  asprintf(&root, "%s/.cache/embassy", home ? home : "/root") < 0))
 		root = NULL;
 	crypto_generichash(h, sizeof(h), (const uint8_t *)a->url, strlen(a->url), NULL, 0);
 	hex_encode(h, sizeof(h), hex);
@@ -433,7 +434,8 @@ static int absolute_paths(struct mount_args *a)
 	if (!strstr(a->url, "://")) {
 		a->abs_url = realpath(a->url, NULL);
 		if (!a->abs_url && a->offline && a->url[0] == '/') {
-			a->abs_url = strdup(a->url); /* gone or unreachable: --offline needs no store */
+			a->abs_url =
+			    strdup(a->url); /* gone or unreachable: --offline needs no store */
 		} else if (!a->abs_url && a->offline) {
 			char *cwd = getcwd(NULL, 0);
 			const char *rel = strncmp(a->url, "./", 2) ? a->url : a->url + 2;

@@ -30,7 +30,9 @@ static const char help[] =
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS, {"valid-for", required_argument, NULL, OPT_VALID_FOR}, {NULL, 0, NULL, 0}};
+	    CLI_COMMON_OPTIONS,
+	    {"valid-for", required_argument, NULL, OPT_VALID_FOR},
+	    {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	struct store *s = NULL;
 	struct head h;
@@ -48,8 +50,8 @@ static int run(int argc, char **argv)
 		if (opt != OPT_VALID_FOR)
 			return opts_bad(&c, argv);
 		if (opts_parse_duration(optarg, &valid) < 0 || valid <= 0)
-			return opts_usage(&c, "--valid-for needs a duration like 7d or 12h, not '%s'",
-					  optarg);
+			return opts_usage(
+			    &c, "--valid-for needs a duration like 7d or 12h, not '%s'", optarg);
 	}
 	if (c.help)
 		return opts_help(&c);
@@ -68,7 +70,8 @@ static int run(int argc, char **argv)
 		ret = cli_exit_for(err);
 	} else {
 		cli_format_time(h.expires_ns, false, t);
-		printf("head sequence %llu refreshed; fresh until %s\n", (unsigned long long)h.seq, t);
+		printf("head sequence %llu refreshed; fresh until %s\n", (unsigned long long)h.seq,
+		       t);
 	}
 	store_close(s);
 	return ret;

@@ -4,15 +4,15 @@
 #define EMBASSY_KEYS_H
 #include <stdint.h>
 
-#define KEY_LEN 32
+#define KEY_LEN	     32
 #define STORE_ID_LEN 16
 
 /* Subkey ids for crypto_kdf_derive_from_key; the numbers are part of the format. */
 enum key_slot {
-	KEY_ID = 1,       /* keyed BLAKE2b-256 record ids */
-	KEY_DATA = 2,     /* file-content records */
-	KEY_TREE = 3,     /* directory (tree) records */
-	KEY_INDEX = 4,    /* writer dedup index records */
+	KEY_ID = 1,	  /* keyed BLAKE2b-256 record ids */
+	KEY_DATA = 2,	  /* file-content records */
+	KEY_TREE = 3,	  /* directory (tree) records */
+	KEY_INDEX = 4,	  /* writer dedup index records */
 	KEY_MANIFEST = 5, /* snapshot manifests */
 	KEY_CHUNKER = 6,  /* seed of the chunker's gear table */
 	KEY_SLOT_MAX = 7
@@ -21,7 +21,8 @@ enum key_slot {
 struct keys;
 
 /* Derive all subkeys from master; store_id is bound into every record's associated data. */
-int keys_new(const uint8_t master[KEY_LEN], const uint8_t store_id[STORE_ID_LEN], struct keys **out);
+int keys_new(const uint8_t master[KEY_LEN], const uint8_t store_id[STORE_ID_LEN],
+	     struct keys **out);
 void keys_free(struct keys *k);
 /* Subkey of a slot (KEY_LEN bytes), valid until keys_free. */
 const uint8_t *keys_get(const struct keys *k, enum key_slot slot);

@@ -115,8 +115,7 @@ out:
 /* Authenticate and decrypt flag||body to offset at of a malloc'd buffer (*msg is the start
  * of the allocation); *mlen = length of flag||body. */
 static int record_decrypt(const struct keys *k, enum record_type type, const uint8_t id[ID_LEN],
-			  const uint8_t *rec, size_t reclen, size_t at, uint8_t **msg,
-			  size_t *mlen)
+			  const uint8_t *rec, size_t reclen, size_t at, uint8_t **msg, size_t *mlen)
 {
 	const uint8_t *key = record_key(k, type);
 	uint8_t ad[AD_LEN];
@@ -149,8 +148,8 @@ out:
 }
 
 /* Decompress one zstd frame that declares its size, refusing anything above max. */
-static int record_inflate(const uint8_t *body, size_t blen, size_t max, size_t room,
-			  uint8_t **out, size_t *outlen)
+static int record_inflate(const uint8_t *body, size_t blen, size_t max, size_t room, uint8_t **out,
+			  size_t *outlen)
 {
 	unsigned long long fsize;
 	uint8_t *plain = NULL;

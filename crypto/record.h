@@ -14,10 +14,10 @@
 
 #include "keys.h"
 
-#define ID_LEN 32
+#define ID_LEN		 32
 #define RECORD_NONCE_LEN 24
-#define RECORD_OVERHEAD (24 + 16 + 1) /* nonce + tag + flag byte */
-#define RECORD_MAX_PLAIN (64u << 20)  /* no record may expand past this */
+#define RECORD_OVERHEAD	 (24 + 16 + 1) /* nonce + tag + flag byte */
+#define RECORD_MAX_PLAIN (64u << 20)   /* no record may expand past this */
 
 enum record_type { REC_DATA = 1, REC_TREE = 2, REC_INDEX = 3, REC_MANIFEST = 4 };
 

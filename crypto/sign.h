@@ -7,12 +7,12 @@
 
 #define SIGN_PK_LEN 32
 #define SIGN_SK_LEN 64
-#define SIGN_LEN 64
+#define SIGN_LEN    64
 
 /* New keypair; sk must be secmem. */
 int sign_keypair(uint8_t pk[SIGN_PK_LEN], uint8_t sk[SIGN_SK_LEN]);
-int sign_detached(const uint8_t sk[SIGN_SK_LEN], const char *context, const void *msg,
-		  size_t len, uint8_t sig[SIGN_LEN]);
+int sign_detached(const uint8_t sk[SIGN_SK_LEN], const char *context, const void *msg, size_t len,
+		  uint8_t sig[SIGN_LEN]);
 /* 0 when valid, -EBADMSG otherwise. */
 int sign_verify(const uint8_t pk[SIGN_PK_LEN], const char *context, const void *msg, size_t len,
 		const uint8_t sig[SIGN_LEN]);

@@ -2,8 +2,8 @@
  *
  * Passphrase entry (JSON):
  *   {"type":"passphrase","kdf":"argon2id13","opslimit":N,"memlimit":N,
- *    "salt":hex16,"nonce":hex24,"ct":hex}   ct = XChaCha20-Poly1305(argon2id(pass,salt), ad="EMBK1")
- * Recipient entry (JSON):
+ *    "salt":hex16,"nonce":hex24,"ct":hex}   ct = XChaCha20-Poly1305(argon2id(pass,salt),
+ * ad="EMBK1") Recipient entry (JSON):
  *   {"type":"recipient","recipient_id":hex32,"ct":hex}   ct = crypto_box_seal(secret, pk)
  *   recipient_id = BLAKE2b-256("embassy-recipient-id-v1\0" || pk). The public key itself is
  *   never stored: a sealed box proves nothing about its sender, so whoever knows the public
@@ -17,7 +17,7 @@
 
 #define WRAP_DEFAULT_OPS 3u
 #define WRAP_DEFAULT_MEM (256u << 20)
-#define WRAP_MIN_MEM (8u << 10)
+#define WRAP_MIN_MEM	 (8u << 10)
 
 int wrap_passphrase(const void *secret, size_t len, const char *pass, size_t passlen,
 		    unsigned long long ops, size_t mem, json_t **entry);

@@ -104,9 +104,14 @@ static void m_free(void *be)
 	free(m);
 }
 
-static const struct backend_ops mirror_ops = {
-    .get = m_get, .put = m_put, .del = m_del, .stat = m_stat, .list = m_list,
-    .get_many = m_get_many, .free = m_free, .retries = m_retries};
+static const struct backend_ops mirror_ops = {.get = m_get,
+					      .put = m_put,
+					      .del = m_del,
+					      .stat = m_stat,
+					      .list = m_list,
+					      .get_many = m_get_many,
+					      .free = m_free,
+					      .retries = m_retries};
 
 int mirror_wrap(const char *dir, bool offline, void **be, const struct backend_ops **ops)
 {

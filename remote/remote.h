@@ -11,13 +11,13 @@
 struct remote;
 
 struct remote_opts {
-	const char *cacert;      /* extra CA bundle (PEM) for TLS verification */
-	const char *cert, *key;  /* client certificate for mutual TLS */
+	const char *cacert;	 /* extra CA bundle (PEM) for TLS verification */
+	const char *cert, *key;	 /* client certificate for mutual TLS */
 	const char *s3_endpoint; /* for s3:// URLs */
-	int timeout_s;           /* total budget for one operation incl. retries (default 60) */
-	int max_inflight;        /* parallel transfers in remote_get_many (default 16) */
-	const char *mirror_dir;  /* keep copies of metadata objects here (mirror.c) */
-	int offline;             /* with mirror_dir: serve metadata from it, never the store */
+	int timeout_s;		 /* total budget for one operation incl. retries (default 60) */
+	int max_inflight;	 /* parallel transfers in remote_get_many (default 16) */
+	const char *mirror_dir;	 /* keep copies of metadata objects here (mirror.c) */
+	int offline;		 /* with mirror_dir: serve metadata from it, never the store */
 };
 
 enum { REMOTE_CREATE_ONLY = 1 };

@@ -4,7 +4,7 @@
 #   --test  also the servers and tools the test suite uses (nginx, Ceph RGW, sqlite3, rsync…)
 #   --bench also restic, rclone, borg and fio for bench/
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config clang libfuse3-dev fuse3 libsodium-dev
+pkgs=(build-essential cmake pkg-config clang clang-format libfuse3-dev fuse3 libsodium-dev
       libcurl4-openssl-dev libjansson-dev libzstd-dev libcriterion-dev sqlite3 python3)
 for a in "$@"; do
   case $a in

@@ -114,10 +114,9 @@ int index_encode(const uint8_t pack[PACK_ID_LEN], const struct index_entry *e, s
 	hex_encode(pack, PACK_ID_LEN, ph);
 	for (size_t i = 0; arr && i < n; i++) {
 		hex_encode(e[i].ref.id, ID_LEN, idh);
-		json_array_append_new(arr, json_pack("[i s I I I]", e[i].type, idh,
-						     (json_int_t)e[i].ref.off,
-						     (json_int_t)e[i].ref.len,
-						     (json_int_t)e[i].ref.plen));
+		json_array_append_new(
+		    arr, json_pack("[i s I I I]", e[i].type, idh, (json_int_t)e[i].ref.off,
+				   (json_int_t)e[i].ref.len, (json_int_t)e[i].ref.plen));
 	}
 	root = json_pack("{s:i s:s s:o}", "v", 1, "pack", ph, "entries", arr);
 	*json = root ? json_dumps(root, JSON_COMPACT) : NULL;
@@ -142,9 +141,10 @@ int index_decode(const uint8_t *json, size_t len, int (*cb)(void *ctx, const str
 		if (json_array_size(a) != 5 || !json_is_integer(t))
 			goto out;
 		/* reuse the ref parser: splice the pack id in as element 1 */
-		json_t *r = json_pack("[O s O O O]", json_array_get(a, 1),
-				      json_string_value(json_object_get(root, "pack")),
-				      json_array_get(a, 2), json_array_get(a, 3), json_array_get(a, 4));
+		json_t *r =
+		    json_pack("[O s O O O]", json_array_get(a, 1),
+			      json_string_value(json_object_get(root, "pack")),
+			      json_array_get(a, 2), json_array_get(a, 3), json_array_get(a, 4));
 		int bad = !r || refjson_get_ref(r, &ie.ref);
 		json_decref(r);
 		if (bad)
@@ -221,8 +221,8 @@ static int load_pack_set(struct store *s, struct dedup *packs)
 	return ret < 0 ? ret : 0;
 }
 
-static int load_one_index(struct store *s, struct load_ctx *c, const char *key,
-			  const uint8_t *data, size_t n)
+static int load_one_index(struct store *s, struct load_ctx *c, const char *key, const uint8_t *data,
+			  size_t n)
 {
 	uint8_t id[ID_LEN], *plain = NULL;
 	size_t plen;

@@ -2,10 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdbool.h>
-#include <stdlib.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -171,8 +171,8 @@ int keyfile_write_sealer(const char *path, const uint8_t store_id[STORE_ID_LEN],
 	hex_encode(store_id, STORE_ID_LEN, sid);
 	hex_encode(master, KEY_LEN, m);
 	hex_encode(sign_sk, SIGN_SK_LEN, sk);
-	snprintf(text, KEYFILE_MAX, "embassy-sealer-key-v1\nstore %s\nmaster %s\nsign %s\n", sid,
-		 m, sk);
+	snprintf(text, KEYFILE_MAX, "embassy-sealer-key-v1\nstore %s\nmaster %s\nsign %s\n", sid, m,
+		 sk);
 	ret = write_exclusive(path, text);
 	secmem_wipe(m, sizeof(m));
 	secmem_wipe(sk, sizeof(sk));

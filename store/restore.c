@@ -87,8 +87,8 @@ static int restore_file(struct restorer *r, int dirfd, const struct tree_entry *
 static void restore_special(struct restorer *r, int dirfd, const struct tree_entry *e,
 			    const char *rel)
 {
-	struct timespec ts[2] = {{.tv_sec = e->mtime_ns / 1000000000,
-				  .tv_nsec = e->mtime_ns % 1000000000}};
+	struct timespec ts[2] = {
+	    {.tv_sec = e->mtime_ns / 1000000000, .tv_nsec = e->mtime_ns % 1000000000}};
 	int rc;
 	if (ts[0].tv_nsec < 0) { /* before 1970: C division truncates towards zero */
 		ts[0].tv_sec--;
@@ -164,8 +164,11 @@ static void apply_dir_meta(struct restorer *r)
 {
 	for (size_t i = 0; i < r->ndirs; i++) {
 		struct dirmeta *d = &r->dirs[i];
-		struct tree_entry e = {.mode = d->mode, .uid = d->uid, .gid = d->gid,
-				       .mtime_ns = d->mtime_ns, .xattrs = d->xattrs,
+		struct tree_entry e = {.mode = d->mode,
+				       .uid = d->uid,
+				       .gid = d->gid,
+				       .mtime_ns = d->mtime_ns,
+				       .xattrs = d->xattrs,
 				       .nxattrs = d->nxattrs};
 		int fd = rio_open_beneath(r, d->rel, O_RDONLY | O_DIRECTORY);
 		if (fd < 0) {
@@ -212,8 +215,7 @@ static int restore_dir(struct restorer *r, int dirfd, const struct tree_entry *e
 	return ret;
 }
 
-static int restore_entry(struct restorer *r, int dirfd, const struct tree_entry *e,
-			 const char *rel)
+static int restore_entry(struct restorer *r, int dirfd, const struct tree_entry *e, const char *rel)
 {
 	char *sub = join(rel, e->name);
 	int ret;

@@ -6,8 +6,8 @@
 
 #include "restore.h"
 
-#define RBATCH_BYTES (64u << 20)
-#define RBATCH_FILES 256
+#define RBATCH_BYTES	  (64u << 20)
+#define RBATCH_FILES	  256
 #define RESTORE_MAX_LINKS (1u << 20) /* link ids beyond: restored as copies (bounded table) */
 
 /* A file created and waiting for its content; e points into a held tree. */

@@ -17,7 +17,7 @@
 #include "seal_int.h"
 #include "store_int.h"
 
-#define DEFAULT_VALID_FOR (7 * 24 * 3600)
+#define DEFAULT_VALID_FOR    (7 * 24 * 3600)
 #define XATTR_LIST_MAX_BYTES (64u << 10)
 
 void seal_report(struct sealer *sl, bool force)
@@ -45,7 +45,8 @@ static int read_xattrs(int fd, const char *path, struct tree_entry *e)
 		return 0; /* none, or not supported here */
 	}
 	for (char *p = names; !ret && p < names + n; p += strlen(p) + 1) {
-		if (e->nxattrs == TREE_MAX_XATTRS) { /* readers refuse more: keep the tree readable */
+		if (e->nxattrs ==
+		    TREE_MAX_XATTRS) { /* readers refuse more: keep the tree readable */
 			log_warn("%s: more than %d xattrs; the rest are not recorded", path,
 				 TREE_MAX_XATTRS);
 			break;
@@ -74,7 +75,8 @@ static int read_xattrs(int fd, const char *path, struct tree_entry *e)
 	}
 	/* names come back in no particular order; sort for a stable tree id */
 	for (size_t i = 1; i < e->nxattrs; i++)
-		for (size_t j = i; j > 0 && strcmp(e->xattrs[j - 1].name, e->xattrs[j].name) > 0; j--) {
+		for (size_t j = i; j > 0 && strcmp(e->xattrs[j - 1].name, e->xattrs[j].name) > 0;
+		     j--) {
 			struct xattr t = e->xattrs[j];
 			e->xattrs[j] = e->xattrs[j - 1];
 			e->xattrs[j - 1] = t;
@@ -91,13 +93,27 @@ static void fill_meta(struct tree_entry *e, const struct stat *st)
 	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 	e->nlink = 1;
 	switch (st->st_mode & S_IFMT) {
-	case S_IFREG: e->type = ENT_FILE; break;
-	case S_IFDIR: e->type = ENT_DIR; break;
-	case S_IFLNK: e->type = ENT_SYMLINK; break;
-	case S_IFIFO: e->type = ENT_FIFO; break;
-	case S_IFCHR: e->type = ENT_CHR; break;
-	case S_IFBLK: e->type = ENT_BLK; break;
-	default: e->type = 0; break;
+	case S_IFREG:
+		e->type = ENT_FILE;
+		break;
+	case S_IFDIR:
+		e->type = ENT_DIR;
+		break;
+	case S_IFLNK:
+		e->type = ENT_SYMLINK;
+		break;
+	case S_IFIFO:
+		e->type = ENT_FIFO;
+		break;
+	case S_IFCHR:
+		e->type = ENT_CHR;
+		break;
+	case S_IFBLK:
+		e->type = ENT_BLK;
+		break;
+	default:
+		e->type = 0;
+		break;
 	}
 	if (e->type == ENT_CHR || e->type == ENT_BLK)
 		e->rdev = st->st_rdev;
@@ -151,7 +167,7 @@ static int link_first(struct sealer *sl, const struct stat *st, struct tree_entr
 	}
 	e->link_id = sl->nlinks + 1;
 	sl->links[sl->nlinks++] = (struct hardlink){
-		.dev = st->st_dev, .ino = st->st_ino, .link_id = e->link_id, .first = e};
+	    .dev = st->st_dev, .ino = st->st_ino, .link_id = e->link_id, .first = e};
 	return 0;
 }
 
@@ -188,8 +204,7 @@ static char *join(const char *a, const char *b)
 	return asprintf(&p, "%s/%s", a, b) < 0 ? NULL : p;
 }
 
-static int skip(struct sealer *sl, struct tree_entry *e, const char *disp, const char *why,
-		int err)
+static int skip(struct sealer *sl, struct tree_entry *e, const char *disp, const char *why, int err)
 {
 	log_warn("%s: %s%s%s; not in the snapshot", disp, why, err ? ": " : "",
 		 err ? strerror(err) : "");
@@ -266,7 +281,8 @@ static int seal_entry(struct sealer *sl, int dirfd, const char *name, const char
 		sl->res->others++;
 		return 0;
 	default:
-		return skip(sl, e, disp, S_ISSOCK(st->st_mode) ? "socket skipped" : "unknown type", 0);
+		return skip(sl, e, disp, S_ISSOCK(st->st_mode) ? "socket skipped" : "unknown type",
+			    0);
 	}
 }
 
@@ -297,7 +313,8 @@ static int add_pending(struct sealer *sl, int fd, const char *disp, const char *
 	struct pending *p = &(*v)[*n];
 	memset(p, 0, sizeof(*p));
 	if (fstatat(fd, name, &p->st, AT_SYMLINK_NOFOLLOW)) {
-		log_warn("%s/%s: cannot stat: %s; not in the snapshot", disp, name, strerror(errno));
+		log_warn("%s/%s: cannot stat: %s; not in the snapshot", disp, name,
+			 strerror(errno));
 		sl->res->warnings++;
 		return 0;
 	}
@@ -311,8 +328,7 @@ static int add_pending(struct sealer *sl, int fd, const char *disp, const char *
 }
 
 /* Read a directory into name-sorted entries (t->e) and their stat buffers (*sts). */
-static int list_dir(struct sealer *sl, int fd, const char *disp, struct tree *t,
-		    struct stat **sts)
+static int list_dir(struct sealer *sl, int fd, const char *disp, struct tree *t, struct stat **sts)
 {
 	int dfd = dup(fd);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;

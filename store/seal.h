@@ -18,10 +18,10 @@ struct seal_opts {
 	size_t npaths;
 	const char *const *tags;
 	size_t ntags;
-	const char *host;       /* NULL: gethostname */
-	int64_t valid_for_s;    /* head expiry; 0: default 7 days */
-	int zlevel;             /* zstd level; 0: default 3 */
-	int threads;            /* 0: number of CPUs */
+	const char *host;    /* NULL: gethostname */
+	int64_t valid_for_s; /* head expiry; 0: default 7 days */
+	int zlevel;	     /* zstd level; 0: default 3 */
+	int threads;	     /* 0: number of CPUs */
 	/* called from the sealing thread now and then; may be NULL */
 	void (*progress)(void *ctx, const struct seal_progress *p);
 	void *progress_ctx;

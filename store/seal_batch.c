@@ -1,9 +1,9 @@
 /* seal_batch: chunks collected across files, identified and sealed on all cores while the
  * sealing thread reads the next batch, then appended to packs in their original (tree) order. */
 #include <errno.h>
-#include <zstd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "log.h"
 #include "par.h"
@@ -133,8 +133,7 @@ static int submit(struct sealer *sl)
 	return 0;
 }
 
-int sbatch_add(struct sealer *sl, struct tree_entry *e, size_t idx, const uint8_t *data,
-	       size_t len)
+int sbatch_add(struct sealer *sl, struct tree_entry *e, size_t idx, const uint8_t *data, size_t len)
 {
 	struct sbatch *b = sl->cur;
 	int ret;

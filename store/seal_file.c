@@ -45,7 +45,8 @@ static int seal_extent(struct sealer *sl, int fd, struct tree_entry *e, uint64_t
 			uint64_t want = cap - head - have;
 			if (pos + have + want > end)
 				want = end - pos - have;
-			ssize_t n = want ? pread(fd, buf + head + have, want, (off_t)(pos + have)) : 0;
+			ssize_t n =
+			    want ? pread(fd, buf + head + have, want, (off_t)(pos + have)) : 0;
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0)
@@ -72,7 +73,8 @@ static uint64_t next_data(int fd, uint64_t off, uint64_t size)
 {
 	off_t d = lseek(fd, (off_t)off, SEEK_DATA);
 	if (d < 0)
-		return errno == ENXIO ? size : off; /* ENXIO: only a hole is left; else unsupported */
+		return errno == ENXIO ? size
+				      : off; /* ENXIO: only a hole is left; else unsupported */
 	return (uint64_t)d;
 }
 
@@ -106,8 +108,8 @@ int seal_file_content(struct sealer *sl, int fd, struct tree_entry *e, const str
 	if (!ret && (fstat(fd, &after) || after.st_size != st->st_size ||
 		     after.st_mtim.tv_sec != st->st_mtim.tv_sec ||
 		     after.st_mtim.tv_nsec != st->st_mtim.tv_nsec)) {
-		log_warn("%s: file changed while it was read; recorded %llu bytes as read",
-			 e->name, (unsigned long long)size);
+		log_warn("%s: file changed while it was read; recorded %llu bytes as read", e->name,
+			 (unsigned long long)size);
 		sl->res->warnings++;
 	}
 	return ret;

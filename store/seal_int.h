@@ -61,9 +61,9 @@ struct sealer {
 	struct packer *data, *trees;
 	int zlevel, threads;
 	struct sbatch batches[2];
-	struct sbatch *cur;	 /* being filled by the sealing thread */
-	struct sbatch *inflight; /* submitted, or NULL; guarded by lock */
-	bool inflight_done;	 /* guarded by lock */
+	struct sbatch *cur;		/* being filled by the sealing thread */
+	struct sbatch *inflight;	/* submitted, or NULL; guarded by lock */
+	bool inflight_done;		/* guarded by lock */
 	bool batch_thread_up, stopping; /* stopping guarded by lock */
 	pthread_t batch_thread;
 	pthread_mutex_t lock;

@@ -60,8 +60,8 @@ int store_envelope_make(const struct store *s, const char *ctx, json_t *body, ch
 	if (ret)
 		goto out;
 	hex_encode(sig, SIGN_LEN, sighex);
-	json_t *env = json_pack("{s:i s:s s:s}", "format", STORE_FORMAT, "body", text, "sig",
-				sighex);
+	json_t *env =
+	    json_pack("{s:i s:s s:s}", "format", STORE_FORMAT, "body", text, "sig", sighex);
 	*out = env ? json_dumps(env, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(env);
 	ret = *out ? 0 : -ENOMEM;
@@ -220,7 +220,7 @@ struct unlock_ctx {
 	struct store *s;
 	const struct store_auth *a;
 	const struct keyfile *kf;
-	char want[64];		/* recipient: the entry name to look for */
+	char want[64];	     /* recipient: the entry name to look for */
 	const uint8_t *desc; /* the descriptor an entry must match */
 	size_t desc_len;
 	unsigned tries;
@@ -281,7 +281,8 @@ static int unlock_cb(void *ctx, const char *key)
 	if (want_rcpt ? strcmp(key, u->want) : strncmp(key, "keys/pass-", 10))
 		return 0;
 	if (!want_rcpt && ++u->tries > MAX_PASSPHRASE_TRIES) {
-		log_warn("more than %d passphrase entries: %s not tried", MAX_PASSPHRASE_TRIES, key);
+		log_warn("more than %d passphrase entries: %s not tried", MAX_PASSPHRASE_TRIES,
+			 key);
 		return 0;
 	}
 	int ret = try_entry(u, key);
@@ -309,8 +310,8 @@ static int unlock_cb(void *ctx, const char *key)
 static int unlock_entries(struct store *s, const struct store_auth *a, const struct keyfile *kf,
 			  const uint8_t *desc, size_t desc_len)
 {
-	struct unlock_ctx u = {.s = s, .a = a, .kf = kf, .result = -ENOKEY, .desc = desc,
-			       .desc_len = desc_len};
+	struct unlock_ctx u = {
+	    .s = s, .a = a, .kf = kf, .result = -ENOKEY, .desc = desc, .desc_len = desc_len};
 	if (kf) {
 		uint8_t rid[32];
 		char hex[17];
@@ -433,7 +434,10 @@ int store_open(const char *url, const struct remote_opts *ro, const struct store
 	if (!ret && a->trust)
 		s->trust = *a->trust;
 	if (!ret)
-		ret = trust_check_key(&s->trust, (hex_encode(s->store_id, STORE_ID_LEN, s->store_id_hex), s->store_id_hex), s->sign_pk);
+		ret = trust_check_key(
+		    &s->trust,
+		    (hex_encode(s->store_id, STORE_ID_LEN, s->store_id_hex), s->store_id_hex),
+		    s->sign_pk);
 	if (ret)
 		goto out;
 	s->cache = cache_new(DEFAULT_MEMORY_CACHE);

@@ -32,7 +32,7 @@ struct store_auth {
 
 struct store_init_opts {
 	const char *sealer_key_out; /* written 0600; must not exist */
-	const char *passphrase;     /* may be NULL if recipients given */
+	const char *passphrase;	    /* may be NULL if recipients given */
 	size_t passlen;
 	const char **recipients; /* recipient public key files */
 	size_t nrecipients;
@@ -99,8 +99,8 @@ int store_resolve_snapshot(struct store *s, const char *spec, struct snapshot *o
 /* Fetch, verify and open a record (through the caches). *plain malloc'd, *len = ref->plen.
  * -EBADMSG: the record is tampered, substituted or its pack object missing (logged with the
  * object's name); -EIO / -ETIMEDOUT: the store could not be reached. */
-int store_fetch(struct store *s, enum record_type type, const struct rec_ref *ref,
-		uint8_t **plain, size_t *len);
+int store_fetch(struct store *s, enum record_type type, const struct rec_ref *ref, uint8_t **plain,
+		size_t *len);
 int store_load_tree(struct store *s, const struct rec_ref *ref, struct tree **out);
 /* Walk path ("" or "/" = root) from a snapshot's root. On success *dir is the tree holding
  * the entry and *ent points into it (caller frees *dir); for the root itself *ent is NULL. */

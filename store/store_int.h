@@ -4,19 +4,19 @@
 #include <jansson.h>
 
 #include "cache.h"
-#include "trust.h"
 #include "store.h"
+#include "trust.h"
 
-#define BUNDLE_MAGIC "EMBKEYS1"
-#define BUNDLE_LEN (8 + STORE_ID_LEN + KEY_LEN + SIGN_PK_LEN)
-#define DESCRIPTOR_KEY "embassy.json"
-#define HEAD_KEY "heads/latest"
+#define BUNDLE_MAGIC	  "EMBKEYS1"
+#define BUNDLE_LEN	  (8 + STORE_ID_LEN + KEY_LEN + SIGN_PK_LEN)
+#define DESCRIPTOR_KEY	  "embassy.json"
+#define HEAD_KEY	  "heads/latest"
 #define SIGCTX_DESCRIPTOR "embassy-descriptor-v1"
-#define SIGCTX_SNAPSHOT "embassy-snapshot-v1"
-#define SIGCTX_HEAD "embassy-head-v1"
-#define SNAP_MAGIC "EMBSNAP1"
-#define PACK_MAGIC "EMBPACK1"
-#define SMALL_OBJECT_MAX (1u << 20) /* descriptor, key entries, head pointer */
+#define SIGCTX_SNAPSHOT	  "embassy-snapshot-v1"
+#define SIGCTX_HEAD	  "embassy-head-v1"
+#define SNAP_MAGIC	  "EMBSNAP1"
+#define PACK_MAGIC	  "EMBPACK1"
+#define SMALL_OBJECT_MAX  (1u << 20) /* descriptor, key entries, head pointer */
 
 /* Immutable after store_open except the cache, which locks itself. */
 struct store {
@@ -37,8 +37,6 @@ struct store {
 int store_envelope_open(const uint8_t *data, size_t len, const char *ctx, const uint8_t *pk,
 			json_t **root, const char **body, size_t *body_len);
 int store_envelope_make(const struct store *s, const char *ctx, json_t *body, char **out);
-
-
 
 /* Sign, seal and upload a manifest (create-only); fills sn->id. */
 int store_write_snapshot(struct store *s, struct snapshot *sn);

@@ -1,8 +1,8 @@
 /* store_read: fetching records through the caches, trees, path lookup and file reads. */
 #include <errno.h>
-#include <stddef.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +16,10 @@
 
 static const char *type_name(enum record_type t)
 {
-	return t == REC_DATA ? "data" : t == REC_TREE ? "tree" : t == REC_INDEX ? "index" : "manifest";
+	return t == REC_DATA	? "data"
+	       : t == REC_TREE	? "tree"
+	       : t == REC_INDEX ? "index"
+				: "manifest";
 }
 
 static void log_bad(const struct rec_ref *ref, enum record_type type, int err)
@@ -26,7 +29,7 @@ static void log_bad(const struct rec_ref *ref, enum record_type type, int err)
 	hex_encode(ref->id, ID_LEN, id);
 	log_err("%s record %.16s… in %s at %llu+%u: %s", type_name(type), id, pk,
 		(unsigned long long)ref->off, ref->len,
-		err == -EBADMSG ? "fails verification (tampered, substituted or a bad reply)"
+		err == -EBADMSG	 ? "fails verification (tampered, substituted or a bad reply)"
 		: err == -ENOENT ? "pack object is missing"
 				 : strerror(-err));
 }
@@ -98,8 +101,8 @@ int store_fetch_cbuf(struct store *s, enum record_type type, const struct rec_re
 	return 0;
 }
 
-int store_fetch(struct store *s, enum record_type type, const struct rec_ref *ref,
-		uint8_t **plain, size_t *len)
+int store_fetch(struct store *s, enum record_type type, const struct rec_ref *ref, uint8_t **plain,
+		size_t *len)
 {
 	struct cbuf *b;
 	int ret = store_fetch_cbuf(s, type, ref, &b);
@@ -170,16 +173,18 @@ static size_t plan_runs(struct batch *b, char (*keys)[64])
 		const struct rec_ref *r = &b->refs[b->order[k]];
 		struct remote_req *q = nreq ? &b->reqs[nreq - 1] : NULL;
 		const struct rec_ref *prev = k ? &b->refs[b->order[k - 1]] : NULL;
-		if (q && !memcmp(prev->pack, r->pack, PACK_ID_LEN) && r->off >= q->off + q->len - 0 &&
-		    r->off <= q->off + q->len + COALESCE_GAP &&
+		if (q && !memcmp(prev->pack, r->pack, PACK_ID_LEN) &&
+		    r->off >= q->off + q->len - 0 && r->off <= q->off + q->len + COALESCE_GAP &&
 		    r->off + r->len - q->off <= COALESCE_MAX) {
 			q->len = r->off + r->len - q->off;
 		} else if (q && !memcmp(prev->pack, r->pack, PACK_ID_LEN) &&
 			   r->off + r->len <= q->off + q->len) {
-			/* the same record twice (a file holding one chunk twice): already covered */
+			/* the same record twice (a file holding one chunk twice): already covered
+			 */
 		} else {
 			store_pack_key(r->pack, keys[nreq]);
-			b->reqs[nreq] = (struct remote_req){.key = keys[nreq], .off = r->off, .len = r->len};
+			b->reqs[nreq] =
+			    (struct remote_req){.key = keys[nreq], .off = r->off, .len = r->len};
 			nreq++;
 		}
 		b->run_of[k] = nreq - 1;
@@ -197,14 +202,15 @@ static void open_one(void *ctx, size_t k)
 		b->results[i] = q->result;
 		return;
 	}
-	b->results[i] = open_rec(b->s, b->type, r, q->data + (r->off - q->off), r->len, &b->bufs[i]);
+	b->results[i] =
+	    open_rec(b->s, b->type, r, q->data + (r->off - q->off), r->len, &b->bufs[i]);
 	if (!b->results[i] && b->s->hook)
 		b->s->hook->put(b->s->hook->ctx, r, q->data + (r->off - q->off), r->len);
 }
 
 static int fetch_misses(struct batch *b)
 {
-	char (*keys)[64] = calloc(b->nmiss, 64);
+	char(*keys)[64] = calloc(b->nmiss, 64);
 	size_t nreq;
 	int ret = -ENOMEM;
 

@@ -38,8 +38,8 @@ static json_t *manifest_json(const struct store *s, const struct snapshot *sn)
 }
 
 /* What the signature covers: store id || snapshot id || the sealed record. */
-static uint8_t *signed_msg(const struct store *s, const uint8_t *id, const uint8_t *rec,
-			   size_t len, size_t *mlen)
+static uint8_t *signed_msg(const struct store *s, const uint8_t *id, const uint8_t *rec, size_t len,
+			   size_t *mlen)
 {
 	uint8_t *m = malloc(STORE_ID_LEN + ID_LEN + len);
 	if (!m)
@@ -155,8 +155,8 @@ int store_read_snapshot(struct store *s, const uint8_t id[ID_LEN], struct snapsh
 	msg = signed_msg(s, id, obj + SNAP_HDR, n - SNAP_HDR, &mlen);
 	if (!msg || sign_verify(s->sign_pk, SIGCTX_SNAPSHOT, msg, mlen, obj + 8))
 		goto out;
-	ret = record_open(s->keys, REC_MANIFEST, id, obj + SNAP_HDR, n - SNAP_HDR,
-			  SMALL_OBJECT_MAX, &plain, &plen);
+	ret = record_open(s->keys, REC_MANIFEST, id, obj + SNAP_HDR, n - SNAP_HDR, SMALL_OBJECT_MAX,
+			  &plain, &plen);
 	if (!ret)
 		ret = parse_manifest(s, plain, plen, sn);
 	if (!ret)
@@ -303,7 +303,8 @@ int store_read_head(struct store *s, struct head *h)
 	ret = trust_check_head(&s->trust, s->store_id_hex, s->sign_pk, h);
 out:
 	if (ret == -EBADMSG)
-		log_err("%s: head pointer does not verify (forged or from another store)", HEAD_KEY);
+		log_err("%s: head pointer does not verify (forged or from another store)",
+			HEAD_KEY);
 	json_decref(b);
 	json_decref(root);
 	free(data);
@@ -322,8 +323,9 @@ int store_resolve_snapshot(struct store *s, const char *spec, struct snapshot *o
 			return ret;
 		ret = store_read_snapshot(s, h.snapshot, out);
 		if (!ret && out->seq != h.seq) {
-			log_err("head pointer names snapshot with sequence %llu, manifest says %llu",
-				(unsigned long long)h.seq, (unsigned long long)out->seq);
+			log_err(
+			    "head pointer names snapshot with sequence %llu, manifest says %llu",
+			    (unsigned long long)h.seq, (unsigned long long)out->seq);
 			snapshot_clear(out);
 			ret = -EBADMSG;
 		}
@@ -333,7 +335,9 @@ int store_resolve_snapshot(struct store *s, const char *spec, struct snapshot *o
 		return -ENOENT;
 	ret = remote_list(s->remote, "snapshots/", collect_id, &l);
 	if (ret >= 0)
-		ret = l.n == 0 ? -ENOENT : l.n > 1 ? -ENOTUNIQ : store_read_snapshot(s, l.ids[0], out);
+		ret = l.n == 0	? -ENOENT
+		      : l.n > 1 ? -ENOTUNIQ
+				: store_read_snapshot(s, l.ids[0], out);
 	free(l.ids);
 	return ret;
 }

@@ -10,8 +10,8 @@
 #include "refjson.h"
 
 static const char *const type_names[] = {
-	[ENT_FILE] = "file", [ENT_DIR] = "dir",	 [ENT_SYMLINK] = "symlink",
-	[ENT_FIFO] = "fifo", [ENT_CHR] = "char", [ENT_BLK] = "block",
+    [ENT_FILE] = "file", [ENT_DIR] = "dir",  [ENT_SYMLINK] = "symlink",
+    [ENT_FIFO] = "fifo", [ENT_CHR] = "char", [ENT_BLK] = "block",
 };
 
 int tree_namecmp(const char *a, size_t alen, const char *b, size_t blen)

@@ -10,12 +10,12 @@
 
 #include "record.h"
 
-#define PACK_ID_LEN 16
-#define TREE_NAME_MAX 255
-#define TREE_MAX_ENTRIES (4u << 20)
+#define PACK_ID_LEN	     16
+#define TREE_NAME_MAX	     255
+#define TREE_MAX_ENTRIES     (4u << 20)
 #define TREE_MAX_XATTR_VALUE (64u << 10)
-#define TREE_MAX_XATTRS 1024
-#define TREE_MAX_DEPTH 4096 /* directory nesting readers follow */
+#define TREE_MAX_XATTRS	     1024
+#define TREE_MAX_DEPTH	     4096 /* directory nesting readers follow */
 
 /* Where a record lives: enough to fetch and open it without any index. */
 struct rec_ref {
@@ -47,16 +47,16 @@ struct tree_entry {
 	uint32_t mode; /* permission bits incl. suid/sgid/sticky (07777) */
 	uint32_t uid, gid;
 	int64_t mtime_ns;
-	uint64_t size;      /* file: length in bytes; symlink: target length */
-	uint64_t rdev;      /* char/block devices */
-	uint64_t link_id;   /* non-zero: hard-link group, unique within a snapshot */
-	uint32_t nlink;     /* the source's link count when sealed (names may lie outside) */
-	char *target;       /* symlink target, verbatim */
+	uint64_t size;	  /* file: length in bytes; symlink: target length */
+	uint64_t rdev;	  /* char/block devices */
+	uint64_t link_id; /* non-zero: hard-link group, unique within a snapshot */
+	uint32_t nlink;	  /* the source's link count when sealed (names may lie outside) */
+	char *target;	  /* symlink target, verbatim */
 	struct xattr *xattrs;
 	size_t nxattrs;
 	struct chunk_ref *chunks; /* file: sorted by foff */
 	size_t nchunks;
-	struct rec_ref subtree; /* dir */
+	struct rec_ref subtree;	  /* dir */
 	uint64_t subtree_entries; /* dir: number of entries in the subtree record */
 };
 

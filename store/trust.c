@@ -131,21 +131,23 @@ int trust_check_head(const struct trust_opts *o, const char *sid, const uint8_t 
 	floor = o && o->min_seq > st.seq ? o->min_seq : st.seq;
 	if (h->seq < floor) {
 		if (!o || !o->allow_rollback) {
-			log_err("store %s: head pointer has sequence %llu but %llu was seen before: "
-				"the host is serving an older state (rollback); --allow-rollback "
-				"overrides",
-				sid, (unsigned long long)h->seq, (unsigned long long)floor);
+			log_err(
+			    "store %s: head pointer has sequence %llu but %llu was seen before: "
+			    "the host is serving an older state (rollback); --allow-rollback "
+			    "overrides",
+			    sid, (unsigned long long)h->seq, (unsigned long long)floor);
 			return -ESTALE;
 		}
-		log_warn("store %s: accepting head sequence %llu below %llu (--allow-rollback)", sid,
-			 (unsigned long long)h->seq, (unsigned long long)floor);
+		log_warn("store %s: accepting head sequence %llu below %llu (--allow-rollback)",
+			 sid, (unsigned long long)h->seq, (unsigned long long)floor);
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (h->expires_ns < (int64_t)now.tv_sec * 1000000000 + now.tv_nsec) {
 		if (o && o->require_fresh) {
-			log_err("store %s: head pointer expired; the host may be freezing the store "
-				"(--require-fresh)",
-				sid);
+			log_err(
+			    "store %s: head pointer expired; the host may be freezing the store "
+			    "(--require-fresh)",
+			    sid);
 			return -EKEYEXPIRED;
 		}
 		log_warn("store %s: head pointer EXPIRED — the sealer has not refreshed it; the "

@@ -35,8 +35,7 @@ struct verifier {
 	struct verify_progress prog;
 };
 
-__attribute__((format(printf, 2, 3))) static void report(struct verifier *v, const char *fmt,
-							   ...)
+__attribute__((format(printf, 2, 3))) static void report(struct verifier *v, const char *fmt, ...)
 {
 	char line[16384];
 	va_list ap;
@@ -258,8 +257,9 @@ static void check_head(struct verifier *v)
 	if (ret == -ENOENT)
 		return; /* an empty store, or a seal interrupted before its first head */
 	if (ret == -ESTALE || ret == -EKEYEXPIRED) {
-		report(v, "heads/latest: %s", ret == -ESTALE ? "rolled back: older than a sequence seen before"
-							 : "expired (--require-fresh)");
+		report(v, "heads/latest: %s",
+		       ret == -ESTALE ? "rolled back: older than a sequence seen before"
+				      : "expired (--require-fresh)");
 		return;
 	}
 	if (ret) {

@@ -26,8 +26,10 @@ static struct tree *sample(void)
 	t->e[1].size = 3000;
 	t->e[1].nchunks = 2;
 	t->e[1].chunks = calloc(2, sizeof(struct chunk_ref));
-	t->e[1].chunks[0] = (struct chunk_ref){.foff = 0, .rec = {.off = 8, .len = 1041, .plen = 1000}};
-	t->e[1].chunks[1] = (struct chunk_ref){.foff = 2000, .rec = {.off = 1049, .len = 1041, .plen = 1000}};
+	t->e[1].chunks[0] =
+	    (struct chunk_ref){.foff = 0, .rec = {.off = 8, .len = 1041, .plen = 1000}};
+	t->e[1].chunks[1] =
+	    (struct chunk_ref){.foff = 2000, .rec = {.off = 1049, .len = 1041, .plen = 1000}};
 	t->e[1].chunks[1].rec.id[0] = 7;
 	t->e[1].link_id = 3;
 	t->e[1].nlink = 2;
@@ -112,15 +114,15 @@ Test(tree, hostile_names)
 	expect_bad("\"name\":\"dir\"", "\"name\":\"\"");
 	expect_bad("\"name\":\"dir\"", "\"name\":\"a/b\"");
 	expect_bad("\"name\":\"dir\"", "\"name\":\"d\\u0000\"");
-	expect_bad("\"name\":\"dir\"", "\"name\":\"a file\""); /* duplicate */
-	expect_bad("\"name\":\"dir\"", "\"name\":\"0\"");      /* out of order */
+	expect_bad("\"name\":\"dir\"", "\"name\":\"a file\"");	       /* duplicate */
+	expect_bad("\"name\":\"dir\"", "\"name\":\"0\"");	       /* out of order */
 	expect_bad("\"name\":\"dir\"", "\"name\":{\"hex\":\"2e2e\"}"); /* ".." spelt in hex */
 }
 
 Test(tree, hostile_chunks)
 {
-	expect_bad("[2000,", "[500,");   /* overlaps the first chunk */
-	expect_bad("[2000,", "[2500,");  /* runs past the end of the file */
+	expect_bad("[2000,", "[500,");	/* overlaps the first chunk */
+	expect_bad("[2000,", "[2500,"); /* runs past the end of the file */
 	expect_bad("\"size\":3000", "\"size\":2999");
 	expect_bad("[2000,", "[-1,");
 	expect_bad("[2000,", "[\"x\",");
