@@ -134,6 +134,8 @@ struct prefetch_stream {
 	uint64_t ahead;	 /* lock: everything below this is fetched or queued */
 	uint64_t window; /* lock: bytes to keep queued ahead of hi */
 	unsigned seq;	 /* lock: consecutive reads that looked sequential */
+	unsigned jumps;	 /* lock: reads that did not (random access) */
+	bool filled;	 /* lock: the whole file was queued for a background fill */
 };
 
 int prefetch_new(struct store *s, size_t memory_cache, struct fs_prefetch **out);

@@ -14,6 +14,9 @@
  *    from two average chunks up to PF_CAP (at most a quarter of the memory cache, so a
  *    prefetched chunk is not evicted before its reader arrives). A jump resets the window.
  *    Windows are cut into jobs of PF_JOB_MAX so the first chunks land early.
+ *  - a file read at random (PF_RANDOM_JUMPS non-sequential reads, e.g. SQLite lookups): the
+ *    whole file is queued once, low priority, if it fits in the queue bound — so it soon
+ *    reads from memory, and every later cold miss costs nothing.
  *  - an opened directory of many small files whose records lie next to each other in a pack
  *    (prefetch_dir_files): up to PF_DIR_MAX of them, in the low-priority queue.
  *  - a loaded directory listing (prefetch_dir_trees): its subdirectories' listings, and
@@ -33,16 +36,17 @@
 #include "fs_int.h"
 #include "log.h"
 
-#define PF_THREADS    3
-#define PF_CAP	      (64u << 20) /* largest window */
-#define PF_JOB_MAX    (8u << 20)  /* largest single job */
-#define PF_SLACK      (4u << 20)  /* reordering tolerated in a sequential stream */
-#define PF_DIR_MAX    (32u << 20) /* small files prefetched per directory */
-#define PF_DIR_QUEUED (64u << 20) /* directory-file jobs queued at most */
-#define PF_DIR_MIN    8		  /* fewer small files than this: not worth it */
-#define PF_SMALL      (1u << 20)  /* a "small" file: one chunk of at most this */
-#define PF_NEAR	      (64u << 10) /* records closer than this count as neighbours */
-#define PF_TREE_BATCH 1024	  /* listings per tree job */
+#define PF_THREADS	3
+#define PF_CAP		(64u << 20) /* largest window */
+#define PF_JOB_MAX	(8u << 20)  /* largest single job */
+#define PF_SLACK	(4u << 20)  /* reordering tolerated in a sequential stream */
+#define PF_DIR_MAX	(32u << 20) /* small files prefetched per directory */
+#define PF_DIR_QUEUED	(64u << 20) /* directory-file jobs queued at most */
+#define PF_DIR_MIN	8	    /* fewer small files than this: not worth it */
+#define PF_SMALL	(1u << 20)  /* a "small" file: one chunk of at most this */
+#define PF_NEAR		(64u << 10) /* records closer than this count as neighbours */
+#define PF_TREE_BATCH	1024	    /* listings per tree job */
+#define PF_RANDOM_JUMPS 8	    /* random reads before a file is filled in the background */
 
 enum { Q_URGENT, Q_LOW, NQ };
 
@@ -251,6 +255,8 @@ static bool stream_advance(struct fs_prefetch *p, struct prefetch_stream *ps, ui
 {
 	bool seq = off <= ps->hi + PF_SLACK && end + PF_SLACK >= ps->hi;
 
+	if (!seq && ps->window)
+		ps->jumps++;
 	if (!seq || ps->window == 0) {
 		ps->seq = 0;
 		ps->window = p->initial;
@@ -268,17 +274,38 @@ static bool stream_advance(struct fs_prefetch *p, struct prefetch_stream *ps, ui
 	return true;
 }
 
+/* Queue every chunk of a file read at random, once (bounded by the queue's byte limit). */
+static void fill_file(struct fs_prefetch *p, const struct tree_entry *e)
+{
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < e->nchunks; i++)
+		bytes += e->chunks[i].rec.plen;
+	if (bytes > p->queue_max)
+		return; /* bigger than what may be in flight: leave it to the reads */
+	struct rec_ref *refs = malloc(e->nchunks * sizeof(*refs));
+	if (!refs)
+		return;
+	for (size_t i = 0; i < e->nchunks; i++)
+		refs[i] = e->chunks[i].rec;
+	enqueue_split(p, Q_LOW, REC_DATA, refs, e->nchunks);
+	free(refs);
+}
+
 void prefetch_on_read(struct fs_prefetch *p, struct prefetch_stream *ps, const struct tree_entry *e,
 		      uint64_t off, size_t len)
 {
 	uint64_t from = 0, to = 0;
 	size_t first = 0, last = 0;
-	bool go;
+	bool go, fill = false;
 
 	if (!p || e->nchunks == 0)
 		return;
 	pthread_mutex_lock(&ps->lock);
 	go = stream_advance(p, ps, off, off + len, &from, &to);
+	if (ps->jumps >= PF_RANDOM_JUMPS && !ps->filled && e->nchunks > 1) {
+		ps->filled = fill = true;
+		go = false;
+	}
 	if (go) {
 		/* whole chunks that start at or after from: the one being read is the reader's */
 		first = tree_chunk_at(e, from);
@@ -292,6 +319,8 @@ void prefetch_on_read(struct fs_prefetch *p, struct prefetch_stream *ps, const s
 			ps->ahead = e->chunks[last - 1].foff + e->chunks[last - 1].rec.plen;
 	}
 	pthread_mutex_unlock(&ps->lock);
+	if (fill)
+		fill_file(p, e);
 	if (!go || last <= first)
 		return;
 	struct rec_ref *refs = malloc((last - first) * sizeof(*refs));
