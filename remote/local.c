@@ -329,7 +329,8 @@ out:
 		free(v);
 		return ret;
 	}
-	qsort(v, n, sizeof(*v), cmp_names);
+	if (n) /* qsort(NULL, 0) is undefined (an empty directory) */
+		qsort(v, n, sizeof(*v), cmp_names);
 	*names = v;
 	*count = n;
 	return 0;

@@ -30,7 +30,8 @@ static int entry_cmp(const void *x, const void *y)
 
 void tree_sort(struct tree *t)
 {
-	qsort(t->e, t->n, sizeof(*t->e), entry_cmp);
+	if (t->n) /* qsort(NULL, 0) is undefined */
+		qsort(t->e, t->n, sizeof(*t->e), entry_cmp);
 }
 
 const struct tree_entry *tree_find(const struct tree *t, const char *name, size_t len)

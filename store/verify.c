@@ -140,7 +140,8 @@ static int check_packs(struct verifier *v)
 {
 	uint64_t size = 0;
 	int st = 0;
-	qsort(v->uses, v->nuses, sizeof(*v->uses), use_cmp);
+	if (v->nuses) /* qsort(NULL, 0) is undefined */
+		qsort(v->uses, v->nuses, sizeof(*v->uses), use_cmp);
 	for (size_t i = 0; i < v->nuses; i++) {
 		struct use *u = &v->uses[i];
 		if (!i || memcmp(u->ref.pack, v->uses[i - 1].ref.pack, PACK_ID_LEN)) {
