@@ -4,7 +4,8 @@
  * is not mirrored here: the mount's disk cache holds records. Everything served from the
  * mirror is verified exactly like a fresh copy (signatures, AEAD, trust state), so the copy
  * needs no protection beyond its directory's permissions.
- * Online: reads and listings go to the store; whole-object reads of metadata are copied.
+ * Online: listings and the head pointer go to the store; other metadata is read from the
+ * copy when there is one (objects are immutable under their names), else fetched and copied.
  * Offline: metadata comes from the copy; pack reads fail with -EIO; writes with -EROFS. */
 #include <errno.h>
 #include <stdbool.h>
@@ -25,6 +26,14 @@ static bool is_meta(const char *key)
 	return strncmp(key, "packs/", 6) != 0;
 }
 
+/* Every object but the head pointer is immutable under its name (store objects are only
+ * ever added), so a local copy can stand in for it even online: remounts then fetch no
+ * manifest twice. The head pointer is always fetched fresh. */
+static bool is_immutable(const char *key)
+{
+	return is_meta(key) && strncmp(key, "heads/", 6) != 0;
+}
+
 static int m_get(void *be, const char *key, uint64_t off, uint64_t len, size_t max_len,
 		 uint8_t **data, size_t *n)
 {
@@ -35,6 +44,9 @@ static int m_get(void *be, const char *key, uint64_t off, uint64_t len, size_t m
 			return -EIO; /* not in the disk cache: nothing to read it from */
 		return m->local_ops->get(m->local, key, off, len, max_len, data, n);
 	}
+	if (is_immutable(key) && off == 0 && len == 0 &&
+	    m->local_ops->get(m->local, key, off, len, max_len, data, n) == 0)
+		return 0;
 	ret = m->inner_ops->get(m->inner, key, off, len, max_len, data, n);
 	if (!ret && is_meta(key) && off == 0 && len == 0)
 		m->local_ops->put(m->local, key, *data, *n, 0); /* best effort */

@@ -6,6 +6,7 @@
 
 #include "hex.h"
 #include "log.h"
+#include "par.h"
 #include "refjson.h"
 #include "store_int.h"
 
@@ -208,29 +209,53 @@ static int snap_cmp(const void *a, const void *b)
 	return x->time_ns < y->time_ns ? -1 : x->time_ns > y->time_ns;
 }
 
+struct read_all {
+	struct store *s;
+	const struct idlist *l;
+	struct snapshot *v;
+	int *res;
+};
+
+static void read_one(void *ctx, size_t i)
+{
+	struct read_all *r = ctx;
+	r->res[i] = store_read_snapshot(r->s, r->l->ids[i], &r->v[i]);
+}
+
+/* Manifests are fetched with many requests in flight: over a WAN link a store with hundreds
+ * of snapshots would otherwise take a round trip each to list. */
 int store_list_snapshots(struct store *s, struct snapshot **out, size_t *n, size_t *bad)
 {
 	struct idlist l = {0};
 	struct snapshot *v = NULL;
+	int *res = NULL;
 	size_t nv = 0, nbad = 0;
 	int ret = remote_list(s->remote, "snapshots/", collect_id, &l);
 
 	if (ret < 0)
 		goto out;
 	v = calloc(l.n ? l.n : 1, sizeof(*v));
-	ret = v ? 0 : -ENOMEM;
-	for (size_t i = 0; !ret && i < l.n; i++) {
-		int r = store_read_snapshot(s, l.ids[i], &v[nv]);
-		if (r == 0)
-			nv++;
-		else if (r == -EBADMSG || r == -ENOENT)
-			nbad++;
-		else
-			ret = r;
-	}
-	if (ret)
+	res = calloc(l.n ? l.n : 1, sizeof(int));
+	ret = v && res ? 0 : -ENOMEM;
+	if (!ret)
+		par_for(l.n, 16, read_one, &(struct read_all){.s = s, .l = &l, .v = v, .res = res});
+	for (size_t i = 0; !ret && i < l.n; i++)
+		if (res[i] && res[i] != -EBADMSG && res[i] != -ENOENT)
+			ret = res[i]; /* e.g. the store is unreachable: no partial list */
+	if (ret) {
+		for (size_t i = 0; i < l.n; i++)
+			if (res[i] == 0)
+				snapshot_clear(&v[i]);
 		goto out;
-	qsort(v, nv, sizeof(*v), snap_cmp);
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		if (res[i] == 0)
+			v[nv++] = v[i]; /* compact: nv <= i, and the moved-from slot is dropped */
+		else
+			nbad++;
+	}
+	if (nv)
+		qsort(v, nv, sizeof(*v), snap_cmp);
 	*out = v;
 	*n = nv;
 	if (bad)
@@ -238,6 +263,7 @@ int store_list_snapshots(struct store *s, struct snapshot **out, size_t *n, size
 	v = NULL;
 out:
 	store_free_snapshots(v, nv);
+	free(res);
 	free(l.ids);
 	return ret < 0 ? ret : 0;
 }
