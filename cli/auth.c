@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "keyadmin.h"
+#include "keyfile.h"
 #include "secmem.h"
 
 #define PASS_MAX 1024
@@ -177,6 +179,44 @@ static int pass_given(const struct cli_ctx *c, struct cli_auth *out)
 	return ret;
 }
 
+/* Officers' files are read here first, so a wrong file is one clear line (exit 4) and not
+ * a store-level error. */
+static int check_officer_files(const struct cli_ctx *c)
+{
+	struct quorum_share sh;
+	struct keyfile kf;
+	int ret, err;
+
+	for (size_t i = 0; i < c->nkey_files; i++) {
+		if ((ret = check_key_file("key file", c->key_files[i])) != EXIT_OK)
+			return ret;
+		err = keyfile_load(c->key_files[i], &kf);
+		if (!err && kf.kind != KEYFILE_RECIPIENT)
+			err = -EBADMSG;
+		keyfile_clear(&kf);
+		if (err) {
+			cli_error("key file %s is not a recipient key file ('embassy keygen'), as "
+				  "an officer of a quorum holds: %s",
+				  c->key_files[i],
+				  err == -EBADMSG ? "wrong kind or malformed" : strerror(-err));
+			return EXIT_AUTH;
+		}
+	}
+	for (size_t i = 0; i < c->nshare_files; i++) {
+		if ((ret = check_key_file("share file", c->share_files[i])) != EXIT_OK)
+			return ret;
+		err = quorum_share_read(c->share_files[i], &sh);
+		quorum_share_clear(&sh);
+		if (err) {
+			cli_error("share file %s is not a quorum share ('embassy key share'): %s",
+				  c->share_files[i],
+				  err == -EBADMSG ? "malformed" : strerror(-err));
+			return EXIT_AUTH;
+		}
+	}
+	return EXIT_OK;
+}
+
 int auth_gather(const struct cli_ctx *c, bool need_sealer, struct cli_auth *out)
 {
 	int ret;
@@ -190,6 +230,22 @@ int auth_gather(const struct cli_ctx *c, bool need_sealer, struct cli_auth *out)
 	if (c->sealer_key) {
 		out->a.sealer_key = c->sealer_key;
 		return check_key_file("sealer key", c->sealer_key);
+	}
+	out->a.quorum = &out->quorum;
+	if (c->nkey_files > 1 || c->nshare_files) {
+		/* officers of a quorum: every file is checked before the store is asked */
+		if ((ret = check_officer_files(c)) != EXIT_OK)
+			return ret;
+		if (!c->nkey_files && c->key_file) { /* EMBASSY_KEY_FILE: one more officer */
+			if ((ret = check_key_file("key file", c->key_file)) != EXIT_OK)
+				return ret;
+			out->a.key_file = c->key_file;
+		}
+		out->a.key_files = c->key_files;
+		out->a.nkey_files = c->nkey_files;
+		out->a.share_files = c->share_files;
+		out->a.nshare_files = c->nshare_files;
+		return EXIT_OK;
 	}
 	if (c->key_file) {
 		out->a.key_file = c->key_file;
@@ -281,14 +337,27 @@ static int open_error(const struct cli_ctx *c, const char *url, const struct cli
 			  url, STORE_FORMAT);
 		return EXIT_NOSTORE;
 	case -EKEYREJECTED:
-		if (kf)
+		if (ca->quorum.m)
+			cli_error("the %u shares given do not open quorum entry %s of store %s (a "
+				  "share from another quorum or store, or a damaged share)",
+				  ca->quorum.given, ca->quorum.entry, url);
+		else if (kf)
 			cli_error("key file %s does not open store %s (wrong key or another store)",
 				  kf, url);
 		else
 			cli_error("wrong passphrase for store %s", url);
 		return EXIT_AUTH;
 	case -ENOKEY:
-		if (kf)
+		if (ca->quorum.m)
+			cli_error("store %s: quorum needs %u officers, %u given (entry %s, %u of "
+				  "%u); add the --key-file or --share-file of more officers",
+				  url, ca->quorum.m, ca->quorum.given, ca->quorum.entry,
+				  ca->quorum.m, ca->quorum.n);
+		else if (ca->a.nkey_files || ca->a.nshare_files)
+			cli_error("store %s has no key entry or quorum entry that the given key "
+				  "and share files belong to (files from another store or quorum?)",
+				  url);
+		else if (kf)
 			cli_error(
 			    "store %s has no key entry for key file %s (the store was not made "
 			    "with --recipient for it)",

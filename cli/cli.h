@@ -49,7 +49,10 @@ enum cli_exit {
 	"CREDENTIALS (readers use one of them, in this order)\n"                                   \
 	"  --sealer-key FILE       the sealer's identity written by 'embassy init'\n"              \
 	"  --key-file FILE         a recipient key file ('embassy keygen') or a sealer key\n"      \
-	"                          file; also EMBASSY_KEY_FILE. Must be mode 0600.\n"              \
+	"                          file; also EMBASSY_KEY_FILE. Must be mode 0600. Repeat it\n"    \
+	"                          for officers of a quorum entry opening the store together\n"    \
+	"  --share-file FILE       a quorum share from 'embassy key share' (officers apart);\n"    \
+	"                          repeatable, combines with --key-file. Must be mode 0600.\n"     \
 	"  --passphrase-file FILE  read the store passphrase from FILE (first line)\n"             \
 	"  EMBASSY_PASSPHRASE      environment variable holding the passphrase\n"                  \
 	"  otherwise the passphrase is asked for on the terminal (not echoed).\n"                  \
@@ -90,6 +93,7 @@ enum {
 	OPT_MIN_SEQUENCE,
 	OPT_TRUST,
 	OPT_STATE_DIR,
+	OPT_SHARE_FILE,
 	OPT_CMD_BASE = 1100, /* commands number their own long-only options from here */
 };
 
@@ -97,6 +101,7 @@ enum {
 #define CLI_COMMON_OPTIONS                                                                         \
 	{"passphrase-file", required_argument, NULL, OPT_PASSPHRASE_FILE},                         \
 	    {"key-file", required_argument, NULL, OPT_KEY_FILE},                                   \
+	    {"share-file", required_argument, NULL, OPT_SHARE_FILE},                               \
 	    {"sealer-key", required_argument, NULL, OPT_SEALER_KEY},                               \
 	    {"cacert", required_argument, NULL, OPT_CACERT},                                       \
 	    {"cert", required_argument, NULL, OPT_CERT},                                           \
@@ -113,11 +118,18 @@ enum {
 		"help", no_argument, NULL, 'h'                                                     \
 	}
 
+/* At most this many --key-file and as many --share-file options (a quorum's n). */
+#define CLI_MAX_KEY_FILES 255
+
 /* Everything a command learns from the common options. */
 struct cli_ctx {
 	const char *cmd; /* "seal", for messages */
 	const char *passphrase_file;
-	const char *key_file;
+	const char *key_file;			  /* EMBASSY_KEY_FILE, or the first --key-file */
+	const char *key_files[CLI_MAX_KEY_FILES]; /* every --key-file, in order */
+	size_t nkey_files;
+	const char *share_files[CLI_MAX_KEY_FILES]; /* every --share-file */
+	size_t nshare_files;
 	const char *sealer_key;
 	struct remote_opts ro;
 	struct trust_opts trust; /* rollback / freeze / key pinning */
@@ -156,7 +168,8 @@ int opts_split_spec(const char *arg, char **snap, const char **path);
  * --passphrase-file, EMBASSY_PASSPHRASE or the terminal. Holds the passphrase in secmem. */
 struct cli_auth {
 	struct store_auth a;
-	char *pass; /* secmem */
+	struct store_quorum_status quorum; /* what a quorum unlock found (a.quorum) */
+	char *pass;			   /* secmem */
 };
 /* Gather read credentials. need_sealer: only a sealer key will do. Returns an exit code. */
 int auth_gather(const struct cli_ctx *c, bool need_sealer, struct cli_auth *out);

@@ -12,7 +12,7 @@
 #define KDF_MEM_MAX_MIB 4096u
 #define KDF_OPS_MAX	64u
 
-enum { OPT_RECIPIENT = OPT_CMD_BASE, OPT_KDF_MEMORY, OPT_KDF_OPS };
+enum { OPT_RECIPIENT = OPT_CMD_BASE, OPT_KDF_MEMORY, OPT_KDF_OPS, OPT_QUORUM, OPT_OFFICER };
 
 static const char help[] =
     "NAME\n"
@@ -20,6 +20,7 @@ static const char help[] =
     "\n"
     "SYNOPSIS\n"
     "  embassy init STORE --sealer-key FILE [--recipient PUBFILE]...\n"
+    "               [--quorum M --officer PUBFILE...]\n"
     "               [--passphrase-file FILE] [--kdf-memory MiB --kdf-ops N]\n"
     "\n"
     "DESCRIPTION\n"
@@ -34,11 +35,22 @@ static const char help[] =
     "  recovery host holding either can read, but never forge, snapshots: the signing\n"
     "  secret is not in the store in a form they can use.\n"
     "\n"
+    "  With --quorum M and N --officer public key files, the master key is also put in\n"
+    "  one quorum entry that any M of the N officers open together, and fewer cannot:\n"
+    "  each officer's recipient key file opens one Shamir share. Officers who meet give\n"
+    "  their key files as repeated --key-file options; officers apart each run 'embassy\n"
+    "  key share' and the share files are given as repeated --share-file options.\n"
+    "\n"
     "OPTIONS\n"
     "  --sealer-key FILE       where to write the sealer's identity (required)\n"
     "  --recipient PUBFILE     also wrap the master key to this public key; repeatable.\n"
-    "                          With recipients the passphrase is optional (an empty answer\n"
-    "                          at the prompt, or no terminal, means none).\n"
+    "                          With recipients or a quorum the passphrase is optional\n"
+    "                          (an empty answer at the prompt, or no terminal, means\n"
+    "                          none).\n"
+    "  --quorum M              with --officer: how many officers must act together\n"
+    "                          (1 <= M <= N <= 255)\n"
+    "  --officer PUBFILE       an officer's public key file ('embassy keygen'); repeat it\n"
+    "                          for each of the N officers, each a different key\n"
     "  --passphrase-file FILE  the recovery passphrase (first line of FILE)\n"
     "  --kdf-memory MiB        Argon2id memory for the passphrase entry (default 256)\n"
     "  --kdf-ops N             Argon2id passes (default 3). Lower values only for tests.\n"
@@ -49,11 +61,16 @@ static const char help[] =
     "  embassy keygen officer1.key\n"
     "  embassy init /srv/embassy/registers --sealer-key ~/sealer.key \\\n"
     "      --recipient officer1.key.pub\n"
+    "  embassy init /srv/embassy/registers --sealer-key ~/sealer.key \\\n"
+    "      --quorum 2 --officer o1.key.pub --officer o2.key.pub --officer o3.key.pub\n"
     "  EMBASSY_PASSPHRASE=... embassy init file:///mnt/embassy --sealer-key sealer.key\n";
 
 struct init_args {
 	const char *recipients[MAX_RECIPIENTS];
 	size_t nrecipients;
+	const char *officers[MAX_RECIPIENTS];
+	size_t nofficers;
+	uint64_t quorum;
 	uint64_t kdf_mib, kdf_ops;
 };
 
@@ -64,6 +81,8 @@ static int parse(struct cli_ctx *c, struct init_args *a, int argc, char **argv)
 	    {"recipient", required_argument, NULL, OPT_RECIPIENT},
 	    {"kdf-memory", required_argument, NULL, OPT_KDF_MEMORY},
 	    {"kdf-ops", required_argument, NULL, OPT_KDF_OPS},
+	    {"quorum", required_argument, NULL, OPT_QUORUM},
+	    {"officer", required_argument, NULL, OPT_OFFICER},
 	    {NULL, 0, NULL, 0}};
 	int opt, r;
 
@@ -78,6 +97,16 @@ static int parse(struct cli_ctx *c, struct init_args *a, int argc, char **argv)
 			if (a->nrecipients == MAX_RECIPIENTS)
 				return opts_usage(c, "at most %d --recipient", MAX_RECIPIENTS);
 			a->recipients[a->nrecipients++] = optarg;
+			break;
+		case OPT_QUORUM:
+			if (opts_parse_u64(optarg, 255, &a->quorum) < 0 || a->quorum < 1)
+				return opts_usage(c, "--quorum needs a number (1..255), not '%s'",
+						  optarg);
+			break;
+		case OPT_OFFICER:
+			if (a->nofficers == 255)
+				return opts_usage(c, "at most 255 --officer");
+			a->officers[a->nofficers++] = optarg;
 			break;
 		case OPT_KDF_MEMORY:
 			if (opts_parse_u64(optarg, KDF_MEM_MAX_MIB, &a->kdf_mib) < 0 ||
@@ -114,6 +143,17 @@ static int check_args(const struct cli_ctx *c, const struct init_args *a)
 			return EXIT_FAIL;
 		}
 	}
+	if (!a->quorum != !a->nofficers)
+		return opts_usage(c, "--quorum M and --officer PUBFILE go together");
+	if (a->quorum > a->nofficers)
+		return opts_usage(c, "--quorum %u needs at least %u --officer, not %zu",
+				  (unsigned)a->quorum, (unsigned)a->quorum, a->nofficers);
+	for (size_t i = 0; i < a->nofficers; i++) {
+		if (stat(a->officers[i], &st) < 0) {
+			cli_error("officer public key %s: %s", a->officers[i], strerror(errno));
+			return EXIT_FAIL;
+		}
+	}
 	return EXIT_OK;
 }
 
@@ -126,8 +166,9 @@ static int init_error(const char *url, const struct cli_ctx *c, int err)
 		return EXIT_FAIL;
 	case -EBADMSG:
 	case -EINVAL:
-		cli_error("cannot create store %s: a recipient public key file is malformed "
-			  "(expected 'embassy-recipient-pub-v1') or an option is out of range",
+		cli_error("cannot create store %s: a recipient or officer public key file is "
+			  "malformed (expected 'embassy-recipient-pub-v1'), an officer is given "
+			  "twice, or an option is out of range",
 			  url);
 		return EXIT_FAIL;
 	default:
@@ -170,7 +211,7 @@ static int run(int argc, char **argv)
 	ret = check_args(&c, &a);
 	if (ret != EXIT_OK)
 		return ret;
-	ret = auth_new_passphrase(&c, a.nrecipients > 0, &pass);
+	ret = auth_new_passphrase(&c, a.nrecipients > 0 || a.nofficers > 0, &pass);
 	if (ret != EXIT_OK)
 		return ret;
 	io.sealer_key_out = c.sealer_key;
@@ -178,10 +219,13 @@ static int run(int argc, char **argv)
 	io.passlen = pass.a.passlen;
 	io.recipients = a.recipients;
 	io.nrecipients = a.nrecipients;
+	io.quorum_m = (unsigned)a.quorum;
+	io.officers = a.officers;
+	io.nofficers = a.nofficers;
 	io.kdf_ops = a.kdf_ops;
 	io.kdf_mem = (size_t)a.kdf_mib << 20;
-	if (!io.passphrase && !io.nrecipients) {
-		ret = opts_usage(&c, "needs a passphrase or at least one --recipient");
+	if (!io.passphrase && !io.nrecipients && !io.nofficers) {
+		ret = opts_usage(&c, "needs a passphrase, a --recipient or a --quorum");
 		goto out;
 	}
 	err = store_init(argv[optind], &c.ro, &io, id);

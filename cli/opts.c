@@ -47,8 +47,20 @@ int opts_common(struct cli_ctx *c, int opt, const char *arg)
 	case OPT_PASSPHRASE_FILE:
 		c->passphrase_file = arg;
 		return 1;
-	case OPT_KEY_FILE:
-		c->key_file = arg;
+	case OPT_KEY_FILE: /* repeatable: officers of a quorum */
+		if (c->nkey_files == CLI_MAX_KEY_FILES) {
+			opts_usage(c, "at most %d --key-file", CLI_MAX_KEY_FILES);
+			return -EINVAL;
+		}
+		c->key_files[c->nkey_files++] = arg;
+		c->key_file = c->key_files[0];
+		return 1;
+	case OPT_SHARE_FILE:
+		if (c->nshare_files == CLI_MAX_KEY_FILES) {
+			opts_usage(c, "at most %d --share-file", CLI_MAX_KEY_FILES);
+			return -EINVAL;
+		}
+		c->share_files[c->nshare_files++] = arg;
 		return 1;
 	case OPT_SEALER_KEY:
 		c->sealer_key = arg;

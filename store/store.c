@@ -11,6 +11,7 @@
 
 #include "chunker.h"
 #include "hex.h"
+#include "keyadmin.h"
 #include "keyfile.h"
 #include "log.h"
 #include "refjson.h"
@@ -83,54 +84,11 @@ static uint8_t *bundle_make(const uint8_t *sid, const uint8_t *master, const uin
 	return b;
 }
 
-static int put_json(struct remote *r, const char *key, json_t *j, int flags)
-{
-	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	int ret = text ? remote_put(r, key, text, strlen(text), flags) : -ENOMEM;
-	free(text);
-	return ret;
-}
-
+/* Passphrase, recipient and quorum entries: keyadmin.c, shared with 'embassy key add'. */
 static int write_key_entries(struct remote *r, const struct store_init_opts *o,
 			     const uint8_t *bundle)
 {
-	char key[64], hex[17];
-	uint8_t rnd[8];
-	json_t *entry = NULL;
-	int ret = 0;
-
-	if (o->passphrase) {
-		ret = wrap_passphrase(bundle, BUNDLE_LEN, o->passphrase, o->passlen,
-				      o->kdf_ops ? o->kdf_ops : WRAP_DEFAULT_OPS,
-				      o->kdf_mem ? o->kdf_mem : WRAP_DEFAULT_MEM, &entry);
-		randombytes_buf(rnd, sizeof(rnd));
-		hex_encode(rnd, sizeof(rnd), hex);
-		snprintf(key, sizeof(key), "keys/pass-%s", hex);
-		if (!ret)
-			ret = put_json(r, key, entry, REMOTE_CREATE_ONLY);
-		json_decref(entry);
-	}
-	for (size_t i = 0; !ret && i < o->nrecipients; i++) {
-		struct keyfile kf;
-		ret = keyfile_load(o->recipients[i], &kf);
-		if (!ret && kf.kind != KEYFILE_RECIPIENT_PUB && kf.kind != KEYFILE_RECIPIENT)
-			ret = -EBADMSG;
-		if (ret) {
-			log_err("%s: not a recipient key file", o->recipients[i]);
-			keyfile_clear(&kf);
-			break;
-		}
-		ret = wrap_recipient(bundle, BUNDLE_LEN, kf.pub, &entry);
-		uint8_t rid[32];
-		wrap_recipient_id(kf.pub, rid); /* never the public key itself: see wrap.h */
-		hex_encode(rid, 8, hex);
-		snprintf(key, sizeof(key), "keys/rcpt-%s", hex);
-		if (!ret)
-			ret = put_json(r, key, entry, REMOTE_CREATE_ONLY);
-		json_decref(entry);
-		keyfile_clear(&kf);
-	}
-	return ret;
+	return keyadmin_write_entries(r, o, bundle, NULL, NULL);
 }
 
 static json_t *descriptor_body(const uint8_t *sid, const uint8_t *pk)
@@ -178,7 +136,7 @@ int store_init(const char *url, const struct remote_opts *ro, const struct store
 	struct stat st;
 	int ret;
 
-	if (!o->passphrase && !o->nrecipients)
+	if (!o->passphrase && !o->nrecipients && !o->nofficers)
 		return -EINVAL;
 	if (!lstat(o->sealer_key_out, &st))
 		return -EEXIST;
@@ -340,6 +298,79 @@ static int unlock_sealer(struct store *s, const struct keyfile *kf)
 	return keys_new(kf->master, s->store_id, &s->keys);
 }
 
+/* A quorum's bundle goes through the same descriptor check as any other entry's. */
+static int quorum_accept(void *ctx, uint8_t *bundle)
+{
+	struct unlock_ctx *u = ctx;
+	u->bundle = bundle;
+	return adopt_bundle(u); /* frees the bundle when it does not match */
+}
+
+/* Officers: recipient key files present together and share files of those apart. */
+static int unlock_quorum(struct store *s, const struct store_auth *a, const struct keyfile *kfs,
+			 size_t nkf, const struct quorum_share *shares, size_t nshares,
+			 const uint8_t *desc, size_t desc_len)
+{
+	struct unlock_ctx u = {.s = s, .a = a, .desc = desc, .desc_len = desc_len};
+	struct quorum_creds qc = {.kfs = kfs, .nkf = nkf, .shares = shares, .nshares = nshares};
+	int ret = quorum_unlock(s->remote, &qc, quorum_accept, &u, a->quorum);
+
+	if (ret)
+		return ret;
+	ret = keys_new(u.bundle + 8 + STORE_ID_LEN, s->store_id, &s->keys);
+	secmem_free(u.bundle);
+	return ret;
+}
+
+/* Several key files and/or share files: a quorum, or failing that any one recipient entry. */
+static int authenticate_officers(struct store *s, const struct store_auth *a, const uint8_t *desc,
+				 size_t desc_len)
+{
+	size_t nkf = (a->key_file ? 1 : 0) + a->nkey_files, nsh = a->nshare_files, k = 0;
+	struct keyfile *kfs = calloc(nkf ? nkf : 1, sizeof(*kfs));
+	struct quorum_share *shares = calloc(nsh ? nsh : 1, sizeof(*shares));
+	int ret = -ENOMEM;
+
+	if (!kfs || !shares)
+		goto out;
+	for (k = 0; k < nkf; k++) {
+		const char *path =
+		    a->key_file && k == 0 ? a->key_file : a->key_files[k - (a->key_file ? 1 : 0)];
+		ret = keyfile_load(path, &kfs[k]);
+		if (!ret && kfs[k].kind != KEYFILE_RECIPIENT)
+			ret = -EBADMSG; /* officers hold recipient key files */
+		if (ret) {
+			log_err("%s: not an officer's recipient key file (%s)", path,
+				strerror(-ret));
+			k++;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < nsh; i++) {
+		ret = quorum_share_read(a->share_files[i], &shares[i]);
+		if (ret) {
+			log_err("%s: not a quorum share file (%s)", a->share_files[i],
+				strerror(-ret));
+			goto out;
+		}
+	}
+	ret = unlock_quorum(s, a, kfs, nkf, shares, nsh, desc, desc_len);
+	/* no quorum entry opens: one officer may also hold a recipient entry of their own */
+	for (size_t i = 0; ret == -ENOKEY && i < nkf; i++) {
+		int r = unlock_entries(s, a, &kfs[i], desc, desc_len);
+		if (r != -ENOKEY)
+			ret = r;
+	}
+out:
+	for (size_t i = 0; kfs && i < k; i++)
+		keyfile_clear(&kfs[i]);
+	for (size_t i = 0; shares && i < nsh; i++)
+		quorum_share_clear(&shares[i]);
+	free(kfs);
+	free(shares);
+	return ret;
+}
+
 static int authenticate(struct store *s, const struct store_auth *a, const uint8_t *desc,
 			size_t desc_len)
 {
@@ -347,6 +378,10 @@ static int authenticate(struct store *s, const struct store_auth *a, const uint8
 	struct keyfile kf;
 	int ret;
 
+	if (a->quorum)
+		memset(a->quorum, 0, sizeof(*a->quorum));
+	if (!a->sealer_key && (a->nkey_files || a->nshare_files))
+		return authenticate_officers(s, a, desc, desc_len);
 	if (!path) {
 		if (!a->passphrase)
 			return -ENOKEY;
@@ -359,9 +394,12 @@ static int authenticate(struct store *s, const struct store_auth *a, const uint8
 		ret = unlock_sealer(s, &kf);
 		if (!ret)
 			ret = check_descriptor(s, desc, desc_len);
-	} else if (kf.kind == KEYFILE_RECIPIENT && !a->sealer_key)
+	} else if (kf.kind == KEYFILE_RECIPIENT && !a->sealer_key) {
 		ret = unlock_entries(s, a, &kf, desc, desc_len);
-	else
+		/* no entry of its own: the key may be one officer of a quorum (m = 1 opens) */
+		if (ret == -ENOKEY)
+			ret = unlock_quorum(s, a, &kf, 1, NULL, 0, desc, desc_len);
+	} else
 		ret = -EBADMSG; /* a public key file, or a recipient key given as sealer key */
 	keyfile_clear(&kf);
 	return ret;

@@ -18,24 +18,40 @@
 
 struct store;
 
+/* What a quorum unlock found, for a clear message (store_auth.quorum, optional). */
+struct store_quorum_status {
+	unsigned m, n;	/* the quorum entry that came closest; m = 0: no entry had a share */
+	unsigned given; /* distinct shares of that entry among the credentials */
+	char entry[64]; /* its object name */
+};
+
 /* How a party authenticates. Exactly one of the sources is used, in this order:
- * sealer_key (full identity: may seal), key_file (recipient key file, or a sealer key file),
- * passphrase. */
+ * sealer_key (full identity: may seal); key files and share files (a recipient key file, a
+ * sealer key file, or officers of a quorum entry: key_file and key_files[] together, plus
+ * share_files[] from 'embassy key share'); passphrase. */
 struct trust_opts;
 struct store_auth {
 	const struct trust_opts *trust; /* rollback / freeze / key-pinning policy (trust.h) */
 	const char *sealer_key;
 	const char *key_file;
-	const char *passphrase; /* not necessarily NUL-terminated: passlen bytes */
+	const char *const *key_files; /* more key files: officers present together */
+	size_t nkey_files;
+	const char *const *share_files; /* officers' share files (keyadmin.h) */
+	size_t nshare_files;
+	struct store_quorum_status *quorum; /* out, may be NULL */
+	const char *passphrase;		    /* not necessarily NUL-terminated: passlen bytes */
 	size_t passlen;
 };
 
 struct store_init_opts {
 	const char *sealer_key_out; /* written 0600; must not exist */
-	const char *passphrase;	    /* may be NULL if recipients given */
+	const char *passphrase;	    /* may be NULL if recipients or a quorum given */
 	size_t passlen;
 	const char **recipients; /* recipient public key files */
 	size_t nrecipients;
+	unsigned quorum_m;     /* with officers: any quorum_m of them open the store */
+	const char **officers; /* officers' recipient public key files (one quorum entry) */
+	size_t nofficers;
 	unsigned long long kdf_ops; /* 0: defaults (wrap.h) */
 	size_t kdf_mem;
 };
@@ -44,7 +60,8 @@ struct store_init_opts {
 int store_init(const char *url, const struct remote_opts *ro, const struct store_init_opts *o,
 	       char store_id_hex[2 * STORE_ID_LEN + 1]);
 /* Open and authenticate. Errors: -ENOENT not a store, -EPROTONOSUPPORT newer format,
- * -EKEYREJECTED wrong passphrase/key, -ENOKEY no key entry for this key file,
+ * -EKEYREJECTED wrong passphrase/key (or quorum shares that do not combine), -ENOKEY no key
+ * entry for this key file (or fewer quorum shares than the entry's m: see a->quorum),
  * -EPERM key file readable by group/others, -EBADMSG forged descriptor. */
 int store_open(const char *url, const struct remote_opts *ro, const struct store_auth *a,
 	       struct store **out);

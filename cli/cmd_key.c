@@ -1,0 +1,562 @@
+/* key: managing a store's key entries — add (passphrase, recipient, quorum), list, remove —
+ * and an officer's share of a quorum entry for officers who cannot meet (key share). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "keyadmin.h"
+#include "keyfile.h"
+#include "secmem.h"
+
+#define MAX_PUBS	255
+#define KDF_MEM_MAX_MIB 4096u
+#define KDF_OPS_MAX	64u
+
+enum {
+	OPT_RECIPIENT = OPT_CMD_BASE,
+	OPT_QUORUM,
+	OPT_OFFICER,
+	OPT_KDF_MEMORY,
+	OPT_KDF_OPS,
+	OPT_OUT,
+	OPT_ENTRY,
+	OPT_KJSON,
+};
+
+#define SYNOPSIS_ADD                                                                               \
+	"  embassy key add STORE --sealer-key FILE [--passphrase-file FILE]\n"                     \
+	"                  [--recipient PUBFILE]... [--quorum M --officer PUBFILE...]\n"           \
+	"                  [--kdf-memory MiB --kdf-ops N]\n"
+#define SYNOPSIS_LIST	"  embassy key list STORE [--json]\n"
+#define SYNOPSIS_REMOVE "  embassy key remove STORE NAME --sealer-key FILE\n"
+#define SYNOPSIS_SHARE                                                                             \
+	"  embassy key share STORE --key-file OFFICER.key --out FILE [--entry NAME]\n"
+
+#define DESC_ADD                                                                                   \
+	"  key add wraps the store's key bundle (store id, master key, signing public key)\n"      \
+	"  again, for new recovery parties, and writes the new entries to the store's keys/\n"     \
+	"  (create-only: an existing entry is never replaced). It needs the sealer key, which\n"   \
+	"  holds the master key. The names of the entries written are printed, one a line.\n"      \
+	"    --passphrase-file FILE  a passphrase entry for the first line of FILE\n"              \
+	"    --recipient PUBFILE     a recipient entry for this public key file; repeatable\n"     \
+	"    --quorum M --officer PUBFILE...\n"                                                    \
+	"                            one quorum entry: any M of the N officers open the store\n"   \
+	"                            together (1 <= M <= N <= 255, each officer a different "      \
+	"key)\n"                                                                                   \
+	"    --kdf-memory MiB, --kdf-ops N   Argon2id cost of a passphrase entry (default 256\n"   \
+	"                            MiB, 3 passes; lower values only for tests)\n"
+#define DESC_LIST                                                                                  \
+	"  key list prints every object under keys/, one a line: its name, its type\n"             \
+	"  (passphrase, recipient, quorum, or unknown / malformed) and for a quorum 'M-of-N'.\n"   \
+	"  It needs no credentials, and therefore proves nothing: the entries are read from the\n" \
+	"  untrusted host as they are. --json prints an array of {name, type, size, m, n}.\n"
+#define DESC_REMOVE                                                                                    \
+	"  key remove deletes the key entry NAME ('keys/pass-…' or just 'pass-…'). It needs the\n" \
+	"  sealer key, and refuses to remove the last entry that can open the store (a\n"              \
+	"  passphrase, recipient or quorum entry). Removing an entry does not revoke anything\n"       \
+	"  cryptographically: whoever opened it before may have kept the master key, which\n"          \
+	"  stays the same; and the host may keep a copy of the entry.\n"
+#define DESC_SHARE                                                                                 \
+	"  key share is for quorum officers who cannot meet: it opens the officer's share of a\n"  \
+	"  quorum entry with the officer's recipient key file and writes it to the new file\n"     \
+	"  FILE (mode 0600; it must not exist):\n"                                                 \
+	"      embassy-quorum-share-v1 / entry keys/quorum-<hex> / share <hex>\n"                  \
+	"  Carry the share file to the recovery host by a trusted channel: M share files of one\n" \
+	"  entry open the store (give them as repeated --share-file options to any command,\n"     \
+	"  alone or together with officers' --key-file options). A share is as secret as a\n"      \
+	"  key file; delete it after the recovery. --entry NAME chooses among several quorum\n"    \
+	"  entries that hold a share for this officer.\n"
+
+static const char help[] =
+    "NAME\n"
+    "  embassy key - add, list and remove a store's key entries; quorum shares\n"
+    "\n"
+    "SYNOPSIS\n" SYNOPSIS_ADD SYNOPSIS_LIST SYNOPSIS_REMOVE SYNOPSIS_SHARE "\n"
+    "DESCRIPTION\n"
+    "  A store's master key is kept in key entries under keys/, each opening it for one\n"
+    "  recovery party: a passphrase, a recipient key file ('embassy keygen'), or a quorum\n"
+    "  of M of N officers, each holding a recipient key file. 'embassy key SUB --help'\n"
+    "  shows one subcommand.\n"
+    "\n" DESC_ADD "\n" DESC_LIST "\n" DESC_REMOVE "\n" DESC_SHARE "\n"
+    "OPENING A STORE WITH A QUORUM\n"
+    "  Officers together give their key files as repeated --key-file options; officers\n"
+    "  apart give share files as repeated --share-file options; both mix. Fewer than M\n"
+    "  officers: exit 4, 'quorum needs M officers, N given'. Shares of another entry or\n"
+    "  store, or a damaged share: exit 4.\n"
+    "\n"
+    "OPTIONS\n"
+    "  --sealer-key FILE, --key-file FILE, --passphrase-file FILE  as above\n"
+    "  --cacert, --cert, --key, --s3-endpoint, --timeout   see 'embassy seal --help'\n"
+    "  -v, --verbose, -h, --help\n"
+    "\n" CLI_HELP_EXIT "\n"
+    "EXAMPLES\n"
+    "  embassy key add /srv/embassy --sealer-key sealer.key --recipient officer4.key.pub\n"
+    "  embassy key add /srv/embassy --sealer-key sealer.key --quorum 2 \\\n"
+    "      --officer o1.key.pub --officer o2.key.pub --officer o3.key.pub\n"
+    "  embassy key list /srv/embassy\n"
+    "  embassy key remove /srv/embassy pass-3f2a9c0d11e2b4a5 --sealer-key sealer.key\n"
+    "  embassy key share /srv/embassy --key-file o1.key --out o1.share\n"
+    "  embassy restore /srv/embassy latest /restore --share-file o1.share \\\n"
+    "      --share-file o3.share\n";
+
+#define SUB_HELP(name, synopsis, desc, example)                                                    \
+	"NAME\n"                                                                                   \
+	"  embassy key " name "\n"                                                                 \
+	"\n"                                                                                       \
+	"SYNOPSIS\n" synopsis "\n"                                                                 \
+	"DESCRIPTION\n" desc "\n"                                                                  \
+	"  Store access options (--cacert, --cert, --key, --s3-endpoint, --timeout): see\n"        \
+	"  'embassy seal --help'. -v, --verbose; -h, --help.\n"                                    \
+	"\n" CLI_HELP_EXIT "\n"                                                                    \
+	"EXAMPLE\n" example
+
+static const char help_add[] = SUB_HELP(
+    "add - add key entries (needs the sealer key)", SYNOPSIS_ADD, DESC_ADD,
+    "  embassy key add /srv/embassy --sealer-key sealer.key --recipient officer4.key.pub\n");
+static const char help_list[] = SUB_HELP("list - list key entries (no credentials)", SYNOPSIS_LIST,
+					 DESC_LIST, "  embassy key list /srv/embassy --json\n");
+static const char help_remove[] =
+    SUB_HELP("remove - remove a key entry (needs the sealer key)", SYNOPSIS_REMOVE, DESC_REMOVE,
+	     "  embassy key remove /srv/embassy keys/pass-3f2a9c0d11e2b4a5 --sealer-key s.key\n");
+static const char help_share[] =
+    SUB_HELP("share - write an officer's quorum share to a file", SYNOPSIS_SHARE, DESC_SHARE,
+	     "  embassy key share /srv/embassy --key-file o1.key --out /media/usb/o1.share\n");
+
+struct key_args {
+	const char *recipients[MAX_PUBS], *officers[MAX_PUBS];
+	size_t nrecipients, nofficers;
+	uint64_t quorum, kdf_mib, kdf_ops;
+	const char *out, *entry;
+	bool json;
+};
+
+/* Common options plus the subcommand's own; returns an exit code. */
+static int parse(struct cli_ctx *c, struct key_args *a, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    CLI_COMMON_OPTIONS,
+	    {"recipient", required_argument, NULL, OPT_RECIPIENT},
+	    {"quorum", required_argument, NULL, OPT_QUORUM},
+	    {"officer", required_argument, NULL, OPT_OFFICER},
+	    {"kdf-memory", required_argument, NULL, OPT_KDF_MEMORY},
+	    {"kdf-ops", required_argument, NULL, OPT_KDF_OPS},
+	    {"out", required_argument, NULL, OPT_OUT},
+	    {"entry", required_argument, NULL, OPT_ENTRY},
+	    {"json", no_argument, NULL, OPT_KJSON},
+	    {NULL, 0, NULL, 0}};
+	int opt, r;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		if ((r = opts_common(c, opt, optarg)) < 0)
+			return EXIT_USAGE;
+		if (r)
+			continue;
+		switch (opt) {
+		case OPT_RECIPIENT:
+			if (a->nrecipients == MAX_PUBS)
+				return opts_usage(c, "at most %d --recipient", MAX_PUBS);
+			a->recipients[a->nrecipients++] = optarg;
+			break;
+		case OPT_OFFICER:
+			if (a->nofficers == MAX_PUBS)
+				return opts_usage(c, "at most %d --officer", MAX_PUBS);
+			a->officers[a->nofficers++] = optarg;
+			break;
+		case OPT_QUORUM:
+			if (opts_parse_u64(optarg, MAX_PUBS, &a->quorum) < 0 || a->quorum < 1)
+				return opts_usage(c, "--quorum needs a number (1..%d), not '%s'",
+						  MAX_PUBS, optarg);
+			break;
+		case OPT_KDF_MEMORY:
+			if (opts_parse_u64(optarg, KDF_MEM_MAX_MIB, &a->kdf_mib) < 0 ||
+			    a->kdf_mib < 1)
+				return opts_usage(c, "--kdf-memory needs MiB (1..%u), not '%s'",
+						  KDF_MEM_MAX_MIB, optarg);
+			break;
+		case OPT_KDF_OPS:
+			if (opts_parse_u64(optarg, KDF_OPS_MAX, &a->kdf_ops) < 0 || a->kdf_ops < 1)
+				return opts_usage(c, "--kdf-ops needs a number (1..%u), not '%s'",
+						  KDF_OPS_MAX, optarg);
+			break;
+		case OPT_OUT:
+			a->out = optarg;
+			break;
+		case OPT_ENTRY:
+			a->entry = optarg;
+			break;
+		case OPT_KJSON:
+			a->json = true;
+			break;
+		default:
+			return opts_bad(c, argv);
+		}
+	}
+	return EXIT_OK;
+}
+
+/* Parse; on --help print the subcommand's text. *done set when the caller should return. */
+static int setup(struct cli_ctx *c, struct key_args *a, const char *sub_help, int argc, char **argv,
+		 bool *done)
+{
+	int ret;
+
+	opts_init(c, "key");
+	memset(a, 0, sizeof(*a));
+	ret = parse(c, a, argc, argv);
+	*done = ret != EXIT_OK || c->help;
+	if (ret == EXIT_OK && c->help)
+		fputs(sub_help, stdout);
+	return ret;
+}
+
+/* An option that the subcommand does not take is a usage error, not silently ignored. */
+static int refuse_extras(const struct cli_ctx *c, const struct key_args *a, const char *sub,
+			 bool adds, bool share)
+{
+	if (!adds && (a->nrecipients || a->nofficers || a->quorum || a->kdf_mib || a->kdf_ops))
+		return opts_usage(c, "%s takes no --recipient, --quorum, --officer or --kdf-*",
+				  sub);
+	if (!share && (a->out || a->entry))
+		return opts_usage(c, "%s takes no --out or --entry", sub);
+	if (a->json && strcmp(sub, "list") != 0)
+		return opts_usage(c, "%s takes no --json", sub);
+	return EXIT_OK;
+}
+
+static int check_pubs(const char *what, const char *const *files, size_t n)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < n; i++) {
+		if (stat(files[i], &st) < 0) {
+			cli_error("%s public key %s: %s", what, files[i], strerror(errno));
+			return EXIT_FAIL;
+		}
+	}
+	return EXIT_OK;
+}
+
+static void print_added(void *ctx, const char *name)
+{
+	(void)ctx;
+	printf("%s\n", name);
+}
+
+static int cmd_add(int argc, char **argv)
+{
+	struct cli_ctx c;
+	struct key_args a;
+	struct cli_auth pass = {0};
+	struct store_init_opts o = {0};
+	struct store *s = NULL;
+	const char *url;
+	bool done;
+	int ret = setup(&c, &a, help_add, argc, argv, &done), err;
+
+	if (done)
+		return ret;
+	if ((ret = refuse_extras(&c, &a, "add", true, false)) != EXIT_OK)
+		return ret;
+	if (argc - optind != 1)
+		return opts_usage(&c, "add needs exactly one STORE");
+	url = argv[optind];
+	if (!c.sealer_key)
+		return opts_usage(&c, "add needs --sealer-key FILE (it holds the master key)");
+	if (!c.passphrase_file && !a.nrecipients && !a.nofficers)
+		return opts_usage(&c, "add needs --passphrase-file, --recipient or --quorum with "
+				      "--officer");
+	if (!a.quorum != !a.nofficers)
+		return opts_usage(&c, "--quorum M and --officer PUBFILE go together");
+	if (a.quorum > a.nofficers)
+		return opts_usage(&c, "--quorum %u needs at least %u --officer, not %zu",
+				  (unsigned)a.quorum, (unsigned)a.quorum, a.nofficers);
+	if ((ret = check_pubs("recipient", a.recipients, a.nrecipients)) != EXIT_OK ||
+	    (ret = check_pubs("officer", a.officers, a.nofficers)) != EXIT_OK)
+		return ret;
+	if (c.passphrase_file && (ret = auth_new_passphrase(&c, false, &pass)) != EXIT_OK)
+		return ret;
+	/* the sealer key only: cli_open_store must not read the new passphrase as a credential */
+	c.passphrase_file = NULL;
+	ret = cli_open_store(&c, url, true, &s);
+	if (ret != EXIT_OK)
+		goto out;
+	o.passphrase = pass.a.passphrase;
+	o.passlen = pass.a.passlen;
+	o.recipients = a.recipients;
+	o.nrecipients = a.nrecipients;
+	o.quorum_m = (unsigned)a.quorum;
+	o.officers = a.officers;
+	o.nofficers = a.nofficers;
+	o.kdf_ops = a.kdf_ops;
+	o.kdf_mem = (size_t)a.kdf_mib << 20;
+	err = keyadmin_add(s, &o, print_added, NULL);
+	if (err == -EEXIST) {
+		cli_error("store %s already has an entry for a --recipient given (see 'embassy key "
+			  "list'); nothing was replaced",
+			  url);
+		ret = EXIT_FAIL;
+	} else if (err == -EINVAL || err == -EBADMSG) {
+		cli_error("cannot add to store %s: a public key file is malformed (expected "
+			  "'embassy-recipient-pub-v1'), an officer is given twice, or an option is "
+			  "out of range",
+			  url);
+		ret = EXIT_FAIL;
+	} else if (err < 0) {
+		cli_error("cannot add key entries to store %s: %s", url, strerror(-err));
+		ret = cli_exit_for(err);
+	} else
+		ret = fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
+out:
+	store_close(s);
+	auth_clear(&pass);
+	return ret;
+}
+
+static int open_error(const char *url, int err)
+{
+	if (err == -ENOENT) {
+		cli_error("%s is not an embassy store (no embassy.json); check the path or URL",
+			  url);
+		return EXIT_NOSTORE;
+	}
+	cli_error("cannot read store %s: %s", url, strerror(-err));
+	return cli_exit_for(err);
+}
+
+static void json_print_string(const char *s)
+{
+	/* entry names are [a-z0-9._-] (keyadmin.c lists only names below KEY_NAME_MAX), but
+	 * the host chooses them: escape anything unusual */
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	struct cli_ctx c;
+	struct key_args a;
+	struct remote *r = NULL;
+	struct key_entry_info *v = NULL;
+	size_t n = 0;
+	bool done;
+	int ret = setup(&c, &a, help_list, argc, argv, &done), err;
+
+	if (done)
+		return ret;
+	if ((ret = refuse_extras(&c, &a, "list", false, false)) != EXIT_OK)
+		return ret;
+	if (argc - optind != 1)
+		return opts_usage(&c, "list needs exactly one STORE");
+	err = keyadmin_open_remote(argv[optind], &c.ro, &r);
+	if (!err)
+		err = keyadmin_list(r, &v, &n);
+	if (err < 0) {
+		ret = open_error(argv[optind], err);
+		goto out;
+	}
+	if (a.json)
+		putchar('[');
+	for (size_t i = 0; i < n; i++) {
+		if (a.json) {
+			printf("%s{\"name\":", i ? "," : "");
+			json_print_string(v[i].name);
+			printf(",\"type\":\"%s\",\"size\":%llu", v[i].type,
+			       (unsigned long long)v[i].size);
+			if (v[i].m)
+				printf(",\"m\":%u,\"n\":%u", v[i].m, v[i].n);
+			putchar('}');
+		} else {
+			cli_print_name(stdout, v[i].name, strlen(v[i].name));
+			printf("  %s", v[i].type);
+			if (v[i].m)
+				printf("  %u-of-%u", v[i].m, v[i].n);
+			putchar('\n');
+		}
+	}
+	if (a.json)
+		puts("]");
+	ret = fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
+out:
+	free(v);
+	remote_free(r);
+	return ret;
+}
+
+static int cmd_remove(int argc, char **argv)
+{
+	struct cli_ctx c;
+	struct key_args a;
+	struct store *s = NULL;
+	char name[KEY_NAME_MAX];
+	const char *url;
+	bool done;
+	int ret = setup(&c, &a, help_remove, argc, argv, &done), err;
+
+	if (done)
+		return ret;
+	if ((ret = refuse_extras(&c, &a, "remove", false, false)) != EXIT_OK)
+		return ret;
+	if (argc - optind != 2)
+		return opts_usage(&c, "remove needs STORE and NAME");
+	url = argv[optind];
+	if (keyadmin_entry_name(argv[optind + 1], name) < 0)
+		return opts_usage(&c,
+				  "remove: '%s' is not a key entry name (see 'embassy key "
+				  "list')",
+				  argv[optind + 1]);
+	if (!c.sealer_key)
+		return opts_usage(&c, "remove needs --sealer-key FILE");
+	ret = cli_open_store(&c, url, true, &s);
+	if (ret != EXIT_OK)
+		return ret;
+	err = keyadmin_remove(s, name);
+	switch (err) {
+	case 0:
+		ret = EXIT_OK;
+		break;
+	case -ENOENT:
+		cli_error("store %s has no key entry %s (see 'embassy key list')", url, name);
+		ret = EXIT_NOTFOUND;
+		break;
+	case -EBUSY:
+		cli_error("%s is the last entry that can open store %s; refusing to remove it "
+			  "(add another with 'embassy key add' first)",
+			  name, url);
+		ret = EXIT_FAIL;
+		break;
+	default:
+		cli_error("cannot remove %s from store %s: %s", name, url, strerror(-err));
+		ret = cli_exit_for(err);
+	}
+	store_close(s);
+	return ret;
+}
+
+static int share_error(const char *url, const char *kf, const char *entry, int err)
+{
+	switch (err) {
+	case -ENOKEY:
+		if (entry)
+			cli_error("quorum entry %s of store %s holds no share for key file %s",
+				  entry, url, kf);
+		else
+			cli_error("no quorum entry of store %s holds a share for key file %s", url,
+				  kf);
+		return EXIT_AUTH;
+	case -ENOTUNIQ:
+		cli_error("key file %s holds shares of several quorum entries of store %s; choose "
+			  "one with --entry NAME (see 'embassy key list')",
+			  kf, url);
+		return EXIT_NOTFOUND;
+	case -EKEYREJECTED:
+		cli_error("key file %s does not open its share in store %s (a damaged entry)", kf,
+			  url);
+		return EXIT_AUTH;
+	default:
+		return open_error(url, err);
+	}
+}
+
+static int cmd_share(int argc, char **argv)
+{
+	struct cli_ctx c;
+	struct key_args a;
+	struct remote *r = NULL;
+	struct keyfile kf = {0};
+	struct quorum_share sh = {0};
+	char entry[KEY_NAME_MAX];
+	const char *url;
+	struct stat st;
+	bool done;
+	int ret = setup(&c, &a, help_share, argc, argv, &done), err;
+
+	if (done)
+		return ret;
+	if ((ret = refuse_extras(&c, &a, "share", false, true)) != EXIT_OK)
+		return ret;
+	if (argc - optind != 1)
+		return opts_usage(&c, "share needs exactly one STORE");
+	url = argv[optind];
+	if (!c.key_file || c.nkey_files > 1 || c.nshare_files || c.sealer_key)
+		return opts_usage(&c, "share needs exactly one --key-file (the officer's)");
+	if (!a.out)
+		return opts_usage(&c, "share needs --out FILE");
+	if (a.entry && keyadmin_entry_name(a.entry, entry) < 0)
+		return opts_usage(&c, "share: '%s' is not a key entry name", a.entry);
+	if (lstat(a.out, &st) == 0) {
+		cli_error("%s exists; refusing to overwrite it", a.out);
+		return EXIT_FAIL;
+	}
+	err = keyfile_load(c.key_file, &kf);
+	if (!err && kf.kind != KEYFILE_RECIPIENT)
+		err = -EBADMSG;
+	if (err) {
+		cli_error("key file %s: %s", c.key_file,
+			  err == -EBADMSG ? "not a recipient key file ('embassy keygen')"
+			  : err == -EPERM ? "readable by group or others; run 'chmod 600' on it"
+					  : strerror(-err));
+		return EXIT_AUTH;
+	}
+	err = keyadmin_open_remote(url, &c.ro, &r);
+	if (!err)
+		err = keyadmin_share(r, &kf, a.entry ? entry : NULL, &sh);
+	if (err < 0) {
+		ret = share_error(url, c.key_file, a.entry ? entry : NULL, err);
+		goto out;
+	}
+	err = quorum_share_write(a.out, &sh);
+	if (err < 0) {
+		cli_error("cannot write share file %s: %s", a.out, strerror(-err));
+		ret = cli_exit_for(err) == EXIT_USAGE ? EXIT_FAIL : cli_exit_for(err);
+		goto out;
+	}
+	fprintf(stderr, "embassy: share of %s written to %s\n", sh.entry, a.out);
+	ret = EXIT_OK;
+out:
+	quorum_share_clear(&sh);
+	keyfile_clear(&kf);
+	remote_free(r);
+	return ret;
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*run)(int argc, char **argv);
+	} subs[] = {
+	    {"add", cmd_add}, {"list", cmd_list}, {"remove", cmd_remove}, {"share", cmd_share}};
+
+	if (argc < 2) {
+		cli_error("key needs a subcommand: add, list, remove or share (see 'embassy key "
+			  "--help')");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		fputs(help, stdout);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (!strcmp(argv[1], subs[i].name))
+			return subs[i].run(argc - 1, argv + 1);
+	cli_error("key has no subcommand '%s': add, list, remove or share (see 'embassy key "
+		  "--help')",
+		  argv[1]);
+	return EXIT_USAGE;
+}
+
+const struct cli_cmd cli_cmd_key = {"key", "add, list and remove key entries; quorum shares", help,
+				    run};

@@ -1,0 +1,105 @@
+/* keyadmin: key entries beyond the first two kinds, and managing them on a live store.
+ *
+ * Quorum entries (docs/FORMAT.md 5.3): the 88-byte key bundle sealed under a random quorum
+ * key Q, and Q split M-of-N (crypto/shamir.h) with each share sealed to one officer's
+ * recipient key. The entry names officers only by recipient id, never by public key.
+ *
+ * Share files (one officer's opened share, for officers who cannot meet):
+ *   "embassy-quorum-share-v1\nentry keys/quorum-<16 hex>\nshare <hex of x || 32 bytes>\n"
+ *   mode 0600; read back only if not readable by group or others.
+ *
+ * Key administration (the `embassy key` command): writing entries at init or later with
+ * the sealer key, listing entries without credentials, removing one. */
+#ifndef EMBASSY_KEYADMIN_H
+#define EMBASSY_KEYADMIN_H
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keyfile.h"
+#include "remote.h"
+#include "store.h"
+
+#define QUORUM_PREFIX	 "keys/quorum-"
+#define QUORUM_KEY_LEN	 32
+#define QUORUM_SHARE_LEN (1 + QUORUM_KEY_LEN) /* x || share of Q */
+#define QUORUM_MAX_TRIES 64		      /* quorum entries looked at while unlocking */
+#define KEY_NAME_MAX	 64
+
+/* ---- quorum entries (pure: no I/O) ---- */
+/* Seal secret under a fresh Q and split Q m-of-n to the officers' X25519 public keys. */
+int quorum_entry_make(const void *secret, size_t len, unsigned m, const uint8_t (*pks)[32],
+		      unsigned n, json_t **entry);
+/* Check the entry's shape; 1 <= m <= n <= 255 and n share slots. -EBADMSG / -EINVAL (other
+ * type). */
+int quorum_entry_params(const json_t *entry, unsigned *m, unsigned *n);
+/* Open the share sealed to this officer. *share: secmem QUORUM_SHARE_LEN bytes.
+ * -ENOKEY: no share for this key; -EKEYREJECTED: the slot does not open; -EBADMSG. */
+int quorum_entry_open_share(const json_t *entry, const uint8_t pk[32], const uint8_t sk[32],
+			    uint8_t **share);
+/* Combine k shares (distinct x) into Q and open the sealed secret (secmem).
+ * -EKEYREJECTED: the shares do not open it (too few, wrong or tampered); -EBADMSG. */
+int quorum_entry_unlock(const json_t *entry, const uint8_t *const *shares, size_t k,
+			uint8_t **secret, size_t *len);
+
+/* ---- share files ---- */
+struct quorum_share {
+	char entry[KEY_NAME_MAX]; /* "keys/quorum-<16 hex>" */
+	uint8_t *share;		  /* secmem, QUORUM_SHARE_LEN */
+};
+/* Create path exclusively, mode 0600. -EEXIST when it exists. */
+int quorum_share_write(const char *path, const struct quorum_share *sh);
+/* -ENOENT, -EPERM (group/other readable), -EBADMSG (not a share file). */
+int quorum_share_read(const char *path, struct quorum_share *out);
+void quorum_share_clear(struct quorum_share *sh);
+
+/* ---- unlocking with a quorum (used by store.c) ---- */
+struct quorum_creds {
+	const struct keyfile *kfs; /* recipient key files of officers present */
+	size_t nkf;
+	const struct quorum_share *shares; /* share files of officers apart */
+	size_t nshares;
+};
+/* Try the store's quorum entries with what creds provide. For a combination that opens to a
+ * well-formed key bundle, accept(ctx, bundle) is called; it takes the bundle (secmem) and
+ * returns 0 to stop, or an error to go on with the next entry. st (may be NULL) tells which
+ * entry came closest. 0, -ENOKEY (no entry with enough shares: st->m, st->given say how
+ * many), -EKEYREJECTED (enough shares that do not open), -EBADMSG, or a remote error. */
+int quorum_unlock(struct remote *r, const struct quorum_creds *creds,
+		  int (*accept)(void *ctx, uint8_t *bundle), void *ctx,
+		  struct store_quorum_status *st);
+
+/* ---- administration ---- */
+/* Write the entries o asks for (passphrase, recipients, quorum of officers), create-only.
+ * added (may be NULL) is told each object name written. -EINVAL bad quorum parameters or a
+ * duplicate officer; -EBADMSG a public key file that is not one; -EEXIST an entry of that
+ * name exists (a recipient added twice). */
+int keyadmin_write_entries(struct remote *r, const struct store_init_opts *o, const uint8_t *bundle,
+			   void (*added)(void *ctx, const char *name), void *ctx);
+/* Add entries to a store opened with its sealer key (-EPERM otherwise). */
+int keyadmin_add(struct store *s, const struct store_init_opts *o,
+		 void (*added)(void *ctx, const char *name), void *ctx);
+
+/* Open the store's remote without credentials; -ENOENT when url holds no store. */
+int keyadmin_open_remote(const char *url, const struct remote_opts *ro, struct remote **out);
+
+struct key_entry_info {
+	char name[KEY_NAME_MAX]; /* object name, "keys/…" */
+	char type[16];		 /* "passphrase", "recipient", "quorum", "unknown", "malformed" */
+	unsigned m, n;		 /* quorum only */
+	uint64_t size;
+};
+/* Every object under keys/, sorted by name, with its type read from the (unauthenticated)
+ * entry. *out malloc'd. */
+int keyadmin_list(struct remote *r, struct key_entry_info **out, size_t *n);
+/* Accept "keys/NAME" or "NAME"; writes the object name. -EINVAL if not a key entry name. */
+int keyadmin_entry_name(const char *arg, char out[KEY_NAME_MAX]);
+/* Delete entry name (object name) from a store opened with its sealer key. -ENOENT no such
+ * entry; -EBUSY it is the last entry of a kind that can open the store; -EPERM no sealer. */
+int keyadmin_remove(struct store *s, const char *name);
+/* An officer's share of a quorum entry: entry NULL means the only quorum entry that holds a
+ * share for kf. -ENOKEY none; -ENOTUNIQ several (give the entry); -EKEYREJECTED. */
+int keyadmin_share(struct remote *r, const struct keyfile *kf, const char *entry,
+		   struct quorum_share *out);
+
+#endif
