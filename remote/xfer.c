@@ -1,6 +1,10 @@
-/* xfer: see xfer.h. */
+/* xfer: see xfer.h. The handle and its pool of easy handles, the libcurl callbacks, one
+ * attempt and how its outcome is classified, retries, and xfer_do. The parallel GETs
+ * (xfer_do_many, with the pool of multi handles) are in xfer_many.c; xfer_int.h is what the
+ * two share. */
 #include "xfer.h"
 #include "backend.h"
+#include "xfer_int.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -14,8 +18,6 @@
 
 #include <sodium.h>
 
-#define POOL_MAX	  32
-#define MULTI_POOL_MAX	  4
 #define MAX_ATTEMPTS	  10
 #define BACKOFF_BASE_MS	  100
 #define BACKOFF_CAP_MS	  5000
@@ -23,44 +25,6 @@
 #define LOW_SPEED_BYTES	  1024
 #define LOW_SPEED_SECS	  15
 #define DEFAULT_REPLY_MAX (1u << 20)
-
-struct xfer {
-	/* Immutable after xfer_new: */
-	char *cacert, *cert, *key, *sigv4, *userpwd, *denied_hint;
-	int timeout_ms, max_inflight;
-	CURLSH *share; /* DNS + TLS sessions; curl locks it through share_lock[] */
-	pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
-
-	pthread_mutex_t lock;		   /* guards the two pools below */
-	CURL *idle[POOL_MAX];		   /* idle easy handles, each with its live connections */
-	size_t n_idle;			   /* guarded by lock */
-	CURLM *idle_multi[MULTI_POOL_MAX]; /* idle multi handles (their connection caches) */
-	size_t n_idle_multi;		   /* guarded by lock */
-
-	_Atomic uint64_t retries; /* no lock: atomic */
-};
-
-/* State of one operation across its attempts; owned by one thread at a time. */
-struct call {
-	struct xfer *x;
-	const struct xfer_req *req;
-	struct xfer_resp *resp;
-	CURL *easy;
-	struct curl_slist *hdrs;
-	size_t up_pos;	 /* upload read position */
-	size_t cap;	 /* reply body bound */
-	size_t body_cap; /* allocated size of resp->body */
-	int overflow;	 /* the reply exceeded cap */
-	int has_crange;
-	uint64_t cr_start, cr_end, cr_total; /* Content-Range; cr_total UINT64_MAX for '*' */
-	char location[256];
-	char errbuf[CURL_ERROR_SIZE];
-	char why[CURL_ERROR_SIZE]; /* reason of the last failed attempt, for the final log line */
-	int attempts, tls_attempts;
-	int last_err;
-	uint64_t start_ms, deadline_ms, wake_ms;
-	int active, done, result;
-};
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc;
@@ -70,7 +34,7 @@ static void global_init(void)
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static uint64_t now_ms(void)
+uint64_t xfer_now_ms(void)
 {
 	struct timespec ts;
 
@@ -169,7 +133,7 @@ void xfer_resp_free(struct xfer_resp *resp)
 	resp->len = 0;
 }
 
-static CURL *easy_get(struct xfer *x)
+CURL *xfer_easy_get(struct xfer *x)
 {
 	CURL *h = NULL;
 
@@ -192,31 +156,6 @@ static void easy_put(struct xfer *x, CURL *h)
 	pthread_mutex_unlock(&x->lock);
 	if (h)
 		curl_easy_cleanup(h);
-}
-
-static CURLM *multi_get(struct xfer *x)
-{
-	CURLM *m = NULL;
-
-	pthread_mutex_lock(&x->lock);
-	if (x->n_idle_multi)
-		m = x->idle_multi[--x->n_idle_multi];
-	pthread_mutex_unlock(&x->lock);
-	if (!m && (m = curl_multi_init()))
-		curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-	return m;
-}
-
-static void multi_put(struct xfer *x, CURLM *m)
-{
-	pthread_mutex_lock(&x->lock);
-	if (x->n_idle_multi < MULTI_POOL_MAX) {
-		x->idle_multi[x->n_idle_multi++] = m;
-		m = NULL;
-	}
-	pthread_mutex_unlock(&x->lock);
-	if (m)
-		curl_multi_cleanup(m);
 }
 
 char *xfer_escape(const char *s, int keep_slash)
@@ -422,11 +361,11 @@ static void set_tls(struct call *c)
 }
 
 /* (Re)configure the easy handle for the next attempt; 0 or -ETIMEDOUT. */
-static int attempt_setup(struct call *c)
+int xfer_attempt_setup(struct call *c)
 {
 	struct xfer *x = c->x;
 	CURL *h = c->easy;
-	uint64_t now = now_ms();
+	uint64_t now = xfer_now_ms();
 	long left;
 
 	if (now >= c->deadline_ms)
@@ -642,7 +581,7 @@ static int classify_status(struct call *c, long st)
 }
 
 /* 0 done, -EAGAIN retry, other -errno final. */
-static int attempt_finish(struct call *c, CURLcode cc)
+int xfer_attempt_finish(struct call *c, CURLcode cc)
 {
 	long st = 0;
 
@@ -669,9 +608,9 @@ static int attempt_finish(struct call *c, CURLcode cc)
 }
 
 /* After a failed attempt: when to try again, or the final error. */
-static int schedule_retry(struct call *c)
+int xfer_schedule_retry(struct call *c)
 {
-	uint64_t now = now_ms(), delay;
+	uint64_t now = xfer_now_ms(), delay;
 	unsigned shift = c->attempts < 6 ? (unsigned)c->attempts : 6;
 
 	delay = (uint64_t)BACKOFF_BASE_MS << shift;
@@ -697,7 +636,7 @@ static int schedule_retry(struct call *c)
 
 static void sleep_until(uint64_t when)
 {
-	uint64_t now = now_ms(), ms = when > now ? when - now : 0;
+	uint64_t now = xfer_now_ms(), ms = when > now ? when - now : 0;
 	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
 			      .tv_nsec = (long)(ms % 1000) * 1000000};
 
@@ -705,8 +644,8 @@ static void sleep_until(uint64_t when)
 		;
 }
 
-static int call_init(struct xfer *x, struct call *c, const struct xfer_req *q,
-		     struct xfer_resp *resp, uint64_t start)
+int xfer_call_init(struct xfer *x, struct call *c, const struct xfer_req *q, struct xfer_resp *resp,
+		   uint64_t start)
 {
 	memset(c, 0, sizeof(*c));
 	memset(resp, 0, sizeof(*resp));
@@ -725,7 +664,7 @@ static int call_init(struct xfer *x, struct call *c, const struct xfer_req *q,
 	return build_headers(c);
 }
 
-static void call_end(struct call *c, int result)
+void xfer_call_end(struct call *c, int result)
 {
 	curl_slist_free_all(c->hdrs);
 	c->hdrs = NULL;
@@ -741,153 +680,29 @@ static void call_end(struct call *c, int result)
 int xfer_do(struct xfer *x, const struct xfer_req *req, struct xfer_resp *resp)
 {
 	struct call c;
-	int ret = call_init(x, &c, req, resp, now_ms());
+	int ret = xfer_call_init(x, &c, req, resp, xfer_now_ms());
 
 	if (ret < 0)
 		return ret;
-	c.easy = easy_get(x);
+	c.easy = xfer_easy_get(x);
 	if (!c.easy) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	for (;;) {
-		ret = attempt_setup(&c);
+		ret = xfer_attempt_setup(&c);
 		if (ret < 0)
 			break;
 		c.attempts++;
-		ret = attempt_finish(&c, curl_easy_perform(c.easy));
+		ret = xfer_attempt_finish(&c, curl_easy_perform(c.easy));
 		if (ret != -EAGAIN)
 			break;
-		ret = schedule_retry(&c);
+		ret = xfer_schedule_retry(&c);
 		if (ret != -EAGAIN)
 			break;
 		sleep_until(c.wake_ms);
 	}
 out:
-	call_end(&c, ret);
-	return ret;
-}
-
-/* ---- parallel GETs ---- */
-
-struct many {
-	struct xfer *x;
-	CURLM *m;
-	struct call *calls;
-	size_t n, done, active;
-};
-
-/* Start every waiting call whose backoff is over, up to max_inflight at once. */
-static void many_start(struct many *g)
-{
-	uint64_t now = now_ms();
-
-	for (size_t i = 0; i < g->n && g->active < (size_t)g->x->max_inflight; i++) {
-		struct call *c = &g->calls[i];
-		int ret;
-
-		if (c->done || c->active || c->wake_ms > now)
-			continue;
-		if (!c->easy && !(c->easy = easy_get(g->x))) {
-			call_end(c, -ENOMEM);
-			g->done++;
-			continue;
-		}
-		ret = attempt_setup(c);
-		if (ret == 0 && curl_multi_add_handle(g->m, c->easy) != CURLM_OK)
-			ret = -EIO;
-		if (ret < 0) {
-			call_end(c, ret);
-			g->done++;
-			continue;
-		}
-		c->attempts++;
-		c->active = 1;
-		g->active++;
-	}
-}
-
-static void many_reap(struct many *g)
-{
-	CURLMsg *msg;
-	int left;
-
-	while ((msg = curl_multi_info_read(g->m, &left))) {
-		struct call *c = NULL;
-		int ret;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-		curl_multi_remove_handle(g->m, c->easy);
-		c->active = 0;
-		g->active--;
-		ret = attempt_finish(c, msg->data.result);
-		if (ret == -EAGAIN)
-			ret = schedule_retry(c);
-		if (ret != -EAGAIN) {
-			call_end(c, ret);
-			g->done++;
-		}
-	}
-}
-
-/* How long to wait for network activity: until the next backoff ends, at most 1 s. */
-static int many_wait_ms(const struct many *g)
-{
-	uint64_t now = now_ms(), next = now + 1000;
-
-	for (size_t i = 0; i < g->n; i++) {
-		const struct call *c = &g->calls[i];
-		if (!c->done && !c->active && c->wake_ms < next)
-			next = c->wake_ms > now ? c->wake_ms : now;
-	}
-	return (int)(next - now);
-}
-
-int xfer_do_many(struct xfer *x, const struct xfer_req *reqs, struct xfer_resp *resps, int *results,
-		 size_t n)
-{
-	struct many g = {.x = x, .n = n};
-	uint64_t start = now_ms();
-	int running, ret = 0;
-
-	g.calls = calloc(n ? n : 1, sizeof(*g.calls));
-	g.m = multi_get(x);
-	if (!g.calls || !g.m) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (call_init(x, &g.calls[i], &reqs[i], &resps[i], start) < 0) {
-			call_end(&g.calls[i], -ENOMEM);
-			g.done++;
-		}
-	}
-	while (g.done < n) {
-		many_start(&g);
-		if (curl_multi_perform(g.m, &running) != CURLM_OK) {
-			ret = -EIO;
-			break;
-		}
-		many_reap(&g);
-		if (g.done < n &&
-		    curl_multi_poll(g.m, NULL, 0, many_wait_ms(&g), NULL) != CURLM_OK) {
-			ret = -EIO;
-			break;
-		}
-	}
-out:
-	for (size_t i = 0; g.calls && i < n; i++) {
-		struct call *c = &g.calls[i];
-		if (c->active)
-			curl_multi_remove_handle(g.m, c->easy);
-		if (!c->done)
-			call_end(c, ret ? ret : -EIO);
-		results[i] = c->result;
-	}
-	if (g.m)
-		multi_put(x, g.m);
-	free(g.calls);
+	xfer_call_end(&c, ret);
 	return ret;
 }
