@@ -16,7 +16,7 @@
 #define ZLEVEL_MAX  19
 #define THREADS_MAX 256
 
-enum { OPT_TAG = OPT_CMD_BASE, OPT_HOST, OPT_VALID_FOR, OPT_LEVEL, OPT_THREADS };
+enum { OPT_TAG = OPT_CMD_BASE, OPT_HOST, OPT_VALID_FOR, OPT_LEVEL, OPT_THREADS, OPT_FORCE_READ };
 
 static const char help[] =
     "NAME\n"
@@ -52,6 +52,9 @@ static const char help[] =
     "                         (default 7d). Seal again before it runs out.\n"
     "  --compression-level N  zstd level 1..19 (default 3)\n"
     "  --threads N            worker threads (default: number of CPUs)\n"
+    "  --force-read           read every file; by default a file whose size, mtime (to the\n"
+    "                         nanosecond) and mode match the latest snapshot, and whose\n"
+    "                         records are all in the store, is not read again\n"
     "  --json                 print a JSON object with the snapshot id and all figures\n"
     "                         (files, dirs, symlinks, others, bytes, chunks, chunks_new,\n"
     "                         bytes_new_plain, bytes_new_stored, packs_new, warnings)\n"
@@ -70,6 +73,7 @@ struct seal_args {
 	int64_t valid_for_s;
 	int zlevel, threads;
 	bool json;
+	bool force_read;
 };
 
 static int parse_opt(struct cli_ctx *c, struct seal_args *a, int opt, char **argv)
@@ -108,6 +112,9 @@ static int parse_opt(struct cli_ctx *c, struct seal_args *a, int opt, char **arg
 	case OPT_JSON:
 		a->json = true;
 		return EXIT_OK;
+	case OPT_FORCE_READ:
+		a->force_read = true;
+		return EXIT_OK;
 	default:
 		return opts_bad(c, argv);
 	}
@@ -123,6 +130,7 @@ static int parse(struct cli_ctx *c, struct seal_args *a, int argc, char **argv)
 	    {"compression-level", required_argument, NULL, OPT_LEVEL},
 	    {"threads", required_argument, NULL, OPT_THREADS},
 	    {"json", no_argument, NULL, OPT_JSON},
+	    {"force-read", no_argument, NULL, OPT_FORCE_READ},
 	    {NULL, 0, NULL, 0}};
 	int opt, r;
 
@@ -277,6 +285,7 @@ static int run(int argc, char **argv)
 	so.valid_for_s = a.valid_for_s;
 	so.zlevel = a.zlevel;
 	so.threads = a.threads;
+	so.reread = a.force_read;
 	so.progress_ctx = progress_new("seal", true);
 	so.progress = so.progress_ctx ? on_progress : NULL;
 	err = seal_run(s, &so, &res);

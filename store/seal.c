@@ -196,7 +196,7 @@ static int links_settle(struct sealer *sl, struct tree *t)
 /* ---- the walk ---- */
 
 static int seal_dir(struct sealer *sl, int fd, const char *disp, struct rec_ref *ref,
-		    uint64_t *count);
+		    uint64_t *count, const struct rec_ref *old_ref);
 
 static char *join(const char *a, const char *b)
 {
@@ -221,8 +221,24 @@ static int open_ro(int dirfd, const char *name, int extra)
 	return fd;
 }
 
+/* Unchanged since the previous snapshot (same size, mtime to the nanosecond and mode, not a
+ * hard link) and all its records still in the store: its chunk list can be reused without
+ * reading the file — what makes a re-seal of a mostly unchanged tree cheap. */
+static bool unchanged(struct sealer *sl, const struct tree_entry *old, const struct stat *st)
+{
+	int64_t mtime = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	if (!old || old->type != ENT_FILE || old->link_id || st->st_nlink != 1 ||
+	    old->size != (uint64_t)st->st_size || old->mtime_ns != mtime ||
+	    old->mode != (st->st_mode & 07777))
+		return false;
+	for (size_t i = 0; i < old->nchunks; i++)
+		if (!dedup_find(sl->dedup, old->chunks[i].rec.id, NULL))
+			return false;
+	return true;
+}
+
 static int seal_regular(struct sealer *sl, int dirfd, const char *name, const char *disp,
-			struct tree_entry *e, const struct stat *st)
+			struct tree_entry *e, const struct stat *st, const struct tree_entry *old)
 {
 	struct hardlink *h = st->st_nlink > 1 ? link_find(sl, st) : NULL;
 	int fd, ret;
@@ -236,8 +252,14 @@ static int seal_regular(struct sealer *sl, int dirfd, const char *name, const ch
 	ret = read_xattrs(fd, disp, e);
 	if (!ret && st->st_nlink > 1)
 		ret = link_first(sl, st, e);
-	if (!ret)
+	if (!ret && unchanged(sl, old, st)) {
+		ret = copy_chunks(e, old->chunks, old->nchunks);
+		e->size = old->size;
+		sl->res->chunks += old->nchunks;
+		sl->prog.bytes_read += old->size;
+	} else if (!ret) {
 		ret = seal_file_content(sl, fd, e, st);
+	}
 	close(fd);
 	if (ret == -EIO || ret == -EACCES)
 		return skip(sl, e, disp, "read error", -ret);
@@ -248,7 +270,7 @@ static int seal_regular(struct sealer *sl, int dirfd, const char *name, const ch
 }
 
 static int seal_entry(struct sealer *sl, int dirfd, const char *name, const char *disp,
-		      struct tree_entry *e, const struct stat *st)
+		      struct tree_entry *e, const struct stat *st, const struct tree_entry *old)
 {
 	char buf[4096];
 	ssize_t n;
@@ -256,14 +278,15 @@ static int seal_entry(struct sealer *sl, int dirfd, const char *name, const char
 
 	switch (e->type) {
 	case ENT_FILE:
-		return seal_regular(sl, dirfd, name, disp, e, st);
+		return seal_regular(sl, dirfd, name, disp, e, st, old);
 	case ENT_DIR:
 		fd = open_ro(dirfd, name, O_DIRECTORY);
 		if (fd < 0)
 			return skip(sl, e, disp, "cannot open directory", errno);
 		ret = read_xattrs(fd, disp, e);
 		if (!ret)
-			ret = seal_dir(sl, fd, disp, &e->subtree, &e->subtree_entries);
+			ret = seal_dir(sl, fd, disp, &e->subtree, &e->subtree_entries,
+				       old && old->type == ENT_DIR ? &old->subtree : NULL);
 		close(fd);
 		sl->res->dirs++;
 		return ret;
@@ -381,10 +404,24 @@ static void compact(struct tree *t)
 	t->n = j;
 }
 
-static int seal_dir(struct sealer *sl, int fd, const char *disp, struct rec_ref *ref,
-		    uint64_t *count)
+/* The previous snapshot's version of a directory, when there is one to compare with. */
+static struct tree *old_tree(struct sealer *sl, const struct rec_ref *ref)
 {
-	struct tree t = {0};
+	struct tree *t = NULL;
+	if (ref && store_load_tree(sl->s, ref, &t))
+		t = NULL; /* unreadable: every file is simply read again */
+	return t;
+}
+
+static const struct tree_entry *old_entry(const struct tree *old, const struct tree_entry *e)
+{
+	return old ? tree_find(old, e->name, e->namelen) : NULL;
+}
+
+static int seal_dir(struct sealer *sl, int fd, const char *disp, struct rec_ref *ref,
+		    uint64_t *count, const struct rec_ref *old_ref)
+{
+	struct tree t = {0}, *old = old_tree(sl, old_ref);
 	struct stat *sts = NULL;
 	int ret = list_dir(sl, fd, disp, &t, &sts);
 
@@ -394,7 +431,9 @@ static int seal_dir(struct sealer *sl, int fd, const char *disp, struct rec_ref 
 	}
 	for (size_t i = 0; !ret && i < t.n; i++) {
 		char *sub = join(disp, t.e[i].name);
-		ret = sub ? seal_entry(sl, fd, t.e[i].name, sub, &t.e[i], &sts[i]) : -ENOMEM;
+		ret = sub ? seal_entry(sl, fd, t.e[i].name, sub, &t.e[i], &sts[i],
+				       old_entry(old, &t.e[i]))
+			  : -ENOMEM;
 		free(sub);
 	}
 	if (!ret)
@@ -410,6 +449,7 @@ out:
 		tree_entry_clear(&t.e[i]);
 	free(t.e);
 	free(sts);
+	tree_free(old);
 	return ret;
 }
 
@@ -452,7 +492,7 @@ static int seal_multi_root(struct sealer *sl, struct rec_ref *ref, uint64_t *cou
 {
 	size_t n = sl->o->npaths;
 	struct root_src *v = calloc(n, sizeof(*v));
-	struct tree t = {0};
+	struct tree t = {0}, *old = old_tree(sl, sl->has_parent ? &sl->parent.root : NULL);
 	int ret = v ? 0 : -ENOMEM;
 
 	for (size_t i = 0; !ret && i < n; i++)
@@ -472,7 +512,8 @@ static int seal_multi_root(struct sealer *sl, struct rec_ref *ref, uint64_t *cou
 		t.e[i] = v[i].p.e;
 		memset(&v[i].p.e, 0, sizeof(v[i].p.e));
 		t.n++;
-		ret = seal_entry(sl, AT_FDCWD, v[i].path, v[i].path, &t.e[i], &v[i].p.st);
+		ret = seal_entry(sl, AT_FDCWD, v[i].path, v[i].path, &t.e[i], &v[i].p.st,
+				 old_entry(old, &t.e[i]));
 	}
 	if (!ret)
 		ret = sbatch_flush(sl);
@@ -488,6 +529,7 @@ static int seal_multi_root(struct sealer *sl, struct rec_ref *ref, uint64_t *cou
 		tree_entry_clear(&v[i].p.e);
 	free(t.e);
 	free(v);
+	tree_free(old);
 	return ret;
 }
 
@@ -504,7 +546,7 @@ static int seal_root(struct sealer *sl, struct rec_ref *ref, uint64_t *count)
 		log_err("%s: %s", p, strerror(errno));
 		return -errno;
 	}
-	ret = seal_dir(sl, fd, p, ref, count);
+	ret = seal_dir(sl, fd, p, ref, count, sl->has_parent ? &sl->parent.root : NULL);
 	close(fd);
 	return ret;
 }
@@ -567,6 +609,16 @@ static int publish(struct sealer *sl, const struct rec_ref *root, struct seal_re
 	return store_write_head(sl->s, &h);
 }
 
+/* The snapshot the head names: files unchanged since are not read again. A rollback or an
+ * unreadable head is reported later by publish(); here it only means no comparison. */
+static void load_parent(struct sealer *sl)
+{
+	struct head h;
+	if (store_read_head(sl->s, &h) == 0 &&
+	    store_read_snapshot(sl->s, h.snapshot, &sl->parent) == 0)
+		sl->has_parent = true;
+}
+
 static int sealer_setup(struct sealer *sl, struct store *s, const struct seal_opts *o,
 			struct seal_result *res)
 {
@@ -591,6 +643,8 @@ static int sealer_setup(struct sealer *sl, struct store *s, const struct seal_op
 		ret = dedup_new(&sl->dedup);
 	if (!ret)
 		ret = dedup_load(sl->dedup, s);
+	if (!ret && !o->reread)
+		load_parent(sl);
 	if (!ret)
 		ret = packer_new(s, sl->dedup, PACK_TARGET_DATA, &sl->data);
 	if (!ret)
@@ -600,6 +654,8 @@ static int sealer_setup(struct sealer *sl, struct store *s, const struct seal_op
 
 static void sealer_free(struct sealer *sl)
 {
+	if (sl->has_parent)
+		snapshot_clear(&sl->parent);
 	sbatch_free(sl);
 	packer_free(sl->data);
 	packer_free(sl->trees);

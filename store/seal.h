@@ -22,6 +22,7 @@ struct seal_opts {
 	int64_t valid_for_s; /* head expiry; 0: default 7 days */
 	int zlevel;	     /* zstd level; 0: default 3 */
 	int threads;	     /* 0: number of CPUs */
+	bool reread;	     /* read every file, even those unchanged since the last seal */
 	/* called from the sealing thread now and then; may be NULL */
 	void (*progress)(void *ctx, const struct seal_progress *p);
 	void *progress_ctx;

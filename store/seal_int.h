@@ -72,6 +72,8 @@ struct sealer {
 	struct hardlink *links;
 	size_t nlinks, caplinks;
 	dev_t root_dev;
+	struct snapshot parent; /* the head's snapshot, to skip unchanged files */
+	bool has_parent;
 	struct seal_progress prog;
 	struct timespec last_progress;
 };
