@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -296,6 +297,18 @@ static int prepare_target(struct restorer *r, const char *target)
 	return 0;
 }
 
+/* Up to RBATCH_FILES files stay open until their batch is written: lift the soft limit on
+ * open files to the hard one (usually well above the default 1024). */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max &&
+	    rl.rlim_cur < 4 * RBATCH_FILES) {
+		rl.rlim_cur = rl.rlim_max < 4 * RBATCH_FILES ? rl.rlim_max : 4 * RBATCH_FILES;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int restore_run(struct store *s, const struct snapshot *sn, const char *path, const char *target,
 		const struct restore_opts *o, struct restore_result *res)
 {
@@ -306,6 +319,7 @@ int restore_run(struct store *s, const struct snapshot *sn, const char *path, co
 
 	memset(res, 0, sizeof(*res));
 	memtune_bulk();
+	raise_nofile();
 	ret = store_lookup(s, sn, path ? path : "", &dir, &e);
 	if (ret)
 		return ret;

@@ -7,8 +7,9 @@
 #include "restore.h"
 
 #define RBATCH_BYTES	  (64u << 20)
-#define RBATCH_FILES	  256
-#define RESTORE_MAX_LINKS (1u << 20) /* link ids beyond: restored as copies (bounded table) */
+#define RBATCH_FILES	  1000	      /* open files held (RLIMIT_NOFILE is raised for them) */
+#define RSLICE_BYTES	  (16u << 20) /* fetched while the previous slice is written */
+#define RESTORE_MAX_LINKS (1u << 20)  /* link ids beyond: restored as copies (bounded table) */
 
 /* A file created and waiting for its content; e points into a held tree. */
 struct rfile {

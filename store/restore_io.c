@@ -5,6 +5,7 @@
  * whole. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,29 +135,83 @@ static void write_one(struct restorer *r, const struct rchunk *c, struct cbuf *b
 	r->prog.bytes += b->len;
 }
 
-/* Fetch every queued chunk and write it in place. */
+/* One slice of the queued chunks: fetched (possibly on the fetcher thread) then written. */
+struct slice {
+	struct restorer *r;
+	size_t from, n;
+	struct rec_ref *refs;
+	struct cbuf **bufs;
+	int *res;
+	int ret;
+};
+
+static void *fetch_slice(void *arg)
+{
+	struct slice *sl = arg;
+	sl->ret = store_fetch_many(sl->r->s, REC_DATA, sl->refs + sl->from, sl->n,
+				   sl->bufs + sl->from, sl->res + sl->from);
+	return NULL;
+}
+
+/* Slices of about RSLICE_BYTES: the end of the next slice */
+static size_t slice_end(const struct restorer *r, size_t from)
+{
+	uint64_t bytes = 0;
+	size_t i = from;
+	while (i < r->nchunks && (i == from || bytes < RSLICE_BYTES))
+		bytes += r->chunks[i++].ref.plen;
+	return i;
+}
+
+/* Fetch every queued chunk and write it in place. The fetch of slice k+1 (network round
+ * trips, decryption on all cores) runs on a helper thread while slice k is written. */
 static int write_chunks(struct restorer *r)
 {
 	size_t n = r->nchunks;
-	struct rec_ref *refs = malloc((n ? n : 1) * sizeof(*refs));
-	struct cbuf **bufs = calloc(n ? n : 1, sizeof(*bufs));
-	int *res = calloc(n ? n : 1, sizeof(int)), ret = -ENOMEM;
+	struct slice cur = {.r = r}, next;
+	pthread_t th;
+	bool running = false;
+	int ret = -ENOMEM;
 
-	if (!refs || !bufs || !res)
+	cur.refs = malloc((n ? n : 1) * sizeof(*cur.refs));
+	cur.bufs = calloc(n ? n : 1, sizeof(*cur.bufs));
+	cur.res = calloc(n ? n : 1, sizeof(int));
+	if (!cur.refs || !cur.bufs || !cur.res)
 		goto out;
 	for (size_t i = 0; i < n; i++)
-		refs[i] = r->chunks[i].ref;
-	ret = n ? store_fetch_many(r->s, REC_DATA, refs, n, bufs, res) : 0;
-	for (size_t i = 0; !ret && i < n; i++)
-		write_one(r, &r->chunks[i], bufs[i], res[i]);
+		cur.refs[i] = r->chunks[i].ref;
+	cur.n = slice_end(r, 0);
+	fetch_slice(&cur);
+	ret = cur.ret;
+	while (!ret && cur.from < n) {
+		next = cur;
+		next.from = cur.from + cur.n;
+		next.n = slice_end(r, next.from) - next.from;
+		running = next.n && !pthread_create(&th, NULL, fetch_slice, &next);
+		if (next.n && !running)
+			fetch_slice(&next); /* no thread: serially */
+		for (size_t i = cur.from; i < cur.from + cur.n; i++) {
+			write_one(r, &r->chunks[i], cur.bufs[i], cur.res[i]);
+			cbuf_unref(cur.bufs[i]);
+			cur.bufs[i] = NULL;
+		}
+		if (running)
+			pthread_join(th, NULL);
+		running = false;
+		ret = next.n ? next.ret : 0;
+		cur.from = next.from;
+		cur.n = next.n;
+		if (!next.n)
+			break;
+	}
 	if (r->o->progress)
 		r->o->progress(r->o->progress_ctx, &r->prog);
 out:
-	for (size_t i = 0; bufs && i < n; i++)
-		cbuf_unref(bufs[i]);
-	free(bufs);
-	free(res);
-	free(refs);
+	for (size_t i = 0; cur.bufs && i < n; i++)
+		cbuf_unref(cur.bufs[i]);
+	free(cur.bufs);
+	free(cur.res);
+	free(cur.refs);
 	r->nchunks = 0;
 	r->bytes = 0;
 	return ret;
