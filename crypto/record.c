@@ -1,5 +1,6 @@
 /* record: seal and open encrypted records (layout in record.h). */
 #include "record.h"
+#include "zctx.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -63,7 +64,9 @@ void record_id(const struct keys *k, enum record_type type, const void *plain, s
 static size_t record_body(const void *plain, size_t len, int zlevel, uint8_t *dst)
 {
 	if (zlevel > 0 && len > 1) {
-		size_t z = ZSTD_compress(dst + 1, len - 1, plain, len, zlevel);
+		ZSTD_CCtx *c = zctx_compress();
+		size_t z = c ? ZSTD_compressCCtx(c, dst + 1, len - 1, plain, len, zlevel)
+			     : ZSTD_compress(dst + 1, len - 1, plain, len, zlevel);
 
 		if (!ZSTD_isError(z)) {
 			dst[0] = FLAG_ZSTD;
@@ -168,7 +171,10 @@ static int record_inflate(const uint8_t *body, size_t blen, size_t max, size_t r
 	if (!plain)
 		goto out;
 	ret = -EBADMSG;
-	if (ZSTD_decompress(plain + room, (size_t)fsize, body, blen) != fsize)
+	ZSTD_DCtx *d = zctx_decompress();
+	size_t got = d ? ZSTD_decompressDCtx(d, plain + room, (size_t)fsize, body, blen)
+		       : ZSTD_decompress(plain + room, (size_t)fsize, body, blen);
+	if (got != fsize)
 		goto out;
 	*out = plain;
 	*outlen = (size_t)fsize;

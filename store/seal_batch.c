@@ -8,6 +8,7 @@
 #include "log.h"
 #include "par.h"
 #include "seal_int.h"
+#include "zctx.h"
 
 #define PROBE_LEN (64u << 10)
 
@@ -17,10 +18,12 @@
 static bool worth_compressing(const uint8_t *p, size_t len)
 {
 	uint8_t out[PROBE_LEN + 1024];
-	size_t n = len < PROBE_LEN ? len : PROBE_LEN;
-	if (n < 512)
-		return true;
-	size_t z = ZSTD_compress(out, sizeof(out), p + (len - n) / 2, n, 1);
+	size_t n = PROBE_LEN;
+	if (len <= 2 * PROBE_LEN)
+		return true; /* a probe would cost as much as compressing it */
+	ZSTD_CCtx *c = zctx_compress();
+	size_t z = c ? ZSTD_compressCCtx(c, out, sizeof(out), p + (len - n) / 2, n, 1)
+		     : ZSTD_compress(out, sizeof(out), p + (len - n) / 2, n, 1);
 	return !ZSTD_isError(z) && z < n - n / 32;
 }
 
