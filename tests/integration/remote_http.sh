@@ -23,16 +23,7 @@ cleanup() {
 	exit $rc
 }
 trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok - $*"; }
-ms() { echo $(( $(date +%s%N) / 1000000 )); }
-# expect_rc WANT CMD…: run CMD (stderr to $T/err), check its exit status
-expect_rc() {
-	local want=$1 rc=0; shift
-	"$@" 2>"$T/err" >"$T/out" || rc=$?
-	[ "$rc" = "$want" ] || { cat "$T/err" >&2; fail "exit $rc, want $want: $*"; }
-}
+. "$SRC_DIR/tests/integration/remote_lib.sh"
 
 # start_nginx NAME VAR=VALUE… — nginx on a free port (retried if another process takes it)
 start_nginx() {
@@ -43,26 +34,6 @@ start_nginx() {
 		"$S/nginx-down.sh" "$d" --keep
 	done
 	fail "nginx $d did not start"
-}
-
-# start_proxy UPSTREAM — faultproxy on a free port; sets PROXY=127.0.0.1:PORT
-start_proxy() {
-	local pf=$T/proxy.port i
-	rm -f "$pf"
-	python3 "$SRC_DIR/tests/tools/faultproxy.py" --upstream "$1" --port-file "$pf" --seed 7 \
-		>"$T/proxy.log" 2>&1 &
-	PROXY_PIDS+=($!)
-	for i in $(seq 1 400); do
-		[ -s "$pf" ] && break
-		kill -0 "${PROXY_PIDS[-1]}" 2>/dev/null || { cat "$T/proxy.log" >&2; fail "faultproxy died"; }
-		sleep 0.025
-	done
-	[ -s "$pf" ] || fail "faultproxy not ready"
-	PROXY=127.0.0.1:$(cat "$pf")
-}
-fault() { curl -sf "http://$PROXY/__fault?$1" >/dev/null || fail "fault control $1"; }
-proxy_count() { # proxy_count faults|requests KEY
-	curl -sf "http://$PROXY/__stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'].get('$2', 0))"
 }
 
 # test data

@@ -30,32 +30,7 @@ cleanup() {
 	exit $rc
 }
 trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok - $*"; }
-ms() { echo $(( $(date +%s%N) / 1000000 )); }
-expect_rc() {
-	local want=$1 rc=0; shift
-	"$@" 2>"$T/err" >"$T/out" || rc=$?
-	[ "$rc" = "$want" ] || { cat "$T/err" >&2; fail "exit $rc, want $want: $*"; }
-}
-start_proxy() {
-	local pf=$T/proxy.port i
-	python3 "$SRC_DIR/tests/tools/faultproxy.py" --upstream "$1" --port-file "$pf" --seed 11 \
-		>"$T/proxy.log" 2>&1 &
-	PROXY_PIDS+=($!)
-	for i in $(seq 1 400); do
-		[ -s "$pf" ] && break
-		kill -0 "${PROXY_PIDS[-1]}" 2>/dev/null || { cat "$T/proxy.log" >&2; fail "faultproxy died"; }
-		sleep 0.025
-	done
-	[ -s "$pf" ] || fail "faultproxy not ready"
-	PROXY=127.0.0.1:$(cat "$pf")
-}
-fault() { curl -sf "http://$PROXY/__fault?$1" >/dev/null || fail "fault control $1"; }
-proxy_count() {
-	curl -sf "http://$PROXY/__stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'].get('$2', 0))"
-}
+. "$SRC_DIR/tests/integration/remote_lib.sh"
 
 t0=$(ms)
 for i in 1 2 3; do # a port taken between the check and the bind: try other ones
@@ -132,7 +107,7 @@ expect_rc 22 env -u EMBASSY_S3_ENDPOINT "$RC" "$U" get objs/small
 ok "wrong secret/key: EACCES with one clear line; missing credentials/endpoint: EINVAL"
 
 # ---------- through faultproxy ----------
-start_proxy "$S3_ENDPOINT"
+start_proxy "$S3_ENDPOINT" 11
 PU=(--s3-endpoint "http://$PROXY" "$U")
 p() { "$RC" "${PU[@]}" "$@" 2>>"$T/client.log"; }
 
