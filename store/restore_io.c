@@ -145,7 +145,9 @@ struct slice {
 	int ret;
 };
 
-static void *fetch_slice(void *arg)
+/* noinline: gcc 12 -O3 inlines it into write_chunks and misreads the slice arrays as
+ * possibly uninitialised */
+__attribute__((noinline)) static void *fetch_slice(void *arg)
 {
 	struct slice *sl = arg;
 	sl->ret = store_fetch_many(sl->r->s, REC_DATA, sl->refs + sl->from, sl->n,
@@ -168,7 +170,7 @@ static size_t slice_end(const struct restorer *r, size_t from)
 static int write_chunks(struct restorer *r)
 {
 	size_t n = r->nchunks;
-	struct slice cur = {.r = r}, next;
+	struct slice cur = {.r = r}, next = {.r = r};
 	pthread_t th;
 	bool running = false;
 	int ret = -ENOMEM;
