@@ -22,6 +22,10 @@ cmake --build build -j"$jobs"
 run_suite "plain build" build
 
 if [ -z "${EMBASSY_QUICK:-}" ]; then
+  # -O3 warns about things -O2 does not (and warnings are errors): the Release build must build
+  echo "=== release build (compile check) ==="
+  cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DEMBASSY_TESTS=OFF >/dev/null
+  cmake --build build-release -j"$jobs" || status=1
   CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DEMBASSY_SANITIZE=ON \
     -DEMBASSY_FUZZ=ON >/dev/null
   cmake --build build-asan -j"$jobs"
