@@ -125,7 +125,8 @@ machine_header() {
   echo
   echo "- machine: $(nproc) CPUs ($cpu), RAM $ram, disk $disk; kernel $(uname -r)"
   echo "- load (1/5/15 min): before $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "- embassy: git $rev$( [ "$dirty" -gt 0 ] && echo " + $dirty uncommitted changed files (work tree)"), binary $EMBASSY (Release)"
+  if [ -n "${EMBASSY_DESC:-}" ]; then echo "- embassy: $EMBASSY_DESC, binary $EMBASSY"
+  else echo "- embassy: work tree at git $rev$( [ "$dirty" -gt 0 ] && echo " + $dirty uncommitted changed files"), binary $EMBASSY built $(date -u -r "$EMBASSY" '+%H:%M UTC') (Release)"; fi
   echo "- restic: $(restic version 2>/dev/null | cut -d' ' -f2); rclone: $(rclone version 2>/dev/null | head -1 | cut -d' ' -f2); fio: $(fio --version 2>/dev/null); sqlite3 (python): $(python3 -c 'import sqlite3; print(sqlite3.sqlite_version)')"
   echo "- data set: $DATASET_DESC"
 }
