@@ -12,7 +12,14 @@
 #define KDF_MEM_MAX_MIB 4096u
 #define KDF_OPS_MAX	64u
 
-enum { OPT_RECIPIENT = OPT_CMD_BASE, OPT_KDF_MEMORY, OPT_KDF_OPS, OPT_QUORUM, OPT_OFFICER };
+enum {
+	OPT_RECIPIENT = OPT_CMD_BASE,
+	OPT_KDF_MEMORY,
+	OPT_KDF_OPS,
+	OPT_QUORUM,
+	OPT_OFFICER,
+	OPT_FORMAT
+};
 
 static const char help[] =
     "NAME\n"
@@ -22,6 +29,7 @@ static const char help[] =
     "  embassy init STORE --sealer-key FILE [--recipient PUBFILE]...\n"
     "               [--quorum M --officer PUBFILE...]\n"
     "               [--passphrase-file FILE] [--kdf-memory MiB --kdf-ops N]\n"
+    "               [--format N]\n"
     "\n"
     "DESCRIPTION\n"
     "  Creates an empty embassy store at STORE and prints its store id. The sealer's\n"
@@ -54,6 +62,9 @@ static const char help[] =
     "  --passphrase-file FILE  the recovery passphrase (first line of FILE)\n"
     "  --kdf-memory MiB        Argon2id memory for the passphrase entry (default 256)\n"
     "  --kdf-ops N             Argon2id passes (default 3). Lower values only for tests.\n"
+    "  --format N              store format version (default and highest: 2). Format 1\n"
+    "                          stores are readable by older embassy versions; every\n"
+    "                          later seal keeps writing a store in its own format.\n"
     "  --cacert, --cert, --key, --s3-endpoint, --timeout   see 'embassy seal --help'\n"
     "  -v, --verbose, -h, --help\n"
     "\n" CLI_HELP_EXIT "\n"
@@ -72,6 +83,7 @@ struct init_args {
 	size_t nofficers;
 	uint64_t quorum;
 	uint64_t kdf_mib, kdf_ops;
+	uint64_t format;
 };
 
 static int parse(struct cli_ctx *c, struct init_args *a, int argc, char **argv)
@@ -83,6 +95,7 @@ static int parse(struct cli_ctx *c, struct init_args *a, int argc, char **argv)
 	    {"kdf-ops", required_argument, NULL, OPT_KDF_OPS},
 	    {"quorum", required_argument, NULL, OPT_QUORUM},
 	    {"officer", required_argument, NULL, OPT_OFFICER},
+	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {NULL, 0, NULL, 0}};
 	int opt, r;
 
@@ -118,6 +131,12 @@ static int parse(struct cli_ctx *c, struct init_args *a, int argc, char **argv)
 			if (opts_parse_u64(optarg, KDF_OPS_MAX, &a->kdf_ops) < 0 || a->kdf_ops < 1)
 				return opts_usage(c, "--kdf-ops needs a number (1..%u), not '%s'",
 						  KDF_OPS_MAX, optarg);
+			break;
+		case OPT_FORMAT:
+			if (opts_parse_u64(optarg, STORE_FORMAT, &a->format) < 0 ||
+			    a->format < STORE_FORMAT_MIN)
+				return opts_usage(c, "--format needs %d..%d, not '%s'",
+						  STORE_FORMAT_MIN, STORE_FORMAT, optarg);
 			break;
 		default:
 			return opts_bad(c, argv);
@@ -224,6 +243,7 @@ static int run(int argc, char **argv)
 	io.nofficers = a.nofficers;
 	io.kdf_ops = a.kdf_ops;
 	io.kdf_mem = (size_t)a.kdf_mib << 20;
+	io.format = (int)a.format;
 	if (!io.passphrase && !io.nrecipients && !io.nofficers) {
 		ret = opts_usage(&c, "needs a passphrase, a --recipient or a --quorum");
 		goto out;

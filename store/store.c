@@ -32,7 +32,7 @@ int store_envelope_open(const uint8_t *data, size_t len, const char *ctx, const 
 
 	if (!json_is_object(r) || !json_is_string(b) || !json_is_integer(f))
 		goto bad;
-	if (json_integer_value(f) > STORE_FORMAT || json_integer_value(f) < 1) {
+	if (json_integer_value(f) > STORE_FORMAT || json_integer_value(f) < STORE_FORMAT_MIN) {
 		json_decref(r);
 		return -EPROTONOSUPPORT;
 	}
@@ -61,8 +61,7 @@ int store_envelope_make(const struct store *s, const char *ctx, json_t *body, ch
 	if (ret)
 		goto out;
 	hex_encode(sig, SIGN_LEN, sighex);
-	json_t *env =
-	    json_pack("{s:i s:s s:s}", "format", STORE_FORMAT, "body", text, "sig", sighex);
+	json_t *env = json_pack("{s:i s:s s:s}", "format", s->format, "body", text, "sig", sighex);
 	*out = env ? json_dumps(env, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(env);
 	ret = *out ? 0 : -ENOMEM;
@@ -91,15 +90,15 @@ static int write_key_entries(struct remote *r, const struct store_init_opts *o,
 	return keyadmin_write_entries(r, o, bundle, NULL, NULL);
 }
 
-static json_t *descriptor_body(const uint8_t *sid, const uint8_t *pk)
+static json_t *descriptor_body(int format, const uint8_t *sid, const uint8_t *pk)
 {
 	char sidhex[2 * STORE_ID_LEN + 1], pkhex[2 * SIGN_PK_LEN + 1];
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	hex_encode(sid, STORE_ID_LEN, sidhex);
 	hex_encode(pk, SIGN_PK_LEN, pkhex);
-	return json_pack("{s:i s:s s:s s:I s:{s:i s:i s:i}}", "format", STORE_FORMAT, "store_id",
-			 sidhex, "sign_pk", pkhex, "created",
+	return json_pack("{s:i s:s s:s s:I s:{s:i s:i s:i}}", "format", format, "store_id", sidhex,
+			 "sign_pk", pkhex, "created",
 			 (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec, "chunker", "min",
 			 CHUNKER_MIN, "avg", CHUNKER_AVG, "max", CHUNKER_MAX);
 }
@@ -107,7 +106,7 @@ static json_t *descriptor_body(const uint8_t *sid, const uint8_t *pk)
 static int init_objects(struct store *s, const struct store_init_opts *o, const uint8_t *master)
 {
 	uint8_t *bundle = bundle_make(s->store_id, master, s->sign_pk);
-	json_t *body = descriptor_body(s->store_id, s->sign_pk);
+	json_t *body = descriptor_body(s->format, s->store_id, s->sign_pk);
 	char *env = NULL;
 	int ret = -ENOMEM;
 
@@ -137,6 +136,9 @@ int store_init(const char *url, const struct remote_opts *ro, const struct store
 	int ret;
 
 	if (!o->passphrase && !o->nrecipients && !o->nofficers)
+		return -EINVAL;
+	s.format = o->format ? o->format : STORE_FORMAT;
+	if (s.format < STORE_FORMAT_MIN || s.format > STORE_FORMAT)
 		return -EINVAL;
 	if (!lstat(o->sealer_key_out, &st))
 		return -EEXIST;
@@ -413,6 +415,7 @@ static int check_descriptor(struct store *s, const uint8_t *data, size_t n)
 	size_t len;
 	uint8_t sid[STORE_ID_LEN], pk[SIGN_PK_LEN];
 	uint64_t mn, avg, mx;
+	json_int_t format;
 	int ret = store_envelope_open(data, n, SIGCTX_DESCRIPTOR, s->sign_pk, &root, &text, &len);
 
 	if (ret)
@@ -420,8 +423,10 @@ static int check_descriptor(struct store *s, const uint8_t *data, size_t n)
 	ret = -EBADMSG;
 	body = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
 	ck = json_object_get(body, "chunker");
-	if (json_integer_value(json_object_get(body, "format")) != STORE_FORMAT)
-		goto out; /* the signed format must agree with the envelope's */
+	format = json_integer_value(json_object_get(body, "format"));
+	if (!json_is_integer(json_object_get(body, "format")) ||
+	    format != json_integer_value(json_object_get(root, "format")))
+		goto out; /* the signed format must agree with the envelope's (checked: 1..2) */
 	if (refjson_get_hex(body, "store_id", sid, STORE_ID_LEN) ||
 	    refjson_get_hex(body, "sign_pk", pk, SIGN_PK_LEN) ||
 	    memcmp(sid, s->store_id, STORE_ID_LEN) || memcmp(pk, s->sign_pk, SIGN_PK_LEN) ||
@@ -432,6 +437,7 @@ static int check_descriptor(struct store *s, const uint8_t *data, size_t n)
 	s->ck_min = (uint32_t)mn;
 	s->ck_avg = (uint32_t)avg;
 	s->ck_max = (uint32_t)mx;
+	s->format = (int)format;
 	ret = 0;
 out:
 	json_decref(body);
@@ -524,6 +530,10 @@ const uint8_t *store_sign_sk(const struct store *s)
 const char *store_id_hex(const struct store *s)
 {
 	return s->store_id_hex;
+}
+int store_format(const struct store *s)
+{
+	return s->format;
 }
 void store_chunker_params(const struct store *s, uint32_t *mn, uint32_t *avg, uint32_t *mx)
 {

@@ -27,13 +27,15 @@ struct store {
 	uint8_t sign_pk[SIGN_PK_LEN];
 	uint8_t *sign_sk; /* secmem; NULL unless opened with a sealer key */
 	uint32_t ck_min, ck_avg, ck_max;
+	int format; /* from the signed descriptor: STORE_FORMAT_MIN..STORE_FORMAT */
 	struct cache *cache;
 	struct store_fetch_hook *hook; /* optional persistent cache (set by the mount) */
 	struct trust_opts trust;
 };
 
 /* Parse a signed envelope {"format":N,"body":"...","sig":hex}: returns the body string
- * (borrowed from *root) after checking the signature with pk (skipped when pk is NULL). */
+ * (borrowed from *root) after checking the signature with pk (skipped when pk is NULL).
+ * -EPROTONOSUPPORT when N is not a supported format. */
 int store_envelope_open(const uint8_t *data, size_t len, const char *ctx, const uint8_t *pk,
 			json_t **root, const char **body, size_t *body_len);
 int store_envelope_make(const struct store *s, const char *ctx, json_t *body, char **out);

@@ -43,6 +43,7 @@ static void setup(void)
 	    keys_new(master, S.store_id, &S.keys))
 		abort();
 	S.trust = no_state;
+	S.format = STORE_FORMAT;
 	snprintf(keypath, sizeof(keypath), "%s/sealer.key", dir);
 	if (keyfile_write_sealer(keypath, S.store_id, master, S.sign_sk))
 		abort();

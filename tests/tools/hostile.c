@@ -811,6 +811,7 @@ static int cmd_twin(int argc, char **argv)
 	hex_encode(dst.store_id, STORE_ID_LEN, dst.store_id_hex);
 	memcpy(dst.sign_pk, src->sign_pk, SIGN_PK_LEN);
 	dst.sign_sk = src->sign_sk;
+	dst.format = store_format(src); /* a twin in every respect but its id */
 	ret = remote_open(argv[3], NULL, &dst.remote);
 	if (!ret)
 		ret = keyfile_write_sealer(out, dst.store_id, keys_master(src->keys), dst.sign_sk);
