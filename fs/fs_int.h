@@ -28,6 +28,9 @@ struct fs_tree {
 	atomic_uint refs;
 	struct tree *t;
 	fuse_ino_t base; /* inode number of t->e[0]; entry i is base + i (hard links aside) */
+	/* the small files' records were queued for prefetch: set by the first open() of one of
+	 * its files, not by opendir, so find and ls -lR (which read no file) fetch no data */
+	atomic_bool files_prefetched;
 };
 
 struct fs_tree *fs_tree_ref(struct fs_tree *t);
@@ -54,7 +57,6 @@ struct fs_node {
 	const struct tree_entry *e;
 	uint64_t nlookup;     /* fs.lock: the kernel's references (lookup count) */
 	struct fs_tree *kids; /* fs.lock: directories, once loaded; then immutable */
-	bool dir_prefetched;  /* fs.lock: opendir prefetch done once per directory */
 };
 
 struct fs_snap {
@@ -145,7 +147,7 @@ void prefetch_stream_destroy(struct prefetch_stream *ps);
 /* A read of [off, off+len) of file e happened: queue what a sequential reader needs next. */
 void prefetch_on_read(struct fs_prefetch *p, struct prefetch_stream *ps, const struct tree_entry *e,
 		      uint64_t off, size_t len);
-/* A directory was opened: queue its small files' records when they are neighbours. */
+/* A file of this listing was opened: queue its small files' records when they are neighbours. */
 void prefetch_dir_files(struct fs_prefetch *p, const struct tree *t);
 /* A directory's listing was loaded: queue its subdirectories' listings (one ranged read
  * where they are neighbours, instead of a round trip per directory). */

@@ -175,7 +175,6 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fs *fs = req_fs(req);
 	struct fs_node *n = inode_get(fs, ino);
 	struct fs_dirh *dh = calloc(1, sizeof(*dh));
-	bool first = false;
 	int ret = !n ? -ENOENT : !dh ? -ENOMEM : 0;
 
 	if (!ret && !layout_is_synthetic_dir(n))
@@ -186,14 +185,6 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	dh->dir = n;
-	if (dh->kids) {
-		pthread_mutex_lock(&fs->lock);
-		first = !n->dir_prefetched;
-		n->dir_prefetched = true;
-		pthread_mutex_unlock(&fs->lock);
-	}
-	if (first)
-		prefetch_dir_files(fs->pf, dh->kids->t);
 	fi->fh = (uintptr_t)dh;
 	fi->keep_cache = 1;
 	fi->cache_readdir = 1;
@@ -333,6 +324,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	ff->holder = fs_tree_ref(n->holder);
 	ff->e = n->e;
 	prefetch_stream_init(&ff->ps);
+	/* a reader of one file of a directory (cp -a, rsync, tar) reads its neighbours next */
+	if (!atomic_exchange(&n->holder->files_prefetched, true))
+		prefetch_dir_files(fs->pf, n->holder->t);
 	fi->fh = (uintptr_t)ff;
 	fi->keep_cache = 1; /* immutable: pages read once stay valid across opens */
 	fi->noflush = 1;

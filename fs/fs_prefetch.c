@@ -17,7 +17,8 @@
  *  - a file read at random (PF_RANDOM_JUMPS non-sequential reads, e.g. SQLite lookups): the
  *    whole file is queued once, low priority, if it fits in the queue bound — so it soon
  *    reads from memory, and every later cold miss costs nothing.
- *  - an opened directory of many small files whose records lie next to each other in a pack
+ *  - a directory of many small files whose records lie next to each other in a pack, when the
+ *    first of them is opened (cp -a, rsync, tar; not opendir: find and ls read no file)
  *    (prefetch_dir_files): up to PF_DIR_MAX of them, in the low-priority queue.
  *  - a loaded directory listing (prefetch_dir_trees): its subdirectories' listings, and
  *    theirs in turn (workers decode what they fetched), within a budget of a quarter of the
