@@ -417,11 +417,22 @@ static void entry_attr(const struct tree_entry *e, struct stat *st)
 	st->st_mtim = st->st_atim = st->st_ctim = ns_to_ts(e->mtime_ns);
 }
 
+const struct tree_entry *inode_entry(const struct fs *fs, const struct fs_node *n)
+{
+	if (n->kind == FS_ENTRY)
+		return n->e;
+	if (n->kind == FS_SNAPROOT && fs->snaps[n->snap].sn.has_root_meta)
+		return &fs->snaps[n->snap].sn.root_meta;
+	return NULL;
+}
+
 void inode_attr(const struct fs *fs, const struct fs_node *n, struct stat *st)
 {
+	const struct tree_entry *e = inode_entry(fs, n);
+
 	memset(st, 0, sizeof(*st));
-	if (n->kind == FS_ENTRY)
-		entry_attr(n->e, st);
+	if (e)
+		entry_attr(e, st);
 	else
 		layout_attr(fs, n, st);
 	st->st_ino = n->ino;

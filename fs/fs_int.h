@@ -105,6 +105,9 @@ void inode_ref(struct fs *fs, struct fs_node *n);
 void inode_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup);
 /* Attributes of a node (no I/O: a directory's listing is not needed). */
 void inode_attr(const struct fs *fs, const struct fs_node *n, struct stat *st);
+/* The tree entry describing a node: its own for a snapshot's entry, the manifest's
+ * root_meta for a snapshot root that has one; NULL for the rest of the layout. */
+const struct tree_entry *inode_entry(const struct fs *fs, const struct fs_node *n);
 
 /* ---- layout (fs_layout.c): the synthetic part of the tree ---- */
 

@@ -65,8 +65,12 @@ static int find_latest(struct fs *fs)
 	for (size_t i = 0; i < fs->nsnaps; i++) {
 		if (memcmp(fs->snaps[i].sn.id, h.snapshot, ID_LEN) != 0)
 			continue;
-		if (fs->snaps[i].sn.seq != h.seq)
+		if (fs->snaps[i].sn.seq != h.seq) {
+			log_err("the head pointer says sequence %llu, but the manifest of the "
+				"snapshot it names says %llu: refusing (forged or mixed-up head)",
+				(unsigned long long)h.seq, (unsigned long long)fs->snaps[i].sn.seq);
 			return -EBADMSG;
+		}
 		fs->latest = i;
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (h.expires_ns < (int64_t)now.tv_sec * 1000000000ll + now.tv_nsec)

@@ -43,6 +43,7 @@ static int kernel_err(int ret)
 	case EROFS:
 	case EINVAL:
 	case ENXIO:
+	case ENAMETOOLONG:
 		return -ret;
 	default:
 		return EIO;
@@ -86,6 +87,9 @@ static int lookup_child(struct fs *fs, struct fs_node *dir, const char *name,
 	const struct tree_entry *e;
 	int ret;
 
+	/* no snapshot holds such a name: say so as a file system does, not "absent" */
+	if (strlen(name) > TREE_NAME_MAX)
+		return -ENAMETOOLONG;
 	if (layout_is_synthetic_dir(dir))
 		return layout_lookup(fs, dir, name, child);
 	ret = inode_kids(fs, dir, &kids);
@@ -387,12 +391,14 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	struct fs_node *n = inode_get(req_fs(req), ino);
+	struct fs *fs = req_fs(req);
+	struct fs_node *n = inode_get(fs, ino);
+	const struct tree_entry *e = n ? inode_entry(fs, n) : NULL;
 	const struct xattr *x = NULL;
 
-	for (size_t i = 0; n && n->kind == FS_ENTRY && !x && i < n->e->nxattrs; i++)
-		if (strcmp(n->e->xattrs[i].name, name) == 0)
-			x = &n->e->xattrs[i];
+	for (size_t i = 0; e && !x && i < e->nxattrs; i++)
+		if (strcmp(e->xattrs[i].name, name) == 0)
+			x = &e->xattrs[i];
 	if (!x)
 		fuse_reply_err(req, ENODATA);
 	else if (size == 0)
@@ -405,12 +411,14 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	struct fs_node *n = inode_get(req_fs(req), ino);
-	size_t nx = n && n->kind == FS_ENTRY ? n->e->nxattrs : 0, total = 0, at = 0;
+	struct fs *fs = req_fs(req);
+	struct fs_node *n = inode_get(fs, ino);
+	const struct tree_entry *e = n ? inode_entry(fs, n) : NULL;
+	size_t nx = e ? e->nxattrs : 0, total = 0, at = 0;
 	char *buf;
 
 	for (size_t i = 0; i < nx; i++)
-		total += strlen(n->e->xattrs[i].name) + 1;
+		total += strlen(e->xattrs[i].name) + 1;
 	if (size == 0) {
 		fuse_reply_xattr(req, total);
 		return;
@@ -425,8 +433,8 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		return;
 	}
 	for (size_t i = 0; i < nx; i++) {
-		size_t len = strlen(n->e->xattrs[i].name) + 1;
-		memcpy(buf + at, n->e->xattrs[i].name, len);
+		size_t len = strlen(e->xattrs[i].name) + 1;
+		memcpy(buf + at, e->xattrs[i].name, len);
 		at += len;
 	}
 	fuse_reply_buf(req, buf, total);

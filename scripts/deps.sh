@@ -9,7 +9,7 @@ pkgs=(build-essential cmake pkg-config clang clang-format libfuse3-dev fuse3 lib
 for a in "$@"; do
   case $a in
     --test) pkgs+=(nginx-full openssl rsync attr valgrind libclang-rt-14-dev curl
-                   radosgw ceph-mon ceph-osd ceph-common) ;;
+                   radosgw ceph-mon ceph-osd ceph-common strace) ;;
     --bench) pkgs+=(restic rclone borgbackup fio hyperfine) ;;
   esac
 done

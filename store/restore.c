@@ -41,72 +41,128 @@ static int make_room(struct restorer *r, int dirfd, const struct tree_entry *e)
 	return unlinkat(dirfd, e->name, 0) ? -errno : 0;
 }
 
-static char **link_slot(struct restorer *r, uint64_t link_id)
+/* Another name of a hard-linked file whose first name exists. Takes rel. A name is counted
+ * only once the content it shares is complete; if that content fails, it goes too. */
+static int restore_link(struct restorer *r, int dirfd, const struct tree_entry *e, struct rlink *l,
+			char *rel)
 {
-	if (!link_id || link_id > RESTORE_MAX_LINKS)
-		return NULL;
-	if (link_id > r->nlinks) {
-		size_t n = link_id * 2;
-		char **v = realloc(r->links, n * sizeof(*v));
-		if (!v)
-			return NULL;
-		memset(v + r->nlinks, 0, (n - r->nlinks) * sizeof(*v));
-		r->links = v;
-		r->nlinks = n;
+	const char *leaf;
+	int pfd;
+
+	if (l->state == RLINK_FAILED) {
+		rfail(r, rel, "not restored: the content of this hard-linked file failed",
+		      l->damaged ? EBADMSG : EIO);
+		free(rel);
+		return 0;
 	}
-	return &r->links[link_id - 1];
+	pfd = rio_open_parent(r, l->first, &leaf);
+	if (pfd < 0 || linkat(pfd, leaf, dirfd, e->name, 0)) {
+		rfail(r, rel, "hard link", errno);
+	} else if (l->state == RLINK_PENDING) {
+		struct rfile *f = &r->files[l->file];
+		char **v = realloc(f->links, (f->nlinks + 1) * sizeof(*v));
+		if (!v) {
+			unlinkat(dirfd, e->name, 0);
+			rfail(r, rel, "hard link", ENOMEM);
+		} else {
+			f->links = v;
+			f->links[f->nlinks++] = rel;
+			rel = NULL; /* counted, or removed, when its content is done */
+		}
+	} else {
+		r->res->files++;
+	}
+	if (pfd >= 0)
+		close(pfd);
+	free(rel);
+	return 0;
 }
 
 /* Takes rel. */
 static int restore_file(struct restorer *r, int dirfd, const struct tree_entry *e, char *rel)
 {
-	char **first = link_slot(r, e->link_id);
+	struct rlink *l = rio_link(r, e->link_id);
 	int fd;
-	if (first && *first) { /* another name of a file already restored */
-		const char *leaf;
-		int pfd = rio_open_parent(r, *first, &leaf);
-		if (pfd < 0 || linkat(pfd, leaf, dirfd, e->name, 0))
-			rfail(r, rel, "hard link", errno);
-		else
-			r->res->files++;
-		if (pfd >= 0)
-			close(pfd);
-		free(rel);
-		return 0;
-	}
+	if (l && l->first) /* another name of a file already created */
+		return restore_link(r, dirfd, e, l, rel);
 	fd = openat(dirfd, e->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rfail(r, rel, "create", errno);
 		free(rel);
 		return 0;
 	}
-	if (first)
-		*first = strdup(rel);
+	if (l && !(l->first = strdup(rel))) {
+		close(fd);
+		free(rel);
+		return -ENOMEM;
+	}
 	return rio_queue_file(r, fd, e, rel);
 }
 
-static void restore_special(struct restorer *r, int dirfd, const struct tree_entry *e,
-			    const char *rel)
+static mode_t type_bits(enum entry_type t)
+{
+	return t == ENT_SYMLINK ? S_IFLNK
+	       : t == ENT_FIFO	? S_IFIFO
+	       : t == ENT_CHR	? S_IFCHR
+				: S_IFBLK;
+}
+
+/* Owner, mode and times of a symlink, FIFO or device node just created. The target may be
+ * writable by others, who could put a symlink (or a hard link to a file elsewhere) in its
+ * place meanwhile: so the name is opened once, O_PATH | O_NOFOLLOW, checked to be what was
+ * made (type, one link, still ours), and only that inode is changed — through the fd, and
+ * for the mode through /proc/self/fd (no fchmod on an O_PATH fd; chmod of a symlink is
+ * meaningless anyway). Nothing here follows a name. */
+static void special_meta(struct restorer *r, int dirfd, const struct tree_entry *e, const char *rel)
 {
 	struct timespec ts[2] = {
 	    {.tv_sec = e->mtime_ns / 1000000000, .tv_nsec = e->mtime_ns % 1000000000}};
-	int rc;
+	int fd = openat(dirfd, e->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	char proc[64];
+	struct stat st;
+
 	if (ts[0].tv_nsec < 0) { /* before 1970: C division truncates towards zero */
 		ts[0].tv_sec--;
 		ts[0].tv_nsec += 1000000000;
 	}
 	ts[1] = ts[0];
+	if (fd < 0 || fstat(fd, &st)) {
+		rfail(r, rel, "reopen", errno);
+		goto out;
+	}
+	if ((st.st_mode & S_IFMT) != type_bits(e->type) || st.st_nlink != 1 ||
+	    st.st_uid != geteuid()) {
+		rfail(r, rel, "replaced by something else while being restored; left alone",
+		      EEXIST);
+		goto out;
+	}
+	if (r->root_user && fchownat(fd, "", e->uid, e->gid, AT_EMPTY_PATH))
+		rfail(r, rel, "chown", errno);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (e->type != ENT_SYMLINK && chmod(proc, e->mode))
+		rfail(r, rel, "chmod", errno);
+	if (utimensat(fd, "", ts, AT_EMPTY_PATH))
+		rfail(r, rel, "set times", errno);
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
+static void restore_special(struct restorer *r, int dirfd, const struct tree_entry *e,
+			    const char *rel)
+{
+	int rc;
 	if (e->type == ENT_SYMLINK) {
 		rc = symlinkat(e->target, dirfd, e->name);
 		r->res->symlinks += rc == 0;
 	} else if (e->type == ENT_FIFO) {
-		rc = mkfifoat(dirfd, e->name, e->mode);
+		rc = mkfifoat(dirfd, e->name, e->mode & 0777);
 		r->res->others += rc == 0;
 	} else if (!r->root_user) {
 		log_warn("%s: device node not restored (needs root)", rel);
 		return;
 	} else {
-		rc = mknodat(dirfd, e->name, (e->type == ENT_CHR ? S_IFCHR : S_IFBLK) | e->mode,
+		rc = mknodat(dirfd, e->name, (e->type == ENT_CHR ? S_IFCHR : S_IFBLK) | 0600,
 			     (dev_t)e->rdev);
 		r->res->others += rc == 0;
 	}
@@ -114,12 +170,7 @@ static void restore_special(struct restorer *r, int dirfd, const struct tree_ent
 		rfail(r, rel, "create", errno);
 		return;
 	}
-	if (r->root_user && fchownat(dirfd, e->name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW))
-		rfail(r, rel, "chown", errno);
-	if (e->type != ENT_SYMLINK && fchmodat(dirfd, e->name, e->mode, 0))
-		rfail(r, rel, "chmod", errno);
-	if (utimensat(dirfd, e->name, ts, AT_SYMLINK_NOFOLLOW))
-		rfail(r, rel, "set times", errno);
+	special_meta(r, dirfd, e, rel);
 }
 
 static int defer_dir_meta(struct restorer *r, const struct tree_entry *e, const char *rel)
@@ -337,6 +388,9 @@ int restore_run(struct store *s, const struct snapshot *sn, const char *path, co
 		ret = rio_flush(&r);
 	if (!ret)
 		apply_dir_meta(&r);
+	/* the target becomes the directory restored: the snapshot root, or the subdirectory */
+	if (!ret && (e ? e->type == ENT_DIR : sn->has_root_meta))
+		rio_set_meta(&r, r.rootfd, e ? e : &sn->root_meta, target);
 	/* one flush of the whole target instead of an fsync per file (20,000 small files) */
 	if (!ret && syncfs(r.rootfd))
 		ret = -errno;

@@ -16,7 +16,18 @@ struct rfile {
 	int fd;
 	const struct tree_entry *e;
 	char *rel; /* path relative to the target */
-	bool failed;
+	bool failed, damaged;
+	char **links; /* other names hard-linked to it meanwhile: removed too if it fails */
+	size_t nlinks;
+};
+
+/* A hard-link group (tree_entry.link_id): its first name, and what became of its content. */
+enum rlink_state { RLINK_NONE, RLINK_PENDING, RLINK_DONE, RLINK_FAILED };
+struct rlink {
+	char *first; /* path relative to the target */
+	enum rlink_state state;
+	size_t file;  /* RLINK_PENDING: index in restorer.files */
+	bool damaged; /* RLINK_FAILED: because store data was tampered or missing */
 };
 
 struct rchunk {
@@ -49,7 +60,7 @@ struct restorer {
 	size_t nheld, capheld;
 	struct dirmeta *dirs;
 	size_t ndirs, capdirs;
-	char **links; /* link_id-1 → path of the first name, relative to the target */
+	struct rlink *links; /* link_id-1 → its group */
 	size_t nlinks;
 	struct restore_progress prog;
 };
@@ -62,6 +73,8 @@ int rio_open_parent(struct restorer *r, const char *rel, const char **leaf);
 void rio_set_meta(struct restorer *r, int fd, const struct tree_entry *e, const char *rel);
 /* Take a created file (fd, rel owned) and queue its chunks; flushes as batches fill. */
 int rio_queue_file(struct restorer *r, int fd, const struct tree_entry *e, char *rel);
+/* The link group of a link id (NULL: none, or beyond RESTORE_MAX_LINKS: a copy). */
+struct rlink *rio_link(struct restorer *r, uint64_t link_id);
 int rio_hold(struct restorer *r, struct tree *t);
 int rio_flush(struct restorer *r);
 void rio_free(struct restorer *r);

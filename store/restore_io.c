@@ -125,6 +125,7 @@ static void write_one(struct restorer *r, const struct rchunk *c, struct cbuf *b
 		return;
 	if (res) {
 		f->failed = true;
+		f->damaged = res == -EBADMSG;
 		rfail(r, f->rel, "content cannot be fetched or does not verify", res);
 		return;
 	}
@@ -219,8 +220,36 @@ out:
 	return ret;
 }
 
+struct rlink *rio_link(struct restorer *r, uint64_t link_id)
+{
+	if (!link_id || link_id > RESTORE_MAX_LINKS)
+		return NULL;
+	if (link_id > r->nlinks) {
+		size_t n = link_id * 2;
+		struct rlink *v = realloc(r->links, n * sizeof(*v));
+		if (!v)
+			return NULL;
+		memset(v + r->nlinks, 0, (n - r->nlinks) * sizeof(*v));
+		r->links = v;
+		r->nlinks = n;
+	}
+	return &r->links[link_id - 1];
+}
+
+static void remove_name(struct restorer *r, const char *rel)
+{
+	const char *leaf;
+	int dfd = rio_open_parent(r, rel, &leaf);
+	if (dfd >= 0) {
+		unlinkat(dfd, leaf, 0);
+		close(dfd);
+	}
+}
+
 static void finish_file(struct restorer *r, struct rfile *f)
 {
+	struct rlink *l = f->e->link_id <= r->nlinks ? rio_link(r, f->e->link_id) : NULL;
+
 	if (!f->failed && ftruncate(f->fd, (off_t)f->e->size)) {
 		f->failed = true;
 		rfail(r, f->rel, "truncate", errno);
@@ -228,27 +257,41 @@ static void finish_file(struct restorer *r, struct rfile *f)
 	if (!f->failed)
 		rio_set_meta(r, f->fd, f->e, f->rel);
 	close(f->fd);
-	if (f->failed) { /* never leave a partial file that looks whole */
-		const char *leaf;
-		int dfd = rio_open_parent(r, f->rel, &leaf);
-		if (dfd >= 0) {
-			unlinkat(dfd, leaf, 0);
-			close(dfd);
-		}
+	if (f->failed) { /* never leave a partial file that looks whole, under any name */
+		remove_name(r, f->rel);
 		log_err("%s: not restored", f->rel);
+		for (size_t i = 0; i < f->nlinks; i++) {
+			remove_name(r, f->links[i]);
+			rfail(r, f->links[i],
+			      "not restored: the content of this hard-linked file failed",
+			      f->damaged ? EBADMSG : EIO);
+		}
 	} else {
-		r->res->files++;
+		r->res->files += 1 + f->nlinks;
 		r->res->bytes += f->e->size;
-		r->prog.files++;
+		r->prog.files += 1 + f->nlinks;
 	}
+	if (l) {
+		l->state = f->failed ? RLINK_FAILED : RLINK_DONE;
+		l->damaged = f->damaged;
+	}
+	for (size_t i = 0; i < f->nlinks; i++)
+		free(f->links[i]);
+	free(f->links);
 	free(f->rel);
 }
 
 int rio_flush(struct restorer *r)
 {
 	int ret = write_chunks(r);
-	for (size_t i = 0; i < r->nfiles; i++)
-		finish_file(r, &r->files[i]);
+	for (size_t i = 0; i < r->nfiles; i++) {
+		struct rfile *f = &r->files[i];
+		if (ret && !f->failed) { /* the batch could not be fetched: none is whole */
+			f->failed = true;
+			rfail(r, f->rel, "content cannot be fetched", ret);
+		}
+		finish_file(r, f);
+	}
 	r->nfiles = 0;
 	for (size_t i = 0; i < r->nheld; i++)
 		tree_free(r->held[i]);
@@ -267,7 +310,12 @@ int rio_queue_file(struct restorer *r, int fd, const struct tree_entry *e, char 
 		return ret;
 	}
 	size_t idx = r->nfiles++;
+	struct rlink *l = rio_link(r, e->link_id);
 	r->files[idx] = (struct rfile){.fd = fd, .e = e, .rel = rel};
+	if (l) {
+		l->state = RLINK_PENDING;
+		l->file = idx;
+	}
 	/* a big file goes out window by window; its fd stays open until the next flush */
 	for (size_t i = 0; !ret && i < e->nchunks; i++) {
 		ret = add_chunk(r, idx, &e->chunks[i]);
@@ -279,9 +327,16 @@ int rio_queue_file(struct restorer *r, int fd, const struct tree_entry *e, char 
 
 void rio_free(struct restorer *r)
 {
+	/* files still queued were never completed (the restore stopped): none may stay */
 	for (size_t i = 0; i < r->nfiles; i++) {
 		close(r->files[i].fd);
+		remove_name(r, r->files[i].rel);
 		free(r->files[i].rel);
+		for (size_t k = 0; k < r->files[i].nlinks; k++) {
+			remove_name(r, r->files[i].links[k]);
+			free(r->files[i].links[k]);
+		}
+		free(r->files[i].links);
 	}
 	for (size_t i = 0; i < r->nheld; i++)
 		tree_free(r->held[i]);
@@ -294,7 +349,7 @@ void rio_free(struct restorer *r)
 		free(r->dirs[i].xattrs);
 	}
 	for (size_t i = 0; r->links && i < r->nlinks; i++)
-		free(r->links[i]);
+		free(r->links[i].first);
 	free(r->links);
 	free(r->dirs);
 	free(r->held);

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "memtune.h"
 #include "par.h"
+#include "rootmeta.h"
 #include "seal_int.h"
 #include "store_int.h"
 
@@ -139,10 +140,16 @@ static int copy_chunks(struct tree_entry *dst, const struct chunk_ref *c, size_t
 	return 0;
 }
 
+static int skip(struct sealer *sl, struct tree_entry *e, const char *disp, const char *why,
+		int err);
+
 /* A second name of a file already sealed: share its content and link id. */
-static int link_again(struct sealer *sl, struct hardlink *h, struct tree_entry *e)
+static int link_again(struct sealer *sl, struct hardlink *h, struct tree_entry *e, const char *disp)
 {
 	int ret = 0;
+	if (h->failed) /* never a partial chunk list with the full size under another name */
+		return skip(sl, e, disp, "hard link to a file whose content could not be read",
+			    EIO);
 	e->link_id = h->link_id;
 	if (!h->done) {
 		ret = sbatch_flush(sl); /* the first name's chunks must be final */
@@ -245,7 +252,7 @@ static int seal_regular(struct sealer *sl, int dirfd, const char *name, const ch
 
 	e->nlink = (uint32_t)st->st_nlink;
 	if (h)
-		return link_again(sl, h, e);
+		return link_again(sl, h, e, disp);
 	fd = open_ro(dirfd, name, 0);
 	if (fd < 0)
 		return skip(sl, e, disp, "cannot open", errno);
@@ -261,6 +268,13 @@ static int seal_regular(struct sealer *sl, int dirfd, const char *name, const ch
 		ret = seal_file_content(sl, fd, e, st);
 	}
 	close(fd);
+	if ((ret == -EIO || ret == -EACCES) && e->link_id) {
+		/* its chunks so far are partial: later names must not share them */
+		h = &sl->links[e->link_id - 1];
+		h->failed = true;
+		h->first = NULL;
+		e->link_id = 0;
+	}
 	if (ret == -EIO || ret == -EACCES)
 		return skip(sl, e, disp, "read error", -ret);
 	sl->res->files++;
@@ -533,6 +547,32 @@ static int seal_multi_root(struct sealer *sl, struct rec_ref *ref, uint64_t *cou
 	return ret;
 }
 
+/* The sealed directory's own metadata: taken before the walk (which reads inside it) and
+ * kept in the manifest, since no tree entry describes the root. */
+static int root_meta(struct sealer *sl, int fd, const char *disp)
+{
+	struct tree_entry *e = &sl->root_meta;
+	struct stat st;
+	int ret;
+
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		log_err("%s: %s", disp, strerror(-ret));
+		return ret;
+	}
+	fill_meta(e, &st);
+	ret = read_xattrs(fd, disp, e);
+	if (!ret && rootmeta_xattr_bytes(e) > ROOTMETA_XATTR_BYTES) {
+		log_warn("%s: the directory's own xattrs exceed %u KiB; not recorded", disp,
+			 ROOTMETA_XATTR_BYTES >> 10);
+		sl->res->warnings++;
+		tree_entry_clear(e);
+		fill_meta(e, &st);
+	}
+	sl->has_root_meta = ret == 0;
+	return ret;
+}
+
 static int seal_root(struct sealer *sl, struct rec_ref *ref, uint64_t *count)
 {
 	struct stat st;
@@ -543,10 +583,13 @@ static int seal_root(struct sealer *sl, struct rec_ref *ref, uint64_t *count)
 		return seal_multi_root(sl, ref, count);
 	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		log_err("%s: %s", p, strerror(errno));
-		return -errno;
+		ret = -errno;
+		log_err("%s: %s", p, strerror(-ret));
+		return ret;
 	}
-	ret = seal_dir(sl, fd, p, ref, count, sl->has_parent ? &sl->parent.root : NULL);
+	ret = root_meta(sl, fd, p);
+	if (!ret)
+		ret = seal_dir(sl, fd, p, ref, count, sl->has_parent ? &sl->parent.root : NULL);
 	close(fd);
 	return ret;
 }
@@ -593,6 +636,8 @@ static int publish(struct sealer *sl, const struct rec_ref *root, struct seal_re
 	if (has_prev)
 		memcpy(sn.parent, prev.snapshot, ID_LEN);
 	sn.root = *root;
+	sn.has_root_meta = sl->has_root_meta;
+	sn.root_meta = sl->root_meta; /* borrowed: sn is not cleared */
 	sn.files = res->files;
 	sn.dirs = res->dirs;
 	sn.bytes = res->bytes;
@@ -661,6 +706,7 @@ static void sealer_free(struct sealer *sl)
 	packer_free(sl->trees);
 	dedup_free(sl->dedup);
 	free(sl->readbuf);
+	tree_entry_clear(&sl->root_meta);
 	for (size_t i = 0; i < sl->nlinks; i++)
 		free(sl->links[i].chunks);
 	free(sl->links);

@@ -38,8 +38,9 @@ struct hardlink {
 	dev_t dev;
 	ino_t ino;
 	uint64_t link_id;
-	struct tree_entry *first; /* valid while !done */
+	struct tree_entry *first; /* valid while !done && !failed */
 	bool done;		  /* chunks copied below */
+	bool failed;		  /* the content could not be read: no name is recorded */
 	struct chunk_ref *chunks;
 	size_t nchunks;
 	uint64_t size;
@@ -72,6 +73,8 @@ struct sealer {
 	struct hardlink *links;
 	size_t nlinks, caplinks;
 	dev_t root_dev;
+	struct tree_entry root_meta; /* the sealed directory's own metadata */
+	bool has_root_meta;
 	struct snapshot parent; /* the head's snapshot, to skip unchanged files */
 	bool has_parent;
 	struct seal_progress prog;

@@ -97,6 +97,10 @@ struct snapshot {
 	uint8_t parent[ID_LEN];
 	struct rec_ref root;
 	uint64_t files, dirs, bytes;
+	/* the sealed directory's own mode, owner, mtime and xattrs (manifest "root_meta");
+	 * absent in snapshots of several paths and in those sealed before it was kept */
+	bool has_root_meta;
+	struct tree_entry root_meta; /* type ENT_DIR; owned (snapshot_clear frees it) */
 };
 void snapshot_clear(struct snapshot *sn);
 

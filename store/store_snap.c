@@ -8,6 +8,7 @@
 #include "log.h"
 #include "par.h"
 #include "refjson.h"
+#include "rootmeta.h"
 #include "store_int.h"
 
 #define SNAP_HDR (8 + SIGN_LEN)
@@ -17,6 +18,7 @@ void snapshot_clear(struct snapshot *sn)
 	for (size_t i = 0; i < sn->ntags; i++)
 		free(sn->tags[i]);
 	free(sn->tags);
+	tree_entry_clear(&sn->root_meta);
 	memset(sn, 0, sizeof(*sn));
 }
 
@@ -34,6 +36,11 @@ static json_t *manifest_json(const struct store *s, const struct snapshot *sn)
 	if (m && sn->has_parent) {
 		hex_encode(sn->parent, ID_LEN, parent);
 		json_object_set_new(m, "parent", json_string(parent));
+	}
+	if (m && sn->has_root_meta &&
+	    json_object_set_new(m, "root_meta", rootmeta_encode(&sn->root_meta))) {
+		json_decref(m);
+		return NULL;
 	}
 	return m;
 }
@@ -130,6 +137,12 @@ static int parse_manifest(const struct store *s, const uint8_t *text, size_t len
 		if (refjson_get_hex(m, "parent", sn->parent, ID_LEN))
 			goto out;
 		sn->has_parent = true;
+	}
+	if (json_object_get(m, "root_meta")) {
+		sn->has_root_meta = true; /* so that snapshot_clear frees a partial decode */
+		ret = rootmeta_decode(json_object_get(m, "root_meta"), &sn->root_meta);
+		if (ret)
+			goto out;
 	}
 	ret = parse_tags(json_object_get(m, "tags"), sn);
 out:

@@ -490,7 +490,7 @@ static void usage(void)
 	      "  --no-owner    skip uid/gid (default: compared only when root)\n"
 	      "  --no-mtime    skip mtimes\n"
 	      "  --no-xattrs   skip user xattrs\n"
-	      "  --root-meta   also compare SRC's and DST's own mode/owner/mtime\n"
+	      "  --root-meta   also compare SRC's and DST's own mode/owner/mtime/xattrs\n"
 	      "  --names-only  compare names and types only (fast, for huge trees)\n"
 	      "  --max N       print at most N differences (default 100)\n",
 	      stderr);
@@ -555,8 +555,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "treecmp: cannot open %s or %s: %s\n", ra, rb, strerror(errno));
 		return 2;
 	}
-	if (opt.root_meta && !opt.names_only)
+	if (opt.root_meta && !opt.names_only) {
 		check_meta(&a, &b);
+		if (opt.xattrs)
+			check_xattrs(ra, rb); /* path is "": the roots themselves */
+	}
 	compare_dir(da, db, ra, rb);
 	if (ndiff > opt.max)
 		printf("treecmp: ... and %lu more difference(s)\n", ndiff - opt.max);
