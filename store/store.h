@@ -157,6 +157,11 @@ int store_set_memory_cache(struct store *s, size_t bytes);
 struct cbuf;
 int store_fetch_many(struct store *s, enum record_type type, const struct rec_ref *refs, size_t n,
 		     struct cbuf **bufs, int *results);
+/* Read every ref from the store itself and open it, bypassing the caches (which are keyed
+ * by id: a second stored copy of a record would never be read): for verify, which must
+ * check each stored copy. results[i] as for store_fetch_many. */
+int store_check_many(struct store *s, enum record_type type, const struct rec_ref *refs, size_t n,
+		     int *results);
 /* Like store_fetch, through the memory cache, returning a shared buffer. */
 int store_fetch_cbuf(struct store *s, enum record_type type, const struct rec_ref *ref,
 		     struct cbuf **out);

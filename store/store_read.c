@@ -147,6 +147,7 @@ struct batch {
 	size_t *run_of; /* for each position in order: its request */
 	struct cbuf **bufs;
 	int *results;
+	bool check; /* store_check_many: what was read stays out of the disk cache */
 };
 
 static int ref_cmp(const struct rec_ref *a, const struct rec_ref *b)
@@ -204,7 +205,7 @@ static void open_one(void *ctx, size_t k)
 	}
 	b->results[i] =
 	    open_rec(b->s, b->type, r, q->data + (r->off - q->off), r->len, &b->bufs[i]);
-	if (!b->results[i] && b->s->hook)
+	if (!b->results[i] && b->s->hook && !b->check)
 		b->s->hook->put(b->s->hook->ctx, r, q->data + (r->off - q->off), r->len);
 }
 
@@ -295,6 +296,37 @@ int store_fetch_many(struct store *s, enum record_type type, const struct rec_re
 	free(b.order);
 	return ret;
 }
+int store_check_many(struct store *s, enum record_type type, const struct rec_ref *refs, size_t n,
+		     int *results)
+{
+	struct batch b = {
+	    .s = s, .type = type, .refs = refs, .results = results, .nmiss = n, .check = true};
+	int ret = -ENOMEM;
+
+	b.order = calloc(n ? n : 1, sizeof(size_t));
+	b.bufs = calloc(n ? n : 1, sizeof(*b.bufs));
+	if (!b.order || !b.bufs)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		b.order[i] = i;
+		results[i] = -EIO;
+	}
+	ret = n ? fetch_misses(&b) : 0;
+	for (size_t i = 0; i < n; i++) {
+		cbuf_unref(b.bufs[i]);
+		if (ret)
+			continue;
+		if (results[i])
+			log_bad(&refs[i], type, results[i]);
+		if (results[i] == -ENOENT)
+			results[i] = -EBADMSG;
+	}
+out:
+	free(b.order);
+	free(b.bufs);
+	return ret;
+}
+
 /* ---- paths and files ---- */
 
 int store_lookup(struct store *s, const struct snapshot *sn, const char *path, struct tree **dir,

@@ -21,15 +21,25 @@
 struct use {
 	struct rec_ref ref;
 	size_t path; /* index into paths */
+	bool bad;    /* its stored copy is missing, short or fails to open */
+};
+
+/* A directory record met again at another place in the store: the same id (so the same
+ * content, already walked), but a stored copy of its own that must be read too. */
+struct tree_copy {
+	struct rec_ref ref;
+	char *path;
 };
 
 struct verifier {
 	struct store *s;
 	const struct verify_opts *o;
 	struct verify_result *res;
-	struct dedup *trees_seen, *bad; /* sets of record ids */
+	struct dedup *trees_seen; /* record id → the first place it was read from */
 	struct use *uses;
 	size_t nuses, capuses;
+	struct tree_copy *copies;
+	size_t ncopies, capcopies;
 	char **paths;
 	size_t npaths, cappaths;
 	struct verify_progress prog;
@@ -83,12 +93,41 @@ static char *join(const char *a, const char *b)
 	return asprintf(&p, "%s/%s", a, b) < 0 ? NULL : p;
 }
 
+static bool same_place(const struct rec_ref *a, const struct rec_ref *b)
+{
+	return !memcmp(a->pack, b->pack, PACK_ID_LEN) && a->off == b->off && a->len == b->len &&
+	       a->plen == b->plen && !memcmp(a->id, b->id, ID_LEN);
+}
+
+/* Another directory names a tree already walked: its content is the same (same id), but if
+ * it lives elsewhere in the store that copy is read too (check_copies). */
+static int add_copy(struct verifier *v, const struct rec_ref *ref, const char *path)
+{
+	for (size_t i = 0; i < v->ncopies; i++)
+		if (same_place(&v->copies[i].ref, ref))
+			return 0;
+	if (v->ncopies == v->capcopies) {
+		size_t cap = v->capcopies ? 2 * v->capcopies : 16;
+		struct tree_copy *n = realloc(v->copies, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		v->copies = n;
+		v->capcopies = cap;
+	}
+	v->copies[v->ncopies].path = strdup(path);
+	if (!v->copies[v->ncopies].path)
+		return -ENOMEM;
+	v->copies[v->ncopies++].ref = *ref;
+	return 0;
+}
+
 static int walk(struct verifier *v, const struct rec_ref *ref, const char *path, unsigned depth)
 {
 	struct tree *t = NULL;
+	struct rec_ref first;
 	int ret = 0;
-	if (dedup_find(v->trees_seen, ref->id, NULL))
-		return 0; /* shared with an earlier snapshot or directory: already checked */
+	if (dedup_find(v->trees_seen, ref->id, &first)) /* shared: already walked */
+		return same_place(&first, ref) ? 0 : add_copy(v, ref, path);
 	if ((ret = dedup_add(v->trees_seen, ref)))
 		return ret;
 	if (depth > TREE_MAX_DEPTH) {
@@ -126,13 +165,20 @@ static int walk(struct verifier *v, const struct rec_ref *ref, const char *path,
 	return ret;
 }
 
+/* By place in the store: uses of one stored record end up next to each other. */
 static int use_cmp(const void *a, const void *b)
 {
-	const struct use *x = a, *y = b;
-	int c = memcmp(x->ref.pack, y->ref.pack, PACK_ID_LEN);
+	const struct rec_ref *x = &((const struct use *)a)->ref, *y = &((const struct use *)b)->ref;
+	int c = memcmp(x->pack, y->pack, PACK_ID_LEN);
 	if (c)
 		return c;
-	return x->ref.off < y->ref.off ? -1 : x->ref.off > y->ref.off;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if (x->plen != y->plen)
+		return x->plen < y->plen ? -1 : 1;
+	return memcmp(x->id, y->id, ID_LEN);
 }
 
 /* Every pack named must exist and hold the byte ranges named. */
@@ -160,65 +206,101 @@ static int check_packs(struct verifier *v)
 				store_pack_key(u->ref.pack, key);
 				report(v, "%s: shorter than the records it should hold", key);
 			}
-			dedup_add(v->bad, &u->ref);
+			u->bad = true;
 		}
 	}
 	return 0;
 }
 
-/* Open every distinct record (batches: neighbours coalesced, all cores). */
+/* Open every stored record — every place, not every id: a record stored twice (two packs,
+ * or twice in one) is read twice, or the host could corrupt the copy nobody reads. Batches
+ * of neighbours coalesced, read around the caches, opened on all cores. */
+static int check_batch(struct verifier *v, const size_t *group, size_t n, struct rec_ref *refs,
+		       int *res)
+{
+	int ret;
+	for (size_t k = 0; k < n; k++)
+		refs[k] = v->uses[group[k]].ref;
+	ret = store_check_many(v->s, REC_DATA, refs, n, res);
+	for (size_t k = 0; !ret && k < n; k++) {
+		/* every use of this place shares the outcome (uses are sorted by place) */
+		for (size_t i = group[k]; res[k] && i < v->nuses; i++) {
+			if (!same_place(&v->uses[i].ref, &refs[k]))
+				break;
+			v->uses[i].bad = true;
+		}
+	}
+	v->prog.records_done += n;
+	if (v->o->progress)
+		v->o->progress(v->o->progress_ctx, &v->prog);
+	return ret;
+}
+
 static int read_all(struct verifier *v)
 {
-	struct dedup *seen;
-	struct rec_ref *batch = malloc(4096 * sizeof(*batch));
-	struct cbuf *bufs[4096];
-	int res[4096], ret = dedup_new(&seen);
-	size_t n = 0, bytes = 0;
+	size_t *group = malloc(4096 * sizeof(*group)), n = 0, bytes = 0;
+	struct rec_ref *refs = malloc(4096 * sizeof(*refs));
+	int *res = malloc(4096 * sizeof(*res)), ret = group && refs && res ? 0 : -ENOMEM;
 
-	if (!batch)
-		ret = -ENOMEM;
+	v->prog.records_total = 0;
+	for (size_t i = 0; i < v->nuses; i++)
+		v->prog.records_total += !i || !same_place(&v->uses[i - 1].ref, &v->uses[i].ref);
 	for (size_t i = 0; !ret && i <= v->nuses; i++) {
 		bool last = i == v->nuses;
-		if (!last && (dedup_find(seen, v->uses[i].ref.id, NULL) ||
-			      dedup_find(v->bad, v->uses[i].ref.id, NULL)))
-			continue;
-		if (!last) {
-			dedup_add(seen, &v->uses[i].ref);
-			batch[n++] = v->uses[i].ref;
+		if (!last && i && same_place(&v->uses[i - 1].ref, &v->uses[i].ref))
+			continue;		/* the same stored record, named again */
+		if (!last && !v->uses[i].bad) { /* bad: its pack is missing or short */
+			group[n++] = i;
 			bytes += v->uses[i].ref.plen;
+			v->res->records++;
 		}
 		if (n && (last || n == 4096 || bytes >= VBATCH_BYTES)) {
-			ret = store_fetch_many(v->s, REC_DATA, batch, n, bufs, res);
-			for (size_t k = 0; !ret && k < n; k++) {
-				if (res[k])
-					dedup_add(v->bad, &batch[k]);
-				cbuf_unref(bufs[k]);
-			}
-			v->prog.records_done += n;
-			if (v->o->progress)
-				v->o->progress(v->o->progress_ctx, &v->prog);
+			ret = check_batch(v, group, n, refs, res);
 			n = bytes = 0;
 		}
 	}
-	v->res->records = dedup_count(seen);
-	dedup_free(seen);
-	free(batch);
+	free(group);
+	free(refs);
+	free(res);
+	return ret;
+}
+
+/* Second and further stored copies of directory records (walk read the first). */
+static int check_copies(struct verifier *v)
+{
+	struct rec_ref *refs = calloc(v->ncopies ? v->ncopies : 1, sizeof(*refs));
+	int *res = calloc(v->ncopies ? v->ncopies : 1, sizeof(*res)), ret = -ENOMEM;
+
+	if (refs && res) {
+		for (size_t i = 0; i < v->ncopies; i++)
+			refs[i] = v->copies[i].ref;
+		ret = v->ncopies ? store_check_many(v->s, REC_TREE, refs, v->ncopies, res) : 0;
+	}
+	for (size_t i = 0; !ret && i < v->ncopies; i++) {
+		char key[64];
+		store_pack_key(refs[i].pack, key);
+		if (res[i])
+			report(v,
+			       "%s/: directory record stored again in %s at %llu is missing or "
+			       "fails verification",
+			       v->copies[i].path, key, (unsigned long long)refs[i].off);
+	}
+	v->res->trees += v->ncopies;
+	free(refs);
+	free(res);
 	return ret;
 }
 
 static void report_files(struct verifier *v)
 {
-	size_t last = (size_t)-1;
-	/* uses are sorted by pack; collect affected paths once each */
+	/* uses are sorted by place; collect affected paths once each */
 	bool *hit = calloc(v->npaths ? v->npaths : 1, sizeof(bool));
 	for (size_t i = 0; hit && i < v->nuses; i++)
-		if (dedup_find(v->bad, v->uses[i].ref.id, NULL))
+		if (v->uses[i].bad)
 			hit[v->uses[i].path] = true;
 	for (size_t p = 0; hit && p < v->npaths; p++)
-		if (hit[p] && p != last) {
+		if (hit[p])
 			report(v, "%s: content missing or fails verification", v->paths[p]);
-			last = p;
-		}
 	free(hit);
 }
 
@@ -288,24 +370,25 @@ int verify_run(struct store *s, const struct verify_opts *o, struct verify_resul
 	memset(res, 0, sizeof(*res));
 	ret = dedup_new(&v.trees_seen);
 	if (!ret)
-		ret = dedup_new(&v.bad);
-	if (!ret)
 		ret = remote_list(store_remote(s), "snapshots/", check_snapshot, &v);
 	if (ret >= 0) {
 		check_head(&v);
-		v.prog.records_total = v.nuses;
 		ret = check_packs(&v);
 	}
+	if (!ret)
+		ret = check_copies(&v);
 	if (!ret && o->read_data)
 		ret = read_all(&v);
 	if (!ret)
 		report_files(&v);
 	for (size_t i = 0; i < v.npaths; i++)
 		free(v.paths[i]);
+	for (size_t i = 0; i < v.ncopies; i++)
+		free(v.copies[i].path);
+	free(v.copies);
 	free(v.paths);
 	free(v.uses);
 	dedup_free(v.trees_seen);
-	dedup_free(v.bad);
 	if (ret < 0)
 		return ret;
 	return res->problems ? -EBADMSG : 0;
