@@ -100,8 +100,8 @@ static int pass_from_tty(const char *prompt, char *buf, size_t *len)
 	int fd = -1, ret = EXIT_AUTH;
 
 	if (!isatty(STDIN_FILENO) || (fd = open("/dev/tty", O_RDWR | O_CLOEXEC)) < 0) {
-		cli_error("no credentials: give --key-file FILE or --passphrase-file FILE, or set "
-			  "EMBASSY_PASSPHRASE");
+		cli_error("no credentials: give --key-file FILE, --passphrase-file FILE or "
+			  "--passphrase-command CMD, or set EMBASSY_PASSPHRASE");
 		return EXIT_AUTH;
 	}
 	if (tcgetattr(fd, &saved_tio) < 0) {
@@ -172,6 +172,8 @@ static int pass_given(const struct cli_ctx *c, struct cli_auth *out)
 
 	if (c->passphrase_file)
 		ret = pass_from_file(c->passphrase_file, out->pass, &out->a.passlen);
+	else if (c->passphrase_command)
+		ret = passcmd_read(c->passphrase_command, out->pass, PASS_MAX, &out->a.passlen);
 	else
 		ret = pass_from_env(out->pass, &out->a.passlen);
 	if (ret == EXIT_OK)

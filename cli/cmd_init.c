@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "keyfile.h"
 
@@ -28,8 +30,8 @@ static const char help[] =
     "SYNOPSIS\n"
     "  embassy init STORE --sealer-key FILE [--recipient PUBFILE]...\n"
     "               [--quorum M --officer PUBFILE...]\n"
-    "               [--passphrase-file FILE] [--kdf-memory MiB --kdf-ops N]\n"
-    "               [--format N]\n"
+    "               [--passphrase-file FILE | --passphrase-command CMD]\n"
+    "               [--kdf-memory MiB --kdf-ops N] [--format N] [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "  Creates an empty embassy store at STORE and prints its store id. The sealer's\n"
@@ -38,10 +40,10 @@ static const char help[] =
     "  only thing that can seal (and sign) snapshots.\n"
     "\n"
     "  The master key is wrapped for recovery into the store's keys/: under the recovery\n"
-    "  passphrase (from --passphrase-file, else EMBASSY_PASSPHRASE, else asked twice on the\n"
-    "  terminal) and for each --recipient public key file made by 'embassy keygen'. A\n"
-    "  recovery host holding either can read, but never forge, snapshots: the signing\n"
-    "  secret is not in the store in a form they can use.\n"
+    "  passphrase (see PASSPHRASE below; else asked twice on the terminal) and for each\n"
+    "  --recipient public key file made by 'embassy keygen'. A recovery host holding\n"
+    "  either can read, but never forge, snapshots: the signing secret is not in the\n"
+    "  store in a form they can use.\n"
     "\n"
     "  With --quorum M and N --officer public key files, the master key is also put in\n"
     "  one quorum entry that any M of the N officers open together, and fewer cannot:\n"
@@ -59,15 +61,19 @@ static const char help[] =
     "                          (1 <= M <= N <= 255)\n"
     "  --officer PUBFILE       an officer's public key file ('embassy keygen'); repeat it\n"
     "                          for each of the N officers, each a different key\n"
-    "  --passphrase-file FILE  the recovery passphrase (first line of FILE)\n"
     "  --kdf-memory MiB        Argon2id memory for the passphrase entry (default 256)\n"
     "  --kdf-ops N             Argon2id passes (default 3). Lower values only for tests.\n"
     "  --format N              store format version (default and highest: 2). Format 1\n"
     "                          stores are readable by older embassy versions; every\n"
     "                          later seal keeps writing a store in its own format.\n"
-    "  --cacert, --cert, --key, --s3-endpoint, --timeout   see 'embassy seal --help'\n"
-    "  -v, --verbose, -h, --help\n"
-    "\n" CLI_HELP_EXIT "\n"
+    "  --json                  print the new store as a JSON object: id, url, format,\n"
+    "                          fingerprint (docs/JSON.md)\n"
+    "\n"
+    "  The store id goes to standard output, the signing key's fingerprint (the value\n"
+    "  recovery hosts give to --trust) to standard error; with -q, neither.\n"
+    "\n"
+    "PASSPHRASE (the new store's recovery passphrase)\n" CLI_HELP_PASSPHRASE "\n" CLI_HELP_STORE
+    "\n" CLI_HELP_GENERAL "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy keygen officer1.key\n"
     "  embassy init /srv/embassy/registers --sealer-key ~/sealer.key \\\n"
@@ -84,12 +90,17 @@ struct init_args {
 	uint64_t quorum;
 	uint64_t kdf_mib, kdf_ops;
 	uint64_t format;
+	bool json;
 };
 
 static int parse(struct cli_ctx *c, struct init_args *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS,
+	    CLI_OPTS_SEALER,
+	    CLI_OPTS_PASSPHRASE,
+	    CLI_OPTS_STORE,
+	    CLI_OPTS_GENERAL,
+	    {"json", no_argument, NULL, OPT_JSON},
 	    {"recipient", required_argument, NULL, OPT_RECIPIENT},
 	    {"kdf-memory", required_argument, NULL, OPT_KDF_MEMORY},
 	    {"kdf-ops", required_argument, NULL, OPT_KDF_OPS},
@@ -126,6 +137,9 @@ static int parse(struct cli_ctx *c, struct init_args *a, int argc, char **argv)
 			    a->kdf_mib < 1)
 				return opts_usage(c, "--kdf-memory needs MiB (1..%u), not '%s'",
 						  KDF_MEM_MAX_MIB, optarg);
+			break;
+		case OPT_JSON:
+			a->json = true;
 			break;
 		case OPT_KDF_OPS:
 			if (opts_parse_u64(optarg, KDF_OPS_MAX, &a->kdf_ops) < 0 || a->kdf_ops < 1)
@@ -196,20 +210,36 @@ static int init_error(const char *url, const struct cli_ctx *c, int err)
 	}
 }
 
-/* Recovery officers pin the store's signing key with --trust: tell the sealer what it is
- * (on stderr, so scripts reading the store id from stdout are unaffected). */
-static void print_fingerprint(const char *sealer_key)
+/* The new store's id on stdout; recovery officers pin the store's signing key with --trust,
+ * so its fingerprint goes to the sealer on stderr (scripts reading the id are unaffected),
+ * or both into one JSON object. */
+static int report(const struct init_args *a, const char *url, const char *id,
+		  const char *sealer_key)
 {
 	struct keyfile kf;
-	char fpr[33];
-	if (keyfile_load(sealer_key, &kf) < 0)
-		return;
-	sign_fingerprint(kf.pub, fpr);
-	keyfile_clear(&kf);
-	fprintf(stderr,
-		"embassy: signing key fingerprint %s: give it to the recovery officers, who "
-		"check the store with --trust %s\n",
-		fpr, fpr);
+	char fpr[33] = "";
+	json_t *o;
+	int ret = 0;
+
+	if (keyfile_load(sealer_key, &kf) == 0) {
+		sign_fingerprint(kf.pub, fpr);
+		keyfile_clear(&kf);
+	}
+	if (a->json) {
+		o = json_pack("{s:s, s:s, s:i, s:s?}", "id", id, "url", url, "format",
+			      a->format ? (int)a->format : STORE_FORMAT, "fingerprint",
+			      *fpr ? fpr : NULL);
+		ret = cli_print_json(o);
+	} else if (!cli_quiet()) {
+		printf("%s\n", id);
+	}
+	if (*fpr && !a->json)
+		cli_note("signing key fingerprint %s: give it to the recovery officers, who "
+			 "check the store with --trust %s",
+			 fpr, fpr);
+	if (ret < 0 || fflush(stdout) != 0)
+		return EXIT_IO;
+	return EXIT_OK;
 }
 
 static int run(int argc, char **argv)
@@ -219,13 +249,16 @@ static int run(int argc, char **argv)
 	struct cli_auth pass = {0};
 	struct store_init_opts io = {0};
 	char id[2 * STORE_ID_LEN + 1];
+	const char *url;
 	int ret, err;
 
 	opts_init(&c, "init");
 	ret = parse(&c, &a, argc, argv);
 	if (ret != EXIT_OK || c.help)
 		return ret != EXIT_OK ? ret : opts_help(&c);
-	if (argc - optind != 1)
+	if (!(url = opts_store_arg(&c, argc, argv, 0, "")))
+		return EXIT_USAGE;
+	if (argc != optind)
 		return opts_usage(&c, "needs exactly one STORE");
 	ret = check_args(&c, &a);
 	if (ret != EXIT_OK)
@@ -248,14 +281,12 @@ static int run(int argc, char **argv)
 		ret = opts_usage(&c, "needs a passphrase, a --recipient or a --quorum");
 		goto out;
 	}
-	err = store_init(argv[optind], &c.ro, &io, id);
+	err = store_init(url, &c.ro, &io, id);
 	if (err < 0) {
-		ret = init_error(argv[optind], &c, err);
+		ret = init_error(url, &c, err);
 		goto out;
 	}
-	printf("%s\n", id);
-	print_fingerprint(io.sealer_key_out);
-	ret = fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
+	ret = report(&a, url, id, io.sealer_key_out);
 out:
 	auth_clear(&pass);
 	return ret;

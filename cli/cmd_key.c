@@ -86,12 +86,7 @@ static const char help[] =
     "  apart give share files as repeated --share-file options; both mix. Fewer than M\n"
     "  officers: exit 4, 'quorum needs M officers, N given'. Shares of another entry or\n"
     "  store, or a damaged share: exit 4.\n"
-    "\n"
-    "OPTIONS\n"
-    "  --sealer-key FILE, --key-file FILE, --passphrase-file FILE  as above\n"
-    "  --cacert, --cert, --key, --s3-endpoint, --timeout   see 'embassy seal --help'\n"
-    "  -v, --verbose, -h, --help\n"
-    "\n" CLI_HELP_EXIT "\n"
+    "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy key add /srv/embassy --sealer-key sealer.key --recipient officer4.key.pub\n"
     "  embassy key add /srv/embassy --sealer-key sealer.key --quorum 2 \\\n"
@@ -107,10 +102,7 @@ static const char help[] =
 	"  embassy key " name "\n"                                                                 \
 	"\n"                                                                                       \
 	"SYNOPSIS\n" synopsis "\n"                                                                 \
-	"DESCRIPTION\n" desc "\n"                                                                  \
-	"  Store access options (--cacert, --cert, --key, --s3-endpoint, --timeout): see\n"        \
-	"  'embassy seal --help'. -v, --verbose; -h, --help.\n"                                    \
-	"\n" CLI_HELP_EXIT "\n"                                                                    \
+	"DESCRIPTION\n" desc "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"                          \
 	"EXAMPLE\n" example
 
 static const char help_add[] = SUB_HELP(
@@ -243,7 +235,8 @@ static int check_pubs(const char *what, const char *const *files, size_t n)
 static void print_added(void *ctx, const char *name)
 {
 	(void)ctx;
-	printf("%s\n", name);
+	if (!cli_quiet())
+		printf("%s\n", name);
 }
 
 static int cmd_add(int argc, char **argv)
@@ -266,9 +259,9 @@ static int cmd_add(int argc, char **argv)
 	url = argv[optind];
 	if (!c.sealer_key)
 		return opts_usage(&c, "add needs --sealer-key FILE (it holds the master key)");
-	if (!c.passphrase_file && !a.nrecipients && !a.nofficers)
-		return opts_usage(&c, "add needs --passphrase-file, --recipient or --quorum with "
-				      "--officer");
+	if (!c.passphrase_file && !c.passphrase_command && !a.nrecipients && !a.nofficers)
+		return opts_usage(&c, "add needs --passphrase-file, --passphrase-command, "
+				      "--recipient or --quorum with --officer");
 	if (!a.quorum != !a.nofficers)
 		return opts_usage(&c, "--quorum M and --officer PUBFILE go together");
 	if (a.quorum > a.nofficers)
@@ -277,10 +270,11 @@ static int cmd_add(int argc, char **argv)
 	if ((ret = check_pubs("recipient", a.recipients, a.nrecipients)) != EXIT_OK ||
 	    (ret = check_pubs("officer", a.officers, a.nofficers)) != EXIT_OK)
 		return ret;
-	if (c.passphrase_file && (ret = auth_new_passphrase(&c, false, &pass)) != EXIT_OK)
+	if ((c.passphrase_file || c.passphrase_command) &&
+	    (ret = auth_new_passphrase(&c, false, &pass)) != EXIT_OK)
 		return ret;
 	/* the sealer key only: cli_open_store must not read the new passphrase as a credential */
-	c.passphrase_file = NULL;
+	c.passphrase_file = c.passphrase_command = NULL;
 	ret = cli_open_store(&c, url, true, &s);
 	if (ret != EXIT_OK)
 		goto out;
@@ -523,7 +517,7 @@ static int cmd_share(int argc, char **argv)
 		ret = cli_exit_for(err) == EXIT_USAGE ? EXIT_FAIL : cli_exit_for(err);
 		goto out;
 	}
-	fprintf(stderr, "embassy: share of %s written to %s\n", sh.entry, a.out);
+	cli_note("share of %s written to %s", sh.entry, a.out);
 	ret = EXIT_OK;
 out:
 	quorum_share_clear(&sh);
@@ -540,6 +534,8 @@ static int run(int argc, char **argv)
 	} subs[] = {
 	    {"add", cmd_add}, {"list", cmd_list}, {"remove", cmd_remove}, {"share", cmd_share}};
 
+	if (argc >= 2 && !strcmp(argv[1], "--help") && optind == 0 && cli_introspecting())
+		return cmd_add(argc, argv); /* help --options key: the subcommands' shared table */
 	if (argc < 2) {
 		cli_error("key needs a subcommand: add, list, remove or share (see 'embassy key "
 			  "--help')");

@@ -39,9 +39,8 @@ static const char help[] =
     "  Keep FILE offline, e.g. on a token in a safe; embassy refuses a key file that is\n"
     "  readable by group or others.\n"
     "\n"
-    "OPTIONS\n"
-    "  -h, --help  this text\n"
-    "\n" CLI_HELP_EXIT "\n"
+    "  With -q the public key is not printed.\n"
+    "\n" CLI_HELP_GENERAL "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy keygen /media/token/officer1.key\n"
     "  embassy ls --key-file /media/token/officer1.key /srv/embassy latest\n";
@@ -114,23 +113,25 @@ out:
 
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {CLI_OPTS_GENERAL, {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	char pkhex[2 * RKEY_LEN + 1];
-	int opt, ret;
+	int opt, r, ret;
 
 	opts_init(&c, "keygen");
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (opt != 'h')
+		if ((r = opts_common(&c, opt, optarg)) < 0)
+			return EXIT_USAGE;
+		if (!r)
 			return opts_bad(&c, argv);
-		return opts_help(&c);
 	}
+	if (c.help)
+		return opts_help(&c);
 	if (argc - optind != 1)
 		return opts_usage(&c, "needs exactly one FILE");
 	ret = keygen(argv[optind], pkhex);
-	if (ret == EXIT_OK)
+	if (ret == EXIT_OK && !cli_quiet())
 		printf("%s\n", pkhex);
 	return ret;
 }

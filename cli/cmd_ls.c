@@ -295,26 +295,26 @@ static int run_ls(int argc, char **argv)
 	struct snapshot sn = {0};
 	struct tree *dir = NULL;
 	const struct tree_entry *ent = NULL;
-	const char *path;
+	const char *url, *path;
 	int ret;
 
 	opts_init(&c, "ls");
 	ret = parse(&c, &l, argc, argv);
 	if (ret != EXIT_OK || c.help)
 		return ret != EXIT_OK ? ret : opts_help(&c);
-	if (argc - optind != 2)
-		return opts_usage(&c, "needs STORE and SNAPSHOT[:PATH]");
-	l.snap = argv[optind + 1];
+	if (!(url = opts_store_arg(&c, argc, argv, 1, "SNAPSHOT[:PATH]")))
+		return EXIT_USAGE;
+	l.snap = argv[optind];
 	l.path = malloc(PATH_MAX_LEN);
 	l.arr = l.json ? json_array() : NULL;
 	if (!l.path || (l.json && !l.arr)) {
 		ret = EXIT_FAIL;
 		goto out;
 	}
-	ret = cli_open_store(&c, argv[optind], false, &l.s);
+	ret = cli_open_store(&c, url, false, &l.s);
 	if (ret != EXIT_OK)
 		goto out;
-	ret = cli_resolve(l.s, argv[optind], l.snap, &sn, &path, &dir, &ent);
+	ret = cli_resolve(l.s, url, l.snap, &sn, &path, &dir, &ent);
 	if (ret != EXIT_OK)
 		goto out;
 	ret = ls_target(&l, dir, ent);
@@ -398,6 +398,7 @@ static int run_cat(int argc, char **argv)
 	struct cli_ctx c;
 	struct store *s = NULL;
 	uint8_t *buf = NULL;
+	const char *url;
 	int opt, r, ret;
 
 	opts_init(&c, "cat");
@@ -410,14 +411,14 @@ static int run_cat(int argc, char **argv)
 	}
 	if (c.help)
 		return opts_help(&c);
-	if (argc - optind < 2)
-		return opts_usage(&c, "needs STORE and SNAPSHOT:PATH");
+	if (!(url = opts_store_arg(&c, argc, argv, -1, "SNAPSHOT:PATH")))
+		return EXIT_USAGE;
 	buf = malloc(CAT_PIECE);
 	if (!buf)
 		return EXIT_FAIL;
-	ret = cli_open_store(&c, argv[optind], false, &s);
-	for (int i = optind + 1; ret == EXIT_OK && i < argc; i++)
-		ret = cat_spec(s, argv[optind], argv[i], buf);
+	ret = cli_open_store(&c, url, false, &s);
+	for (int i = optind; ret == EXIT_OK && i < argc; i++)
+		ret = cat_spec(s, url, argv[i], buf);
 	if (fflush(stdout) != 0 && ret == EXIT_OK) {
 		cli_error("cannot write to standard output: %s", strerror(errno));
 		ret = EXIT_IO;

@@ -7,7 +7,9 @@
  * parent and exits with its code, which the parent passes on: nothing is left mounted. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <malloc.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,7 @@
 #define DEFAULT_MEMORY_CACHE (256ull << 20)
 #define DEFAULT_DISK_CACHE   (2ull << 30)
 #define MIN_MEMORY_CACHE     (16ull << 20)
+#define SYSTEM_CACHE_DIR     "/var/cache/embassy"
 
 static const char help[] =
     "NAME\n"
@@ -42,7 +45,9 @@ static const char help[] =
     "SYNOPSIS\n"
     "  embassy mount STORE MOUNTPOINT [--snapshot SNAPSHOT] [--cache-dir DIR]\n"
     "                [--cache-size SIZE] [--memory-cache SIZE] [--foreground]\n"
-    "                [--allow-other] [--offline] [-o FUSE_OPTION]...\n"
+    "                [--allow-other [--uid USER] [--gid GROUP] [--umask MODE]]\n"
+    "                [--offline] [-o FUSE_OPTION]...\n"
+    "  mount -t fuse.embassy STORE MOUNTPOINT -o OPTION[,OPTION...]\n"
     "\n"
     "DESCRIPTION\n"
     "  Mounts STORE at MOUNTPOINT (an existing directory) with FUSE. The registers appear\n"
@@ -73,6 +78,10 @@ static const char help[] =
     "  SIGTERM or SIGINT. If the daemon was killed, 'fusermount3 -u MOUNTPOINT' clears\n"
     "  the stale mountpoint.\n"
     "\n"
+    "  With a profile, STORE and MOUNTPOINT may be left out: the profile's 'store' and\n"
+    "  'mountpoint' are used. In the foreground under systemd (Type=notify) the service is\n"
+    "  reported ready once the mount is.\n"
+    "\n"
     "OPTIONS\n"
     "  --snapshot SNAPSHOT  mount only SNAPSHOT ('latest', an id or a unique prefix) at\n"
     "                       the root\n"
@@ -91,10 +100,35 @@ static const char help[] =
     "  -f, --foreground     stay in the foreground, log to standard error\n"
     "  --allow-other        let other users see the mount (for non-root users this\n"
     "                       needs 'user_allow_other' in /etc/fuse.conf); permissions\n"
-    "                       are still checked against the snapshot's modes and owners\n"
+    "                       are still checked, against the modes and owners shown\n"
+    "  --uid USER           show every file as owned by USER (a name or number)\n"
+    "                       instead of its owner in the snapshot: an operator reads\n"
+    "                       files of service accounts this host does not have\n"
+    "  --gid GROUP          likewise for the group\n"
+    "  --umask MODE         show permissions 0777 & ~MODE on directories and files with\n"
+    "                       an execute bit, 0666 & ~MODE on other files (octal, e.g.\n"
+    "                       027); by default the snapshot's owners and modes are shown\n"
     "  -o FUSE_OPTION       pass an option to libfuse/the kernel (repeatable)\n"
     "\n"
     "  SIZE is a number of bytes with an optional K, M, G or T suffix (powers of 1024).\n"
+    "\n"
+    "MOUNT HELPER AND FSTAB\n"
+    "  The package installs mount.fuse.embassy, so mount(8), /etc/fstab and systemd\n"
+    "  mount units can mount a store. Every option above has an -o spelling: its name\n"
+    "  with '_' or '-' (key_file=FILE, cache_dir=DIR, allow_other, uid=1000, profile=NAME,\n"
+    "  passphrase_file=FILE). fstab and systemd options (_netdev, nofail, noauto,\n"
+    "  x-systemd.*) are left to them; FUSE's and the kernel's own (nosuid, nodev,\n"
+    "  noexec, noatime, fsname=...) go to FUSE; any other option is an error and nothing\n"
+    "  is mounted. Options name files: a passphrase is never written into them (they are\n"
+    "  visible in ps and /proc/mounts). Run from fstab as root, without HOME, the caches\n"
+    "  default to /var/cache/embassy and the trust state to /var/lib/embassy.\n"
+    "\n"
+    "      mount -t fuse.embassy https://embassy.example/registers/ /mnt/registers \\\n"
+    "            -o key_file=/etc/embassy/officer1.key,cacert=/etc/embassy/ca.pem\n"
+    "\n"
+    "  A line of /etc/fstab (the profile names the key file, the CA, the trust):\n"
+    "    https://e.example/regs /mnt/regs fuse.embassy "
+    "profile=regs,_netdev,nofail,x-systemd.automount\n"
     "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy mount /srv/embassy /mnt/embassy --key-file officer1.key\n"
@@ -112,6 +146,9 @@ enum {
 	OPT_MEMORY_CACHE,
 	OPT_ALLOW_OTHER,
 	OPT_OFFLINE,
+	OPT_UID,
+	OPT_GID,
+	OPT_UMASK,
 };
 
 struct mount_args {
@@ -122,29 +159,57 @@ struct mount_args {
 	bool foreground, allow_other, offline;
 	const char *fuse_opts[MAX_FUSE_OPTS];
 	size_t nfuse_opts;
+	struct fs_opts owner; /* --uid, --gid, --umask */
 };
 
-/* "512M", "2G", "1048576"; -EINVAL otherwise. */
-static int parse_size(const char *s, uint64_t *out)
+/* A user or group by name or number. */
+static int parse_id(const char *arg, bool group, unsigned *out)
 {
-	static const char units[] = "KMGT";
-	char num[32];
-	size_t len = strlen(s);
-	const char *u;
 	uint64_t v;
-	int shift = 0;
+	struct passwd *pw;
+	struct group *gr;
 
-	if (len == 0 || len >= sizeof(num))
-		return -EINVAL;
-	memcpy(num, s, len + 1);
-	if (num[len - 1] >= 'A' && (u = strchr(units, num[len - 1] & ~0x20)) != NULL) {
-		shift = 10 * (int)(u - units + 1);
-		num[--len] = '\0';
+	if (opts_parse_u64(arg, UINT32_MAX - 1, &v) == 0) {
+		*out = (unsigned)v;
+		return 0;
 	}
-	if (opts_parse_u64(num, UINT64_MAX >> 40, &v) < 0)
-		return -EINVAL;
-	*out = v << shift;
-	return 0;
+	if (group && (gr = getgrnam(arg)) != NULL) {
+		*out = gr->gr_gid;
+		return 0;
+	}
+	if (!group && (pw = getpwnam(arg)) != NULL) {
+		*out = pw->pw_uid;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int parse_owner(struct cli_ctx *c, struct mount_args *a, int opt, const char *arg)
+{
+	char *end;
+	unsigned long m;
+
+	switch (opt) {
+	case OPT_UID:
+		if (parse_id(arg, false, &a->owner.uid) < 0)
+			return opts_usage(c, "--uid needs a user name or number, not '%s'", arg);
+		a->owner.set_uid = true;
+		return EXIT_OK;
+	case OPT_GID:
+		if (parse_id(arg, true, &a->owner.gid) < 0)
+			return opts_usage(c, "--gid needs a group name or number, not '%s'", arg);
+		a->owner.set_gid = true;
+		return EXIT_OK;
+	case OPT_UMASK:
+		m = strtoul(arg, &end, 8);
+		if (!*arg || *end || m > 0777)
+			return opts_usage(c, "--umask needs an octal mode like 027, not '%s'", arg);
+		a->owner.umask = (unsigned)m;
+		a->owner.set_umask = true;
+		return EXIT_OK;
+	default:
+		return -1;
+	}
 }
 
 static int parse_opt(struct cli_ctx *c, struct mount_args *a, int opt, const char *arg)
@@ -157,11 +222,12 @@ static int parse_opt(struct cli_ctx *c, struct mount_args *a, int opt, const cha
 		a->cache_dir = arg;
 		return EXIT_OK;
 	case OPT_CACHE_SIZE:
-		if (parse_size(arg, &a->cache_size) < 0)
+		if (opts_parse_size(arg, &a->cache_size) < 0)
 			return opts_usage(c, "--cache-size needs a size like 2G, not '%s'", arg);
 		return EXIT_OK;
 	case OPT_MEMORY_CACHE:
-		if (parse_size(arg, &a->memory_cache) < 0 || a->memory_cache < MIN_MEMORY_CACHE)
+		if (opts_parse_size(arg, &a->memory_cache) < 0 ||
+		    a->memory_cache < MIN_MEMORY_CACHE)
 			return opts_usage(
 			    c, "--memory-cache needs a size of at least 16M, not '%s'", arg);
 		return EXIT_OK;
@@ -180,9 +246,11 @@ static int parse_opt(struct cli_ctx *c, struct mount_args *a, int opt, const cha
 		a->fuse_opts[a->nfuse_opts++] = arg;
 		return EXIT_OK;
 	default:
-		return -1;
+		return parse_owner(c, a, opt, arg);
 	}
 }
+
+static int positionals(struct cli_ctx *c, struct mount_args *a, int argc, char **argv);
 
 static int parse(struct cli_ctx *c, struct mount_args *a, int argc, char **argv)
 {
@@ -195,6 +263,9 @@ static int parse(struct cli_ctx *c, struct mount_args *a, int argc, char **argv)
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"allow-other", no_argument, NULL, OPT_ALLOW_OTHER},
 	    {"offline", no_argument, NULL, OPT_OFFLINE},
+	    {"uid", required_argument, NULL, OPT_UID},
+	    {"gid", required_argument, NULL, OPT_GID},
+	    {"umask", required_argument, NULL, OPT_UMASK},
 	    {NULL, 0, NULL, 0}};
 	int opt, r;
 
@@ -212,10 +283,27 @@ static int parse(struct cli_ctx *c, struct mount_args *a, int argc, char **argv)
 	}
 	if (c->help)
 		return EXIT_OK;
-	if (argc - optind != 2)
-		return opts_usage(c, "needs STORE and MOUNTPOINT");
-	a->url = argv[optind];
-	a->mountpoint = argv[optind + 1];
+	return positionals(c, a, argc, argv);
+}
+
+/* STORE MOUNTPOINT; either may come from the profile (store, mountpoint). */
+static int positionals(struct cli_ctx *c, struct mount_args *a, int argc, char **argv)
+{
+	const char *mp = c->profile ? profile_get("mountpoint") : NULL;
+
+	if (argc - optind == 0 && mp && c->store) {
+		a->url = c->store;
+		a->mountpoint = mp;
+	} else if (argc - optind == 1 && mp && !c->store) {
+		a->url = argv[optind];
+		a->mountpoint = mp;
+	} else {
+		if (!(a->url = opts_store_arg(c, argc, argv, 1, "MOUNTPOINT")))
+			return EXIT_USAGE;
+		a->mountpoint = argv[optind];
+	}
+	if (!a->cache_dir && !getenv("XDG_CACHE_HOME") && !getenv("HOME") && geteuid() == 0)
+		a->cache_dir = SYSTEM_CACHE_DIR; /* fstab, systemd: root without a home */
 	if (a->offline && a->cache_size == 0)
 		return opts_usage(c, "--offline reads from the disk cache: it needs one");
 	return EXIT_OK;
@@ -341,7 +429,13 @@ static int serve(struct cli_ctx *c, struct mount_args *a, int ready_fd)
 			     .debug = c->verbose >= 3,
 			     .fuse_opts = a->fuse_opts,
 			     .nfuse_opts = a->nfuse_opts,
-			     .memory_cache = a->memory_cache};
+			     .memory_cache = a->memory_cache,
+			     .set_uid = a->owner.set_uid,
+			     .set_gid = a->owner.set_gid,
+			     .set_umask = a->owner.set_umask,
+			     .uid = a->owner.uid,
+			     .gid = a->owner.gid,
+			     .umask = a->owner.umask};
 	struct store *s = NULL;
 	struct fs *fs = NULL;
 #if HAVE_DISKCACHE
@@ -391,6 +485,8 @@ static int serve(struct cli_ctx *c, struct mount_args *a, int ready_fd)
 	log_info("mounted %s on %s", a->url, a->mountpoint);
 	if (ready_fd >= 0)
 		detach(ready_fd);
+	else
+		cli_sd_notify("READY=1"); /* Type=notify units: ready when mounted */
 	err = fs_serve(fs);
 	ret = err < 0 ? EXIT_FAIL : EXIT_OK;
 	if (err < 0)

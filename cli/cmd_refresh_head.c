@@ -12,7 +12,7 @@ static const char help[] =
     "  embassy refresh-head - extend the freshness of a store's head pointer\n"
     "\n"
     "SYNOPSIS\n"
-    "  embassy refresh-head STORE --sealer-key FILE [--valid-for DURATION]\n"
+    "  embassy refresh-head STORE --sealer-key FILE [--valid-for DURATION] [-q]\n"
     "\n"
     "DESCRIPTION\n"
     "  The head pointer names the newest snapshot and carries an expiry time, so that a host\n"
@@ -23,20 +23,25 @@ static const char help[] =
     "\n"
     "OPTIONS\n"
     "  --valid-for DURATION  how long the head stays fresh: 7d (default), 12h, 90m, 3600s\n"
-    "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
+    "\n" CLI_HELP_SEALER "\n" CLI_HELP_STORE "\n" CLI_HELP_TRUST "\n" CLI_HELP_GENERAL
+    "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy refresh-head /srv/embassy --sealer-key /etc/embassy/sealer.key --valid-for 2d\n";
 
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS,
+	    CLI_OPTS_SEALER,
+	    CLI_OPTS_STORE,
+	    CLI_OPTS_TRUST,
+	    CLI_OPTS_GENERAL,
 	    {"valid-for", required_argument, NULL, OPT_VALID_FOR},
 	    {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	struct store *s = NULL;
 	struct head h;
 	int64_t valid = 7 * 24 * 3600;
+	const char *url;
 	int opt, r, ret, err;
 	char t[48];
 
@@ -55,20 +60,21 @@ static int run(int argc, char **argv)
 	}
 	if (c.help)
 		return opts_help(&c);
-	if (argc - optind != 1)
+	if (!(url = opts_store_arg(&c, argc, argv, 0, "")))
+		return EXIT_USAGE;
+	if (argc != optind)
 		return opts_usage(&c, "needs exactly one STORE");
-	ret = cli_open_store(&c, argv[optind], true, &s);
+	ret = cli_open_store(&c, url, true, &s);
 	if (ret != EXIT_OK)
 		return ret;
 	err = store_refresh_head(s, valid, &h);
 	if (err == -ENOENT) {
-		cli_error("store %s has no snapshot yet: nothing to refresh", argv[optind]);
+		cli_error("store %s has no snapshot yet: nothing to refresh", url);
 		ret = EXIT_NOTFOUND;
 	} else if (err < 0) {
-		cli_error("cannot refresh the head pointer of store %s: %s", argv[optind],
-			  strerror(-err));
+		cli_error("cannot refresh the head pointer of store %s: %s", url, strerror(-err));
 		ret = cli_exit_for(err);
-	} else {
+	} else if (!cli_quiet()) {
 		cli_format_time(h.expires_ns, false, t);
 		printf("head sequence %llu refreshed; fresh until %s\n", (unsigned long long)h.seq,
 		       t);

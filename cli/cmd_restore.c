@@ -99,7 +99,7 @@ static int run(int argc, char **argv)
 	const struct tree_entry *ent = NULL;
 	struct restore_opts ro = {0};
 	struct restore_result res = {0};
-	const char *path, *spec, *target;
+	const char *url, *path, *spec, *target;
 	int opt, r, ret, err;
 
 	opts_init(&c, "restore");
@@ -115,15 +115,16 @@ static int run(int argc, char **argv)
 	}
 	if (c.help)
 		return opts_help(&c);
-	if (argc - optind != 3)
-		return opts_usage(&c, "needs STORE, SNAPSHOT[:PATH] and TARGET");
-	spec = argv[optind + 1];
-	target = argv[optind + 2];
-	ret = cli_open_store(&c, argv[optind], false, &s);
+	url = opts_store_arg(&c, argc, argv, 2, "SNAPSHOT[:PATH] and TARGET");
+	if (!url)
+		return EXIT_USAGE;
+	spec = argv[optind];
+	target = argv[optind + 1];
+	ret = cli_open_store(&c, url, false, &s);
 	if (ret != EXIT_OK)
 		return ret;
 	/* resolve first: "not found" deserves its own message and exit code */
-	ret = cli_resolve(s, argv[optind], spec, &sn, &path, &dir, &ent);
+	ret = cli_resolve(s, url, spec, &sn, &path, &dir, &ent);
 	if (ret != EXIT_OK)
 		goto out;
 	ro.progress_ctx = progress_new("restore", true);

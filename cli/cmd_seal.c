@@ -15,6 +15,7 @@
 #define MAX_TAGS    64
 #define ZLEVEL_MAX  19
 #define THREADS_MAX 256
+#define MAX_PATHS   4096
 
 enum { OPT_TAG = OPT_CMD_BASE, OPT_HOST, OPT_VALID_FOR, OPT_LEVEL, OPT_THREADS, OPT_FORCE_READ };
 
@@ -24,7 +25,7 @@ static const char help[] =
     "\n"
     "SYNOPSIS\n"
     "  embassy seal STORE PATH... --sealer-key FILE [--tag TAG]... [--host NAME]\n"
-    "               [--valid-for DURATION] [--json]\n"
+    "               [--valid-for DURATION] [--json] [-q]\n"
     "\n"
     "DESCRIPTION\n"
     "  Reads the PATHs, splits files into content-defined chunks, uploads only chunks the\n"
@@ -42,9 +43,12 @@ static const char help[] =
     "\n"
     "  A seal only adds objects and moves the head last, so an interrupted seal (Ctrl-C,\n"
     "  kill, power loss) leaves the store valid; the next seal reuses what was uploaded.\n"
+    "  Two seals into one store at the same time: one publishes, the other exits with 9\n"
+    "  and publishes nothing (run it again).\n"
+    "\n"
+    "  With a profile, PATH may be left out too: the profile's 'path' lines are sealed.\n"
     "\n"
     "OPTIONS\n"
-    "  --sealer-key FILE      the sealer's identity from 'embassy init' (required)\n"
     "  --tag TAG              label the snapshot; repeatable\n"
     "  --host NAME            host name recorded in the snapshot (default: this host's)\n"
     "  --valid-for DURATION   how long readers accept this head pointer as fresh before\n"
@@ -59,8 +63,10 @@ static const char help[] =
     "                         (files, dirs, symlinks, others, bytes, chunks, chunks_new,\n"
     "                         bytes_new_plain, bytes_new_stored, packs_new, warnings)\n"
     "\n"
-    "  A progress bar is drawn on standard error when it is a terminal.\n"
-    "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
+    "  On a terminal, standard error shows progress: bytes and files read of the total\n"
+    "  (counted alongside), the rate and the time left.\n"
+    "\n" CLI_HELP_SEALER "\n" CLI_HELP_STORE "\n" CLI_HELP_TRUST "\n" CLI_HELP_GENERAL
+    "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy seal /srv/embassy /var/lib/registers --sealer-key ~/sealer.key --tag daily\n"
     "  embassy seal s3://embassy/regs pop.db cadastre/ --sealer-key sealer.key \\\n"
@@ -123,7 +129,10 @@ static int parse_opt(struct cli_ctx *c, struct seal_args *a, int opt, char **arg
 static int parse(struct cli_ctx *c, struct seal_args *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS,
+	    CLI_OPTS_SEALER,
+	    CLI_OPTS_STORE,
+	    CLI_OPTS_TRUST,
+	    CLI_OPTS_GENERAL,
 	    {"tag", required_argument, NULL, OPT_TAG},
 	    {"host", required_argument, NULL, OPT_HOST},
 	    {"valid-for", required_argument, NULL, OPT_VALID_FOR},
@@ -156,7 +165,7 @@ static const char *base_of(const char *path, char *buf, size_t size)
 
 /* Fail early and clearly on a missing PATH or two PATHs with one base name, before the
  * store is touched. */
-static int check_paths(const struct cli_ctx *c, char **paths, size_t n)
+static int check_paths(const struct cli_ctx *c, const char *const *paths, size_t n)
 {
 	char a[4096], b[4096];
 	struct stat st;
@@ -213,7 +222,7 @@ static int report(const struct seal_args *a, const struct seal_result *r, int sr
 	if (a->json) {
 		if (print_json(r, id) < 0)
 			return EXIT_FAIL;
-	} else {
+	} else if (!cli_quiet()) {
 		printf("%s\n", id);
 	}
 	cli_format_size(r->bytes, in);
@@ -222,11 +231,10 @@ static int report(const struct seal_args *a, const struct seal_result *r, int sr
 		cli_warn("snapshot %.12s written with %llu warning(s) (see above)", id,
 			 (unsigned long long)r->warnings);
 	/* the figures a sealer wants at a glance; stdout stays just the id for scripts */
-	fprintf(stderr,
-		"embassy: sealed %llu files, %s; %llu of %llu chunks new, %s uploaded in %llu "
-		"new pack(s)\n",
-		(unsigned long long)r->files, in, (unsigned long long)r->chunks_new,
-		(unsigned long long)r->chunks, out, (unsigned long long)r->packs_new);
+	cli_note("sealed %llu files, %s; %llu of %llu chunks new, %s uploaded in %llu new "
+		 "pack(s)",
+		 (unsigned long long)r->files, in, (unsigned long long)r->chunks_new,
+		 (unsigned long long)r->chunks, out, (unsigned long long)r->packs_new);
 	if (fflush(stdout) != 0)
 		return EXIT_IO;
 	return sret == 3 ? EXIT_WARN : EXIT_OK;
@@ -245,7 +253,7 @@ static int seal_error(const char *url, int err)
 		cli_error("another seal published to store %s at the same time; no snapshot "
 			  "was written: seal again",
 			  url);
-		return EXIT_FAIL;
+		return EXIT_CONFLICT;
 	default:
 		cli_error("seal into store %s failed: %s; no snapshot was written (the store "
 			  "is still valid)",
@@ -261,24 +269,34 @@ static int run(int argc, char **argv)
 	struct seal_opts so = {0};
 	struct seal_result res = {0};
 	struct store *s = NULL;
-	const char *url;
+	const char *url, *paths[MAX_PATHS];
+	size_t npaths;
 	int ret, err;
 
 	opts_init(&c, "seal");
 	ret = parse(&c, &a, argc, argv);
 	if (ret != EXIT_OK || c.help)
 		return ret != EXIT_OK ? ret : opts_help(&c);
-	if (argc - optind < 2)
-		return opts_usage(&c, "needs STORE and at least one PATH");
-	url = argv[optind];
-	ret = check_paths(&c, argv + optind + 1, (size_t)(argc - optind - 1));
+	if (argc == optind && c.store && (npaths = profile_all("path", paths, MAX_PATHS))) {
+		url = c.store; /* all from the profile: a nightly unit's whole command line */
+	} else {
+		url = opts_store_arg(&c, argc, argv, -1, "at least one PATH");
+		if (!url)
+			return EXIT_USAGE;
+		npaths = (size_t)(argc - optind);
+		for (size_t i = 0; i < npaths && i < MAX_PATHS; i++)
+			paths[i] = argv[optind + (int)i];
+		if (npaths > MAX_PATHS)
+			return opts_usage(&c, "at most %d PATHs", MAX_PATHS);
+	}
+	ret = check_paths(&c, paths, npaths);
 	if (ret != EXIT_OK)
 		return ret;
 	ret = cli_open_store(&c, url, true, &s);
 	if (ret != EXIT_OK)
 		return ret;
-	so.paths = (const char *const *)(argv + optind + 1);
-	so.npaths = (size_t)(argc - optind - 1);
+	so.paths = paths;
+	so.npaths = npaths;
 	so.tags = a.tags;
 	so.ntags = a.ntags;
 	so.host = a.host;

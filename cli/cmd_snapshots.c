@@ -143,6 +143,7 @@ static int run(int argc, char **argv)
 	struct head h;
 	size_t n = 0, bad = 0;
 	bool json = false, has_head;
+	const char *url;
 	int opt, r, ret, err;
 
 	opts_init(&c, "snapshots");
@@ -158,18 +159,20 @@ static int run(int argc, char **argv)
 	}
 	if (c.help)
 		return opts_help(&c);
-	if (argc - optind != 1)
+	if (!(url = opts_store_arg(&c, argc, argv, 0, "")))
+		return EXIT_USAGE;
+	if (argc != optind)
 		return opts_usage(&c, "needs exactly one STORE");
-	ret = cli_open_store(&c, argv[optind], false, &s);
+	ret = cli_open_store(&c, url, false, &s);
 	if (ret != EXIT_OK)
 		return ret;
 	err = store_list_snapshots(s, &v, &n, &bad);
 	if (err < 0) {
-		cli_error("cannot list snapshots of store %s: %s", argv[optind], strerror(-err));
+		cli_error("cannot list snapshots of store %s: %s", url, strerror(-err));
 		ret = cli_exit_for(err);
 		goto out;
 	}
-	ret = read_head(s, argv[optind], &h, &has_head);
+	ret = read_head(s, url, &h, &has_head);
 	if (ret != EXIT_OK)
 		goto out;
 	if (json)
@@ -179,7 +182,7 @@ static int run(int argc, char **argv)
 	if (bad) {
 		cli_error("%zu snapshot manifest(s) in store %s failed verification and are not "
 			  "listed; run 'embassy verify'",
-			  bad, argv[optind]);
+			  bad, url);
 		ret = EXIT_INTEGRITY;
 	}
 	if (fflush(stdout) != 0)

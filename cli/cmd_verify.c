@@ -87,6 +87,8 @@ static int print_summary(const struct verify_ctx *v, const struct verify_result 
 	json_t *o;
 	int ret = 0;
 
+	if (!v->json && cli_quiet() && !r->problems)
+		return 0; /* -q: silent on success */
 	if (!v->json) {
 		printf("checked %llu snapshot(s), %llu tree(s), %llu record(s) in %llu pack(s): ",
 		       (unsigned long long)r->snapshots, (unsigned long long)r->trees,
@@ -121,6 +123,7 @@ static int run(int argc, char **argv)
 	struct verify_ctx v = {0};
 	struct verify_opts vo = {0};
 	struct verify_result res = {0};
+	const char *url;
 	int opt, r, ret, err;
 
 	opts_init(&c, "verify");
@@ -139,12 +142,14 @@ static int run(int argc, char **argv)
 	}
 	if (c.help)
 		return opts_help(&c);
-	if (argc - optind != 1)
+	if (!(url = opts_store_arg(&c, argc, argv, 0, "")))
+		return EXIT_USAGE;
+	if (argc != optind)
 		return opts_usage(&c, "needs exactly one STORE");
 	v.lines = json_array();
 	if (!v.lines)
 		return EXIT_FAIL;
-	ret = cli_open_store(&c, argv[optind], false, &s);
+	ret = cli_open_store(&c, url, false, &s);
 	if (ret != EXIT_OK)
 		goto out;
 	vo.report = on_report;
@@ -155,7 +160,7 @@ static int run(int argc, char **argv)
 	err = verify_run(s, &vo, &res);
 	progress_free(v.bar);
 	if (err < 0 && err != -EBADMSG) {
-		cli_error("verify of store %s could not finish: %s", argv[optind], strerror(-err));
+		cli_error("verify of store %s could not finish: %s", url, strerror(-err));
 		ret = cli_exit_for(err);
 		goto out;
 	}
@@ -164,7 +169,7 @@ static int run(int argc, char **argv)
 	else if (err == -EBADMSG || res.problems)
 		ret = EXIT_INTEGRITY;
 	if (ret == EXIT_INTEGRITY)
-		cli_error("store %s has %llu problem(s) (listed on standard output)", argv[optind],
+		cli_error("store %s has %llu problem(s) (listed on standard output)", url,
 			  (unsigned long long)res.problems);
 out:
 	json_decref(v.lines);

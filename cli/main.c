@@ -30,75 +30,57 @@ static const struct cli_cmd *commands(size_t i)
 	return i < sizeof(table) / sizeof(table[0]) ? table[i] : (const struct cli_cmd *)-1;
 }
 
-const struct cli_cmd *cli_find(const char *name)
+const struct cli_cmd *cli_command(size_t i)
 {
 	const struct cli_cmd *c;
+	size_t k = 0;
 
-	for (size_t i = 0; (c = commands(i)) != (const struct cli_cmd *)-1; i++)
-		if (c && strcmp(c->name, name) == 0)
+	/* the i-th of the commands linked in (weak ones may be missing) */
+	for (size_t j = 0; (c = commands(j)) != (const struct cli_cmd *)-1; j++)
+		if (c && k++ == i)
 			return c;
 	return NULL;
 }
 
-static void usage(FILE *f)
+const struct cli_cmd *cli_find(const char *name)
 {
 	const struct cli_cmd *c;
 
-	fputs("Usage: embassy [-v] COMMAND [OPTIONS] [ARGS]\n"
-	      "       embassy help COMMAND | embassy COMMAND --help\n"
-	      "       embassy --version\n"
-	      "\n"
-	      "Keep encrypted, signed, deduplicated snapshots of critical registers in a data\n"
-	      "embassy (an untrusted host abroad), and restore, list or verify them.\n"
-	      "\n"
-	      "COMMANDS\n",
-	      f);
-	for (size_t i = 0; (c = commands(i)) != (const struct cli_cmd *)-1; i++)
-		if (c)
-			fprintf(f, "  %-10s %s\n", c->name, c->summary);
-	fputs("\nOPTIONS\n"
-	      "  -v, --verbose   more diagnostics (twice: debug)\n"
-	      "  -h, --help      this text\n"
-	      "  -V, --version   print the version\n"
-	      "\n" CLI_HELP_EXIT,
-	      f);
-}
-
-static int help_cmd(int argc, char **argv)
-{
-	const struct cli_cmd *c;
-
-	if (argc < 2) {
-		usage(stdout);
-		return EXIT_OK;
-	}
-	c = cli_find(argv[1]);
-	if (!c) {
-		cli_error("no command '%s' (see 'embassy --help')", argv[1]);
-		return EXIT_USAGE;
-	}
-	fputs(c->help, stdout);
-	return EXIT_OK;
+	for (size_t i = 0; (c = cli_command(i)) != NULL; i++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"verbose", no_argument, NULL, 'v'},
-						 {"help", no_argument, NULL, 'h'},
-						 {"version", no_argument, NULL, 'V'},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"verbose", no_argument, NULL, 'v'},       {"quiet", no_argument, NULL, 'q'},
+	    {"profile", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
 	const struct cli_cmd *c;
+	const char *profile = NULL;
 	int opt, verbose = 0;
+	bool quiet = false;
 
+	if (mount_helper_called(argv[0]))
+		return mount_helper_run(argc, argv);
 	opterr = 0;
-	/* '+': stop at the command name; the command parses the rest */
-	while ((opt = getopt_long(argc, argv, "+vhV", longopts, NULL)) != -1) {
+	/* '+': stop at the command name; the command parses the rest. (getopt_long is the
+	 * libc one here: cli.h's wrapper is for commands.) */
+	while ((opt = (getopt_long)(argc, argv, "+vqhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'v':
 			log_set_level(++verbose);
 			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'p':
+			profile = optarg;
+			break;
 		case 'h':
-			usage(stdout);
+			help_usage(stdout);
 			return EXIT_OK;
 		case 'V':
 			printf("embassy %s (store format %d)\n", EMBASSY_VERSION, STORE_FORMAT);
@@ -109,11 +91,12 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		usage(stderr);
+		help_usage(stderr);
 		return EXIT_USAGE;
 	}
+	opts_set_global(quiet, verbose, profile);
 	if (strcmp(argv[optind], "help") == 0)
-		return help_cmd(argc - optind, argv + optind);
+		return help_run(argc - optind, argv + optind);
 	c = cli_find(argv[optind]);
 	if (!c) {
 		cli_error("no command '%s' (see 'embassy --help')", argv[optind]);

@@ -1,6 +1,8 @@
 /* output: how names, times and sizes are printed. Names are arbitrary bytes (any but '/'
  * and NUL), so they are escaped like `ls -b`: a name can never put a control character on
  * the user's terminal, and every printed name is one line. */
+#include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -124,4 +126,16 @@ void cli_format_size(uint64_t n, char out[32])
 		u++;
 	}
 	snprintf(out, 32, v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+int cli_print_json(json_t *o)
+{
+	int ret;
+
+	if (!o)
+		return -ENOMEM;
+	/* one line per value: streams of objects read line by line, and jq reads them all */
+	ret = json_dumpf(o, stdout, JSON_COMPACT) < 0 || putchar('\n') == EOF ? -EIO : 0;
+	json_decref(o);
+	return ret;
 }

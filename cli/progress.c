@@ -1,6 +1,6 @@
 /* progress: a one-line progress bar on stderr — done/total, rate, ETA — drawn only when
- * stderr is a terminal (so logs and pipes never see carriage returns), at most 10 times a
- * second. Called from one thread at a time (the core's progress callbacks are). */
+ * stderr is a terminal and not -q (so logs and pipes never see carriage returns), at most 10 times
+ * a second. Called from one thread at a time (the core's progress callbacks are). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +31,7 @@ struct progress *progress_new(const char *label, bool bytes)
 {
 	struct progress *p;
 
-	if (!isatty(STDERR_FILENO))
+	if (cli_quiet() || !isatty(STDERR_FILENO))
 		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)

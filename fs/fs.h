@@ -24,6 +24,10 @@ struct fs_opts {
 	const char *const *fuse_opts; /* extra -o values, passed to libfuse verbatim */
 	size_t nfuse_opts;
 	size_t memory_cache; /* bytes; bounds the prefetch window too */
+	/* Shown instead of the snapshot's owners and modes (-o uid=,gid=,umask=), so that an
+	 * operator can read files of service accounts this host does not have. */
+	bool set_uid, set_gid, set_umask;
+	unsigned uid, gid, umask;
 };
 
 /* Build the mount's view of store s (which it borrows; close it after fs_free). */

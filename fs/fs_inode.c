@@ -437,4 +437,19 @@ void inode_attr(const struct fs *fs, const struct fs_node *n, struct stat *st)
 		layout_attr(fs, n, st);
 	st->st_ino = n->ino;
 	st->st_blksize = FS_MAX_READ; /* cp and friends size their buffers by it */
+	fs_override_attr(&fs->o, st);
+}
+
+void fs_override_attr(const struct fs_opts *o, struct stat *st)
+{
+	if (o->set_uid)
+		st->st_uid = o->uid;
+	if (o->set_gid)
+		st->st_gid = o->gid;
+	if (o->set_umask && !S_ISLNK(st->st_mode)) {
+		/* as vfat and rclone: the umask decides; execute bits only where there were any */
+		mode_t base = S_ISDIR(st->st_mode) || (st->st_mode & 0111) ? 0777 : 0666;
+
+		st->st_mode = (st->st_mode & S_IFMT) | (base & ~(mode_t)o->umask);
+	}
 }

@@ -83,6 +83,8 @@ struct fs {
 	bool mounted;
 };
 
+/* --uid, --gid, --umask applied to attributes about to be shown. */
+void fs_override_attr(const struct fs_opts *o, struct stat *st);
 /* The table; tree entries are numbered from first_dynamic (after the layout's inodes). */
 int inode_table_new(struct fs *fs, fuse_ino_t first_dynamic);
 void inode_table_free(struct fs *fs);
