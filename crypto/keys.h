@@ -15,7 +15,8 @@ enum key_slot {
 	KEY_INDEX = 4,	  /* writer dedup index records */
 	KEY_MANIFEST = 5, /* snapshot manifests */
 	KEY_CHUNKER = 6,  /* seed of the chunker's gear table */
-	KEY_SLOT_MAX = 7
+	KEY_JOURNAL = 7,  /* the write-through mount's local journal (journal/jlog.c) */
+	KEY_SLOT_MAX = 8
 };
 
 struct keys;

@@ -12,6 +12,6 @@ while IFS= read -r f; do
 		echo "not clang-formatted: $f (run: clang-format -i $f)" >&2
 		bad=1
 	fi
-done < <(find crypto store remote fs cli tests bench -name '*.[ch]' | sort)
+done < <(find crypto store remote journal fs cli tests bench -name '*.[ch]' | sort)
 [ $bad = 0 ] && echo "style: all C files match .clang-format"
 exit $bad

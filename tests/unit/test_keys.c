@@ -15,6 +15,7 @@ static const char *const kat_sub[KEY_SLOT_MAX] = {
     [KEY_INDEX] = "4165f66d2cbce352f83678ad7076d0314fc3564a3f699fbafdbf91ba90ffd994",
     [KEY_MANIFEST] = "027379ee6b8ef9419dc1ad650ddbd45a54c0bc43d83337d1c68152f021fc509f",
     [KEY_CHUNKER] = "a985ff864b9d08d94442ecf386930d374a1dd92f607fd4bc3c40f45aa9afc2f5",
+    [KEY_JOURNAL] = "39d79adb1d37d01e60d2d5a63a957723387bfcacaaa1159512e9db1411b97a89",
 };
 
 static void setup(void)

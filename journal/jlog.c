@@ -1,0 +1,710 @@
+/* jlog: segments, sealed records, replay with torn-tail handling (see jlog.h). */
+#include "jlog.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "secmem.h"
+
+#define SEG_MAGIC "EMBJSEG1"
+#define AD_MAGIC  "EMBJ1"
+#define AD_LEN	  (5 + STORE_ID_LEN + 16 + 8 + 8)
+#define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define TAG_LEN	  crypto_aead_xchacha20poly1305_ietf_ABYTES
+
+/* One segment file. Freed when dropped and no reader holds it. */
+struct jseg {
+	uint64_t no;
+	int fd;
+	uint8_t salt[16];
+	uint64_t size; /* bytes of valid records (plus the header) */
+	unsigned refs; /* j->lock: the table's reference plus readers' */
+	bool dropped;  /* j->lock */
+};
+
+struct jlog {
+	char *dir;
+	int dirfd, lockfd;
+	uint8_t store_id[STORE_ID_LEN];
+	uint8_t *key;	      /* secmem */
+	pthread_mutex_t lock; /* guards segs, nsegs, refs and dropped of each segment */
+	struct jseg **segs;   /* ascending by number */
+	size_t nsegs, cap;
+	struct jseg *cur;	   /* appends go here (NULL before jlog_start) */
+	uint8_t *scratch;	   /* one record being sealed (the appending thread only) */
+	pthread_mutex_t sync_lock; /* one fdatasync at a time */
+};
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* ---- segment headers ---- */
+
+/* magic(8) store id(16) number(8) salt(16) | BLAKE2b-128(key, the 48 bytes before) */
+static void header_make(const struct jlog *j, uint64_t no, const uint8_t salt[16],
+			uint8_t h[JLOG_HDR_LEN])
+{
+	memcpy(h, SEG_MAGIC, 8);
+	memcpy(h + 8, j->store_id, STORE_ID_LEN);
+	put64(h + 24, no);
+	memcpy(h + 32, salt, 16);
+	crypto_generichash(h + 48, 16, h, 48, j->key, KEY_LEN);
+}
+
+static int header_check(const struct jlog *j, const uint8_t h[JLOG_HDR_LEN], uint64_t no)
+{
+	uint8_t mac[16];
+	if (memcmp(h, SEG_MAGIC, 8))
+		return -EBADMSG;
+	if (memcmp(h + 8, j->store_id, STORE_ID_LEN))
+		return -EXDEV;
+	crypto_generichash(mac, 16, h, 48, j->key, KEY_LEN);
+	if (sodium_memcmp(mac, h + 48, 16))
+		return -EXDEV; /* another master key: a journal this store cannot read */
+	return get64(h + 24) == no ? 0 : -EBADMSG;
+}
+
+static void seg_name(uint64_t no, char out[32])
+{
+	snprintf(out, 32, "seg-%016llx", (unsigned long long)no);
+}
+
+static void ad_make(const struct jlog *j, const struct jseg *s, uint64_t off, uint8_t ad[AD_LEN])
+{
+	memcpy(ad, AD_MAGIC, 5);
+	memcpy(ad + 5, j->store_id, STORE_ID_LEN);
+	memcpy(ad + 5 + STORE_ID_LEN, s->salt, 16);
+	put64(ad + 5 + STORE_ID_LEN + 16, s->no);
+	put64(ad + 5 + STORE_ID_LEN + 24, off);
+}
+
+/* ---- the segment table ---- */
+
+static void seg_unref_locked(struct jlog *j, struct jseg *s)
+{
+	if (--s->refs)
+		return;
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s);
+}
+
+static int table_add(struct jlog *j, struct jseg *s)
+{
+	if (j->nsegs == j->cap) {
+		size_t cap = j->cap ? 2 * j->cap : 16;
+		struct jseg **v = realloc(j->segs, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		j->segs = v;
+		j->cap = cap;
+	}
+	j->segs[j->nsegs++] = s;
+	return 0;
+}
+
+/* A segment by number, with a reference; NULL if there is none. */
+static struct jseg *seg_get(struct jlog *j, uint64_t no)
+{
+	struct jseg *s = NULL;
+	size_t lo = 0, hi;
+
+	pthread_mutex_lock(&j->lock);
+	hi = j->nsegs;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (j->segs[mid]->no < no)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < j->nsegs && j->segs[lo]->no == no) {
+		s = j->segs[lo];
+		s->refs++;
+	}
+	pthread_mutex_unlock(&j->lock);
+	return s;
+}
+
+static void seg_put(struct jlog *j, struct jseg *s)
+{
+	pthread_mutex_lock(&j->lock);
+	seg_unref_locked(j, s);
+	pthread_mutex_unlock(&j->lock);
+}
+
+static int seg_cmp(const void *a, const void *b)
+{
+	const struct jseg *x = *(struct jseg *const *)a, *y = *(struct jseg *const *)b;
+	return x->no < y->no ? -1 : x->no > y->no;
+}
+
+static int load_segment(struct jlog *j, const char *name, uint64_t no)
+{
+	uint8_t h[JLOG_HDR_LEN];
+	struct stat st;
+	struct jseg *s;
+	int fd = openat(j->dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW), ret;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		/* a header that never reached the disk: the segment was created by a crash, empty
+		 */
+		ret = fstat(fd, &st) == 0 && st.st_size < JLOG_HDR_LEN ? -ENODATA : -EBADMSG;
+		close(fd);
+		return ret;
+	}
+	ret = header_check(j, h, no);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->no = no;
+	s->fd = fd;
+	s->refs = 1;
+	s->size = (uint64_t)st.st_size;
+	memcpy(s->salt, h + 32, 16);
+	ret = table_add(j, s);
+	if (ret)
+		seg_unref_locked(j, s);
+	return ret;
+}
+
+static int scan_dir(struct jlog *j)
+{
+	int dfd = dup(j->dirfd), ret = 0;
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return -errno;
+	}
+	while (!ret && (de = readdir(d))) {
+		unsigned long long no;
+		char tail;
+		if (sscanf(de->d_name, "seg-%16llx%c", &no, &tail) != 1 || strlen(de->d_name) != 20)
+			continue;
+		ret = load_segment(j, de->d_name, no);
+		if (ret == -ENODATA) { /* created, then the crash: nothing was in it */
+			log_warn("journal %s: removing empty segment %s", j->dir, de->d_name);
+			ret = unlinkat(j->dirfd, de->d_name, 0) < 0 ? -errno : 0;
+		} else if (ret == -EXDEV) {
+			log_err("journal %s: %s belongs to another store or key", j->dir,
+				de->d_name);
+		} else if (ret) {
+			log_err("journal %s: %s: damaged header", j->dir, de->d_name);
+		}
+	}
+	closedir(d);
+	if (!ret && j->nsegs)
+		qsort(j->segs, j->nsegs, sizeof(*j->segs), seg_cmp);
+	return ret;
+}
+
+/* mkdir -p, private. */
+static int make_dirs(const char *path)
+{
+	char *p = strdup(path);
+	int ret = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (char *q = p + 1; *q && !ret; q++)
+		if (*q == '/') {
+			*q = 0;
+			if (mkdir(p, 0700) < 0 && errno != EEXIST)
+				ret = -errno;
+			*q = '/';
+		}
+	if (!ret && mkdir(p, 0700) < 0 && errno != EEXIST)
+		ret = -errno;
+	free(p);
+	return ret;
+}
+
+int jlog_open(const char *dir, const uint8_t store_id[STORE_ID_LEN], const uint8_t key[KEY_LEN],
+	      struct jlog **out)
+{
+	struct jlog *j = calloc(1, sizeof(*j));
+	int ret = j ? make_dirs(dir) : -ENOMEM;
+
+	*out = NULL;
+	if (!j)
+		return ret;
+	j->dirfd = j->lockfd = -1;
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_mutex_init(&j->sync_lock, NULL);
+	j->dir = strdup(dir);
+	j->key = secmem_alloc(KEY_LEN);
+	j->scratch = malloc(JLOG_BODY_MAX + JLOG_REC_OVERHEAD);
+	if (!ret && (!j->dir || !j->key || !j->scratch))
+		ret = -ENOMEM;
+	if (ret)
+		goto out;
+	memcpy(j->key, key, KEY_LEN);
+	memcpy(j->store_id, store_id, STORE_ID_LEN);
+	j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (j->dirfd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	j->lockfd = openat(j->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (j->lockfd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (flock(j->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		goto out;
+	}
+	ret = scan_dir(j);
+out:
+	if (ret) {
+		jlog_close(j);
+		return ret;
+	}
+	*out = j;
+	return 0;
+}
+
+void jlog_close(struct jlog *j)
+{
+	if (!j)
+		return;
+	pthread_mutex_lock(&j->lock);
+	for (size_t i = 0; i < j->nsegs; i++)
+		seg_unref_locked(j, j->segs[i]);
+	pthread_mutex_unlock(&j->lock);
+	free(j->segs);
+	if (j->lockfd >= 0)
+		close(j->lockfd); /* releases the flock */
+	if (j->dirfd >= 0)
+		close(j->dirfd);
+	secmem_free(j->key);
+	free(j->scratch);
+	free(j->dir);
+	pthread_mutex_destroy(&j->lock);
+	pthread_mutex_destroy(&j->sync_lock);
+	free(j);
+}
+
+/* ---- records ---- */
+
+/* Open the record whose length prefix is at rec[0] (len bytes in all), in place: the body
+ * ends up at rec + 4 + NONCE_LEN. */
+static int rec_open(const struct jlog *j, const struct jseg *s, uint64_t off, uint8_t *rec,
+		    size_t len, size_t *blen)
+{
+	uint8_t ad[AD_LEN];
+	size_t n = get32(rec);
+	unsigned long long plen;
+
+	if (len < JLOG_REC_OVERHEAD || n != len - 4 || n - NONCE_LEN - TAG_LEN > JLOG_BODY_MAX)
+		return -EBADMSG;
+	ad_make(j, s, off, ad);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(rec + 4 + NONCE_LEN, &plen, NULL,
+						       rec + 4 + NONCE_LEN, n - NONCE_LEN, ad,
+						       sizeof(ad), rec + 4, j->key) != 0)
+		return -EBADMSG;
+	*blen = (size_t)plen;
+	return 0;
+}
+
+static ssize_t pread_full(int fd, uint8_t *p, size_t len, uint64_t off)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(fd, p + got, len - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Read the record at off of s into buf (room for the largest record): its total length, 0 at
+ * the end of the segment, or -EBADMSG when what is there is not a whole valid record. */
+static ssize_t rec_at(const struct jlog *j, const struct jseg *s, uint64_t off, uint8_t *buf,
+		      size_t *blen)
+{
+	ssize_t n = pread_full(s->fd, buf, 4, off);
+	size_t len;
+	int ret;
+
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return 0;
+	if (n < 4)
+		return -EBADMSG;
+	len = (size_t)get32(buf) + 4;
+	if (len < JLOG_REC_OVERHEAD || len > JLOG_BODY_MAX + JLOG_REC_OVERHEAD)
+		return -EBADMSG;
+	n = pread_full(s->fd, buf + 4, len - 4, off + 4);
+	if (n < 0)
+		return n;
+	if ((size_t)n != len - 4)
+		return -EBADMSG;
+	ret = rec_open(j, s, off, buf, len, blen);
+	return ret ? ret : (ssize_t)len;
+}
+
+static int cut_tail(struct jlog *j, struct jseg *s, uint64_t off, struct jlog_replay_stats *st)
+{
+	char name[32];
+	seg_name(s->no, name);
+	log_warn("journal %s: %s: %llu bytes at the end do not verify (a write cut short by a "
+		 "crash); dropped",
+		 j->dir, name, (unsigned long long)(s->size - off));
+	st->torn_bytes += s->size - off;
+	if (ftruncate(s->fd, (off_t)off) < 0 || fdatasync(s->fd) < 0)
+		return -errno;
+	s->size = off;
+	return 0;
+}
+
+static int replay_segment(struct jlog *j, struct jseg *s, bool last,
+			  int (*cb)(void *, const struct jlog_pos *, const uint8_t *, size_t),
+			  void *ctx, struct jlog_replay_stats *st)
+{
+	uint64_t off = JLOG_HDR_LEN;
+	char name[32];
+	int ret = 0;
+
+	seg_name(s->no, name);
+	while (!ret && off < s->size) {
+		size_t blen = 0;
+		ssize_t n = rec_at(j, s, off, j->scratch, &blen);
+		if (n == 0)
+			break;
+		if (n == -EBADMSG && last)
+			return cut_tail(j, s, off, st);
+		if (n == -EBADMSG) {
+			log_err("journal %s: %s: the record at offset %llu does not verify, and "
+				"later segments exist: the journal is damaged",
+				j->dir, name, (unsigned long long)off);
+			return -EBADMSG;
+		}
+		if (n < 0)
+			return (int)n;
+		struct jlog_pos pos = {.seg = s->no, .off = off, .len = (uint32_t)n};
+		st->records++;
+		st->bytes += (uint64_t)n;
+		ret = cb(ctx, &pos, j->scratch + 4 + NONCE_LEN, blen);
+		off += (uint64_t)n;
+	}
+	return ret;
+}
+
+int jlog_replay(struct jlog *j, uint64_t from_seg,
+		int (*cb)(void *ctx, const struct jlog_pos *pos, const uint8_t *body, size_t len),
+		void *ctx, struct jlog_replay_stats *st)
+{
+	int ret = 0;
+
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; !ret && i < j->nsegs; i++) {
+		if (j->segs[i]->no < from_seg)
+			continue;
+		st->segments++;
+		ret = replay_segment(j, j->segs[i], i + 1 == j->nsegs, cb, ctx, st);
+	}
+	return ret;
+}
+
+int jlog_first(struct jlog *j, uint64_t seg, uint8_t **body, size_t *len)
+{
+	struct jseg *s = seg_get(j, seg);
+	uint8_t *buf = malloc(JLOG_BODY_MAX + JLOG_REC_OVERHEAD);
+	ssize_t n = -ENOMEM;
+	size_t blen = 0;
+
+	if (!s) {
+		free(buf);
+		return -ENOENT;
+	}
+	if (buf)
+		n = s->size > JLOG_HDR_LEN ? rec_at(j, s, JLOG_HDR_LEN, buf, &blen) : 0;
+	seg_put(j, s);
+	if (n <= 0) {
+		free(buf);
+		return n == 0 ? -ENODATA : (int)n;
+	}
+	memmove(buf, buf + 4 + NONCE_LEN, blen);
+	*body = buf;
+	*len = blen;
+	return 0;
+}
+
+/* ---- appending ---- */
+
+static int fsync_dir(struct jlog *j)
+{
+	return fsync(j->dirfd) < 0 ? -errno : 0;
+}
+
+static int new_segment(struct jlog *j, uint64_t no)
+{
+	uint8_t h[JLOG_HDR_LEN], salt[16];
+	char name[32];
+	struct jseg *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	seg_name(no, name);
+	randombytes_buf(salt, sizeof(salt));
+	header_make(j, no, salt, h);
+	s->fd = openat(j->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (s->fd < 0) {
+		ret = -errno;
+		free(s);
+		return ret;
+	}
+	if (pwrite(s->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		ret = errno ? -errno : -ENOSPC;
+		close(s->fd);
+		unlinkat(j->dirfd, name, 0);
+		free(s);
+		return ret;
+	}
+	s->no = no;
+	s->refs = 1;
+	s->size = JLOG_HDR_LEN;
+	memcpy(s->salt, salt, sizeof(salt));
+	if ((ret = fdatasync(s->fd) < 0 ? -errno : 0) || (ret = fsync_dir(j))) {
+		close(s->fd);
+		unlinkat(j->dirfd, name, 0);
+		free(s);
+		return ret;
+	}
+	pthread_mutex_lock(&j->lock);
+	ret = table_add(j, s);
+	if (!ret)
+		j->cur = s;
+	pthread_mutex_unlock(&j->lock);
+	if (ret) {
+		close(s->fd);
+		unlinkat(j->dirfd, name, 0);
+		free(s);
+	}
+	return ret;
+}
+
+int jlog_start(struct jlog *j)
+{
+	uint64_t next = j->nsegs ? j->segs[j->nsegs - 1]->no + 1 : 1;
+	return new_segment(j, next);
+}
+
+int jlog_rotate(struct jlog *j)
+{
+	if (!j->cur)
+		return -EINVAL;
+	if (fdatasync(j->cur->fd) < 0)
+		return -errno;
+	return new_segment(j, j->cur->no + 1);
+}
+
+int jlog_append(struct jlog *j, const void *body, size_t len, struct jlog_pos *pos)
+{
+	uint8_t ad[AD_LEN], *r = j->scratch;
+	size_t total = len + JLOG_REC_OVERHEAD;
+	struct jseg *s;
+	ssize_t n;
+	int ret;
+
+	if (!j->cur)
+		return -EINVAL;
+	if (len > JLOG_BODY_MAX)
+		return -EFBIG;
+	if (j->cur->size + total > JLOG_SEG_MAX && j->cur->size > JLOG_HDR_LEN) {
+		ret = jlog_rotate(j);
+		if (ret)
+			return ret;
+	}
+	s = j->cur;
+	put32(r, (uint32_t)(total - 4));
+	randombytes_buf(r + 4, NONCE_LEN);
+	ad_make(j, s, s->size, ad);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(r + 4 + NONCE_LEN, NULL, body, len, ad,
+						   sizeof(ad), NULL, r + 4, j->key);
+	n = pwrite(s->fd, r, total, (off_t)s->size);
+	if (n != (ssize_t)total) {
+		ret = n < 0 ? -errno : -ENOSPC; /* a short write: the disk filled up */
+		/* whatever part landed is past the end and is overwritten by the next record; cut
+		 * it off anyway so a replay never meets it */
+		if (ftruncate(s->fd, (off_t)s->size) < 0)
+			log_debug("journal %s: cannot cut a failed write: %s", j->dir,
+				  strerror(errno));
+		return ret;
+	}
+	pos->seg = s->no;
+	pos->off = s->size;
+	pos->len = (uint32_t)total;
+	pthread_mutex_lock(&j->lock);
+	s->size += total;
+	pthread_mutex_unlock(&j->lock);
+	return 0;
+}
+
+int jlog_sync(struct jlog *j)
+{
+	struct jseg *s;
+	int ret = 0;
+
+	pthread_mutex_lock(&j->lock);
+	s = j->cur;
+	if (s)
+		s->refs++;
+	pthread_mutex_unlock(&j->lock);
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&j->sync_lock);
+	if (fdatasync(s->fd) < 0)
+		ret = -errno;
+	pthread_mutex_unlock(&j->sync_lock);
+	seg_put(j, s);
+	return ret;
+}
+
+int jlog_read(struct jlog *j, const struct jlog_pos *pos, uint8_t **body, size_t *len)
+{
+	struct jseg *s = seg_get(j, pos->seg);
+	uint8_t *buf = NULL;
+	size_t blen = 0;
+	ssize_t n;
+	int ret;
+
+	*body = NULL;
+	if (!s)
+		return -ENOENT;
+	if (pos->len < JLOG_REC_OVERHEAD || pos->len > JLOG_BODY_MAX + JLOG_REC_OVERHEAD) {
+		seg_put(j, s);
+		return -EBADMSG;
+	}
+	buf = malloc(pos->len);
+	if (!buf) {
+		seg_put(j, s);
+		return -ENOMEM;
+	}
+	n = pread_full(s->fd, buf, pos->len, pos->off);
+	if (n < 0)
+		ret = (int)n;
+	else if ((size_t)n != pos->len)
+		ret = -EBADMSG;
+	else
+		ret = rec_open(j, s, pos->off, buf, pos->len, &blen);
+	seg_put(j, s);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	/* the body starts after the prefix and nonce: move it to the front */
+	memmove(buf, buf + 4 + NONCE_LEN, blen);
+	*body = buf;
+	*len = blen;
+	return 0;
+}
+
+int jlog_drop(struct jlog *j, uint64_t no)
+{
+	struct jseg *s = NULL;
+	char name[32];
+	size_t i;
+
+	pthread_mutex_lock(&j->lock);
+	for (i = 0; i < j->nsegs; i++)
+		if (j->segs[i]->no == no)
+			break;
+	if (i < j->nsegs && j->segs[i] != j->cur) {
+		s = j->segs[i];
+		memmove(&j->segs[i], &j->segs[i + 1], (j->nsegs - i - 1) * sizeof(*j->segs));
+		j->nsegs--;
+	}
+	pthread_mutex_unlock(&j->lock);
+	if (!s)
+		return -ENOENT;
+	seg_name(no, name);
+	int ret = unlinkat(j->dirfd, name, 0) < 0 ? -errno : 0;
+	seg_put(j, s); /* closed when the last reader lets go */
+	return ret;
+}
+
+uint64_t jlog_current(const struct jlog *j)
+{
+	return j->cur ? j->cur->no : 0;
+}
+
+uint64_t jlog_bytes(struct jlog *j)
+{
+	uint64_t sum = 0;
+	pthread_mutex_lock(&j->lock);
+	for (size_t i = 0; i < j->nsegs; i++)
+		sum += j->segs[i]->size;
+	pthread_mutex_unlock(&j->lock);
+	return sum;
+}
+
+int jlog_list(struct jlog *j, uint64_t **v, size_t *n)
+{
+	pthread_mutex_lock(&j->lock);
+	*v = malloc((j->nsegs ? j->nsegs : 1) * sizeof(**v));
+	if (*v) {
+		for (size_t i = 0; i < j->nsegs; i++)
+			(*v)[i] = j->segs[i]->no;
+		*n = j->nsegs;
+	}
+	pthread_mutex_unlock(&j->lock);
+	return *v ? 0 : -ENOMEM;
+}
+
+const char *jlog_dir(const struct jlog *j)
+{
+	return j->dir;
+}

@@ -1,0 +1,89 @@
+/* jlog: the write-through mount's journal on the recovery host's disk — an append-only log of
+ * encrypted records in numbered segment files (docs/FORMAT.md, "Write journal").
+ *
+ * Every record is sealed on its own with XChaCha20-Poly1305 under the journal subkey
+ * (KEY_JOURNAL, derived from the store's master key), and its associated data binds it to the
+ * store, the segment and its byte offset: the tag is the record's checksum, and a record
+ * cannot be moved, reordered or replayed into another journal. A record carries its data
+ * inline, so the data of a write is never durable without the record that names it, nor the
+ * other way round.
+ *
+ * Durability: jlog_append writes (page cache); jlog_sync makes everything appended so far
+ * durable (fdatasync of the current segment: a segment is fdatasync'd before the next one is
+ * created, and the directory is fsync'd when a segment is created). Replay stops at the first
+ * record that does not verify: in the last segment that is a torn tail from a crash (the tail is
+ * cut off and reported), anywhere else it is damage (-EBADMSG, nothing is replayed). After
+ * replay, appends always go to a new segment: a segment is never appended to after a restart,
+ * so a torn tail is never followed by new records.
+ *
+ * Threads: jlog_append, jlog_rotate, jlog_start and jlog_drop are called by one thread at a
+ * time (the live tree's lock); jlog_read and jlog_sync may run concurrently with them and with
+ * each other (the segment table has its own lock, segments are reference-counted). */
+#ifndef EMBASSY_JLOG_H
+#define EMBASSY_JLOG_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+
+#define JLOG_BODY_MAX	  (1u << 20)  /* largest record body */
+#define JLOG_SEG_MAX	  (64u << 20) /* a segment is closed once it grows past this */
+#define JLOG_HDR_LEN	  64
+#define JLOG_REC_OVERHEAD (4 + 24 + 16) /* length prefix, nonce, tag */
+
+struct jlog;
+
+/* Where a record lives: segment number, byte offset of its length prefix, total length. */
+struct jlog_pos {
+	uint64_t seg;
+	uint64_t off;
+	uint32_t len;
+};
+
+struct jlog_replay_stats {
+	uint64_t records, bytes;
+	uint64_t torn_bytes; /* cut from the end of the last segment */
+	uint64_t segments;
+};
+
+/* Open (creating it 0700 if needed) and lock the journal directory dir of the store with
+ * store_id, whose records are sealed with key (KEY_JOURNAL). -EBUSY: another mount holds it;
+ * -EXDEV: it holds another store's journal (or was written with another key); -EBADMSG: a
+ * segment header is damaged. */
+int jlog_open(const char *dir, const uint8_t store_id[STORE_ID_LEN], const uint8_t key[KEY_LEN],
+	      struct jlog **out);
+void jlog_close(struct jlog *j);
+
+/* Call cb for every record of the segments numbered from_seg and up, in order. A torn tail of
+ * the last segment is cut off (and counted in st); damage elsewhere is -EBADMSG. cb's non-zero
+ * result stops the replay and is returned. */
+int jlog_replay(struct jlog *j, uint64_t from_seg,
+		int (*cb)(void *ctx, const struct jlog_pos *pos, const uint8_t *body, size_t len),
+		void *ctx, struct jlog_replay_stats *st);
+/* The first record of segment seg (*body malloc'd): -ENODATA if it has none, -EBADMSG if it
+ * does not verify. */
+int jlog_first(struct jlog *j, uint64_t seg, uint8_t **body, size_t *len);
+/* Begin appending: a new segment after every existing one. */
+int jlog_start(struct jlog *j);
+/* Seal and append one record (len <= JLOG_BODY_MAX); fills pos. Not durable until jlog_sync.
+ * -ENOSPC (or another write error): nothing was appended, the log is unchanged. */
+int jlog_append(struct jlog *j, const void *body, size_t len, struct jlog_pos *pos);
+/* Make every record appended so far durable. */
+int jlog_sync(struct jlog *j);
+/* Close the current segment (made durable) and start the next. */
+int jlog_rotate(struct jlog *j);
+/* Read and open one record; *body is malloc'd. -EBADMSG if it does not verify. */
+int jlog_read(struct jlog *j, const struct jlog_pos *pos, uint8_t **body, size_t *len);
+/* Delete segment seg (never the current one); readers holding it finish first. */
+int jlog_drop(struct jlog *j, uint64_t seg);
+
+/* The segment appends go to (0 before jlog_start). */
+uint64_t jlog_current(const struct jlog *j);
+/* Bytes in all segments. */
+uint64_t jlog_bytes(struct jlog *j);
+/* Numbers of all segments, ascending (*v malloc'd). */
+int jlog_list(struct jlog *j, uint64_t **v, size_t *n);
+/* The directory (for messages). */
+const char *jlog_dir(const struct jlog *j);
+
+#endif

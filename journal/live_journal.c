@@ -1,0 +1,803 @@
+/* live_journal: writing records for changes, replaying them into a fresh tree, and writing
+ * checkpoints (a new generation that restates the pending changes against a new base).
+ *
+ * Replay starts at the last generation whose checkpoint is complete (GEN … GEN_END): segments
+ * are peeked at from the newest; a generation cut short by a crash (no GEN_END) held nothing
+ * but its unfinished checkpoint, so its segments are removed and the one before is used. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hex.h"
+#include "live_int.h"
+#include "log.h"
+
+int jemit(struct live *l, struct jop *op)
+{
+	struct jlog_pos pos;
+	int ret;
+
+	if (l->replaying)
+		return 0;
+	ret = jrec_encode(op, &l->jb);
+	if (!ret)
+		ret = jlog_append(l->j, l->jb.p, l->jb.len, &pos);
+	return ret;
+}
+
+int jbind(struct live *l, struct lnode *n)
+{
+	struct jop op = {.type = JOP_BIND};
+	char *path;
+	int ret;
+
+	if (n->jid)
+		return 0;
+	if (l->replaying)
+		return -EBADMSG; /* a replayed record names a node no record introduced */
+	path = live_origin_path(l, n);
+	if (!path)
+		return -ENOMEM;
+	op.jid = l->next_jid;
+	op.name = path;
+	op.namelen = strlen(path);
+	ret = jemit(l, &op);
+	free(path);
+	if (!ret && u64map_put(&l->jids, l->next_jid, n) < 0)
+		ret = -ENOMEM;
+	if (!ret)
+		n->jid = l->next_jid++;
+	return ret;
+}
+
+/* ---- replay ---- */
+
+struct rctx {
+	struct live *l;
+	bool gen_seen, gen_done;
+	struct lnode **displaced; /* checkpoint: origin entries a CHILD or TOMB took away */
+	size_t ndisp, capdisp;
+};
+
+static int bad(const char *what)
+{
+	log_err("journal: %s; the journal does not match its base (damaged?)", what);
+	return -EBADMSG;
+}
+
+static struct lnode *jnode(struct live *l, uint64_t jid)
+{
+	return jid ? node_by_jid(l, jid) : NULL;
+}
+
+/* A directory named by jid with its entries loaded (the lock may be dropped: nothing else
+ * runs during replay). */
+static int jdir(struct live *l, uint64_t jid, struct lnode **out)
+{
+	struct lnode *d = jnode(l, jid);
+	int ret;
+
+	if (!d || d->type != ENT_DIR)
+		return bad("a record names a directory that is not there");
+	while ((ret = dir_ensure(l, d)) == 1)
+		;
+	*out = d;
+	return ret;
+}
+
+static void name_copy(char *dst, const char *src, size_t len)
+{
+	memcpy(dst, src, len);
+	dst[len] = 0;
+}
+
+static int bind_path(struct live *l, const char *path, size_t len, uint64_t jid, struct lnode **out)
+{
+	struct lnode *n;
+	int ret;
+
+	while ((ret = node_by_origin_path(l, path, len, &n)) == 1)
+		;
+	if (ret)
+		return bad("a record names a path that is not in the base");
+	if (n->jid && n->jid != jid)
+		return bad("a node is named twice");
+	if (!n->jid && u64map_put(&l->jids, jid, n) < 0)
+		return -ENOMEM;
+	n->jid = jid;
+	if (jid >= l->next_jid)
+		l->next_jid = jid + 1;
+	*out = n;
+	return 0;
+}
+
+static int gen_start(struct rctx *c, const struct jop *op)
+{
+	struct live *l = c->l;
+	int ret;
+
+	if (c->gen_seen)
+		return bad("a second generation inside one");
+	c->gen_seen = true;
+	l->gen = op->gen;
+	l->epoch = op->epoch ? op->epoch : 1;
+	l->next_jid = op->jid > 2 ? op->jid : 2;
+	l->has_base = op->has_id;
+	if (op->has_id) {
+		ret = store_read_snapshot(l->s, op->id, &l->base);
+		if (ret) {
+			char hex[2 * ID_LEN + 1];
+			hex_encode(op->id, ID_LEN, hex);
+			log_err("journal: its base snapshot %.16s cannot be read: %s", hex,
+				strerror(-ret));
+			return ret;
+		}
+	}
+	return live_set_root(l);
+}
+
+static int ck_node(struct live *l, const struct jop *op)
+{
+	struct lnode *n;
+	int ret;
+	enum entry_type type;
+
+	switch (op->mode & S_IFMT) {
+	case S_IFDIR:
+		type = ENT_DIR;
+		break;
+	case S_IFLNK:
+		type = ENT_SYMLINK;
+		break;
+	case S_IFIFO:
+		type = ENT_FIFO;
+		break;
+	case S_IFCHR:
+		type = ENT_CHR;
+		break;
+	case S_IFBLK:
+		type = ENT_BLK;
+		break;
+	default:
+		type = ENT_FILE;
+	}
+	if (op->has_origin) {
+		if ((ret = bind_path(l, op->name, op->namelen, op->jid, &n)))
+			return ret;
+		if (n->type != type)
+			return bad("a node changed its type");
+	} else {
+		if (node_by_jid(l, op->jid))
+			return bad("a node is named twice");
+		n = node_new(l, type);
+		if (!n || u64map_put(&l->jids, op->jid, n) < 0)
+			return -ENOMEM;
+		n->jid = op->jid;
+		if (op->jid >= l->next_jid)
+			l->next_jid = op->jid + 1;
+		n->loaded = type == ENT_DIR;
+	}
+	n->mode = op->mode & 07777;
+	n->uid = op->uid;
+	n->gid = op->gid;
+	n->rdev = op->rdev;
+	n->nlink = op->nlink;
+	n->size = op->size;
+	n->base_len = op->base_len;
+	n->low_water = op->size;
+	n->atime = op->atime;
+	n->mtime = op->mtime;
+	n->ctime = op->ctime;
+	free(n->target);
+	n->target = NULL;
+	if (op->datalen) {
+		if (!(n->target = malloc(op->datalen + 1)))
+			return -ENOMEM;
+		name_copy(n->target, (const char *)op->data, op->datalen);
+	}
+	n->chg_epoch = op->flags & JNODE_CHANGED ? l->epoch : 0;
+	n->kids_epoch = op->flags & JNODE_KIDS_CHANGED ? l->epoch : 0;
+	return 0;
+}
+
+static int displace(struct rctx *c, struct lnode *n)
+{
+	if (c->ndisp == c->capdisp) {
+		size_t cap = c->capdisp ? 2 * c->capdisp : 16;
+		struct lnode **v = realloc(c->displaced, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		c->displaced = v;
+		c->capdisp = cap;
+	}
+	n->refs++; /* kept until the checkpoint is complete */
+	c->displaced[c->ndisp++] = n;
+	return 0;
+}
+
+/* CHILD (n != NULL) or TOMB: the entry name of d. */
+static int ck_entry(struct rctx *c, uint64_t pjid, const char *name, struct lnode *n)
+{
+	struct lnode *d, *old;
+	int ret = jdir(c->l, pjid, &d);
+
+	if (ret)
+		return ret;
+	old = kids_get(&d->kids, name);
+	if (old == n)
+		return 0;
+	if (old) {
+		kids_del(&d->kids, name);
+		if (old->type == ENT_DIR)
+			d->nsubdirs--;
+		if ((ret = displace(c, old)))
+			return ret;
+	}
+	if (!n)
+		return 0;
+	if (kids_put(&d->kids, name, n) < 0)
+		return -ENOMEM;
+	if (n->type == ENT_DIR) {
+		n->parent = d;
+		d->nsubdirs++;
+	}
+	return 0;
+}
+
+/* The checkpoint is complete: entries it took away and did not restate are deleted. */
+static void gen_end(struct rctx *c)
+{
+	for (size_t i = 0; i < c->ndisp; i++) {
+		struct lnode *n = c->displaced[i];
+		n->refs--;
+		if (!n->jid) /* not in the checkpoint: the journal removed it */
+			n->nlink = 0;
+		node_maybe_free(c->l, n);
+	}
+	c->ndisp = 0;
+	c->gen_done = true;
+}
+
+static int ck_extent(struct live *l, const struct jop *op)
+{
+	struct lnode *n = jnode(l, op->jid);
+	struct extent e = {.off = op->off,
+			   .len = (uint32_t)op->len,
+			   .doff = op->doff,
+			   .epoch = op->epoch,
+			   .pos = op->pos};
+
+	if (!n || n->type != ENT_FILE)
+		return bad("an extent names a node that is not a file");
+	return extmap_put(&n->ext, &e);
+}
+
+static int ck_xclear(struct live *l, const struct jop *op)
+{
+	struct lnode *n = jnode(l, op->jid);
+
+	if (!n)
+		return bad("a record names a node that is not there");
+	for (size_t i = 0; i < n->nxattrs; i++) {
+		free(n->xattrs[i].name);
+		free(n->xattrs[i].value);
+	}
+	free(n->xattrs);
+	n->xattrs = NULL;
+	n->nxattrs = 0;
+	return 0;
+}
+
+/* Replayed changes must succeed as they did when they were made. */
+static int must(int ret, const char *what)
+{
+	return ret < 0 ? bad(what) : 0;
+}
+
+static int r_unlink(struct live *l, const struct jop *op, const char *name)
+{
+	struct lnode *p, *ch;
+	int ret = jdir(l, op->parent, &p);
+
+	if (ret)
+		return ret;
+	ch = kids_get(&p->kids, name);
+	if (ch && ch->type == ENT_DIR)
+		while ((ret = dir_ensure(l, ch)) == 1)
+			;
+	if (ret < 0)
+		return ret;
+	return must(x_unlink(l, p, name, ch && ch->type == ENT_DIR, op->time), "unlink");
+}
+
+static int r_rename(struct live *l, const struct jop *op, const char *name, const char *name2)
+{
+	struct lnode *p, *np, *d;
+	int ret = jdir(l, op->parent, &p);
+
+	if (!ret)
+		ret = jdir(l, op->newparent, &np);
+	if (ret)
+		return ret;
+	d = kids_get(&np->kids, name2);
+	if (d && d->type == ENT_DIR)
+		while ((ret = dir_ensure(l, d)) == 1)
+			;
+	if (ret < 0)
+		return ret;
+	return must(x_rename(l, p, name, np, name2, op->flags, op->time), "rename");
+}
+
+static int r_op(struct rctx *c, const struct jlog_pos *pos, const struct jop *op)
+{
+	struct live *l = c->l;
+	char name[TREE_NAME_MAX + 1], name2[TREE_NAME_MAX + 1], *target = NULL;
+	struct lnode *n, *p;
+	int ret = 0;
+
+	if (op->namelen <= TREE_NAME_MAX && op->name)
+		name_copy(name, op->name, op->namelen);
+	if (op->name2len <= TREE_NAME_MAX && op->name2)
+		name_copy(name2, op->name2, op->name2len);
+	switch (op->type) {
+	case JOP_BIND:
+		return bind_path(l, op->name, op->namelen, op->jid, &n);
+	case JOP_CREATE:
+		if ((ret = jdir(l, op->parent, &p)))
+			return ret;
+		if (op->datalen && !(target = malloc(op->datalen + 1)))
+			return -ENOMEM;
+		if (target)
+			name_copy(target, (const char *)op->data, op->datalen);
+		if (node_by_jid(l, op->jid))
+			ret = bad("a node is made twice");
+		else
+			ret = must(x_mknod(l, p, name, op->mode, op->rdev, op->uid, op->gid, target,
+					   op->time, op->jid, &n),
+				   "create");
+		free(target);
+		return ret;
+	case JOP_LINK:
+		if ((ret = jdir(l, op->parent, &p)))
+			return ret;
+		n = jnode(l, op->jid);
+		return n ? must(x_link(l, n, p, name, op->time), "link")
+			 : bad("link of an unknown node");
+	case JOP_UNLINK:
+		return r_unlink(l, op, name);
+	case JOP_RENAME:
+		return r_rename(l, op, name, name2);
+	case JOP_SETATTR:
+		n = jnode(l, op->jid);
+		return n ? must(x_setattr(l, n, op->valid, op->mode, op->uid, op->gid, op->size,
+					  op->atime, op->mtime, op->ctime),
+				"setattr")
+			 : bad("setattr of an unknown node");
+	case JOP_WRITE:
+		n = jnode(l, op->jid);
+		return n ? must(x_write(l, n, op->off, op->data, op->datalen, op->time, pos),
+				"write")
+			 : bad("write to an unknown node");
+	case JOP_SETXATTR:
+		n = jnode(l, op->jid);
+		return n ? must(x_setxattr(l, n, name, op->data, op->datalen, 0, op->time),
+				"setxattr")
+			 : bad("setxattr of an unknown node");
+	case JOP_RMXATTR:
+		n = jnode(l, op->jid);
+		return n ? must(x_rmxattr(l, n, name, op->time), "removexattr")
+			 : bad("removexattr of an unknown node");
+	case JOP_FREEZE:
+		l->epoch = op->epoch + 1;
+		return 0;
+	case JOP_INTENT:
+	case JOP_COMMITTED:
+		return 0; /* commit recovery: commit.c */
+	default:
+		return bad("a checkpoint record outside a checkpoint");
+	}
+}
+
+static int replay_one(void *ctx, const struct jlog_pos *pos, const uint8_t *body, size_t len)
+{
+	struct rctx *c = ctx;
+	struct jop op;
+	char name[TREE_NAME_MAX + 1];
+
+	if (jrec_decode(body, len, &op) < 0)
+		return bad("a record is malformed");
+	if (!c->gen_seen && op.type != JOP_GEN)
+		return bad("a generation does not start with its header");
+	if (op.namelen <= TREE_NAME_MAX && op.name)
+		name_copy(name, op.name, op.namelen);
+	if (op.type == JOP_GEN)
+		return gen_start(c, &op);
+	if (!c->gen_done) { /* inside the checkpoint */
+		switch (op.type) {
+		case JOP_NODE:
+			return ck_node(c->l, &op);
+		case JOP_XCLEAR:
+			return ck_xclear(c->l, &op);
+		case JOP_SETXATTR:
+			return r_op(c, pos, &op);
+		case JOP_EXTENT:
+			return ck_extent(c->l, &op);
+		case JOP_CHILD:
+			if (!jnode(c->l, op.jid))
+				return bad("an entry names a node that is not there");
+			return ck_entry(c, op.parent, name, jnode(c->l, op.jid));
+		case JOP_TOMB:
+			return ck_entry(c, op.parent, name, NULL);
+		case JOP_GEN_END:
+			gen_end(c);
+			return 0;
+		default:
+			return bad("an operation inside a checkpoint");
+		}
+	}
+	return r_op(c, pos, &op);
+}
+
+/* Segments whose first record is a generation header, newest first. */
+static int gen_segments(struct live *l, uint64_t **out, size_t *nout)
+{
+	uint64_t *segs = NULL;
+	size_t n = 0, k = 0;
+	int ret = jlog_list(l->j, &segs, &n);
+
+	for (size_t i = n; !ret && i-- > 0;) {
+		uint8_t *body;
+		size_t len;
+		struct jop op;
+		int r = jlog_first(l->j, segs[i], &body, &len);
+		if (r == -ENODATA || r == -EBADMSG)
+			continue; /* an empty segment, or one cut short */
+		if (r) {
+			ret = r;
+			break;
+		}
+		if (jrec_decode(body, len, &op) == 0 && op.type == JOP_GEN)
+			segs[k++] = segs[i];
+		free(body);
+	}
+	*out = segs;
+	*nout = k;
+	return ret;
+}
+
+static void reset_tree(struct live *l)
+{
+	live_free_nodes(l);
+	if (l->has_base)
+		snapshot_clear(&l->base);
+	l->has_base = false;
+	l->next_ino = LIVE_INO_ROOT;
+	l->pending_write_bytes = 0;
+}
+
+/* Remove segments from seg on: an unfinished checkpoint and nothing else. */
+static int drop_from(struct live *l, uint64_t seg)
+{
+	uint64_t *v;
+	size_t n;
+	int ret = jlog_list(l->j, &v, &n);
+
+	for (size_t i = 0; !ret && i < n; i++)
+		if (v[i] >= seg) {
+			log_warn(
+			    "journal %s: removing segment %llu (a checkpoint a crash cut short)",
+			    l->jdir, (unsigned long long)v[i]);
+			ret = jlog_drop(l->j, v[i]);
+		}
+	free(v);
+	return ret;
+}
+
+/* Nodes the replay left without a name (files unlinked while open, when the crash came). */
+static void sweep(struct live *l)
+{
+	size_t n = 0;
+	uint64_t *v = calloc(l->inos.n + 1, sizeof(*v));
+
+	if (!v)
+		return;
+	for (size_t i = 0; i < l->inos.cap; i++)
+		if (l->inos.keys[i])
+			v[n++] = l->inos.keys[i];
+	/* by number: freeing one node can free others (a deleted directory it kept) */
+	for (size_t i = 0; i < n; i++) {
+		struct lnode *x = node_by_ino(l, v[i]);
+		if (x && !x->nlink)
+			node_maybe_free(l, x);
+	}
+	free(v);
+}
+
+int live_replay(struct live *l, bool *found)
+{
+	struct jlog_replay_stats st;
+	uint64_t *gens = NULL;
+	size_t ngens = 0;
+	int ret = gen_segments(l, &gens, &ngens);
+
+	*found = false;
+	l->replaying = true;
+	for (size_t i = 0; !ret && i < ngens; i++) {
+		struct rctx c = {.l = l};
+		reset_tree(l);
+		ret = jlog_replay(l->j, gens[i], replay_one, &c, &st);
+		for (size_t k = 0; k < c.ndisp; k++)
+			c.displaced[k]->refs--;
+		free(c.displaced);
+		if (!ret && !c.gen_done) {
+			ret = drop_from(l, gens[i]);
+			continue;
+		}
+		if (!ret) {
+			sweep(l);
+			*found = true;
+			log_info(
+			    "journal %s: replayed %llu records (%llu bytes) from %llu segment(s)%s",
+			    l->jdir, (unsigned long long)st.records, (unsigned long long)st.bytes,
+			    (unsigned long long)st.segments,
+			    st.torn_bytes ? "; a torn tail was dropped" : "");
+		}
+		break;
+	}
+	l->replaying = false;
+	free(gens);
+	if (ret)
+		reset_tree(l);
+	return ret;
+}
+
+/* ---- checkpoints ---- */
+
+struct ck {
+	struct live *l;
+	struct u64map in;   /* ino -> node: nodes the checkpoint restates */
+	struct u64map segs; /* segment numbers extents still use (value unused) */
+};
+
+/* Is n, the entry name of d, exactly the base entry there (nothing to restate)? */
+bool live_pristine(const struct lnode *n, const struct lnode *d, const char *name)
+{
+	return n->otree && n->otree == d->ktree && !n->chg_epoch &&
+	       strcmp(n->otree->t->e[n->oidx].name, name) == 0 &&
+	       (n->type != ENT_DIR || !n->kids_epoch);
+}
+
+static int mark(struct ck *k, struct lnode *n)
+{
+	return u64map_get(&k->in, n->ino) ? 0 : u64map_put(&k->in, n->ino, n);
+}
+
+/* Mark what d's subtree needs restated; *needed: whether anything in it does. */
+static int ck_walk(struct ck *k, struct lnode *d, bool *needed)
+{
+	int ret = 0;
+
+	*needed = d->chg_epoch || d->kids_epoch || !d->otree;
+	for (size_t i = 0; !ret && d->loaded && i < d->kids.cap; i++) {
+		const struct kid *e = &d->kids.v[i];
+		bool sub = false;
+		if (!e->name || e->name == TOMBSTONE_NAME)
+			continue;
+		if (e->n->type == ENT_DIR && e->n->loaded && e->n->parent == d)
+			ret = ck_walk(k, e->n, &sub);
+		if (!ret && (sub || !live_pristine(e->n, d, e->name))) {
+			ret = mark(k, e->n);
+			*needed = true;
+		}
+	}
+	if (!ret && *needed && d != k->l->root)
+		ret = mark(k, d);
+	return ret;
+}
+
+static int emit_node(struct ck *k, struct lnode *n)
+{
+	struct live *l = k->l;
+	char *path = n->otree || n == l->root ? live_origin_path(l, n) : NULL;
+	static const uint32_t bits[] = {
+	    [ENT_FILE] = S_IFREG, [ENT_DIR] = S_IFDIR, [ENT_SYMLINK] = S_IFLNK,
+	    [ENT_FIFO] = S_IFIFO, [ENT_CHR] = S_IFCHR, [ENT_BLK] = S_IFBLK};
+	struct jop op = {.type = JOP_NODE,
+			 .has_origin = path != NULL,
+			 .name = path ? path : "",
+			 .namelen = path ? strlen(path) : 0,
+			 .mode = bits[n->type] | n->mode,
+			 .uid = n->uid,
+			 .gid = n->gid,
+			 .rdev = n->rdev,
+			 .nlink = n->nlink,
+			 .flags = (n->chg_epoch ? JNODE_CHANGED : 0) |
+				  (n->kids_epoch ? JNODE_KIDS_CHANGED : 0),
+			 .size = n->size,
+			 .base_len = n->base_len,
+			 .atime = n->atime,
+			 .mtime = n->mtime,
+			 .ctime = n->ctime,
+			 .data = (const uint8_t *)n->target,
+			 .datalen = n->target ? strlen(n->target) : 0};
+	int ret;
+
+	if ((n->otree || n == l->root) && !path)
+		return -ENOMEM;
+	if (!n->jid) {
+		n->jid = l->next_jid++;
+		if (u64map_put(&l->jids, n->jid, n) < 0) {
+			free(path);
+			return -ENOMEM;
+		}
+	}
+	op.jid = n->jid;
+	ret = jemit(l, &op);
+	free(path);
+	return ret;
+}
+
+static int emit_content(struct ck *k, struct lnode *n)
+{
+	int ret = 0;
+
+	if (!n->chg_epoch)
+		return 0;
+	if (n->nxattrs || (n->otree && node_origin(n)->nxattrs)) {
+		struct jop op = {.type = JOP_XCLEAR, .jid = n->jid};
+		ret = jemit(k->l, &op);
+		for (size_t i = 0; !ret && i < n->nxattrs; i++) {
+			struct jop x = {.type = JOP_SETXATTR,
+					.jid = n->jid,
+					.name = n->xattrs[i].name,
+					.namelen = strlen(n->xattrs[i].name),
+					.data = n->xattrs[i].value,
+					.datalen = n->xattrs[i].len,
+					.time = n->ctime};
+			ret = jemit(k->l, &x);
+		}
+	}
+	for (size_t i = 0; !ret && i < n->ext.n; i++) {
+		const struct extent *e = &n->ext.v[i];
+		struct jop x = {.type = JOP_EXTENT,
+				.jid = n->jid,
+				.off = e->off,
+				.len = e->len,
+				.epoch = e->epoch,
+				.pos = e->pos,
+				.doff = e->doff};
+		ret = jemit(k->l, &x);
+		if (!ret && !u64map_get(&k->segs, e->pos.seg))
+			ret = u64map_put(&k->segs, e->pos.seg, (void *)1);
+	}
+	return ret;
+}
+
+/* The entries of a restated directory that differ from its base listing. */
+static int emit_entries(struct ck *k, struct lnode *d)
+{
+	int ret = 0;
+
+	if (!d->loaded || !d->kids_epoch)
+		return 0;
+	for (size_t i = 0; !ret && i < d->kids.cap; i++) {
+		const struct kid *e = &d->kids.v[i];
+		if (!e->name || e->name == TOMBSTONE_NAME || live_pristine(e->n, d, e->name))
+			continue;
+		if (e->n->otree == d->ktree && d->ktree &&
+		    strcmp(e->n->otree->t->e[e->n->oidx].name, e->name) == 0)
+			continue; /* in its place, only changed itself: its NODE says so */
+		struct jop op = {.type = JOP_CHILD,
+				 .parent = d->jid,
+				 .name = e->name,
+				 .namelen = strlen(e->name),
+				 .jid = e->n->jid};
+		ret = jemit(k->l, &op);
+	}
+	for (size_t i = 0; !ret && d->ktree && i < d->ktree->t->n; i++) {
+		const char *name = d->ktree->t->e[i].name;
+		if (kids_get(&d->kids, name))
+			continue;
+		struct jop op = {
+		    .type = JOP_TOMB, .parent = d->jid, .name = name, .namelen = strlen(name)};
+		ret = jemit(k->l, &op);
+	}
+	return ret;
+}
+
+/* Nodes the checkpoint did not restate are unknown to the new generation. */
+static void forget_jids(struct ck *k)
+{
+	struct live *l = k->l;
+	for (size_t i = 0; i < l->inos.cap; i++) {
+		struct lnode *n = l->inos.vals[i];
+		if (!l->inos.keys[i] || n == l->root || u64map_get(&k->in, n->ino) || !n->jid)
+			continue;
+		u64map_del(&l->jids, n->jid);
+		n->jid = 0;
+	}
+}
+
+static int emit_all(struct ck *k)
+{
+	struct live *l = k->l;
+	struct lnode **v = calloc(k->in.n + 1, sizeof(*v));
+	size_t n = 0;
+	int ret = v ? 0 : -ENOMEM;
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < k->in.cap; i++)
+		if (k->in.keys[i])
+			v[n++] = k->in.vals[i];
+	v[n++] = l->root;
+	/* every node first (named by origin, or made), then contents, then entries */
+	for (size_t i = 0; !ret && i < n; i++)
+		ret = emit_node(k, v[i]);
+	for (size_t i = 0; !ret && i < n; i++)
+		ret = emit_content(k, v[i]);
+	for (size_t i = 0; !ret && i < n; i++)
+		if (v[i]->type == ENT_DIR)
+			ret = emit_entries(k, v[i]);
+	free(v);
+	return ret;
+}
+
+/* Old segments no extent uses any more (their changes are in the base, or gone). */
+static void drop_unused(struct ck *k, uint64_t first_of_gen)
+{
+	uint64_t *v;
+	size_t n;
+
+	if (jlog_list(k->l->j, &v, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < first_of_gen && !u64map_get(&k->segs, v[i]))
+			jlog_drop(k->l->j, v[i]);
+	free(v);
+}
+
+int live_checkpoint(struct live *l)
+{
+	struct ck k = {.l = l};
+	struct jop gen = {
+	    .type = JOP_GEN, .gen = l->gen + 1, .epoch = l->epoch, .has_id = l->has_base};
+	bool needed;
+	uint64_t first;
+	int ret = jlog_rotate(l->j);
+
+	if (ret)
+		return ret;
+	first = jlog_current(l->j);
+	if (l->has_base)
+		memcpy(gen.id, l->base.id, ID_LEN);
+	ret = ck_walk(&k, l->root, &needed);
+	if (!ret) {
+		/* jids are renumbered from 2 for nodes the old generation did not know */
+		gen.jid = l->next_jid;
+		ret = jemit(l, &gen);
+	}
+	if (!ret)
+		ret = emit_all(&k);
+	if (!ret) {
+		struct jop end = {.type = JOP_GEN_END, .gen = gen.gen};
+		ret = jemit(l, &end);
+	}
+	if (!ret)
+		ret = jlog_sync(l->j);
+	if (ret) {
+		/* an unfinished checkpoint: remove it and go on in the old generation */
+		log_err("journal %s: cannot write a checkpoint: %s", l->jdir, strerror(-ret));
+		drop_from(l, first);
+		jlog_start(l->j);
+		u64map_free(&k.in);
+		u64map_free(&k.segs);
+		return ret;
+	}
+	l->gen = gen.gen;
+	forget_jids(&k);
+	drop_unused(&k, first);
+	u64map_free(&k.in);
+	u64map_free(&k.segs);
+	return 0;
+}

@@ -1,0 +1,372 @@
+/* jlog: the encrypted, append-only journal — round trips, torn tails, damage, another store's
+ * journal, locking, failed writes, and no plaintext on disk. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jlog.h"
+#include "secmem.h"
+
+static char dir[64];
+static uint8_t sid[STORE_ID_LEN], key[KEY_LEN];
+
+static void setup(void)
+{
+	cr_assert_eq(secmem_init(), 0);
+	strcpy(dir, "/tmp/test_jlog.XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	for (int i = 0; i < STORE_ID_LEN; i++)
+		sid[i] = (uint8_t)(0x10 + i);
+	for (int i = 0; i < KEY_LEN; i++)
+		key[i] = (uint8_t)(0xa0 + i);
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(jlog, .init = setup, .fini = teardown);
+
+/* Record i: i+1 bytes (then every 97th a big one) of a pattern that depends on i. */
+static size_t rec_len(int i)
+{
+	return i % 97 == 5 ? 200000 + (size_t)i : (size_t)i + 1;
+}
+
+static void rec_fill(int i, uint8_t *p)
+{
+	for (size_t k = 0; k < rec_len(i); k++)
+		p[k] = (uint8_t)(i * 31 + k * 7);
+}
+
+struct seen {
+	int n;
+	bool bad;
+	struct jlog_pos pos[512];
+};
+
+static int check_cb(void *ctx, const struct jlog_pos *pos, const uint8_t *body, size_t len)
+{
+	struct seen *s = ctx;
+	uint8_t *want = malloc(rec_len(s->n));
+	rec_fill(s->n, want);
+	if (len != rec_len(s->n) || memcmp(body, want, len))
+		s->bad = true;
+	free(want);
+	if (s->n < 512)
+		s->pos[s->n] = *pos;
+	s->n++;
+	return 0;
+}
+
+static struct jlog *open_j(void)
+{
+	struct jlog *j = NULL;
+	cr_assert_eq(jlog_open(dir, sid, key, &j), 0);
+	return j;
+}
+
+static void append_n(struct jlog *j, int from, int to)
+{
+	uint8_t *buf = malloc(300000);
+	struct jlog_pos pos;
+	for (int i = from; i < to; i++) {
+		rec_fill(i, buf);
+		cr_assert_eq(jlog_append(j, buf, rec_len(i), &pos), 0);
+	}
+	free(buf);
+}
+
+static struct seen replay(struct jlog *j, int want_ret, struct jlog_replay_stats *st)
+{
+	struct seen s = {0};
+	struct jlog_replay_stats dummy;
+	cr_assert_eq(jlog_replay(j, 0, check_cb, &s, st ? st : &dummy), want_ret);
+	cr_assert(!s.bad, "a replayed record differs from what was appended");
+	return s;
+}
+
+static void seg_path(uint64_t no, char *out, size_t size)
+{
+	snprintf(out, size, "%s/seg-%016llx", dir, (unsigned long long)no);
+}
+
+static off_t file_size(const char *p)
+{
+	struct stat st;
+	cr_assert_eq(stat(p, &st), 0);
+	return st.st_size;
+}
+
+Test(jlog, round_trip_in_order_across_segments)
+{
+	struct jlog *j = open_j();
+	uint8_t *body;
+	size_t len;
+
+	cr_assert_eq(jlog_start(j), 0);
+	append_n(j, 0, 200);
+	cr_assert_eq(jlog_rotate(j), 0);
+	append_n(j, 200, 300);
+	cr_assert_eq(jlog_sync(j), 0);
+	jlog_close(j);
+
+	j = open_j();
+	struct seen s = replay(j, 0, NULL);
+	cr_assert_eq(s.n, 300);
+	/* positions read back the same records */
+	cr_assert_eq(jlog_read(j, &s.pos[250], &body, &len), 0);
+	cr_assert_eq(len, rec_len(250));
+	free(body);
+	/* a position one byte off is no record */
+	struct jlog_pos p = s.pos[250];
+	p.off++;
+	cr_assert_eq(jlog_read(j, &p, &body, &len), -EBADMSG);
+	/* appends after a restart go to a new segment */
+	cr_assert_eq(jlog_start(j), 0);
+	cr_assert_eq(jlog_current(j), 3);
+	jlog_close(j);
+}
+
+Test(jlog, torn_tail_is_cut_and_later_appends_survive)
+{
+	struct jlog *j = open_j();
+	char p[128];
+	struct jlog_replay_stats st;
+
+	cr_assert_eq(jlog_start(j), 0);
+	append_n(j, 0, 10);
+	cr_assert_eq(jlog_sync(j), 0);
+	jlog_close(j);
+	seg_path(1, p, sizeof(p));
+	off_t full = file_size(p);
+	/* the crash cut the last record in half */
+	cr_assert_eq(truncate(p, full - 5), 0);
+	j = open_j();
+	struct seen s = replay(j, 0, &st);
+	cr_assert_eq(s.n, 9);
+	cr_assert_gt(st.torn_bytes, 0);
+	/* the tail was cut off, so the segment is clean for the next replay */
+	cr_assert_lt(file_size(p), full - 5);
+	cr_assert_eq(jlog_start(j), 0);
+	append_n(j, 9, 20);
+	cr_assert_eq(jlog_sync(j), 0);
+	jlog_close(j);
+	j = open_j();
+	s = replay(j, 0, &st);
+	cr_assert_eq(s.n, 20);
+	cr_assert_eq(st.torn_bytes, 0);
+	jlog_close(j);
+}
+
+Test(jlog, garbage_after_the_last_record_is_dropped)
+{
+	struct jlog *j = open_j();
+	char p[128];
+	uint8_t junk[1000];
+	int fd;
+
+	cr_assert_eq(jlog_start(j), 0);
+	append_n(j, 0, 5);
+	jlog_close(j);
+	seg_path(1, p, sizeof(p));
+	fd = open(p, O_WRONLY | O_APPEND);
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 13);
+	junk[0] = 20; /* a plausible length prefix */
+	junk[1] = junk[2] = junk[3] = 0;
+	cr_assert_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(fd);
+	j = open_j();
+	cr_assert_eq(replay(j, 0, NULL).n, 5);
+	jlog_close(j);
+}
+
+Test(jlog, a_flipped_byte_ends_the_last_segment_there)
+{
+	struct jlog *j = open_j();
+	char p[128];
+	uint8_t b;
+	int fd;
+
+	cr_assert_eq(jlog_start(j), 0);
+	append_n(j, 0, 10);
+	jlog_close(j);
+	j = open_j();
+	struct seen s = replay(j, 0, NULL);
+	jlog_close(j);
+	seg_path(1, p, sizeof(p));
+	fd = open(p, O_RDWR);
+	cr_assert_eq(pread(fd, &b, 1, (off_t)s.pos[6].off + 30), 1);
+	b ^= 1;
+	cr_assert_eq(pwrite(fd, &b, 1, (off_t)s.pos[6].off + 30), 1);
+	close(fd);
+	j = open_j();
+	cr_assert_eq(replay(j, 0, NULL).n, 6);
+	jlog_close(j);
+}
+
+Test(jlog, damage_before_the_last_segment_is_an_error)
+{
+	struct jlog *j = open_j();
+	char p[128];
+	uint8_t b;
+	int fd;
+
+	cr_assert_eq(jlog_start(j), 0);
+	append_n(j, 0, 10);
+	cr_assert_eq(jlog_rotate(j), 0);
+	append_n(j, 10, 12);
+	jlog_close(j);
+	seg_path(1, p, sizeof(p));
+	fd = open(p, O_RDWR);
+	cr_assert_eq(pread(fd, &b, 1, 200), 1);
+	b ^= 0x40;
+	cr_assert_eq(pwrite(fd, &b, 1, 200), 1);
+	close(fd);
+	j = open_j();
+	replay(j, -EBADMSG, NULL);
+	jlog_close(j);
+}
+
+Test(jlog, another_store_or_key_is_refused)
+{
+	struct jlog *j = open_j();
+	cr_assert_eq(jlog_start(j), 0);
+	append_n(j, 0, 3);
+	jlog_close(j);
+	uint8_t other[STORE_ID_LEN];
+	memcpy(other, sid, sizeof(other));
+	other[0] ^= 1;
+	cr_assert_eq(jlog_open(dir, other, key, &j), -EXDEV);
+	uint8_t k2[KEY_LEN];
+	memcpy(k2, key, sizeof(k2));
+	k2[31] ^= 1;
+	cr_assert_eq(jlog_open(dir, sid, k2, &j), -EXDEV);
+}
+
+Test(jlog, one_mount_at_a_time)
+{
+	struct jlog *j = open_j(), *j2 = NULL;
+	cr_assert_eq(jlog_open(dir, sid, key, &j2), -EBUSY);
+	jlog_close(j);
+	cr_assert_eq(jlog_open(dir, sid, key, &j2), 0);
+	jlog_close(j2);
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n = strlen(needle), have = 0;
+	char buf[65536 + 64];
+	bool found = false;
+	size_t got;
+
+	cr_assert_not_null(f);
+	while (!found && (got = fread(buf + have, 1, 65536, f)) > 0) {
+		have += got;
+		found = memmem(buf, have, needle, n) != NULL;
+		if (have > n) {
+			memmove(buf, buf + have - n, n);
+			have = n;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+Test(jlog, no_plaintext_on_disk)
+{
+	const char *marker = "EMBASSY-PLAINTEXT-MARKER-7f3a";
+	struct jlog *j = open_j();
+	struct jlog_pos pos;
+	char body[256];
+	DIR *d;
+	struct dirent *de;
+	int files = 0;
+
+	cr_assert_eq(jlog_start(j), 0);
+	for (int i = 0; i < 100; i++) {
+		snprintf(body, sizeof(body), "%s %d %s", marker, i, marker);
+		cr_assert_eq(jlog_append(j, body, strlen(body), &pos), 0);
+	}
+	cr_assert_eq(jlog_sync(j), 0);
+	jlog_close(j);
+	d = opendir(dir);
+	while ((de = readdir(d))) {
+		char p[512];
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		cr_assert(!file_contains(p, marker), "%s holds the plaintext marker", p);
+		cr_assert(!file_contains(p, "PLAINTEXT"), "%s holds plaintext", p);
+		files++;
+	}
+	closedir(d);
+	cr_assert_geq(files, 2); /* the lock and a segment */
+}
+
+/* A write the file system refuses (here: the file size limit, as a full disk would) leaves the
+ * log exactly as it was: later appends and the replay see no trace of it. */
+Test(jlog, a_refused_write_leaves_the_log_unchanged)
+{
+	struct jlog *j = open_j();
+	struct jlog_pos pos;
+	struct rlimit old, lim;
+	char p[128];
+	uint8_t *big = calloc(1, 200000);
+
+	cr_assert_eq(jlog_start(j), 0);
+	append_n(j, 0, 3);
+	seg_path(1, p, sizeof(p));
+	off_t before = file_size(p);
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = (rlim_t)before + 1000;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	int ret = jlog_append(j, big, 200000, &pos);
+	cr_assert(ret == -EFBIG || ret == -ENOSPC, "append over the limit gave %d", ret);
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	cr_assert_eq(file_size(p), before);
+	append_n(j, 3, 6);
+	cr_assert_eq(jlog_sync(j), 0);
+	jlog_close(j);
+	j = open_j();
+	cr_assert_eq(replay(j, 0, NULL).n, 6);
+	jlog_close(j);
+	free(big);
+}
+
+Test(jlog, dropped_segments_are_gone)
+{
+	struct jlog *j = open_j();
+	uint64_t *v;
+	size_t n;
+	char p[128];
+
+	cr_assert_eq(jlog_start(j), 0);
+	append_n(j, 0, 3);
+	cr_assert_eq(jlog_rotate(j), 0);
+	append_n(j, 3, 5);
+	cr_assert_eq(jlog_drop(j, 2), -ENOENT); /* the current segment is never dropped */
+	cr_assert_eq(jlog_drop(j, 1), 0);
+	seg_path(1, p, sizeof(p));
+	cr_assert_neq(access(p, F_OK), 0);
+	cr_assert_eq(jlog_list(j, &v, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(v[0], 2);
+	free(v);
+	jlog_close(j);
+}
