@@ -1,5 +1,6 @@
 #!/bin/bash
 # label: hostile
+# timeout: 450
 # Attack 9: directory records with hostile contents, in snapshots that verify (signed with the
 # sealer key: a compromised or buggy sealer, or a tree-key holder with the signing key). Each
 # snapshot's root holds good.txt and a directory evil/ with the hostile part:
@@ -15,6 +16,7 @@
 . "$(dirname "$0")/hostile_lib.bash"
 
 RSS_LIMIT_KB=$((256 * 1024))
+[ -x /usr/bin/time ] || skip "/usr/bin/time not installed (package time: scripts/deps.sh --test)"
 make_store
 cp -a "$STORE" "$T/pristine"
 
@@ -23,11 +25,7 @@ bounded() {
 	local out=$1
 	shift
 	set +e
-	if [ -x /usr/bin/time ]; then
-		timeout 300 /usr/bin/time -f '%M' -o "$T/rss" "$@" >"$out" 2>"$T/err"
-	else
-		timeout 300 "$@" >"$out" 2>"$T/err"
-	fi
+	timeout 300 /usr/bin/time -f '%M' -o "$T/rss" "$@" >"$out" 2>"$T/err"
 	RC=$?
 	set -e
 	RSS_KB=$(tail -1 "$T/rss" 2>/dev/null || echo 0)

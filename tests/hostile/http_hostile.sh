@@ -1,5 +1,6 @@
 #!/bin/bash
 # label: hostile
+# timeout: 450
 # Attack 10: an HTTP embassy host that misbehaves at the protocol level (tests/hostile/evilhttp.py
 # serves a real store, and lies about some objects):
 #   endless    an endless body               huge      "Content-Length: 10 GB"
@@ -12,6 +13,7 @@
 . "$(dirname "$0")/hostile_lib.bash"
 
 RSS_LIMIT_KB=$((256 * 1024))
+[ -x /usr/bin/time ] || skip "/usr/bin/time not installed (package time: scripts/deps.sh --test)"
 make_store
 start_bg python3 "$(dirname "$0")/evilhttp.py" --root "$STORE" --log "$T/http.log" >"$T/port"
 wait_until 20 grep -q '^PORT ' "$T/port"

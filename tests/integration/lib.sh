@@ -3,8 +3,11 @@
 # Env (tests/CMakeLists.txt sets them): EMBASSY (the binary), BUILD_DIR, SRC_DIR.
 # EMBASSY_SANITIZED=1 (ASan/UBSan build): tests scale their data down.
 # Every test gets a private $T (removed on exit) and a test passphrase; every background
-# process started with start_bg is killed by PID on exit. Tests wait on readiness (wait_until),
-# never on a fixed sleep.
+# process started with start_bg is stopped by PID on exit, after the handlers registered with
+# on_exit 'CMD' have run (on every exit path: never replace the EXIT trap). A test that cannot
+# run calls skip "reason" (exit 77: ctest reports it skipped), never exit 0. Tests wait on
+# readiness (wait_until), never on a fixed sleep. tests/CMakeLists.txt runs each test under
+# tests/tools/testwrap, which kills whatever the test leaves running and fails the test for it.
 set -euo pipefail
 
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,13 +32,45 @@ TREECMP=$(tool treecmp)
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/embassy-$TEST_NAME.XXXXXX")
 BG_PIDS=()
+EXIT_HANDLERS=()
+SKIPPED_PARTS=()
+# what the test's own stdout/stderr are (ctest's pipe): background processes never keep them
+LIB_OUT=$(readlink "/proc/$$/fd/1" || true)
+LIB_ERR=$(readlink "/proc/$$/fd/2" || true)
+
+# on_exit 'CMD': run CMD (eval'd) when the test exits, whatever the path: success, fail, a
+# failing command under set -e, skip, SIGTERM/SIGINT (testwrap on timeout, Ctrl-C). Handlers
+# run last registered first, then the background processes are stopped and $T is removed.
+# Never replace the EXIT trap in a test: register a handler.
+on_exit() { EXIT_HANDLERS+=("$1"); }
 
 cleanup() {
-	local rc=$? pid
-	for pid in "${BG_PIDS[@]}"; do
-		kill -9 "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
+	local rc=$? i pid f
+	set +e # a failing step must not end the cleanup early (errexit would skip the rest)
+	trap '' INT TERM HUP
+	if [ "$rc" -eq 0 ] && [ ${#SKIPPED_PARTS[@]} -gt 0 ]; then
+		log "SKIP: passed, but parts did not run: ${SKIPPED_PARTS[*]}"
+		rc=77
+	fi
+	for ((i = ${#EXIT_HANDLERS[@]} - 1; i >= 0; i--)); do
+		eval "${EXIT_HANDLERS[i]}"
 	done
+	for pid in "${BG_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	for ((i = 0; i < 150; i++)); do # up to 3 s for them to exit on SIGTERM, then SIGKILL
+		any_alive "${BG_PIDS[@]}" || break
+		sleep 0.02
+	done
+	for pid in "${BG_PIDS[@]}"; do
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		for f in "$T"/.bg-*.log; do
+			[ -s "$f" ] || continue
+			echo "--- last lines of background output ${f##*/.bg-}:" >&2
+			tail -n 20 "$f" >&2
+		done
+	fi
 	if [ "$rc" -ne 0 ] && [ -n "${KEEP_TMP:-}" ]; then
 		echo "$TEST_NAME: kept $T" >&2
 	else
@@ -44,28 +79,64 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 log() { echo "$TEST_NAME: $*" >&2; }
+
+# alive PID: the process exists and is not a zombie (an exited child not yet reaped)
+alive() {
+	local st
+	{ read -r st <"/proc/$1/stat"; } 2>/dev/null || return 1
+	st=${st##*) }
+	[ "${st%% *}" != Z ]
+}
+any_alive() {
+	local p
+	for p in "$@"; do alive "$p" && return 0; done
+	return 1
+}
 
 fail() {
 	echo "$TEST_NAME: FAIL: $*" >&2
 	exit 1
 }
 
-# Skip (exit 0 with a note) unless root: ctest here has no skip code configured.
-need_root() {
-	if [ "$(id -u)" -ne 0 ]; then
-		log "SKIP: needs root ($*)"
-		exit 0
-	fi
+# skip REASON: the test cannot run here (no /dev/fuse, not root, a tool missing): exit 77,
+# which ctest reports as skipped (SKIP_RETURN_CODE) and scripts/test.sh counts against CI.
+# Never "exit 0" for something that did not run.
+skip() {
+	echo "$TEST_NAME: SKIP: $*" >&2
+	exit 77
 }
 
-# start_bg CMD...: run CMD in the background; its PID goes to $BG_PID and is killed on exit.
+# skip_part REASON: one part of the test cannot run here; the rest goes on, and if all else
+# passes the test still ends as skipped (77), naming every part that did not run.
+skip_part() {
+	log "not run: $*"
+	SKIPPED_PARTS+=("[$*]")
+}
+
+# Skip unless root.
+need_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root ($*)"
+}
+
+# start_bg CMD...: run CMD in the background; its PID goes to $BG_PID and is stopped on exit
+# (SIGTERM, SIGKILL after 3 s). Its stdin is /dev/null; its stdout/stderr, unless the caller
+# redirected them, go to $T/.bg-N.log (shown when the test fails), never to the test's own
+# output: a process that outlived the test must not keep ctest's pipe open.
 # Bash starts background commands of a script with SIGINT ignored; env puts it back, so a
 # test can interrupt them as a user's Ctrl-C would.
 start_bg() {
-	env --default-signal=INT,QUIT "$@" &
+	local logf=$T/.bg-${#BG_PIDS[@]}-$(basename "$1").log
+	(
+		me=$BASHPID
+		[ "$(readlink "/proc/$me/fd/1")" != "$LIB_OUT" ] || exec >>"$logf"
+		[ "$(readlink "/proc/$me/fd/2")" != "$LIB_ERR" ] || exec 2>>"$logf"
+		exec env --default-signal=INT,QUIT "$@"
+	) </dev/null &
 	BG_PID=$!
 	BG_PIDS+=("$BG_PID")
 }

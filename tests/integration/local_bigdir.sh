@@ -1,5 +1,6 @@
 #!/bin/bash
 # label: local
+# timeout: 600
 # A directory of 100,000 entries round trips: every name (and content) comes back, ls lists
 # them all.
 . "$(dirname "$0")/lib.sh"

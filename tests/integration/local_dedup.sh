@@ -1,5 +1,6 @@
 #!/bin/bash
 # label: local
+# timeout: 300
 # Deduplication: re-sealing an unchanged tree writes no new pack; after 1 MiB changes in the
 # middle of a 256 MiB file, a re-seal writes less than 8 MiB of new packs.
 . "$(dirname "$0")/lib.sh"

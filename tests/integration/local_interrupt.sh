@@ -1,5 +1,6 @@
 #!/bin/bash
 # label: local
+# timeout: 300
 # Interrupted seals: kill -9 a seal of ~300 MiB at several random points (after the store's
 # packs have grown by 1-3 packs), and SIGINT it once. The store must stay valid: verify is clean, only
 # complete snapshots are listed, the next seal succeeds reusing what was uploaded, and a

@@ -1,16 +1,17 @@
 #!/bin/bash
 # label: mount
+# timeout: 300
 # The mount with the store on nginx (HTTPS + HTTP/2, its own CA): the core comparisons of
 # mount_local.sh, the disk cache reused by a remount (counted in nginx's access log), and the
 # server stopped mid-run — cached files still read, uncached ones fail with EIO within the
 # timeout — then restarted: reads work again without remounting.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mount_lib.sh"
-command -v nginx >/dev/null || { log "SKIP: nginx not installed (scripts/deps.sh --test)"; exit 0; }
+command -v nginx >/dev/null || skip "nginx not installed (scripts/deps.sh --test)"
 
 S=$SRC_DIR/scripts
 NGX=$T/ngx
-trap 'rc=$?; "$S/nginx-down.sh" "$NGX" --keep >/dev/null 2>&1; (exit $rc); mount_exit' EXIT
+on_exit '"$S/nginx-down.sh" "$NGX" --keep >/dev/null 2>&1'
 "$S/nginx-up.sh" "$NGX" >/dev/null || fail "nginx did not start"
 . "$NGX/http.env"
 URL=$STORE_URL/embassy/

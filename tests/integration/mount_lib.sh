@@ -3,27 +3,26 @@
 # Every mount made through these helpers is unmounted (lazily, so a dead daemon cannot block)
 # before lib.sh's cleanup removes $T; daemons started in the foreground are killed by PID.
 # Readiness is polled (mountpoint -q), never slept for.
-# (tests/CMakeLists.txt globs *.sh, so this file is also run alone: then it does nothing.)
-[[ ${BASH_SOURCE[0]} != "$0" ]] || { echo "mount_lib.sh: helpers for the mount tests"; exit 0; }
+# Without /dev/fuse or fusermount3 the test is skipped (exit 77), never passed.
+[[ ${BASH_SOURCE[0]} != "$0" ]] || { echo "mount_lib.sh: source it after lib.sh" >&2; exit 2; }
 
-command -v fusermount3 >/dev/null || { log "SKIP: fusermount3 not installed"; exit 0; }
-[ -c /dev/fuse ] || { log "SKIP: no /dev/fuse"; exit 0; }
+command -v fusermount3 >/dev/null || skip "fusermount3 not installed (scripts/deps.sh)"
+[ -c /dev/fuse ] || skip "no /dev/fuse"
 
 MOUNTS=()
 # the trust state (highest head sequence seen per store) stays inside the test
 export EMBASSY_STATE_DIR=$T/state
 
-mount_exit() {
-	local rc=$? m
+# runs from lib.sh's cleanup (on_exit), before the foreground daemons are killed
+unmount_all() {
+	local m
 	for m in "${MOUNTS[@]}"; do
 		mountpoint -q "$m" 2>/dev/null && fusermount3 -u -z "$m" 2>/dev/null
 		# a killed daemon leaves "transport endpoint not connected": mountpoint fails on it
 		fusermount3 -u -z "$m" 2>/dev/null || true
 	done
-	(exit "$rc")
-	cleanup
 }
-trap mount_exit EXIT
+on_exit unmount_all
 
 # em_mount STORE MNT [OPTIONS...]: mount as a daemon (returns once ready, or fails).
 em_mount() {

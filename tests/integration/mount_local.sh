@@ -1,5 +1,6 @@
 #!/bin/bash
 # label: mount
+# timeout: 450
 # The mount on a local store, compared with its source: every file's bytes, sizes, modes,
 # nanosecond mtimes, symlinks, hard links (one inode), xattrs; cp -a, rsync -a --checksum and
 # tar from the mount; sqlite3 on a mounted database; mmap and random preads; 16 concurrent

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # label: network
+# timeout: 450
 # remote_http.sh — the HTTP(S)/WebDAV backend against real nginx servers on free ports:
 # round trips, ranges, create-only, listing, errors, TLS trust and mutual TLS, and faults
 # injected by tests/tools/faultproxy.py (503/429, resets, truncated bodies, stalls).
@@ -9,7 +10,6 @@ BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build}
 RC=$BUILD_DIR/tests/remotectl
 S=$SRC_DIR/scripts
 [ -x "$RC" ] || { echo "remotectl not built at $RC (set BUILD_DIR)" >&2; exit 1; }
-command -v nginx >/dev/null || { echo "nginx missing (apt-get install nginx-full)" >&2; exit 1; }
 
 T=$(mktemp -d /tmp/remote_http.XXXXXX)
 NGINX_DIRS=()
@@ -24,6 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$SRC_DIR/tests/integration/remote_lib.sh"
+command -v nginx >/dev/null || skip "nginx not installed (scripts/deps.sh --test)"
 
 # start_nginx NAME VAR=VALUE… — nginx on a free port (retried if another process takes it)
 start_nginx() {

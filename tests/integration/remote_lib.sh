@@ -3,6 +3,8 @@
 # (No "# label:" line: not a test of its own.)
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# skip REASON: cannot run here (exit 77: ctest's skip code; CI counts it), never exit 0
+skip() { echo "SKIP: $*" >&2; exit 77; }
 ok() { echo "ok - $*"; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # expect_rc WANT CMD…: run CMD (stderr to $T/err), check its exit status

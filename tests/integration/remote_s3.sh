@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # label: network
+# timeout: 450
 # remote_s3.sh — the S3 backend against a real Ceph RADOS Gateway (memstore) on free ports:
 # round trips (incl. multipart), ranges, create-only (If-None-Match), ListObjectsV2 with
 # continuation, errors, wrong credentials, and faults through tests/tools/faultproxy.py.
@@ -9,14 +10,6 @@ BUILD_DIR=${BUILD_DIR:-$SRC_DIR/build}
 RC=$BUILD_DIR/tests/remotectl
 S=$SRC_DIR/scripts
 [ -x "$RC" ] || { echo "remotectl not built at $RC (set BUILD_DIR)" >&2; exit 1; }
-
-if ! command -v radosgw >/dev/null || ! command -v ceph-mon >/dev/null ||
-	! command -v ceph-osd >/dev/null || ! command -v ceph >/dev/null; then
-	echo "installing Ceph (radosgw ceph-mon ceph-osd ceph-common)…"
-	apt-get -o DPkg::Lock::Timeout=600 update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-		--no-install-recommends radosgw ceph-mon ceph-osd ceph-common >/dev/null
-fi
 
 T=$(mktemp -d /tmp/remote_s3.XXXXXX)
 CEPH_DIR=$T/ceph
@@ -31,6 +24,9 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$SRC_DIR/tests/integration/remote_lib.sh"
+for b in radosgw ceph-mon ceph-osd ceph; do
+	command -v $b >/dev/null || skip "$b not installed (scripts/deps.sh --test)"
+done
 
 t0=$(ms)
 for i in 1 2 3; do # a port taken between the check and the bind: try other ones

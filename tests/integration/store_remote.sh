@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # label: network
+# timeout: 600
 # store_remote.sh — init / seal / snapshots / ls / restore / verify round trips against each of
 # the three store kinds: a local directory, nginx over HTTPS + HTTP/2 with mutual TLS (WebDAV),
 # and a Ceph RADOS Gateway (S3). Then the same through the fault proxy with 30% of requests
 # answered 503: seal and restore still succeed and produce identical data. Wrong S3 secret:
 # one clear line. A server certificate from another CA: refused.
 . "$(dirname "$0")/lib.sh"
+for b in nginx radosgw ceph-mon ceph-osd ceph; do
+	command -v $b >/dev/null || skip "$b not installed (scripts/deps.sh --test)"
+done
 S=$SRC_DIR/scripts
 NGINX_DIRS=()
 CEPH_DIR=
@@ -16,7 +20,7 @@ stop_servers() {
 	for d in "${NGINX_DIRS[@]+"${NGINX_DIRS[@]}"}"; do "$S/nginx-down.sh" "$d" --keep; done
 	[ -n "$CEPH_DIR" ] && "$S/ceph-rgw-down.sh" "$CEPH_DIR" --keep
 }
-trap 'rc=$?; stop_servers; rm -rf "$T"; exit $rc' EXIT
+on_exit stop_servers
 
 export EMBASSY_STATE_DIR=$T/state
 PW=$T/pw
