@@ -32,13 +32,17 @@ static void seal_item(void *ctx, size_t i)
 {
 	struct sealer *sl = ctx;
 	struct sbatch_item *it = &sl->inflight->items[i];
-	const struct keys *k = store_keys(sl->s);
-	record_id(k, REC_DATA, it->data, it->len, it->id);
+	uint8_t *hashes = NULL;
+
+	it->err = store_record_id(sl->s, REC_DATA, it->data, it->len, it->id, &hashes);
+	if (it->err)
+		return;
 	it->known = dedup_find(sl->dedup, it->id, &it->ref);
 	if (!it->known)
-		it->err = record_seal(k, REC_DATA, it->id, it->data, it->len,
-				      worth_compressing(it->data, it->len) ? sl->zlevel : 0,
-				      &it->rec, &it->rlen);
+		it->err = store_record_seal(sl->s, REC_DATA, it->id, hashes, it->data, it->len,
+					    worth_compressing(it->data, it->len) ? sl->zlevel : 0,
+					    &it->rec, &it->rlen);
+	free(hashes);
 }
 
 static void *batch_main(void *arg)
@@ -195,7 +199,6 @@ void sbatch_free(struct sealer *sl)
 
 int seal_tree_record(struct sealer *sl, struct tree *t, struct rec_ref *ref)
 {
-	const struct keys *k = store_keys(sl->s);
 	char *json = NULL;
 	uint8_t id[ID_LEN], *rec = NULL;
 	size_t len, rlen;
@@ -208,11 +211,11 @@ int seal_tree_record(struct sealer *sl, struct tree *t, struct rec_ref *ref)
 		ret = -EFBIG;
 		goto out;
 	}
-	record_id(k, REC_TREE, json, len, id);
+	ret = store_record_id(sl->s, REC_TREE, json, len, id, NULL);
 	/* an unchanged directory has the same id: reuse it */
-	if (dedup_find(sl->dedup, id, ref))
+	if (ret || dedup_find(sl->dedup, id, ref))
 		goto out;
-	ret = record_seal(k, REC_TREE, id, json, len, sl->zlevel, &rec, &rlen);
+	ret = store_record_seal(sl->s, REC_TREE, id, NULL, json, len, sl->zlevel, &rec, &rlen);
 	if (!ret)
 		ret = packer_add(sl->trees, REC_TREE, id, rec, rlen, (uint32_t)len, ref);
 out:

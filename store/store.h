@@ -166,6 +166,22 @@ int store_check_many(struct store *s, enum record_type type, const struct rec_re
 int store_fetch_cbuf(struct store *s, enum record_type type, const struct rec_ref *ref,
 		     struct cbuf **out);
 
+/* ---- records in the store's format (store_rec.c) ---- */
+/* Is a record of this type framed (crypto/frec.h) in this store? (format 2 data records) */
+bool store_framed(const struct store *s, enum record_type type);
+/* The id of plain as a record of type. For a framed record *hashes (if hashes is not NULL)
+ * gets its malloc'd frame hashes, to hand to store_record_seal; otherwise NULL. */
+int store_record_id(const struct store *s, enum record_type type, const void *plain, size_t len,
+		    uint8_t id[ID_LEN], uint8_t **hashes);
+/* Seal plain (with its id) into a malloc'd record; hashes from store_record_id, or NULL. */
+int store_record_seal(const struct store *s, enum record_type type, const uint8_t id[ID_LEN],
+		      const uint8_t *hashes, const void *plain, size_t len, int zlevel,
+		      uint8_t **out, size_t *outlen);
+/* Open a whole record (ref names it; rec is its len bytes) into a new shared buffer, checking
+ * the plaintext length against ref->plen. -EBADMSG, -ENOMEM. */
+int store_record_open(const struct store *s, enum record_type type, const struct rec_ref *ref,
+		      const uint8_t *rec, size_t len, struct cbuf **out);
+
 /* Object names. */
 void store_pack_key(const uint8_t pack[PACK_ID_LEN], char out[64]);
 

@@ -34,22 +34,10 @@ static void log_bad(const struct rec_ref *ref, enum record_type type, int err)
 				 : strerror(-err));
 }
 
-/* Open one record's ciphertext straight into a shared plaintext buffer (no copy). */
 static int open_rec(struct store *s, enum record_type type, const struct rec_ref *ref,
 		    const uint8_t *rec, size_t len, struct cbuf **out)
 {
-	uint8_t *base = NULL;
-	size_t plen;
-	int ret = record_open_room(s->keys, type, ref->id, rec, len, ref->plen,
-				   offsetof(struct cbuf, data), &base, &plen);
-	if (!ret && plen != ref->plen)
-		ret = -EBADMSG;
-	if (ret) {
-		free(base);
-		return ret;
-	}
-	*out = cbuf_adopt(base, plen);
-	return 0;
+	return store_record_open(s, type, ref, rec, len, out);
 }
 
 /* Cache miss: disk cache, then the remote. */

@@ -309,14 +309,14 @@ static int pb_init(struct pbuild *p)
 }
 
 /* Seal plain as a record of type (id computed honestly) and append it. */
-static int pb_add(struct pbuild *p, const struct keys *k, enum record_type type, const void *plain,
+static int pb_add(struct pbuild *p, const struct store *s, enum record_type type, const void *plain,
 		  size_t len, struct rec_ref *ref)
 {
 	uint8_t *rec;
 	size_t rlen;
-	int ret;
-	record_id(k, type, plain, len, ref->id);
-	ret = record_seal(k, type, ref->id, plain, len, 0, &rec, &rlen);
+	int ret = store_record_id(s, type, plain, len, ref->id, NULL);
+	if (!ret)
+		ret = store_record_seal(s, type, ref->id, NULL, plain, len, 0, &rec, &rlen);
 	if (ret)
 		return ret;
 	while (p->len + rlen > p->cap) {
@@ -408,12 +408,12 @@ static int plant_file(struct store *s, const struct rec_ref *root, struct rec_re
 				 .nlink = 1};
 	e->chunks = calloc(1, sizeof(*e->chunks));
 	e->nchunks = 1;
-	ret = pb_add(&p, store_keys(s), REC_DATA, body, sizeof(body) - 1, &e->chunks[0].rec);
+	ret = pb_add(&p, s, REC_DATA, body, sizeof(body) - 1, &e->chunks[0].rec);
 	tree_sort(t);
 	if (!ret)
 		ret = tree_encode(t, &json, &jlen);
 	if (!ret) {
-		ret = pb_add(&p, store_keys(s), REC_TREE, json, jlen, out);
+		ret = pb_add(&p, s, REC_TREE, json, jlen, out);
 		free(json);
 	}
 	tree_free(t);
@@ -605,7 +605,7 @@ static int add_tree(struct hctx *h, char *a, char *b, struct rec_ref *out)
 	free(b);
 	if (!j)
 		return -ENOMEM;
-	ret = pb_add(&h->p, store_keys(h->s), REC_TREE, j, strlen(j), out);
+	ret = pb_add(&h->p, h->s, REC_TREE, j, strlen(j), out);
 	free(j);
 	return ret;
 }
@@ -726,7 +726,7 @@ static int cmd_hostile_tree(int argc, char **argv)
 		return die("usage: hostile-tree STORE --sealer-key F --kind KIND", ret);
 	ret = pb_init(&h.p);
 	if (!ret)
-		ret = pb_add(&h.p, store_keys(h.s), REC_DATA, "good\n", 5, &h.good);
+		ret = pb_add(&h.p, h.s, REC_DATA, "good\n", 5, &h.good);
 	if (!ret)
 		ret = build_evil(&h, &evil);
 	if (!ret)
