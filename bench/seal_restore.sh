@@ -84,7 +84,8 @@ cp "$LOGDIR/emb_change.log" "$WORK/seal3.json"
 run res_change restic -r "$REPO_R" backup "$SRC"
 S_EMB3=$(size "$STORE"); S_RES3=$(size "$REPO_R")
 
-jget() { python3 -c 'import json,sys; t=open(sys.argv[1]).read(); d=json.loads(t[t.index("{"):]); print(d.get(sys.argv[2], "?"))' "$1" "$2" 2>/dev/null || echo "?"; }
+# the last line of seal --json is its summary (progress lines may come before: docs/JSON.md)
+jget() { python3 -c 'import json,sys; t=open(sys.argv[1]).read(); d=json.loads([l for l in t.splitlines() if l.startswith("{")][-1]); print(d.get(sys.argv[2], "?"))' "$1" "$2" 2>/dev/null || echo "?"; }
 
 REPORT=$WORK/report.md
 {

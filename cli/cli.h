@@ -385,14 +385,42 @@ void cli_format_size(uint64_t n, char out[32]);
  * of memory) is an error. 0 or -errno. */
 struct json_t;
 int cli_print_json(struct json_t *o);
+/* A JSON array, one element per line; drops the reference. 0 or -errno. */
+int cli_print_json_list(struct json_t *arr);
 /* Is the byte string valid UTF-8 without control characters? */
 bool cli_utf8_ok(const char *s, size_t len);
 
 /* ---- progress.c ---- */
 struct progress;
-/* NULL (no progress drawn) unless stderr is a terminal. */
+/* What a long piece of work has done. total_partial: the totals are still being counted
+ * (shown as "2.7 GiB+", no ETA yet). items_label (e.g. "files") adds a second count. */
+struct progress_counts {
+	uint64_t done, total;
+	uint64_t items_done, items_total;
+	const char *items_label;
+	bool total_partial;
+};
+/* A terminal bar on stderr: NULL (nothing drawn) unless stderr is a terminal and not -q. */
 struct progress *progress_new(const char *label, bool bytes);
+/* json: one {"type":"progress"} line on stdout now and then instead (docs/JSON.md), terminal
+ * or not; else as progress_new. unit names the done/total fields: "bytes", "records". */
+struct progress *progress_start(const char *label, const char *unit, bool json);
+void progress_show(struct progress *p, const struct progress_counts *c);
 void progress_update(struct progress *p, uint64_t done, uint64_t total);
-void progress_free(struct progress *p); /* erases the line */
+void progress_free(struct progress *p); /* erases the bar */
+
+/* ---- scan.c ---- */
+/* Count the regular files and bytes under paths (each inode once) in a thread of its own;
+ * NULL if it cannot start. scan_get reads the counts so far and whether the walk is done. */
+struct scan;
+struct scan *scan_start(const char *const *paths, size_t npaths);
+void scan_get(struct scan *sc, uint64_t *files, uint64_t *bytes, bool *done);
+void scan_stop(struct scan *sc);
+
+/* ---- output.c ---- */
+/* CLOCK_MONOTONIC in ns, for the elapsed_s of summaries. */
+int64_t cli_monotonic_ns(void);
+/* Seconds since start_ns, to the millisecond. */
+double cli_elapsed_s(int64_t start_ns);
 
 #endif

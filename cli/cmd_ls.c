@@ -35,7 +35,7 @@ static const char ls_help[] =
     "  -l         long format: mode, links, uid, gid, size (or major, minor), mtime (UTC),\n"
     "             name, and '-> target' for symlinks\n"
     "  -R         recurse: every entry below PATH, printed as its path relative to PATH\n"
-    "  --json     a JSON array of objects: path, name, type (file, dir, symlink, fifo,\n"
+    "  --json     a JSON array, one entry a line: path, name, type (file, dir, symlink, fifo,\n"
     "             chr, blk), mode (number), uid, gid, size, nlink, mtime_ns, mtime,\n"
     "             target, rdev, xattrs (names). A name or path that is not valid UTF-8\n"
     "             is given escaped, with its exact bytes in name_hex / path_hex.\n"
@@ -319,9 +319,9 @@ static int run_ls(int argc, char **argv)
 		goto out;
 	ret = ls_target(&l, dir, ent);
 	if (ret == EXIT_OK && l.json) {
-		if (json_dumpf(l.arr, stdout, JSON_INDENT(1)) < 0)
+		if (cli_print_json_list(l.arr) < 0)
 			ret = EXIT_IO;
-		putchar('\n');
+		l.arr = NULL;
 	}
 	if (ret == EXIT_OK && l.ret)
 		ret = l.ret;

@@ -4,17 +4,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli.h"
+#include "hex.h"
 #include "restore.h"
 
 enum { OPT_OVERWRITE = OPT_CMD_BASE };
+
+struct restore_watch {
+	struct progress *bar;
+	uint64_t files_total;
+};
 
 static const char help[] =
     "NAME\n"
     "  embassy restore - restore a snapshot (or part of it) into a directory\n"
     "\n"
     "SYNOPSIS\n"
-    "  embassy restore STORE SNAPSHOT[:PATH] TARGET [--overwrite]\n"
+    "  embassy restore STORE SNAPSHOT[:PATH] TARGET [--overwrite] [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "  Writes the contents of SNAPSHOT (or of its directory PATH) into TARGET, or, when\n"
@@ -33,8 +41,11 @@ static const char help[] =
     "\n"
     "OPTIONS\n"
     "  --overwrite  restore into a non-empty TARGET, replacing entries of the same names\n"
+    "  --json       print {\"type\":\"progress\"} lines while restoring (about once a\n"
+    "               second), then one {\"type\":\"summary\"} line (docs/JSON.md)\n"
     "\n"
-    "  A progress bar is drawn on standard error when it is a terminal.\n"
+    "  On a terminal, standard error shows progress: bytes and files written of the\n"
+    "  total, the rate and the time left.\n"
     "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy restore /srv/embassy latest /var/lib/registers --key-file officer1.key\n"
@@ -42,7 +53,29 @@ static const char help[] =
 
 static void on_progress(void *ctx, const struct restore_progress *p)
 {
-	progress_update(ctx, p->bytes, p->bytes_total);
+	const struct restore_watch *w = ctx;
+	struct progress_counts c = {.done = p->bytes,
+				    .total = p->bytes_total,
+				    .items_done = p->files,
+				    .items_total = w->files_total,
+				    .items_label = w->files_total ? "files" : NULL};
+
+	progress_show(w->bar, &c);
+}
+
+static int print_summary(const struct snapshot *sn, const char *path, const char *target,
+			 const struct restore_result *r, int64_t start_ns)
+{
+	char id[2 * ID_LEN + 1];
+
+	hex_encode(sn->id, ID_LEN, id);
+	return cli_print_json(
+	    json_pack("{s:s, s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "type",
+		      "summary", "ok", r->errors == 0, "snapshot", id, "path", path, "target",
+		      target, "files", (json_int_t)r->files, "dirs", (json_int_t)r->dirs,
+		      "symlinks", (json_int_t)r->symlinks, "others", (json_int_t)r->others, "bytes",
+		      (json_int_t)r->bytes, "errors", (json_int_t)r->errors, "damaged",
+		      (json_int_t)r->damaged, "elapsed_s", cli_elapsed_s(start_ns)));
 }
 
 static int restore_error(const char *spec, const char *target, const struct restore_result *res,
@@ -91,6 +124,7 @@ static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {CLI_COMMON_OPTIONS,
 						 {"overwrite", no_argument, NULL, OPT_OVERWRITE},
+						 {"json", no_argument, NULL, OPT_JSON},
 						 {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	struct store *s = NULL;
@@ -100,6 +134,9 @@ static int run(int argc, char **argv)
 	struct restore_opts ro = {0};
 	struct restore_result res = {0};
 	const char *url, *path, *spec, *target;
+	struct restore_watch w = {0};
+	int64_t start = cli_monotonic_ns();
+	bool json = false;
 	int opt, r, ret, err;
 
 	opts_init(&c, "restore");
@@ -109,9 +146,12 @@ static int run(int argc, char **argv)
 			return EXIT_USAGE;
 		if (r)
 			continue;
-		if (opt != OPT_OVERWRITE)
+		if (opt == OPT_JSON)
+			json = true;
+		else if (opt == OPT_OVERWRITE)
+			ro.overwrite = true;
+		else
 			return opts_bad(&c, argv);
-		ro.overwrite = true;
 	}
 	if (c.help)
 		return opts_help(&c);
@@ -127,10 +167,14 @@ static int run(int argc, char **argv)
 	ret = cli_resolve(s, url, spec, &sn, &path, &dir, &ent);
 	if (ret != EXIT_OK)
 		goto out;
-	ro.progress_ctx = progress_new("restore", true);
-	ro.progress = ro.progress_ctx ? on_progress : NULL;
+	w.bar = progress_start("restore", "bytes", json);
+	w.files_total = ent ? (ent->type == ENT_DIR ? 0 : 1) : sn.files;
+	ro.progress_ctx = &w;
+	ro.progress = w.bar ? on_progress : NULL;
 	err = restore_run(s, &sn, path, target, &ro, &res);
-	progress_free(ro.progress_ctx);
+	progress_free(w.bar);
+	if (json && (err == 0 || res.errors) && print_summary(&sn, path, target, &res, start) < 0)
+		err = err ? err : -EIO;
 	ret = err < 0 ? restore_error(spec, target, &res, err) : EXIT_OK;
 	snapshot_clear(&sn);
 out:

@@ -59,9 +59,9 @@ static const char help[] =
     "  --force-read           read every file; by default a file whose size, mtime (to the\n"
     "                         nanosecond) and mode match the latest snapshot, and whose\n"
     "                         records are all in the store, is not read again\n"
-    "  --json                 print a JSON object with the snapshot id and all figures\n"
-    "                         (files, dirs, symlinks, others, bytes, chunks, chunks_new,\n"
-    "                         bytes_new_plain, bytes_new_stored, packs_new, warnings)\n"
+    "  --json                 print {\"type\":\"progress\"} lines while sealing (about once\n"
+    "                         a second), then one {\"type\":\"summary\"} line: the snapshot\n"
+    "                         id and all figures (docs/JSON.md)\n"
     "\n"
     "  On a terminal, standard error shows progress: bytes and files read of the total\n"
     "  (counted alongside), the rate and the time left.\n"
@@ -189,38 +189,53 @@ static int check_paths(const struct cli_ctx *c, const char *const *paths, size_t
 	return EXIT_OK;
 }
 
+/* The seal's progress, with totals from the scan running alongside. */
+struct seal_watch {
+	struct progress *bar;
+	struct scan *scan;
+	int64_t start_ns;
+};
+
 static void on_progress(void *ctx, const struct seal_progress *p)
 {
-	progress_update(ctx, p->bytes_read, p->bytes_total);
+	struct seal_watch *w = ctx;
+	struct progress_counts c = {
+	    .done = p->bytes_read, .items_done = p->files, .items_label = "files"};
+	bool done;
+
+	scan_get(w->scan, &c.items_total, &c.total, &done);
+	c.total_partial = !done;
+	if (c.total < c.done) /* files grew since they were counted */
+		c.total = c.done;
+	if (c.items_total < c.items_done)
+		c.items_total = c.items_done;
+	progress_show(w->bar, &c);
 }
 
-static int print_json(const struct seal_result *r, const char *id)
+static int print_json(const struct seal_result *r, const char *id, double elapsed)
 {
 	json_t *o = json_pack(
-	    "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "snapshot", id,
-	    "seq", (json_int_t)r->seq, "files", (json_int_t)r->files, "dirs", (json_int_t)r->dirs,
-	    "symlinks", (json_int_t)r->symlinks, "others", (json_int_t)r->others, "bytes",
-	    (json_int_t)r->bytes, "chunks", (json_int_t)r->chunks, "chunks_new",
-	    (json_int_t)r->chunks_new, "bytes_new_plain", (json_int_t)r->bytes_new_plain,
-	    "bytes_new_stored", (json_int_t)r->bytes_new_stored, "packs_new",
-	    (json_int_t)r->packs_new, "warnings", (json_int_t)r->warnings);
-	int ret;
+	    "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "type",
+	    "summary", "snapshot", id, "seq", (json_int_t)r->seq, "files", (json_int_t)r->files,
+	    "dirs", (json_int_t)r->dirs, "symlinks", (json_int_t)r->symlinks, "others",
+	    (json_int_t)r->others, "bytes", (json_int_t)r->bytes, "chunks", (json_int_t)r->chunks,
+	    "chunks_new", (json_int_t)r->chunks_new, "bytes_new_plain",
+	    (json_int_t)r->bytes_new_plain, "bytes_new_stored", (json_int_t)r->bytes_new_stored,
+	    "packs_new", (json_int_t)r->packs_new, "warnings", (json_int_t)r->warnings, "elapsed_s",
+	    elapsed);
 
-	if (!o)
-		return -ENOMEM;
-	ret = json_dumpf(o, stdout, JSON_INDENT(2)) < 0 ? -EIO : 0;
-	putchar('\n');
-	json_decref(o);
-	return ret;
+	return cli_print_json(o);
 }
 
-static int report(const struct seal_args *a, const struct seal_result *r, int sret)
+static int report(const struct seal_args *a, const struct seal_result *r, int sret,
+		  int64_t start_ns)
 {
 	char id[2 * ID_LEN + 1], in[32], out[32];
+	double elapsed = cli_elapsed_s(start_ns);
 
 	hex_encode(r->snapshot, ID_LEN, id);
 	if (a->json) {
-		if (print_json(r, id) < 0)
+		if (print_json(r, id, elapsed) < 0)
 			return EXIT_FAIL;
 	} else if (!cli_quiet()) {
 		printf("%s\n", id);
@@ -231,9 +246,9 @@ static int report(const struct seal_args *a, const struct seal_result *r, int sr
 		cli_warn("snapshot %.12s written with %llu warning(s) (see above)", id,
 			 (unsigned long long)r->warnings);
 	/* the figures a sealer wants at a glance; stdout stays just the id for scripts */
-	cli_note("sealed %llu files, %s; %llu of %llu chunks new, %s uploaded in %llu new "
-		 "pack(s)",
-		 (unsigned long long)r->files, in, (unsigned long long)r->chunks_new,
+	cli_note("sealed %llu files, %s in %.1f s; %llu of %llu chunks new, %s uploaded in "
+		 "%llu new pack(s)",
+		 (unsigned long long)r->files, in, elapsed, (unsigned long long)r->chunks_new,
 		 (unsigned long long)r->chunks, out, (unsigned long long)r->packs_new);
 	if (fflush(stdout) != 0)
 		return EXIT_IO;
@@ -268,6 +283,7 @@ static int run(int argc, char **argv)
 	struct seal_args a = {0};
 	struct seal_opts so = {0};
 	struct seal_result res = {0};
+	struct seal_watch w = {0};
 	struct store *s = NULL;
 	const char *url, *paths[MAX_PATHS];
 	size_t npaths;
@@ -304,14 +320,18 @@ static int run(int argc, char **argv)
 	so.zlevel = a.zlevel;
 	so.threads = a.threads;
 	so.reread = a.force_read;
-	so.progress_ctx = progress_new("seal", true);
-	so.progress = so.progress_ctx ? on_progress : NULL;
+	w.start_ns = cli_monotonic_ns();
+	w.bar = progress_start("seal", "bytes", a.json);
+	w.scan = w.bar ? scan_start(paths, npaths) : NULL;
+	so.progress_ctx = &w;
+	so.progress = w.bar ? on_progress : NULL;
 	err = seal_run(s, &so, &res);
-	progress_free(so.progress_ctx);
+	scan_stop(w.scan);
+	progress_free(w.bar);
 	if (err < 0)
 		ret = seal_error(url, err);
 	else
-		ret = report(&a, &res, err);
+		ret = report(&a, &res, err, w.start_ns);
 	store_close(s);
 	return ret;
 }

@@ -25,8 +25,9 @@ static const char help[] =
     "  validity is warned about: the host may be serving a frozen copy of the store.\n"
     "\n"
     "OPTIONS\n"
-    "  --json   print a JSON array; each object has id (full), seq, time (ISO 8601 UTC),\n"
-    "           time_ns, host, tags, files, dirs, bytes, parent (id or null), latest\n"
+    "  --json   print a JSON array, one snapshot a line: id (full), seq, time (ISO 8601\n"
+    "           UTC), time_ns, host, tags, files, dirs, bytes, parent (id or null), tree\n"
+    "           (the root directory record's id), latest (docs/JSON.md)\n"
     "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy snapshots /srv/embassy --key-file officer1.key\n"
@@ -34,13 +35,14 @@ static const char help[] =
 
 static json_t *snapshot_json(const struct snapshot *sn, bool latest)
 {
-	char id[2 * ID_LEN + 1], parent[2 * ID_LEN + 1], t[48];
+	char id[2 * ID_LEN + 1], parent[2 * ID_LEN + 1], tree[2 * ID_LEN + 1], t[48];
 	json_t *o, *tags = json_array();
 
 	for (size_t i = 0; tags && i < sn->ntags; i++)
 		json_array_append_new(tags, json_string(sn->tags[i]));
 	hex_encode(sn->id, ID_LEN, id);
 	hex_encode(sn->parent, ID_LEN, parent);
+	hex_encode(sn->root.id, ID_LEN, tree);
 	cli_format_time(sn->time_ns, false, t);
 	o = json_pack("{s:s, s:I, s:s, s:I, s:s?, s:o?, s:I, s:I, s:I, s:s?, s:b}", "id", id, "seq",
 		      (json_int_t)sn->seq, "time", t, "time_ns", (json_int_t)sn->time_ns, "host",
@@ -48,27 +50,26 @@ static json_t *snapshot_json(const struct snapshot *sn, bool latest)
 		      "files", (json_int_t)sn->files, "dirs", (json_int_t)sn->dirs, "bytes",
 		      (json_int_t)sn->bytes, "parent", sn->has_parent ? parent : NULL, "latest",
 		      latest);
+	if (o)
+		json_object_set_new(o, "tree", json_string(tree));
 	return o;
 }
 
 static int print_json(const struct snapshot *v, size_t n, const struct head *h, bool has_head)
 {
 	json_t *arr = json_array();
-	int ret = -ENOMEM;
 
 	if (!arr)
-		return ret;
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		bool latest = has_head && memcmp(h->snapshot, v[i].id, ID_LEN) == 0;
 
-		if (json_array_append_new(arr, snapshot_json(&v[i], latest)) < 0)
-			goto out;
+		if (json_array_append_new(arr, snapshot_json(&v[i], latest)) < 0) {
+			json_decref(arr);
+			return -ENOMEM;
+		}
 	}
-	ret = json_dumpf(arr, stdout, JSON_INDENT(2)) < 0 ? -EIO : 0;
-	putchar('\n');
-out:
-	json_decref(arr);
-	return ret;
+	return cli_print_json_list(arr);
 }
 
 static void print_tags(const struct snapshot *sn)

@@ -29,8 +29,9 @@ static const char help[] =
     "\n"
     "OPTIONS\n"
     "  --read-data  open every record (reads the whole store)\n"
-    "  --json       print a JSON object: ok, snapshots, trees, records, packs, problems\n"
-    "               (count) and report (the problem lines)\n"
+    "  --json       print {\"type\":\"progress\"} lines while checking (about once a\n"
+    "               second), then one {\"type\":\"summary\"} line: ok, snapshots, trees,\n"
+    "               records, packs, problems (count), report (the problem lines)\n"
     "\n"
     "  A progress bar is drawn on standard error when it is a terminal.\n"
     "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
@@ -42,6 +43,7 @@ struct verify_ctx {
 	bool json;
 	json_t *lines;
 	struct progress *bar;
+	int64_t start_ns;
 };
 
 /* A line with its non-UTF-8 bytes escaped, in a static buffer (reports come one at a time). */
@@ -85,7 +87,6 @@ static void on_progress(void *ctx, const struct verify_progress *p)
 static int print_summary(const struct verify_ctx *v, const struct verify_result *r)
 {
 	json_t *o;
-	int ret = 0;
 
 	if (!v->json && cli_quiet() && !r->problems)
 		return 0; /* -q: silent on success */
@@ -99,17 +100,12 @@ static int print_summary(const struct verify_ctx *v, const struct verify_result 
 			printf("no problems\n");
 		return 0;
 	}
-	o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:O}", "ok", r->problems == 0, "snapshots",
-		      (json_int_t)r->snapshots, "trees", (json_int_t)r->trees, "records",
-		      (json_int_t)r->records, "packs", (json_int_t)r->packs, "problems",
-		      (json_int_t)r->problems, "report", v->lines);
-	if (!o)
-		return -ENOMEM;
-	if (json_dumpf(o, stdout, JSON_INDENT(2)) < 0)
-		ret = -EIO;
-	putchar('\n');
-	json_decref(o);
-	return ret;
+	o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:O, s:f}", "type", "summary", "ok",
+		      r->problems == 0, "snapshots", (json_int_t)r->snapshots, "trees",
+		      (json_int_t)r->trees, "records", (json_int_t)r->records, "packs",
+		      (json_int_t)r->packs, "problems", (json_int_t)r->problems, "report", v->lines,
+		      "elapsed_s", cli_elapsed_s(v->start_ns));
+	return cli_print_json(o);
 }
 
 static int run(int argc, char **argv)
@@ -154,7 +150,8 @@ static int run(int argc, char **argv)
 		goto out;
 	vo.report = on_report;
 	vo.report_ctx = &v;
-	v.bar = progress_new(vo.read_data ? "verify (read data)" : "verify", false);
+	v.start_ns = cli_monotonic_ns();
+	v.bar = progress_start(vo.read_data ? "verify (read data)" : "verify", "records", v.json);
 	vo.progress = v.bar ? on_progress : NULL;
 	vo.progress_ctx = v.bar;
 	err = verify_run(s, &vo, &res);

@@ -9,6 +9,9 @@
 
 #include "cli.h"
 
+/* Compact; reals (elapsed_s) with 10 significant digits: 0.055, not 0.055000000000000000. */
+#define JSON_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
+
 /* Length of the valid UTF-8 sequence at s (n bytes left) that is not a control character
  * (C0, DEL, C1), or 0. Overlong forms and surrogates are invalid. */
 static size_t utf8_char(const unsigned char *s, size_t n)
@@ -135,7 +138,39 @@ int cli_print_json(json_t *o)
 	if (!o)
 		return -ENOMEM;
 	/* one line per value: streams of objects read line by line, and jq reads them all */
-	ret = json_dumpf(o, stdout, JSON_COMPACT) < 0 || putchar('\n') == EOF ? -EIO : 0;
+	ret = json_dumpf(o, stdout, JSON_DUMP_FLAGS) < 0 || putchar('\n') == EOF ? -EIO : 0;
 	json_decref(o);
 	return ret;
+}
+
+int64_t cli_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+int cli_print_json_list(json_t *arr)
+{
+	size_t n = json_array_size(arr);
+	int ret = 0;
+
+	if (!arr)
+		return -ENOMEM;
+	/* an array for json.load and jq alike, one element per line for grep and head */
+	fputs(n ? "[\n" : "[]\n", stdout);
+	for (size_t i = 0; i < n && !ret; i++) {
+		if (json_dumpf(json_array_get(arr, i), stdout, JSON_DUMP_FLAGS) < 0)
+			ret = -EIO;
+		fputs(i + 1 < n ? ",\n" : "\n]\n", stdout);
+	}
+	json_decref(arr);
+	return ret;
+}
+
+double cli_elapsed_s(int64_t start_ns)
+{
+	/* milliseconds are precision enough for a summary, and print short */
+	return (double)((cli_monotonic_ns() - start_ns + 500000) / 1000000) / 1000.0;
 }

@@ -223,8 +223,15 @@ packs_bytes() {
 	else echo 0; fi
 }
 
-json_get() { # FILE PYTHON-EXPR (on d = the parsed JSON)
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+json_get() { # FILE PYTHON-EXPR (on d = the parsed JSON; of a stream of lines, its summary)
+	python3 -c 'import json,sys
+t = open(sys.argv[1]).read()
+try:
+    d = json.loads(t)
+except ValueError: # progress lines, then the summary (docs/JSON.md)
+    v = [json.loads(l) for l in t.splitlines() if l.strip()]
+    d = next((o for o in reversed(v) if isinstance(o, dict) and o.get("type") == "summary"), v[-1])
+print(eval(sys.argv[2]))' "$1" "$2"
 }
 
 # mktree with sizes suited to the build (ASan: small files).

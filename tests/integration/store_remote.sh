@@ -46,8 +46,8 @@ round_trip() {
 	rc=0
 	E seal "$url" "$SRC" --sealer-key "$T/$name.key" --json "$@" >"$T/reseal.json" 2>"$T/seal.err" || rc=$?
 	[ "$rc" = 3 ] || { cat "$T/seal.err" >&2; fail "$name: re-seal exit $rc"; }
-	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d['packs_new'] != 0)" \
-		"$T/reseal.json" || fail "$name: a re-seal of an unchanged tree wrote packs"
+	[ "$(json_get "$T/reseal.json" 'd["packs_new"]')" = 0 ] ||
+		fail "$name: a re-seal of an unchanged tree wrote packs"
 	E snapshots "$url" --passphrase-file "$PW" --json "$@" >"$T/snaps.json" ||
 		fail "$name: snapshots"
 	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); s=d if isinstance(d,list) else d['snapshots']; sys.exit(len(s) != 2)" \
