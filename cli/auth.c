@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "keyadmin.h"
 #include "keyfile.h"
+#include "secenv.h"
 #include "secmem.h"
 
 #define PASS_MAX 1024
@@ -66,27 +67,62 @@ static size_t chomp(char *s, size_t n)
 	return n;
 }
 
+/* The first line of a passphrase file, read with read(2) straight into buf (secmem): no
+ * stdio buffer keeps a copy. A regular file readable or writable by group or others is
+ * refused, like a key file: the passphrase opens the whole store. (Pipes and terminals,
+ * e.g. --passphrase-file <(pass show embassy), are not files anyone else can open.) */
 static int pass_from_file(const char *path, char *buf, size_t *len)
 {
-	FILE *f = fopen(path, "re");
-	int ret = EXIT_AUTH;
+	struct stat st;
+	size_t n = 0;
+	ssize_t r = 1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), ret = EXIT_AUTH;
 
-	if (!f) {
+	if (fd < 0) {
 		cli_error("passphrase file %s: %s", path, strerror(errno));
 		return EXIT_AUTH;
 	}
-	if (!fgets(buf, PASS_MAX, f)) {
-		cli_error("passphrase file %s is empty or unreadable", path);
+	if (fstat(fd, &st) < 0) {
+		cli_error("passphrase file %s: %s", path, strerror(errno));
 		goto out;
 	}
-	*len = chomp(buf, strlen(buf));
+	if (S_ISREG(st.st_mode) && (st.st_mode & 077)) {
+		cli_error("passphrase file %s is readable or writable by group or others (mode "
+			  "%04o); refusing it: run 'chmod 600 %s'",
+			  path, (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	}
+	/* up to the first newline; a line longer than the buffer is refused, not cut */
+	while (n < PASS_MAX - 1 && !memchr(buf, '\n', n) && r > 0) {
+		r = read(fd, buf + n, PASS_MAX - 1 - n);
+		if (r < 0 && errno == EINTR)
+			r = 1;
+		else if (r < 0) {
+			cli_error("passphrase file %s: %s", path, strerror(errno));
+			goto out;
+		} else
+			n += (size_t)r;
+	}
+	char *nl = memchr(buf, '\n', n);
+	if (!nl && n == PASS_MAX - 1) {
+		cli_error("passphrase file %s: the first line is longer than %d bytes", path,
+			  PASS_MAX - 2);
+		goto out;
+	}
+	n = nl ? (size_t)(nl - buf) + 1 : n;
+	secmem_wipe(buf + n, PASS_MAX - n); /* whatever followed the first line */
+	*len = chomp(buf, n);
 	if (*len == 0) {
-		cli_error("passphrase file %s holds an empty first line", path);
+		cli_error("passphrase file %s is empty or holds an empty first line", path);
+		goto out;
+	}
+	if (memchr(buf, '\0', *len)) {
+		cli_error("passphrase file %s holds a NUL byte in its first line", path);
 		goto out;
 	}
 	ret = EXIT_OK;
 out:
-	fclose(f);
+	close(fd);
 	return ret;
 }
 
@@ -134,14 +170,14 @@ out:
 	return ret;
 }
 
-/* Copy EMBASSY_PASSPHRASE and wipe the original so it does not linger in /proc/PID/environ
- * for the life of a long-running command. */
+/* EMBASSY_PASSPHRASE left the environment at start (main.c, secenv.h); its protected copy
+ * is wiped once taken. */
 static int pass_from_env(char *buf, size_t *len)
 {
-	char *v = getenv("EMBASSY_PASSPHRASE");
+	const char *v = secenv_get("EMBASSY_PASSPHRASE");
 	size_t n;
 
-	if (!v || !*v)
+	if (!v)
 		return -ENOENT;
 	n = strlen(v);
 	if (n >= PASS_MAX) {
@@ -149,8 +185,7 @@ static int pass_from_env(char *buf, size_t *len)
 		return EXIT_AUTH;
 	}
 	memcpy(buf, v, n + 1);
-	secmem_wipe(v, n);
-	unsetenv("EMBASSY_PASSPHRASE");
+	secenv_forget("EMBASSY_PASSPHRASE");
 	*len = n;
 	return EXIT_OK;
 }

@@ -63,7 +63,8 @@ enum cli_exit {
 
 #define CLI_HELP_PASSPHRASE                                                                        \
 	"  --passphrase-file FILE  read the store passphrase from FILE (first line); env\n"        \
-	"                          EMBASSY_PASSPHRASE_FILE\n"                                      \
+	"                          EMBASSY_PASSPHRASE_FILE. A file group or others may\n"          \
+	"                          access is refused (chmod 600)\n"                                \
 	"  --passphrase-command CMD\n"                                                             \
 	"                          run CMD with /bin/sh and read the passphrase from the first\n"  \
 	"                          line it prints (systemd-ask-password, a vault client); env\n"   \
@@ -79,6 +80,8 @@ enum cli_exit {
 	"STORE ACCESS\n"                                                                           \
 	"  STORE is a directory path, file:///path, http(s)://host/path or s3://bucket/prefix.\n"  \
 	"  It may be left out when EMBASSY_STORE or the profile names one.\n"                      \
+	"  http(s)://user:password@host/path/ logs in with HTTP basic auth; the credentials\n"     \
+	"  are never logged, and are hidden from ps once the command starts.\n"                    \
 	"  --cacert FILE           extra CA bundle (PEM) for TLS; env EMBASSY_CACERT\n"            \
 	"  --tls-cert FILE         client certificate (PEM) for mutual TLS; env\n"                 \
 	"                          EMBASSY_TLS_CERT (old spelling: --cert, EMBASSY_CERT)\n"        \

@@ -46,7 +46,7 @@ static const char help[] =
     "  embassy mount STORE MOUNTPOINT [--snapshot SNAPSHOT] [--cache-dir DIR]\n"
     "                [--cache-size SIZE] [--memory-cache SIZE] [--foreground]\n"
     "                [--allow-other [--uid USER] [--gid GROUP] [--umask MODE]]\n"
-    "                [--offline] [-o FUSE_OPTION]...\n"
+    "                [--offline] [--log-file FILE] [-o FUSE_OPTION]...\n"
     "  mount -t fuse.embassy STORE MOUNTPOINT -o OPTION[,OPTION...]\n"
     "\n"
     "DESCRIPTION\n"
@@ -65,7 +65,8 @@ static const char help[] =
     "  The store is opened and authenticated, and the snapshot list verified, before\n"
     "  anything is mounted. Without --foreground the command returns once the mount is\n"
     "  ready (exit 0) or with an error and nothing mounted; the daemon then logs to\n"
-    "  syslog. In the foreground it logs to standard error.\n"
+    "  syslog (or to --log-file). In the foreground it logs to standard error (or to\n"
+    "  --log-file once mounted).\n"
     "\n"
     "  Every record is verified before a byte of it is shown. A record that is missing or\n"
     "  fails authentication makes reads that touch it fail with EIO (and is logged with\n"
@@ -98,6 +99,10 @@ static const char help[] =
     "                       the disk cache; what was never read fails with EIO. All of\n"
     "                       it is verified as if it came from the store.\n"
     "  -f, --foreground     stay in the foreground, log to standard error\n"
+    "  --log-file FILE      once mounted, append the log to FILE (created 0600) instead\n"
+    "                       of syslog or standard error: why reads failed, what the\n"
+    "                       store answered. Errors before the mount is ready are still\n"
+    "                       printed on standard error\n"
     "  --allow-other        let other users see the mount (for non-root users this\n"
     "                       needs 'user_allow_other' in /etc/fuse.conf); permissions\n"
     "                       are still checked, against the modes and owners shown\n"
@@ -149,12 +154,15 @@ enum {
 	OPT_UID,
 	OPT_GID,
 	OPT_UMASK,
+	OPT_LOG_FILE,
 };
 
 struct mount_args {
 	const char *url, *mountpoint, *snapshot, *cache_dir;
 	char *abs_url, *abs_mountpoint, *abs_cache_dir; /* the daemon leaves the cwd */
 	char *mirror; /* metadata mirror directory (for --offline) */
+	const char *log_file;
+	int log_fd; /* --log-file, opened before the daemon leaves the cwd; -1 without */
 	uint64_t cache_size, memory_cache;
 	bool foreground, allow_other, offline;
 	const char *fuse_opts[MAX_FUSE_OPTS];
@@ -240,6 +248,9 @@ static int parse_opt(struct cli_ctx *c, struct mount_args *a, int opt, const cha
 	case OPT_OFFLINE:
 		a->offline = true;
 		return EXIT_OK;
+	case OPT_LOG_FILE:
+		a->log_file = arg;
+		return EXIT_OK;
 	case 'o':
 		if (a->nfuse_opts == MAX_FUSE_OPTS)
 			return opts_usage(c, "at most %d -o options", MAX_FUSE_OPTS);
@@ -266,6 +277,7 @@ static int parse(struct cli_ctx *c, struct mount_args *a, int argc, char **argv)
 	    {"uid", required_argument, NULL, OPT_UID},
 	    {"gid", required_argument, NULL, OPT_GID},
 	    {"umask", required_argument, NULL, OPT_UMASK},
+	    {"log-file", required_argument, NULL, OPT_LOG_FILE},
 	    {NULL, 0, NULL, 0}};
 	int opt, r;
 
@@ -405,7 +417,15 @@ static int mirror_dir(const struct mount_args *a, char **out)
 		 (!(xdg && *xdg) &&
 		  asprintf(&root, "%s/.cache/embassy", home ? home : "/root") < 0))
 		root = NULL;
-	crypto_generichash(h, sizeof(h), (const uint8_t *)a->url, strlen(a->url), NULL, 0);
+	/* keyed by the URL without its credentials: a new password is the same store */
+	char *name = strdup(a->url);
+	if (!name) {
+		free(root);
+		return -ENOMEM;
+	}
+	log_redact_urls(name, false);
+	crypto_generichash(h, sizeof(h), (const uint8_t *)name, strlen(name), NULL, 0);
+	free(name);
 	hex_encode(h, sizeof(h), hex);
 	if (root && asprintf(out, "%s/meta/%s", root, hex) > 0) {
 		/* mkdir -p, private: what a host served is no business of other local users */
@@ -481,6 +501,10 @@ static int serve(struct cli_ctx *c, struct mount_args *a, int ready_fd)
 			  err == -EINVAL ? ": bad -o option (see above)" : " (see above)");
 		ret = err == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 		goto out;
+	}
+	if (a->log_fd >= 0) {
+		log_use_fd(a->log_fd); /* from now on the file, daemon or not */
+		a->log_fd = -1;
 	}
 	log_info("mounted %s on %s", a->url, a->mountpoint);
 	if (ready_fd >= 0)
@@ -583,8 +607,8 @@ static int check_mountpoint(const char *path)
 static int run_mount(int argc, char **argv)
 {
 	struct cli_ctx c;
-	struct mount_args a = {.cache_size = DEFAULT_DISK_CACHE,
-			       .memory_cache = DEFAULT_MEMORY_CACHE};
+	struct mount_args a = {
+	    .cache_size = DEFAULT_DISK_CACHE, .memory_cache = DEFAULT_MEMORY_CACHE, .log_fd = -1};
 	int ret, p[2];
 	pid_t pid;
 
@@ -595,6 +619,10 @@ static int run_mount(int argc, char **argv)
 	ret = check_mountpoint(a.mountpoint);
 	if (ret == EXIT_OK)
 		ret = absolute_paths(&a);
+	if (ret == EXIT_OK && a.log_file && (a.log_fd = log_open_file(a.log_file)) < 0) {
+		cli_error("--log-file %s: %s", a.log_file, strerror(-a.log_fd));
+		ret = EXIT_USAGE;
+	}
 	if (ret != EXIT_OK || a.foreground) {
 		if (ret == EXIT_OK)
 			ret = serve(&c, &a, -1);
@@ -612,6 +640,8 @@ static int run_mount(int argc, char **argv)
 	close(p[1]);
 	ret = wait_ready(pid, p[0]);
 out:
+	if (a.log_fd >= 0)
+		close(a.log_fd);
 	free(a.abs_url);
 	free(a.abs_mountpoint);
 	free(a.abs_cache_dir);

@@ -6,22 +6,16 @@
 #include <string.h>
 
 #include "cli.h"
+#include "log.h"
 
-static void vreport(const char *tag, const char *fmt, va_list ap)
-{
-	char buf[2048];
-
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	/* one write per line, like log.c, so lines from threads do not interleave */
-	fprintf(stderr, "embassy: %s%s\n", tag, buf);
-}
-
+/* Through the one logger: escaped, credentials redacted, and to syslog or the log file
+ * when the command (a mount) is detached. */
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vreport("error: ", fmt, ap);
+	log_vmsg(LOG_ERR, fmt, ap);
 	va_end(ap);
 }
 
@@ -30,7 +24,7 @@ void cli_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vreport("warning: ", fmt, ap);
+	log_vmsg(LOG_WARNING, fmt, ap);
 	va_end(ap);
 }
 

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "secenv.h"
 #include "secmem.h"
 
 #ifndef EMBASSY_VERSION
@@ -52,6 +53,31 @@ const struct cli_cmd *cli_find(const char *name)
 	return NULL;
 }
 
+/* A store URL may carry credentials (https://user:password@host/…). The command gets a
+ * private copy of such an argument; the original, which ps and /proc/PID/cmdline show (for
+ * this process and for a forked mount daemon), is overwritten with stars. */
+static int hide_url_credentials(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+		char *copy, *probe = strstr(argv[i], "://");
+
+		if (!probe || !strchr(probe, '@'))
+			continue;
+		copy = secmem_alloc(n + 1);
+		if (!copy)
+			return -1;
+		memcpy(copy, argv[i], n + 1);
+		log_redact_urls(argv[i], true);
+		if (strcmp(copy, argv[i]) == 0) {
+			secmem_free(copy); /* an '@' but no credentials */
+			continue;
+		}
+		argv[i] = copy; /* kept for the life of the process */
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -63,6 +89,15 @@ int main(int argc, char **argv)
 	int opt, verbose = 0;
 	bool quiet = false;
 
+	if (secmem_init() < 0) {
+		cli_error("cannot initialise libsodium");
+		return EXIT_FAIL;
+	}
+	/* before anything can fork or exec: secrets leave the environment and argv */
+	if (secenv_capture() < 0 || hide_url_credentials(argc, argv) < 0) {
+		cli_error("cannot allocate protected memory for credentials");
+		return EXIT_FAIL;
+	}
 	if (mount_helper_called(argv[0]))
 		return mount_helper_run(argc, argv);
 	opterr = 0;
@@ -101,10 +136,6 @@ int main(int argc, char **argv)
 	if (!c) {
 		cli_error("no command '%s' (see 'embassy --help')", argv[optind]);
 		return EXIT_USAGE;
-	}
-	if (secmem_init() < 0) {
-		cli_error("cannot initialise libsodium");
-		return EXIT_FAIL;
 	}
 	argv += optind;
 	argc -= optind;

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "secenv.h"
 
 #define TIMEOUT_MAX_S	 (24 * 3600)
 #define SYSTEM_STATE_DIR "/var/lib/embassy"
@@ -413,7 +414,7 @@ static int next_from_profile(const struct option *longopts)
  * highest precedence (flag, environment, profile) is the one used. */
 static int settle(struct cli_ctx *c)
 {
-	const char *envpass = getenv("EMBASSY_PASSPHRASE");
+	const char *envpass = secenv_get("EMBASSY_PASSPHRASE"); /* out of environ (main.c) */
 	enum source pass = st.pass_file_src > st.pass_cmd_src ? st.pass_file_src : st.pass_cmd_src;
 
 	if (c->passphrase_file && c->passphrase_command) {

@@ -8,38 +8,15 @@
 #include <time.h>
 
 #include "cli.h"
+#include "log.h"
 
 /* Compact; reals (elapsed_s) with 10 significant digits: 0.055, not 0.055000000000000000. */
 #define JSON_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
 
-/* Length of the valid UTF-8 sequence at s (n bytes left) that is not a control character
- * (C0, DEL, C1), or 0. Overlong forms and surrogates are invalid. */
+/* One definition of "printable" for the logger and the CLI's output alike. */
 static size_t utf8_char(const unsigned char *s, size_t n)
 {
-	size_t len;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return s[0] >= 0x20 && s[0] != 0x7f;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-		return 0;
-	return len;
+	return log_utf8_char(s, n);
 }
 
 bool cli_utf8_ok(const char *s, size_t len)

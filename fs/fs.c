@@ -108,10 +108,27 @@ static void raise_readahead(const char *mountpoint)
 	}
 }
 
+/* libfuse's own messages (bad -o option, mount refused) go through the one logger, so a
+ * daemonised mount does not lose them to /dev/null. */
+static void fuse_to_log(enum fuse_log_level lvl, const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_msg((int)lvl, "%s", line); /* libfuse says "fuse: " itself */
+}
+
 int fs_mount(struct fs *fs, const char *mountpoint)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	int ret = build_args(fs, &args);
+	int ret;
+
+	fuse_set_log_func(fuse_to_log);
+	ret = build_args(fs, &args);
 
 	if (!ret) {
 		fs->se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);

@@ -23,7 +23,8 @@ struct backend_ops {
  * its reply was lost and then find its own object; identical bytes (random nonces, signed
  * content) can only come from the same write, so that is success, everywhere alike. */
 
-/* One log line on stderr, prefixed "embassy: remote: " (for errors worth a human's attention). */
+/* One log line through store/log (stderr, a log file or syslog), prefixed "remote: ", for
+ * errors worth a human's attention. Host-chosen bytes in it are escaped by the logger. */
 void remote_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* 0 if key is a valid object name ([A-Za-z0-9._/-], no "..", no leading or double "/",
  * no trailing "/", no component starting with ".tmp."), else -EINVAL. */

@@ -3,6 +3,7 @@
  * create-only puts go to a temporary name and are published with MOVE + "Overwrite: F",
  * which the server refuses with 412 when the target exists; listings walk PROPFIND Depth: 1. */
 #include "backend.h"
+#include "secmem.h"
 #include "xfer.h"
 #include "xmlscan.h"
 
@@ -562,25 +563,43 @@ out:
 
 /* ---- open ---- */
 
-/* Split url into base ("…/", scheme and authority as given) and its decoded path. */
-static int parse_base(struct http *h, const char *url)
+/* Split url into base ("…/", scheme and authority as given, without credentials), its
+ * decoded path, and the user name and password of "https://user:password@host/…"
+ * (percent-decoded; *user and *pass are secmem, NULL when absent). Credentials are never
+ * part of a URL given to libcurl or a log line: they go as CURLOPT_USERNAME/PASSWORD. */
+static int parse_base(struct http *h, const char *url, char **user, char **pass)
 {
 	CURLU *u = curl_url();
-	char *path = NULL, *query = NULL, *frag = NULL;
-	const char *auth = strstr(url, "://") + 3;
-	const char *slash = strchr(auth, '/');
+	char *path = NULL, *query = NULL, *frag = NULL, *cu = NULL, *cp = NULL;
+	const char *auth = strstr(url, "://") + 3, *at = NULL;
+	size_t alen = strcspn(auth, "/?#");
+	const char *slash = auth[alen] == '/' ? auth + alen : NULL;
 	int ret = -EINVAL;
 
+	*user = *pass = NULL;
+	for (const char *p = auth; p < auth + alen; p++)
+		if (*p == '@')
+			at = p; /* userinfo ends at the last '@' of the authority */
 	if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
 		goto out;
 	curl_url_get(u, CURLUPART_QUERY, &query, 0);
 	curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0);
 	if (query || frag || curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) != CURLUE_OK)
 		goto out;
-	if (slash == auth || strchr(url, ' '))
+	if (!slash || slash == auth || (at && at + 1 == slash) || strchr(url, ' '))
 		goto out;
+	curl_url_get(u, CURLUPART_USER, &cu, CURLU_URLDECODE);
+	curl_url_get(u, CURLUPART_PASSWORD, &cp, CURLU_URLDECODE);
 	ret = -ENOMEM;
-	if (asprintf(&h->base, "%s%s", url, url[strlen(url) - 1] == '/' ? "" : "/") < 0) {
+	if ((cu && !(*user = secmem_alloc(strlen(cu) + 1))) ||
+	    (cp && !(*pass = secmem_alloc(strlen(cp) + 1))))
+		goto out;
+	if (cu)
+		strcpy(*user, cu);
+	if (cp)
+		strcpy(*pass, cp);
+	if (asprintf(&h->base, "%.*s%s%s", (int)(auth - url), url, at ? at + 1 : auth,
+		     url[strlen(url) - 1] == '/' ? "" : "/") < 0) {
 		h->base = NULL;
 		goto out;
 	}
@@ -590,8 +609,22 @@ static int parse_base(struct http *h, const char *url)
 	}
 	ret = 0;
 out:
-	if (ret == -EINVAL)
-		remote_log("malformed URL '%s'", url);
+	if (ret == -EINVAL) /* never the query: it may hold a signature or a token */
+		remote_log("malformed URL '%.*s%s' (want http(s)://[user:password@]host/path/, "
+			   "without a query or fragment)",
+			   (int)(auth - url + alen) + (slash ? (int)strcspn(slash, "?#") : 0), url,
+			   query || frag ? "?…" : "");
+	if (ret < 0) {
+		secmem_free(*user);
+		secmem_free(*pass);
+		*user = *pass = NULL;
+	}
+	if (cp)
+		secmem_wipe(cp, strlen(cp));
+	if (cu)
+		secmem_wipe(cu, strlen(cu));
+	curl_free(cu);
+	curl_free(cp);
 	curl_free(path);
 	curl_free(query);
 	curl_free(frag);
@@ -608,14 +641,19 @@ int http_backend_open(const char *url, const struct remote_opts *o, void **be,
 			   "(--cert/--key or EMBASSY_CERT/EMBASSY_KEY)",
 	};
 	struct http *h = calloc(1, sizeof(*h));
+	char *user = NULL, *pass = NULL;
 	int ret;
 
 	if (!h)
 		return -ENOMEM;
 	pthread_mutex_init(&h->lock, NULL);
-	ret = parse_base(h, url);
+	ret = parse_base(h, url, &user, &pass);
+	cfg.username = user;
+	cfg.password = pass;
 	if (ret == 0)
 		ret = xfer_new(&cfg, &h->x);
+	secmem_free(user);
+	secmem_free(pass);
 	if (ret < 0) {
 		http_free(h);
 		return ret;

@@ -1,6 +1,7 @@
 /* remote: URL dispatch, key validation and counters in front of the backends. */
 #include "remote.h"
 #include "backend.h"
+#include "log.h"
 #include "mirror.h"
 
 #include <errno.h>
@@ -20,14 +21,14 @@ struct remote {
 
 void remote_log(const char *fmt, ...)
 {
-	char line[1024];
+	char line[4096];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	/* One fprintf per line so lines of concurrent threads do not interleave. */
-	fprintf(stderr, "embassy: remote: %s\n", line);
+	/* the logger escapes what the host chose and redacts credentials */
+	log_notice("remote: %s", line);
 }
 
 static int name_check(const char *s, int is_prefix)
@@ -66,25 +67,13 @@ int remote_prefix_check(const char *prefix)
 	return prefix ? name_check(prefix, 1) : -EINVAL;
 }
 
-/* The URL for logs: drop "user:password@" so secrets never reach a log line. */
+/* The URL for logs, its credentials starred (log_redact_urls): never a secret in a log. */
 static char *name_from_url(const char *url)
 {
-	const char *sep = strstr(url, "://");
-	const char *host, *at, *slash;
-	char *out;
+	char *out = strdup(url);
 
-	if (!sep)
-		return strdup(url);
-	host = sep + 3;
-	slash = strchr(host, '/');
-	at = strchr(host, '@');
-	if (!at || (slash && at > slash))
-		return strdup(url);
-	out = malloc(strlen(url) + 1);
-	if (!out)
-		return NULL;
-	memcpy(out, url, (size_t)(host - url));
-	strcpy(out + (host - url), at + 1);
+	if (out)
+		log_redact_urls(out, false);
 	return out;
 }
 
@@ -113,7 +102,7 @@ static void opts_defaults(const struct remote_opts *in, struct remote_opts *o)
 		o->max_inflight = 256;
 }
 
-static int open_backend(const char *url, const struct remote_opts *o, void **be,
+static int open_backend(const char *url, const char *name, const struct remote_opts *o, void **be,
 			const struct backend_ops **ops)
 {
 	if (!*url)
@@ -125,8 +114,8 @@ static int open_backend(const char *url, const struct remote_opts *o, void **be,
 	}
 	if (strncmp(url, "http://", 7) == 0) {
 		remote_log("warning: %s uses unencrypted transport (objects are still encrypted "
-			   "and authenticated, but the traffic is visible)",
-			   url);
+			   "and authenticated, but the traffic%s is visible)",
+			   name, strcmp(url, name) ? " and the credentials in the URL" : "");
 		return http_backend_open(url, o, be, ops);
 	}
 	if (strncmp(url, "https://", 8) == 0)
@@ -135,19 +124,19 @@ static int open_backend(const char *url, const struct remote_opts *o, void **be,
 		if (!o->s3_endpoint || !*o->s3_endpoint) {
 			remote_log("%s: an S3 endpoint is required (--s3-endpoint or "
 				   "EMBASSY_S3_ENDPOINT, e.g. https://s3.example.org)",
-				   url);
+				   name);
 			return -EINVAL;
 		}
 		return s3_backend_open(url, o, be, ops);
 	}
 	if (strstr(url, "://")) {
 		remote_log("%s: unsupported URL scheme (use a path, file://, http(s):// or s3://)",
-			   url);
+			   name);
 		return -EINVAL;
 	}
 	return local_backend_open(url, be, ops);
 bad:
-	remote_log("malformed store URL '%s'", url);
+	remote_log("malformed store URL '%s'", name);
 	return -EINVAL;
 }
 
@@ -170,7 +159,7 @@ int remote_open(const char *url, const struct remote_opts *opts, struct remote *
 		goto out;
 	}
 	/* offline: the store itself is not even looked at (it may be unreachable or gone) */
-	ret = o.offline && o.mirror_dir ? 0 : open_backend(url, &o, &r->be, &r->ops);
+	ret = o.offline && o.mirror_dir ? 0 : open_backend(url, r->name, &o, &r->be, &r->ops);
 	if (ret < 0)
 		goto out;
 	if (o.mirror_dir) {

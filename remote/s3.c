@@ -4,6 +4,7 @@
  * it (the body's hex SHA-256), and curl signs it with the other headers. Query strings are
  * signed as written, so they are built sorted and percent-encoded. */
 #include "backend.h"
+#include "secenv.h"
 #include "xfer.h"
 #include "xmlscan.h"
 
@@ -620,9 +621,10 @@ static int parse_url(struct s3 *s, const char *url, const char *endpoint)
 
 static int s3_creds(struct s3 *s, const struct remote_opts *o)
 {
-	const char *ak = getenv("AWS_ACCESS_KEY_ID"), *sk = getenv("AWS_SECRET_ACCESS_KEY");
-	const char *tok = getenv("AWS_SESSION_TOKEN"), *region = getenv("AWS_REGION");
-	char *userpwd = NULL, *sigv4 = NULL;
+	/* the secrets were taken out of the environment at start (secenv.h) */
+	const char *ak = getenv("AWS_ACCESS_KEY_ID"), *sk = secenv_get("AWS_SECRET_ACCESS_KEY");
+	const char *tok = secenv_get("AWS_SESSION_TOKEN"), *region = getenv("AWS_REGION");
+	char *sigv4 = NULL;
 	struct xfer_cfg cfg = {.opts = o,
 			       .denied_hint = "access denied: check AWS_ACCESS_KEY_ID/"
 					      "AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN)"};
@@ -640,21 +642,15 @@ static int s3_creds(struct s3 *s, const struct remote_opts *o)
 		s->token_hdr = NULL;
 		goto out;
 	}
-	if (asprintf(&userpwd, "%s:%s", ak, sk) < 0) {
-		userpwd = NULL;
-		goto out;
-	}
 	if (asprintf(&sigv4, "aws:amz:%s:s3", region) < 0) {
 		sigv4 = NULL;
 		goto out;
 	}
-	cfg.userpwd = userpwd;
+	cfg.username = ak;
+	cfg.password = sk;
 	cfg.sigv4 = sigv4;
 	ret = xfer_new(&cfg, &s->x);
 out:
-	if (userpwd)
-		sodium_memzero(userpwd, strlen(userpwd));
-	free(userpwd);
 	free(sigv4);
 	return ret;
 }

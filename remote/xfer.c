@@ -4,6 +4,7 @@
  * two share. */
 #include "xfer.h"
 #include "backend.h"
+#include "secmem.h"
 #include "xfer_int.h"
 
 #include <curl/curl.h>
@@ -18,7 +19,8 @@
 
 #include <sodium.h>
 
-#define MAX_ATTEMPTS	  10
+#define MAX_ATTEMPTS	  10 /* hostile or broken replies (-EBADMSG): no use insisting */
+#define LAST_TRY_MIN_MS	  50 /* less budget than this left: no further attempt */
 #define BACKOFF_BASE_MS	  100
 #define BACKOFF_CAP_MS	  5000
 #define CONNECT_MS	  10000
@@ -79,7 +81,13 @@ int xfer_new(const struct xfer_cfg *cfg, struct xfer **out)
 	x->cert = dup_or_null(o->cert);
 	x->key = dup_or_null(o->key);
 	x->sigv4 = dup_or_null(cfg->sigv4);
-	x->userpwd = dup_or_null(cfg->userpwd);
+	x->username = dup_or_null(cfg->username);
+	if (cfg->password && (x->password = secmem_alloc(strlen(cfg->password) + 1)))
+		strcpy(x->password, cfg->password);
+	if ((cfg->username && !x->username) || (cfg->password && !x->password)) {
+		xfer_free(x);
+		return -ENOMEM;
+	}
 	x->denied_hint = dup_or_null(cfg->denied_hint);
 	x->timeout_ms = (o->timeout_s > 0 ? o->timeout_s : 60) * 1000;
 	x->max_inflight = o->max_inflight > 0 ? o->max_inflight : 16;
@@ -110,13 +118,12 @@ void xfer_free(struct xfer *x)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&x->share_lock[i]);
 	pthread_mutex_destroy(&x->lock);
-	if (x->userpwd)
-		sodium_memzero(x->userpwd, strlen(x->userpwd));
+	secmem_free(x->password);
 	free(x->cacert);
 	free(x->cert);
 	free(x->key);
 	free(x->sigv4);
-	free(x->userpwd);
+	free(x->username);
 	free(x->denied_hint);
 	free(x);
 }
@@ -403,8 +410,10 @@ int xfer_attempt_setup(struct call *c)
 	curl_easy_setopt(h, CURLOPT_PRIVATE, c);
 	if (x->sigv4)
 		curl_easy_setopt(h, CURLOPT_AWS_SIGV4, x->sigv4);
-	if (x->userpwd)
-		curl_easy_setopt(h, CURLOPT_USERPWD, x->userpwd);
+	if (x->username)
+		curl_easy_setopt(h, CURLOPT_USERNAME, x->username);
+	if (x->password)
+		curl_easy_setopt(h, CURLOPT_PASSWORD, x->password);
 	set_tls(c);
 	set_method(c);
 	return 0;
@@ -431,6 +440,14 @@ static int tls_refused(struct call *c, const char *what)
 	return -EACCES;
 }
 
+static int os_errno(const struct call *c)
+{
+	long e = 0;
+
+	curl_easy_getinfo(c->easy, CURLINFO_OS_ERRNO, &e);
+	return (int)e;
+}
+
 static int classify_curl(struct call *c, CURLcode cc)
 {
 	char why[sizeof(c->why)];
@@ -452,6 +469,8 @@ static int classify_curl(struct call *c, CURLcode cc)
 		    strstr(why, "unknown ca"))
 			return tls_refused(c, "the server wants a client certificate it trusts "
 					      "(--cert/--key or EMBASSY_CERT/EMBASSY_KEY)");
+		if (cc == CURLE_COULDNT_CONNECT && os_errno(c) == ECONNREFUSED)
+			return retry_with(c, -ECONNREFUSED, "connection refused");
 		return retry_with(c, cc == CURLE_PARTIAL_FILE ? -EBADMSG : -EIO, why);
 	case CURLE_SSL_CONNECT_ERROR:
 		/* a reset during the handshake is transient; a refused handshake is not */
@@ -607,28 +626,46 @@ int xfer_attempt_finish(struct call *c, CURLcode cc)
 	return classify_status(c, st);
 }
 
-/* After a failed attempt: when to try again, or the final error. */
+/* The last word on a call that is given up. A server that refuses connections says so
+ * (never "timed out"); a budget spent waiting is a time-out. */
+static int give_up(struct call *c, uint64_t now)
+{
+	const char *m = c->req->method, *u = c->req->url;
+	double secs = (double)(now - c->start_ms) / 1000;
+
+	if (c->last_err == -ECONNREFUSED) {
+		remote_log("%s %s: connection refused (%d attempts in %.1f s)", m, u, c->attempts,
+			   secs);
+		return -ECONNREFUSED;
+	}
+	if (c->last_err == -ETIMEDOUT ||
+	    (c->last_err == -EIO && now >= c->deadline_ms - LAST_TRY_MIN_MS)) {
+		remote_log("%s %s: timed out after %.1f s (%d attempts; last: %s)", m, u, secs,
+			   c->attempts, c->why);
+		return -ETIMEDOUT;
+	}
+	remote_log("%s %s: giving up after %d attempts in %.1f s: %s", m, u, c->attempts, secs,
+		   c->why);
+	return c->last_err;
+}
+
+/* After a failed attempt: when to try again, or the final error. The whole budget is used
+ * (a server that comes back within it is reached), never more: an attempt is given the time
+ * left, and a backoff that would end past the deadline is cut to half of what is left. */
 int xfer_schedule_retry(struct call *c)
 {
-	uint64_t now = xfer_now_ms(), delay;
+	uint64_t now = xfer_now_ms(), delay, left;
 	unsigned shift = c->attempts < 6 ? (unsigned)c->attempts : 6;
 
+	left = c->deadline_ms > now ? c->deadline_ms - now : 0;
+	if (left < LAST_TRY_MIN_MS || (c->last_err == -EBADMSG && c->attempts >= MAX_ATTEMPTS))
+		return give_up(c, now);
 	delay = (uint64_t)BACKOFF_BASE_MS << shift;
 	if (delay > BACKOFF_CAP_MS)
 		delay = BACKOFF_CAP_MS;
 	delay = delay / 2 + randombytes_uniform((uint32_t)(delay / 2 + 1)); /* jitter */
-	if (c->attempts >= MAX_ATTEMPTS || now + delay >= c->deadline_ms) {
-		if (c->last_err == -ETIMEDOUT || now + delay >= c->deadline_ms)
-			remote_log("%s %s: timed out after %.1f s (%d attempts; last: %s)",
-				   c->req->method, c->req->url, (double)(now - c->start_ms) / 1000,
-				   c->attempts, c->why);
-		else
-			remote_log("%s %s: giving up after %d attempts: %s", c->req->method,
-				   c->req->url, c->attempts, c->why);
-		if (now + delay >= c->deadline_ms && c->last_err == -EIO)
-			return -ETIMEDOUT;
-		return c->last_err;
-	}
+	if (delay >= left)
+		delay = left / 2;
 	atomic_fetch_add(&c->x->retries, 1);
 	c->wake_ms = now + delay;
 	return -EAGAIN;

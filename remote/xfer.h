@@ -22,8 +22,10 @@ struct xfer;
 struct xfer_cfg {
 	const struct remote_opts *opts; /* cacert, cert, key, timeout_s, max_inflight */
 	const char *sigv4;		/* CURLOPT_AWS_SIGV4 value, or NULL */
-	const char *userpwd;		/* "user:secret" for SigV4 or basic auth, or NULL */
-	const char *denied_hint;	/* printed with 401/403, e.g. which credentials to check */
+	/* SigV4 access key and secret, or HTTP basic auth; never part of a URL (which reaches
+	 * logs): handed to libcurl as CURLOPT_USERNAME / CURLOPT_PASSWORD. NULL: none. */
+	const char *username, *password;
+	const char *denied_hint; /* printed with 401/403, e.g. which credentials to check */
 };
 
 struct xfer_req {

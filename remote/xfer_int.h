@@ -16,7 +16,8 @@
 
 struct xfer {
 	/* Immutable after xfer_new: */
-	char *cacert, *cert, *key, *sigv4, *userpwd, *denied_hint;
+	char *cacert, *cert, *key, *sigv4, *username, *denied_hint;
+	char *password; /* secmem */
 	int timeout_ms, max_inflight;
 	CURLSH *share; /* DNS + TLS sessions; curl locks it through share_lock[] */
 	pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];

@@ -13,19 +13,30 @@ and attack is one of
     shortrange  206 for a Range request, with half the bytes asked for
     fullbody  200 with the whole object for a Range request (Range ignored)
     listing   PROPFIND replies are an endless multistatus document
+    auth      no attack, but every request needs HTTP basic auth as alice / "s3cr3t@x!"
+              (401 otherwise); the path must never carry the credentials
+    evilloc   302 whose Location holds terminal control sequences (ESC ] 0 ; … BEL, ESC [ 2 J)
+    evilhref  PROPFIND replies also list an entry outside the directory whose href holds
+              "&#27;]0;pwned&#7;" (ESC and BEL once the XML is decoded)
+    s3keys    S3 (path-style, bucket = first path component): objects as above, and
+              ListObjectsV2 replies that also name a key outside the prefix holding
+              "&#27;[2J&#27;]0;pwned&#7;"
 Prints "PORT <n>" once listening; every request is logged to --log (one line: method path).
 stdlib only; binds 127.0.0.1 on a free port.
 """
 import argparse
+import base64
 import os
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 ARGS = None
 LOG_LOCK = threading.Lock()
 ENDLESS_CHUNK = b"\x5a" * 65536
+AUTH = "Basic " + base64.b64encode(b"alice:s3cr3t@x!").decode()
+EVIL = "\x1b]0;pwned\x07\x1b[2J"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -39,11 +50,40 @@ class Handler(BaseHTTPRequestHandler):
             f.write("%s %s\n" % (self.command, self.path))
 
     def split(self):
-        """-> (attack, scope, key) from /<attack>-<scope>/<key>."""
-        parts = unquote(self.path).lstrip("/").split("/", 1)
+        """-> (attack, scope, key) from /<attack>-<scope>/<key>[?query]."""
+        parts = unquote(urlsplit(self.path).path).lstrip("/").split("/", 1)
         mode, key = parts[0], parts[1] if len(parts) > 1 else ""
         attack, _, scope = mode.partition("-")
+        if attack.startswith("s3"):
+            key = key.partition("/")[2]  # path-style: the bucket comes first
         return attack, scope or "all", key
+
+    def refused(self, attack):
+        """True (after answering 401) when this request lacks the credentials it needs."""
+        if attack != "auth" or self.headers.get("Authorization") == AUTH:
+            return False
+        self.send_plain(401, b"who are you?", [("WWW-Authenticate", 'Basic realm="embassy"')])
+        return True
+
+    def s3_listing(self, key):
+        q = parse_qs(urlsplit(self.path).query)
+        if key or q.get("list-type") != ["2"]:
+            return False
+        prefix = q.get("prefix", [""])[0]
+        keys = []
+        for dirpath, _, files in os.walk(ARGS.root):
+            for f in files:
+                k = os.path.relpath(os.path.join(dirpath, f), ARGS.root)
+                if k.startswith(prefix):
+                    keys.append(k)
+        keys.append("\x1b[2J\x1b]0;pwned\x07")  # outside any prefix the client asked for
+        body = "".join("<Contents><Key>%s</Key></Contents>" % "".join(
+            c if " " <= c < "\x7f" and c not in "<&>" else "&#%d;" % ord(c) for c in k)
+            for k in sorted(keys))
+        doc = ('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult>'
+               "<IsTruncated>false</IsTruncated>%s</ListBucketResult>" % body)
+        self.send_plain(200, doc.encode(), [("Content-Type", "application/xml")])
+        return True
 
     def attacked(self, scope, key):
         return (scope == "all" or (scope == "packs" and key.startswith("packs/"))
@@ -95,6 +135,10 @@ class Handler(BaseHTTPRequestHandler):
         attack, scope, key = self.split()
         if attack == "landed":
             return self.send_plain(500, b"redirect followed")
+        if self.refused(attack):
+            return None
+        if attack == "s3keys" and self.s3_listing(key):
+            return None
         data = self.read_object(key)
         if data is None:
             return self.send_plain(404)
@@ -119,6 +163,8 @@ class Handler(BaseHTTPRequestHandler):
             port = self.server.server_address[1]
             loc = "http://localhost:%d/landed/%s" % (port, quote(key))
             self.send_plain(302, b"", [("Location", loc)])
+        elif attack == "evilloc":
+            self.send_plain(302, b"", [("Location", "http://x/" + EVIL)])
         elif attack == "lying":
             body = data[rng[0]:rng[1] + 1] if rng else data
             self.close_connection = True
@@ -146,6 +192,8 @@ class Handler(BaseHTTPRequestHandler):
         if n:
             self.rfile.read(n)
         attack, _, key = self.split()
+        if self.refused(attack):
+            return None
         if attack == "listing":
             return self.endless_listing()
         d = os.path.join(ARGS.root, key)
@@ -157,15 +205,17 @@ class Handler(BaseHTTPRequestHandler):
         for name in sorted(os.listdir(d)):
             isdir = os.path.isdir(os.path.join(d, name))
             out.append(self.response(base + key + name + ("/" if isdir else ""), isdir))
+        if attack == "evilhref":
+            out.append(self.response("/elsewhere/&#27;]0;pwned&#7;", False, escape=False))
         out.append("</D:multistatus>")
         self.send_plain(207, "".join(out).encode(), [("Content-Type", "application/xml")])
 
     @staticmethod
-    def response(href, isdir):
+    def response(href, isdir, escape=True):
         rt = "<D:collection/>" if isdir else ""
         return ("<D:response><D:href>%s</D:href><D:propstat><D:prop><D:resourcetype>%s"
                 "</D:resourcetype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>"
-                "</D:response>" % (quote(href), rt))
+                "</D:response>" % (quote(href) if escape else href, rt))
 
     def endless_listing(self):
         self.close_connection = True

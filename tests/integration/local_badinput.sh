@@ -40,9 +40,10 @@ check_unchanged() {
 
 log "wrong passphrase → 4"
 printf 'not the passphrase\n' >"$T/wrong"
+chmod 600 "$T/wrong" # a file others may read is refused before it is tried (secrets.sh)
 expect_rc 4 em ls "$STORE" latest --passphrase-file "$T/wrong"
 expect_one_error_line
-assert_grep 'passphrase' "$T/err"
+assert_grep 'wrong passphrase' "$T/err"
 EMBASSY_PASSPHRASE='also wrong' expect_rc 4 em ls "$STORE" latest
 expect_one_error_line
 check_unchanged "wrong passphrase"

@@ -122,6 +122,7 @@ expect_one_error_line
 expect_rc 4 "$EMBASSY" mount "$STORE" "$MNT" --passphrase-file /dev/null
 ! mountpoint -q "$MNT" || fail "a failed mount left something mounted"
 printf 'wrong\n' >"$T/wrongpass"
+chmod 600 "$T/wrongpass"
 expect_rc 4 "$EMBASSY" mount "$STORE" "$MNT" --passphrase-file "$T/wrongpass"
 expect_one_error_line
 expect_rc 5 em_mount "$T" "$MNT"
