@@ -142,7 +142,8 @@ static void run_job(struct fs_prefetch *p, struct job *j)
 	if (bufs && res && store_fetch_many(p->s, j->type, j->refs, j->n, bufs, res) == 0) {
 		for (size_t i = 0; j->recurse && i < j->n; i++) {
 			struct tree *t = NULL;
-			if (res[i] == 0 && tree_decode(bufs[i]->data, bufs[i]->len, &t) == 0)
+			if (res[i] == 0 &&
+			    tree_decode(bufs[i]->data, bufs[i]->len, store_format(p->s), &t) == 0)
 				queue_subtrees(p, t, true);
 			tree_free(t);
 		}

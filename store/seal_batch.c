@@ -199,10 +199,9 @@ void sbatch_free(struct sealer *sl)
 
 int seal_tree_record(struct sealer *sl, struct tree *t, struct rec_ref *ref)
 {
-	char *json = NULL;
-	uint8_t id[ID_LEN], *rec = NULL;
+	uint8_t id[ID_LEN], *rec = NULL, *plain = NULL;
 	size_t len, rlen;
-	int ret = tree_encode(t, &json, &len);
+	int ret = tree_encode(t, store_format(sl->s), &plain, &len);
 
 	if (ret)
 		return ret;
@@ -211,15 +210,15 @@ int seal_tree_record(struct sealer *sl, struct tree *t, struct rec_ref *ref)
 		ret = -EFBIG;
 		goto out;
 	}
-	ret = store_record_id(sl->s, REC_TREE, json, len, id, NULL);
+	ret = store_record_id(sl->s, REC_TREE, plain, len, id, NULL);
 	/* an unchanged directory has the same id: reuse it */
 	if (ret || dedup_find(sl->dedup, id, ref))
 		goto out;
-	ret = store_record_seal(sl->s, REC_TREE, id, NULL, json, len, sl->zlevel, &rec, &rlen);
+	ret = store_record_seal(sl->s, REC_TREE, id, NULL, plain, len, sl->zlevel, &rec, &rlen);
 	if (!ret)
 		ret = packer_add(sl->trees, REC_TREE, id, rec, rlen, (uint32_t)len, ref);
 out:
 	free(rec);
-	free(json);
+	free(plain);
 	return ret;
 }

@@ -111,7 +111,7 @@ int store_load_tree(struct store *s, const struct rec_ref *ref, struct tree **ou
 	int ret = store_fetch_cbuf(s, REC_TREE, ref, &b);
 	if (ret)
 		return ret;
-	ret = tree_decode(b->data, b->len, out);
+	ret = tree_decode(b->data, b->len, store_format(s), out);
 	if (ret == -EBADMSG) {
 		char id[2 * ID_LEN + 1];
 		hex_encode(ref->id, ID_LEN, id);

@@ -1,7 +1,9 @@
-/* tree: one directory's listing, stored as a JSON record (REC_TREE); see docs/FORMAT.md.
- * tree_decode treats its input as hostile: it rejects bad names ("", ".", "..", "/" or NUL
- * inside, > 255 bytes), unsorted or duplicate names, unknown types, chunk lists that overlap,
- * run past the file size or are out of order, and absurd sizes, with -EBADMSG. */
+/* tree: one directory's listing, stored as one record (REC_TREE); see docs/FORMAT.md 9.
+ * Two encodings, chosen by the store's format: 1 = JSON (tree_json.c), 2 = binary
+ * (tree_bin.c, decoded without an allocation per entry). tree_decode treats its input as
+ * hostile, and both decoders apply the same rules: they reject bad names ("", ".", "..", "/"
+ * or NUL inside, > 255 bytes), unsorted or duplicate names, unknown types, chunk lists that
+ * overlap, run past the file size or are out of order, and absurd sizes, with -EBADMSG. */
 #ifndef EMBASSY_TREE_H
 #define EMBASSY_TREE_H
 #include <stdbool.h>
@@ -63,12 +65,22 @@ struct tree_entry {
 struct tree {
 	struct tree_entry *e; /* sorted by name (bytewise) */
 	size_t n;
+	/* true: one allocation (this struct) holds the entries, chunk lists, xattrs and a copy
+	 * of the record whose bytes the names, targets and values point into (format 2
+	 * decoding); the entries must not be changed or cleared one by one */
+	bool packed;
 };
 
-int tree_encode(const struct tree *t, char **json, size_t *len);
-int tree_decode(const void *json, size_t len, struct tree **out);
+/* Encode for a store of the given format (1 or 2); *out malloc'd. The encoder trusts its
+ * input (writers validate); -EINVAL for what the encoding cannot represent. */
+int tree_encode(const struct tree *t, int format, uint8_t **out, size_t *len);
+/* Decode and validate a record of a store of the given format: 0, -EBADMSG (malformed),
+ * -ENOMEM, -EPROTONOSUPPORT (unknown format). */
+int tree_decode(const void *buf, size_t len, int format, struct tree **out);
 void tree_free(struct tree *t);
-/* Free one entry's members (not the entry itself). */
+/* A deep copy whose entries are allocated one by one (so a writer may change them). */
+int tree_dup(const struct tree *t, struct tree **out);
+/* Free one entry's members (not the entry itself); not for entries of a packed tree. */
 void tree_entry_clear(struct tree_entry *e);
 /* Binary search by name; NULL if absent. */
 const struct tree_entry *tree_find(const struct tree *t, const char *name, size_t len);

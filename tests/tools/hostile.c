@@ -387,12 +387,16 @@ static int plant_file(struct store *s, const struct rec_ref *root, struct rec_re
 {
 	static const char body[] = "FORGED\n";
 	struct pbuild p;
-	struct tree *t;
+	struct tree *t, *dec;
 	struct tree_entry *e;
-	char *json;
-	size_t jlen;
-	int ret = store_load_tree(s, root, &t);
+	uint8_t *plain;
+	size_t plen;
+	int ret = store_load_tree(s, root, &dec);
 
+	if (!ret) { /* a decoded tree may be packed: change a copy */
+		ret = tree_dup(dec, &t);
+		tree_free(dec);
+	}
 	if (ret || (ret = pb_init(&p)))
 		return ret;
 	e = realloc(t->e, (t->n + 1) * sizeof(*e));
@@ -411,10 +415,10 @@ static int plant_file(struct store *s, const struct rec_ref *root, struct rec_re
 	ret = pb_add(&p, s, REC_DATA, body, sizeof(body) - 1, &e->chunks[0].rec);
 	tree_sort(t);
 	if (!ret)
-		ret = tree_encode(t, &json, &jlen);
+		ret = tree_encode(t, store_format(s), &plain, &plen);
 	if (!ret) {
-		ret = pb_add(&p, s, REC_TREE, json, jlen, out);
-		free(json);
+		ret = pb_add(&p, s, REC_TREE, plain, plen, out);
+		free(plain);
 	}
 	tree_free(t);
 	return ret ? ret : pb_put(s, &p);
@@ -540,88 +544,93 @@ struct hctx {
 	const char *kind, *symtarget;
 };
 
-static char *ref_json(const struct rec_ref *r)
+/* Hostile entries are built as a writer would build good ones: tree_encode trusts its input,
+ * so the record holds exactly the hostile part, in the store's own encoding (JSON in format
+ * 1, binary in format 2). Entries own malloc'd members; add_tree clears them. */
+static struct tree_entry ent(const char *name, size_t namelen, enum entry_type type, uint32_t mode)
 {
-	json_t *j = refjson_ref(r);
-	char *t = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	return t;
+	char *n = malloc(namelen + 1);
+	if (n) {
+		memcpy(n, name, namelen);
+		n[namelen] = 0;
+	}
+	return (struct tree_entry){
+	    .name = n, .namelen = namelen, .type = type, .mode = mode, .nlink = 1};
 }
 
-static char *ent_file(const char *name, unsigned long long size, const char *chunks,
-		      const char *extra)
+static struct tree_entry ent_file(const char *name, size_t namelen, uint64_t size,
+				  const struct chunk_ref *chunks, size_t n)
 {
-	char *o;
-	if (asprintf(&o,
-		     "{\"name\":%s,\"type\":\"file\",\"mode\":420,\"uid\":0,\"gid\":0,\"mtime\":0,"
-		     "\"size\":%llu,\"chunks\":[%s]%s}",
-		     name, size, chunks, extra) < 0)
-		return NULL;
-	return o;
+	struct tree_entry e = ent(name, namelen, ENT_FILE, 0644);
+	e.size = size;
+	e.chunks = calloc(n ? n : 1, sizeof(*chunks));
+	if (e.chunks && n) {
+		memcpy(e.chunks, chunks, n * sizeof(*chunks));
+		e.nchunks = n;
+	}
+	return e;
 }
 
-static char *chunk_at(const struct rec_ref *r, unsigned long long foff)
+static struct tree_entry ent_dir(const char *name, const struct rec_ref *r)
 {
-	char *ref = ref_json(r), *o;
-	/* a chunk is [foff, id, pack, off, len, plen]: splice foff in front of the ref */
-	if (!ref || asprintf(&o, "[%llu,%s", foff, ref + 1) < 0)
-		o = NULL;
-	free(ref);
-	return o;
+	struct tree_entry e = ent(name, strlen(name), ENT_DIR, 0755);
+	e.subtree = *r;
+	e.subtree_entries = 1;
+	return e;
 }
 
-static char *ent_dir(const char *name, const struct rec_ref *r)
+static struct tree_entry ent_link(const char *name, const char *target)
 {
-	char *ref = ref_json(r), *o;
-	if (!ref || asprintf(&o,
-			     "{\"name\":%s,\"type\":\"dir\",\"mode\":493,\"uid\":0,\"gid\":0,"
-			     "\"mtime\":0,\"size\":0,\"tree\":%s,\"entries\":1}",
-			     name, ref) < 0)
-		o = NULL;
-	free(ref);
-	return o;
+	struct tree_entry e = ent(name, strlen(name), ENT_SYMLINK, 0777);
+	e.target = strdup(target);
+	e.size = strlen(target);
+	return e;
 }
 
-static char *ent_link(const char *name, const char *target)
+/* The good file ("good\n") under a name, optionally a hard link. */
+static struct tree_entry good_file(struct hctx *h, const char *name, size_t namelen, uint64_t link,
+				   uint32_t nlink)
 {
-	char *o;
-	if (asprintf(&o,
-		     "{\"name\":%s,\"type\":\"symlink\",\"mode\":511,\"uid\":0,\"gid\":0,"
-		     "\"mtime\":0,\"size\":%zu,\"target\":\"%s\"}",
-		     name, strlen(target), target) < 0)
-		return NULL;
-	return o;
+	struct chunk_ref c = {.foff = 0, .rec = h->good};
+	struct tree_entry e = ent_file(name, namelen, 5, &c, 1);
+	e.link_id = link;
+	e.nlink = link ? nlink : 1;
+	return e;
 }
 
-/* Seal {"v":1,"entries":[a,b]} (b may be NULL) as a tree record; frees a and b. */
-static int add_tree(struct hctx *h, char *a, char *b, struct rec_ref *out)
+/* Encode entries a and b (b may be NULL; in this order, unsorted if asked) as one tree
+ * record in the store's format; clears them. */
+static int encode_pair(struct hctx *h, struct tree_entry *a, struct tree_entry *b, uint8_t **plain,
+		       size_t *len)
 {
-	char *j;
+	struct tree_entry e[2] = {*a};
+	struct tree t = {.e = e, .n = 1};
 	int ret;
-	if (asprintf(&j, "{\"v\":1,\"entries\":[%s%s%s]}", a ? a : "", a && b ? "," : "",
-		     b ? b : "") < 0)
-		j = NULL;
-	free(a);
-	free(b);
-	if (!j)
-		return -ENOMEM;
-	ret = pb_add(&h->p, h->s, REC_TREE, j, strlen(j), out);
-	free(j);
+	if (b)
+		e[t.n++] = *b;
+	ret = tree_encode(&t, store_format(h->s), plain, len);
+	for (size_t i = 0; i < t.n; i++)
+		tree_entry_clear(&e[i]);
 	return ret;
 }
 
-static char *good_file(struct hctx *h, const char *name, const char *extra)
+static int add_tree(struct hctx *h, struct tree_entry a, struct tree_entry *b, struct rec_ref *out)
 {
-	char *c = chunk_at(&h->good, 0), *e = c ? ent_file(name, 5, c, extra) : NULL;
-	free(c);
-	return e;
+	uint8_t *plain;
+	size_t len;
+	int ret = encode_pair(h, &a, b, &plain, &len);
+	if (ret)
+		return ret;
+	ret = pb_add(&h->p, h->s, REC_TREE, plain, len, out);
+	free(plain);
+	return ret;
 }
 
 static int evil_deep(struct hctx *h, struct rec_ref *out)
 {
-	int ret = add_tree(h, good_file(h, "\"bottom.txt\"", ""), NULL, out);
+	int ret = add_tree(h, good_file(h, "bottom.txt", 10, 0, 0), NULL, out);
 	for (int i = 0; !ret && i < DEEP_LEVELS; i++)
-		ret = add_tree(h, ent_dir("\"d\"", out), NULL, out);
+		ret = add_tree(h, ent_dir("d", out), NULL, out);
 	return ret;
 }
 
@@ -632,74 +641,74 @@ static int evil_cycle(struct hctx *h, struct rec_ref *out)
 	struct rec_ref self = {.off = h->p.len, .len = 200, .plen = 0};
 	memcpy(self.pack, h->p.id, PACK_ID_LEN);
 	memcpy(self.id, h->good.id, ID_LEN);
-	for (int i = 0; i < 8; i++) { /* the record's length depends on its own digits */
-		char *e = ent_dir("\"up\"", &self), *j;
-		if (!e || asprintf(&j, "{\"v\":1,\"entries\":[%s]}", e) < 0)
+	for (int i = 0; i < 8; i++) { /* the record's length may depend on its own digits */
+		struct tree_entry e = ent_dir("up", &self);
+		uint8_t *plain;
+		size_t len;
+		if (encode_pair(h, &e, NULL, &plain, &len))
 			return -ENOMEM;
-		self.plen = (uint32_t)strlen(j);
+		free(plain);
+		self.plen = (uint32_t)len;
 		self.len = self.plen + RECORD_OVERHEAD;
-		free(j);
-		free(e);
 	}
-	return add_tree(h, ent_dir("\"up\"", &self), NULL, out);
+	return add_tree(h, ent_dir("up", &self), NULL, out);
 }
 
 static int evil_symlinks(struct hctx *h, struct rec_ref *out)
 {
 	struct rec_ref inner;
-	char *l = ent_link("\"evil\"", "..");
-	char *f = good_file(h, "\"z-linked\"", ",\"link\":7,\"nlink\":2");
-	int ret = add_tree(h, l, f, &inner);
-	char *a = ent_link("\"a\"", h->symtarget), *d = ent_dir("\"b\"", &inner);
-	char *extra = ",\"link\":7,\"nlink\":2";
+	struct tree_entry f = good_file(h, "z-linked", 8, 7, 2), d, first;
+	int ret = add_tree(h, ent_link("evil", ".."), &f, &inner);
 	if (ret)
 		return ret;
 	/* "a" → outside the target; "b/evil" → ".." named like its parent; a hard link pair */
-	ret = add_tree(h, a, d, &inner);
-	if (!ret)
-		ret = add_tree(h, ent_dir("\"a-dir\"", &inner), good_file(h, "\"first\"", extra),
-			       out);
-	return ret;
+	d = ent_dir("b", &inner);
+	ret = add_tree(h, ent_link("a", h->symtarget), &d, &inner);
+	if (ret)
+		return ret;
+	first = good_file(h, "first", 5, 7, 2);
+	return add_tree(h, ent_dir("a-dir", &inner), &first, out);
+}
+
+static int evil_chunks(struct hctx *h, bool overlap, struct rec_ref *out)
+{
+	struct chunk_ref c[2] = {{.foff = 0, .rec = h->good},
+				 {.foff = overlap ? 3 : (1ull << 63) - 3, .rec = h->good}};
+	return add_tree(h, ent_file("bad", 3, overlap ? 10 : (1ull << 63) - 1, c, 2), NULL, out);
 }
 
 static int evil_simple(struct hctx *h, struct rec_ref *out)
 {
 	const char *k = h->kind;
-	char *c, *a = NULL, *b = NULL;
+	struct tree_entry b;
+	struct chunk_ref c = {.foff = 0, .rec = h->good};
 	if (!strcmp(k, "slash"))
-		a = good_file(h, "\"sub/../../escape\"", "");
-	else if (!strcmp(k, "dotdot"))
-		a = good_file(h, "\"..\"", "");
-	else if (!strcmp(k, "dot"))
-		a = good_file(h, "\".\"", "");
-	else if (!strcmp(k, "empty"))
-		a = good_file(h, "\"\"", "");
-	else if (!strcmp(k, "nul"))
-		a = good_file(h, "{\"hex\":\"7800\"}", "");
-	else if (!strcmp(k, "dup"))
-		a = good_file(h, "\"same\"", ""), b = good_file(h, "\"same\"", "");
-	else if (!strcmp(k, "unsorted"))
-		a = good_file(h, "\"b\"", ""), b = good_file(h, "\"a\"", "");
-	else if (!strcmp(k, "hugesize")) {
-		c = chunk_at(&h->good, 0);
-		a = ent_file("\"huge\"", 1ull << 62, c, "");
-		free(c);
-	} else if (!strcmp(k, "overlap") || !strcmp(k, "overflow")) {
-		int ov = !strcmp(k, "overlap");
-		char *c1 = chunk_at(&h->good, 0);
-		c = chunk_at(&h->good, ov ? 3 : (1ull << 63) - 3);
-		if (c1 && c && asprintf(&b, "%s,%s", c1, c) < 0)
-			b = NULL;
-		a = b ? ent_file("\"bad\"", ov ? 10 : (1ull << 63) - 1, b, "") : NULL;
-		free(b), free(c), free(c1);
-		b = NULL;
-	} else if (!strcmp(k, "typeconfuse"))
-		a = ent_dir("\"notadir\"", &h->good);
-	else if (!strcmp(k, "hugelink"))
-		a = good_file(h, "\"linked\"", ",\"link\":67108864,\"nlink\":1");
-	else
-		return -EINVAL;
-	return a ? add_tree(h, a, b, out) : -ENOMEM;
+		return add_tree(h, good_file(h, "sub/../../escape", 16, 0, 0), NULL, out);
+	if (!strcmp(k, "dotdot"))
+		return add_tree(h, good_file(h, "..", 2, 0, 0), NULL, out);
+	if (!strcmp(k, "dot"))
+		return add_tree(h, good_file(h, ".", 1, 0, 0), NULL, out);
+	if (!strcmp(k, "empty"))
+		return add_tree(h, good_file(h, "", 0, 0, 0), NULL, out);
+	if (!strcmp(k, "nul"))
+		return add_tree(h, good_file(h, "x\0", 2, 0, 0), NULL, out);
+	if (!strcmp(k, "dup")) {
+		b = good_file(h, "same", 4, 0, 0);
+		return add_tree(h, good_file(h, "same", 4, 0, 0), &b, out);
+	}
+	if (!strcmp(k, "unsorted")) {
+		b = good_file(h, "a", 1, 0, 0);
+		return add_tree(h, good_file(h, "b", 1, 0, 0), &b, out);
+	}
+	if (!strcmp(k, "hugesize"))
+		return add_tree(h, ent_file("huge", 4, 1ull << 62, &c, 1), NULL, out);
+	if (!strcmp(k, "overlap") || !strcmp(k, "overflow"))
+		return evil_chunks(h, !strcmp(k, "overlap"), out);
+	if (!strcmp(k, "typeconfuse"))
+		return add_tree(h, ent_dir("notadir", &h->good), NULL, out);
+	if (!strcmp(k, "hugelink"))
+		return add_tree(h, good_file(h, "linked", 6, 67108864, 1), NULL, out);
+	return -EINVAL;
 }
 
 static int build_evil(struct hctx *h, struct rec_ref *out)
@@ -729,9 +738,10 @@ static int cmd_hostile_tree(int argc, char **argv)
 		ret = pb_add(&h.p, h.s, REC_DATA, "good\n", 5, &h.good);
 	if (!ret)
 		ret = build_evil(&h, &evil);
-	if (!ret)
-		ret = add_tree(&h, ent_dir("\"evil\"", &evil), good_file(&h, "\"good.txt\"", ""),
-			       &root);
+	if (!ret) {
+		struct tree_entry good = good_file(&h, "good.txt", 8, 0, 0);
+		ret = add_tree(&h, ent_dir("evil", &evil), &good, &root);
+	}
 	if (!ret)
 		ret = pb_put(h.s, &h.p);
 	if (!ret)
