@@ -17,7 +17,10 @@ for a in "$@"; do
     # (procps), fuser (psmisc), ss (iproute2), xxd, hexdump (bsdextrautils), file
     --test) pkgs+=(nginx-full openssl rsync attr valgrind libclang-rt-14-dev curl
                    radosgw ceph-mon ceph-osd ceph-common strace
-                   time procps psmisc iproute2 xxd bsdextrautils file) ;;
+                   time procps psmisc iproute2 xxd bsdextrautils file
+                   dpkg-dev man-db groff-base systemd jq) ;;
+    # (dpkg-dev: dpkg-shlibdeps for the package's Depends; man-db, groff-base: the man
+    # pages render; systemd: systemd-analyze verify of the units; jq: docs/JSON.md examples)
     --bench) pkgs+=(restic rclone borgbackup fio hyperfine time) ;;
     *) echo "deps.sh: unknown option $a (use --test, --bench)" >&2; exit 2 ;;
   esac
