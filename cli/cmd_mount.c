@@ -1,10 +1,11 @@
 /* mount: show a store's snapshots as a read-only directory tree (FUSE).
  *
- * Order matters for clear errors: the store is opened and authenticated, and the snapshot
- * list read, before anything is mounted. Without --foreground the command forks first; the
- * child does all of that, mounts, and only then tells the waiting parent (through a pipe) to
- * exit 0. If the child fails before, it prints its error on the terminal it shares with the
- * parent and exits with its code, which the parent passes on: nothing is left mounted. */
+ * Order matters for clear errors: the store is opened and authenticated, and the head's
+ * snapshot read, before anything is mounted (the rest of the list after: fs_layout.c). Without
+ * --foreground the command forks first; the child does all of that, mounts, and only then tells the
+ * waiting parent (through a pipe) to exit 0. If the child fails before, it prints its error on the
+ * terminal it shares with the parent and exits with its code, which the parent passes on: nothing
+ * is left mounted. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -58,15 +59,18 @@ static const char help[] =
     "  Layout of the mount:\n"
     "    latest                      symlink to the snapshot the signed head names\n"
     "    snapshots/<UTC time>/...    one directory per snapshot, e.g.\n"
-    "                                snapshots/2026-11-27T08:19:47Z; snapshots sealed in\n"
-    "                                the same second get '-<id prefix>' added\n"
+    "                                snapshots/2026-11-27T08:19:47Z; a snapshot sealed in\n"
+    "                                the same second as another gets '-<id prefix>' added\n"
+    "                                (never the one latest names)\n"
     "  With --snapshot, that one snapshot's files are the root of the mount.\n"
     "\n"
-    "  The store is opened and authenticated, and the snapshot list verified, before\n"
-    "  anything is mounted. Without --foreground the command returns once the mount is\n"
-    "  ready (exit 0) or with an error and nothing mounted; the daemon then logs to\n"
-    "  syslog (or to --log-file). In the foreground it logs to standard error (or to\n"
-    "  --log-file once mounted).\n"
+    "  The store is opened and authenticated, and the head pointer and the manifest it\n"
+    "  names verified (that snapshot's root listing read), before anything is mounted;\n"
+    "  the rest of the snapshot list is read once mounted (snapshots/ waits for it), so\n"
+    "  a store of many snapshots mounts as fast as one of a single snapshot. Without\n"
+    "  --foreground the command returns once the mount is ready (exit 0) or with an error\n"
+    "  and nothing mounted; the daemon then logs to syslog (or to --log-file). In the\n"
+    "  foreground it logs to standard error (or to --log-file once mounted).\n"
     "\n"
     "  Every record is verified before a byte of it is shown. A record that is missing or\n"
     "  fails authentication makes reads that touch it fail with EIO (and is logged with\n"

@@ -26,6 +26,8 @@ int fs_new(struct store *s, const struct fs_opts *o, struct fs **out)
 	if (!fs->o.memory_cache)
 		fs->o.memory_cache = FS_DEFAULT_CACHE;
 	pthread_mutex_init(&fs->lock, NULL);
+	pthread_mutex_init(&fs->list_lock, NULL);
+	pthread_cond_init(&fs->list_cond, NULL);
 	ret = layout_load(fs);
 	if (!ret)
 		ret = inode_table_new(fs, layout_first_ino(fs));
@@ -33,9 +35,14 @@ int fs_new(struct store *s, const struct fs_opts *o, struct fs **out)
 		ret = layout_pin(fs);
 	if (!ret)
 		ret = prefetch_new(s, fs->o.memory_cache, &fs->pf);
-	/* one snapshot at the root: its listing must open, or the mount would be an EIO */
-	if (!ret && fs->single)
-		ret = inode_kids(fs, inode_get(fs, FS_INO_ROOT), &root);
+	/* snapshot 0's root listing, the first thing anyone reads (and its subdirectories'
+	 * prefetch starts); with --snapshot it is the mount's root and must open, or the mount
+	 * would be an EIO; under latest/ a failure shows there, the other snapshots still read */
+	if (!ret) {
+		int r = inode_kids(fs, inode_get(fs, fs->head.ino), &root);
+		if (fs->single)
+			ret = r;
+	}
 	fs_tree_unref(root);
 	if (ret < 0) {
 		fs_free(fs);
@@ -143,6 +150,7 @@ int fs_mount(struct fs *fs, const char *mountpoint)
 		return ret;
 	fs->mounted = true;
 	raise_readahead(mountpoint);
+	layout_start(fs); /* the rest of the snapshot list, while requests are served */
 	return 0;
 }
 
@@ -173,11 +181,11 @@ void fs_free(struct fs *fs)
 		fuse_remove_signal_handlers(fs->se);
 		fuse_session_destroy(fs->se);
 	}
+	layout_stop(fs); /* first: the listing thread pins nodes in the inode table */
 	prefetch_free(fs->pf);
 	inode_table_free(fs);
-	for (size_t i = 0; i < fs->nsnaps; i++)
-		snapshot_clear(&fs->snaps[i].sn);
-	free(fs->snaps);
 	pthread_mutex_destroy(&fs->lock);
+	pthread_mutex_destroy(&fs->list_lock);
+	pthread_cond_destroy(&fs->list_cond);
 	free(fs);
 }

@@ -3,9 +3,11 @@
  * Thin glue over the core (store/): the core never includes libfuse, and nothing here knows
  * about records, packs or crypto beyond calling store_*(). The life of a mount:
  *
- *   fs_new()    reads the snapshot list (or resolves --snapshot) and builds the layout;
- *               errors here are the store's (-ENOENT: no such snapshot) and nothing is mounted
- *   fs_mount()  creates the FUSE session and mounts it
+ *   fs_new()    reads the head pointer, its snapshot's manifest and root listing (or
+ *               resolves --snapshot) and builds the layout; errors here are the store's
+ *               (-ENOENT: no such snapshot) and nothing is mounted
+ *   fs_mount()  creates the FUSE session and mounts it; the rest of the snapshot list is
+ *               read in the background from then on
  *   fs_serve()  answers requests on a thread pool until unmounted or SIGTERM/SIGINT/SIGHUP
  *   fs_free()   unmounts if still mounted and frees everything
  */

@@ -128,6 +128,7 @@ struct fs_inodes {
 	struct u64map nodes;   /* ino -> struct fs_node * (live nodes) */
 	struct u64map dirbase; /* directory ino -> base of its block (kept for the mount) */
 	struct u64map *links;  /* per snapshot: link_id -> ino (kept for the mount) */
+	size_t nlinks;	       /* snapshots links has room for */
 	fuse_ino_t next;       /* first unallocated inode number */
 };
 
@@ -151,11 +152,12 @@ int inode_table_new(struct fs *fs, fuse_ino_t first_dynamic)
 
 	if (!in)
 		return -ENOMEM;
-	in->links = calloc(fs->nsnaps, sizeof(*in->links));
+	in->links = calloc(1, sizeof(*in->links)); /* snapshot 0; the others when listed */
 	if (!in->links) {
 		free(in);
 		return -ENOMEM;
 	}
+	in->nlinks = 1;
 	in->next = first_dynamic;
 	fs->inodes = in;
 	return 0;
@@ -179,7 +181,7 @@ void inode_table_free(struct fs *fs)
 			node_free((struct fs_node *)(uintptr_t)in->nodes.vals[i]);
 	map_free(&in->nodes);
 	map_free(&in->dirbase);
-	for (size_t i = 0; i < fs->nsnaps; i++)
+	for (size_t i = 0; i < in->nlinks; i++)
 		map_free(&in->links[i]);
 	free(in->links);
 	free(in);
@@ -200,6 +202,30 @@ int inode_add_pinned(struct fs *fs, fuse_ino_t ino, fuse_ino_t parent, enum fs_k
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+int inode_pin_snapshots(struct fs *fs, fuse_ino_t parent, unsigned first, size_t n, fuse_ino_t *ino)
+{
+	struct fs_inodes *in = fs->inodes;
+	struct u64map *links;
+	int ret = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	links = realloc(in->links, (first + n) * sizeof(*links));
+	if (!links) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	in->links = links;
+	for (; in->nlinks < first + n; in->nlinks++)
+		memset(&links[in->nlinks], 0, sizeof(*links));
+	for (size_t i = 0; !ret && i < n; i++) {
+		ino[i] = in->next++;
+		ret = inode_add_pinned(fs, ino[i], parent, FS_SNAPROOT, first + (unsigned)i);
+	}
+out:
+	pthread_mutex_unlock(&fs->lock);
+	return ret;
 }
 
 struct fs_node *inode_get(struct fs *fs, fuse_ino_t ino)
@@ -421,8 +447,8 @@ const struct tree_entry *inode_entry(const struct fs *fs, const struct fs_node *
 {
 	if (n->kind == FS_ENTRY)
 		return n->e;
-	if (n->kind == FS_SNAPROOT && fs->snaps[n->snap].sn.has_root_meta)
-		return &fs->snaps[n->snap].sn.root_meta;
+	if (n->kind == FS_SNAPROOT && fs_snap(fs, n->snap)->sn.has_root_meta)
+		return &fs_snap(fs, n->snap)->sn.root_meta;
 	return NULL;
 }
 

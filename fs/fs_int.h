@@ -50,7 +50,7 @@ struct fs_node {
 	fuse_ino_t ino;	   /* immutable */
 	fuse_ino_t parent; /* immutable; directories only (for "..") */
 	enum fs_kind kind; /* immutable */
-	unsigned snap;	   /* immutable: index into fs.snaps */
+	unsigned snap;	   /* immutable: which snapshot (fs_snap) */
 	bool pinned;	   /* immutable: synthetic nodes live as long as the mount */
 	/* FS_ENTRY (immutable): the listing that e points into, and a reference on it */
 	struct fs_tree *holder;
@@ -61,19 +61,40 @@ struct fs_node {
 
 struct fs_snap {
 	struct snapshot sn;
-	char name[64]; /* under snapshots/: "2026-11-27T08:19:47Z", "-<id>" added on equal times */
+	/* under snapshots/: "2026-11-27T08:19:47Z"; a snapshot sealed in the same second as
+	 * another gets "-<id prefix>" added, except the one the mount opened with */
+	char name[64];
+	fuse_ino_t ino; /* its root directory */
 };
 
 struct fs_inodes;   /* fs_inode.c */
 struct fs_prefetch; /* fs_prefetch.c */
 
+/* The snapshot list beyond the one the mount opened with, read once after mounting. */
+enum fs_list_state { LIST_NONE, LIST_LOADING, LIST_DONE };
+
 struct fs {
-	struct store *s;       /* borrowed; thread-safe */
-	struct fs_opts o;      /* immutable */
-	struct fs_snap *snaps; /* immutable after fs_new */
-	size_t nsnaps;
-	size_t latest;			   /* index of the snapshot `latest` names */
-	bool single;			   /* --snapshot: snaps[0]'s tree is the root */
+	struct store *s;  /* borrowed; thread-safe */
+	struct fs_opts o; /* immutable */
+	/* snapshot 0: the head's (or --snapshot's), read before the mount is ready; immutable */
+	struct fs_snap head;
+	/* Snapshots 1..nothers: the rest of the store's, listed in the background once mounted
+	 * (fs_layout.c), so that mounting costs the head, its manifest and its root listing
+	 * whatever the store holds. Set once under list_lock with list_state LIST_DONE, then
+	 * immutable; nodes of these snapshots exist only after that (fs_snap needs no lock). */
+	struct fs_snap *others;
+	size_t nothers;
+	unsigned *order; /* list_lock: all snapshots (0..nothers) by sequence, for readdir */
+	enum fs_list_state list_state; /* list_lock */
+	int list_err;		       /* list_lock: the last listing's error, 0 none */
+	pthread_mutex_t list_lock;
+	pthread_cond_t list_cond; /* list_lock: signalled when a listing ends */
+	pthread_t list_thread;
+	bool list_thread_started;
+	/* No snapshot of the mount has an entry with xattrs (manifest counts): getxattr is
+	 * answered ENOSYS, and the kernel asks no more (security.selinux of every ls -l) */
+	atomic_bool no_xattrs;
+	bool single;			   /* --snapshot: snapshot 0's tree is the root */
 	char latest_target[80];		   /* "snapshots/<name>" */
 	uint64_t total_bytes, total_files; /* for statfs */
 	pthread_mutex_t lock; /* guards the inode table and the fields marked fs.lock */
@@ -83,14 +104,24 @@ struct fs {
 	bool mounted;
 };
 
+/* Snapshot i of the mount (0: the head's; see struct fs). */
+static inline const struct fs_snap *fs_snap(const struct fs *fs, unsigned i)
+{
+	return i == 0 ? &fs->head : &fs->others[i - 1];
+}
+
 /* --uid, --gid, --umask applied to attributes about to be shown. */
 void fs_override_attr(const struct fs_opts *o, struct stat *st);
 /* The table; tree entries are numbered from first_dynamic (after the layout's inodes). */
 int inode_table_new(struct fs *fs, fuse_ino_t first_dynamic);
 void inode_table_free(struct fs *fs);
-/* Register a synthetic (pinned) node. */
+/* Register a synthetic (pinned) node (before serving: no lock taken). */
 int inode_add_pinned(struct fs *fs, fuse_ino_t ino, fuse_ino_t parent, enum fs_kind kind,
 		     unsigned snap);
+/* While serving: root directories for snapshots first..first+n-1 (under parent), numbered
+ * from the next free inode; ino[i] gets snapshot first+i's number. */
+int inode_pin_snapshots(struct fs *fs, fuse_ino_t parent, unsigned first, size_t n,
+			fuse_ino_t *ino);
 /* The node for an inode number the kernel knows (NULL if it is not known). */
 struct fs_node *inode_get(struct fs *fs, fuse_ino_t ino);
 /* A directory node's listing (loaded on first use): a new reference, or -errno. */
@@ -113,15 +144,23 @@ const struct tree_entry *inode_entry(const struct fs *fs, const struct fs_node *
 
 /* ---- layout (fs_layout.c): the synthetic part of the tree ---- */
 
-/* Read the snapshot list or resolve o->snapshot; name the snapshot directories. */
+/* Before mounting: read the head pointer and its snapshot's manifest (or resolve
+ * o->snapshot), and name it. Nothing else of the store's snapshot list is read here. */
 int layout_load(struct fs *fs);
 /* The first inode number after the synthetic ones. */
 fuse_ino_t layout_first_ino(const struct fs *fs);
 /* Register the synthetic nodes. */
 int layout_pin(struct fs *fs);
-/* For synthetic directories: number of children, and child i's name and node. */
+/* Once mounted: list the other snapshots in the background (no-op with --snapshot). */
+void layout_start(struct fs *fs);
+/* Wait for that listing to end (unmounting). */
+void layout_stop(struct fs *fs);
 bool layout_is_synthetic_dir(const struct fs_node *n);
-size_t layout_count(const struct fs *fs, const struct fs_node *dir);
+/* A synthetic directory is being opened: what its listing needs is there (snapshots/ waits
+ * for the snapshot list, or reads it if the background listing failed), or -errno. */
+int layout_open_dir(struct fs *fs, const struct fs_node *dir);
+/* For synthetic directories: number of children, and child i's name and node. */
+size_t layout_count(struct fs *fs, const struct fs_node *dir);
 int layout_child(struct fs *fs, const struct fs_node *dir, size_t i, const char **name,
 		 struct fs_node **child);
 /* Look a name up in a synthetic directory: -ENOENT or 0 with *child. */

@@ -181,7 +181,9 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fs_dirh *dh = calloc(1, sizeof(*dh));
 	int ret = !n ? -ENOENT : !dh ? -ENOMEM : 0;
 
-	if (!ret && !layout_is_synthetic_dir(n))
+	if (!ret && layout_is_synthetic_dir(n))
+		ret = layout_open_dir(fs, n); /* snapshots/: the list, whole or an error */
+	else if (!ret)
 		ret = inode_kids(fs, n, &dh->kids); /* all or nothing: never a short listing */
 	if (ret < 0) {
 		free(dh);
@@ -389,13 +391,23 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 /* ---- extended attributes ---- */
 
+/* Nothing in any snapshot of this mount has xattrs (the manifests say so): ENOSYS makes the
+ * kernel stop asking for the life of the mount (and answer EOPNOTSUPP itself), instead of a
+ * round trip per file for security.selinux on every ls -l, or for ACLs and capabilities.
+ * listxattr keeps answering (an empty list), so cp -a and rsync -X see "no xattrs". */
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct fs *fs = req_fs(req);
-	struct fs_node *n = inode_get(fs, ino);
-	const struct tree_entry *e = n ? inode_entry(fs, n) : NULL;
+	struct fs_node *n;
+	const struct tree_entry *e;
 	const struct xattr *x = NULL;
 
+	if (atomic_load_explicit(&fs->no_xattrs, memory_order_relaxed)) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	n = inode_get(fs, ino);
+	e = n ? inode_entry(fs, n) : NULL;
 	for (size_t i = 0; e && !x && i < e->nxattrs; i++)
 		if (strcmp(e->xattrs[i].name, name) == 0)
 			x = &e->xattrs[i];

@@ -641,6 +641,8 @@ static int publish(struct sealer *sl, const struct rec_ref *root, struct seal_re
 	sn.files = res->files;
 	sn.dirs = res->dirs;
 	sn.bytes = res->bytes;
+	sn.has_xattr_count = true;
+	sn.xattr_entries = res->xattr_entries + (sl->has_root_meta && sl->root_meta.nxattrs);
 	ret = store_write_snapshot(sl->s, &sn);
 	if (ret)
 		return ret;

@@ -32,6 +32,7 @@ struct seal_result {
 	uint8_t snapshot[ID_LEN];
 	uint64_t seq;
 	uint64_t files, dirs, symlinks, others, bytes;
+	uint64_t xattr_entries; /* entries recorded with xattrs (the root's own included) */
 	uint64_t chunks, chunks_new, bytes_new_plain, bytes_new_stored, packs_new;
 	uint64_t warnings; /* unreadable or changing files, skipped sockets */
 };

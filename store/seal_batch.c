@@ -205,6 +205,8 @@ int seal_tree_record(struct sealer *sl, struct tree *t, struct rec_ref *ref)
 
 	if (ret)
 		return ret;
+	for (size_t i = 0; i < t->n; i++) /* every listing passes here, reused ones too */
+		sl->res->xattr_entries += t->e[i].nxattrs != 0;
 	if (len > RECORD_MAX_PLAIN) {
 		log_err("a directory listing of %zu entries is too large for one record", t->n);
 		ret = -EFBIG;

@@ -101,6 +101,11 @@ struct snapshot {
 	 * absent in snapshots of several paths and in those sealed before it was kept */
 	bool has_root_meta;
 	struct tree_entry root_meta; /* type ENT_DIR; owned (snapshot_clear frees it) */
+	/* entries carrying xattrs, the root's own included (manifest "xattrs"; absent in
+	 * snapshots sealed before it was kept): with 0, a mount knows no getxattr can find
+	 * anything without looking */
+	bool has_xattr_count;
+	uint64_t xattr_entries;
 };
 void snapshot_clear(struct snapshot *sn);
 

@@ -33,6 +33,8 @@ static json_t *manifest_json(const struct store *s, const struct snapshot *sn)
 		      "host", sn->host, "tags", tags, "root", refjson_ref(&sn->root), "files",
 		      (json_int_t)sn->files, "dirs", (json_int_t)sn->dirs, "bytes",
 		      (json_int_t)sn->bytes);
+	if (m && sn->has_xattr_count)
+		json_object_set_new(m, "xattrs", json_integer((json_int_t)sn->xattr_entries));
 	if (m && sn->has_parent) {
 		hex_encode(sn->parent, ID_LEN, parent);
 		json_object_set_new(m, "parent", json_string(parent));
@@ -137,6 +139,11 @@ static int parse_manifest(const struct store *s, const uint8_t *text, size_t len
 		if (refjson_get_hex(m, "parent", sn->parent, ID_LEN))
 			goto out;
 		sn->has_parent = true;
+	}
+	if (json_object_get(m, "xattrs")) {
+		if (refjson_get_uint(m, "xattrs", INT64_MAX, &sn->xattr_entries))
+			goto out;
+		sn->has_xattr_count = true;
 	}
 	if (json_object_get(m, "root_meta")) {
 		sn->has_root_meta = true; /* so that snapshot_clear frees a partial decode */
