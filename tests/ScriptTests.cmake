@@ -12,7 +12,8 @@
 # A .sh without a label line is a configure error, except lib.sh and *_lib.sh (helpers), so a
 # forgotten label cannot silently drop a test from the suite.
 #
-# Each test runs as: testwrap --timeout <budget*scale> --grace 30 -- bash <script>, with
+# Each test runs as: testwrap --timeout <budget*scale> --grace 30 -- bash <script> (with
+# --sanitizer-logs in the sanitizer build: a sanitizer report from any process fails it), with
 # SKIP_RETURN_CODE 77 (lib.sh's skip) and a ctest TIMEOUT 45 s later than testwrap's own, so
 # testwrap's SIGTERM (which lets the script's cleanup run) always comes first.
 #
@@ -54,10 +55,15 @@ function(embassy_add_script_tests dir)
     if(not_sanitized AND A_SANITIZED)
       continue()
     endif()
+    set(wrap_flags "")
+    if(A_SANITIZED)
+      set(wrap_flags --sanitizer-logs) # reports of daemons too (their stderr is /dev/null)
+    endif()
     math(EXPR wrap_timeout "${budget} * ${A_SCALE}")
     math(EXPR ctest_timeout "${wrap_timeout} + ${EMBASSY_TEST_GRACE} + 45")
     add_test(NAME ${group}/${name}
-      COMMAND ${A_WRAPPER} --timeout ${wrap_timeout} --grace ${EMBASSY_TEST_GRACE} -- bash ${script})
+      COMMAND ${A_WRAPPER} --timeout ${wrap_timeout} --grace ${EMBASSY_TEST_GRACE} ${wrap_flags}
+        -- bash ${script})
     set_tests_properties(${group}/${name} PROPERTIES LABELS "${lbl}" TIMEOUT ${ctest_timeout}
       SKIP_RETURN_CODE 77 ENVIRONMENT "${A_ENV}")
   endforeach()

@@ -55,13 +55,14 @@ cleanup() {
 	for ((i = ${#EXIT_HANDLERS[@]} - 1; i >= 0; i--)); do
 		eval "${EXIT_HANDLERS[i]}"
 	done
-	for pid in "${BG_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	# only our own children: a PID that exited and was reaped may belong to someone else now
+	for pid in "${BG_PIDS[@]}"; do our_child "$pid" && kill -TERM "$pid" 2>/dev/null; done
 	for ((i = 0; i < 150; i++)); do # up to 3 s for them to exit on SIGTERM, then SIGKILL
 		any_alive "${BG_PIDS[@]}" || break
 		sleep 0.02
 	done
 	for pid in "${BG_PIDS[@]}"; do
-		kill -KILL "$pid" 2>/dev/null
+		our_child "$pid" && kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
@@ -94,8 +95,16 @@ alive() {
 }
 any_alive() {
 	local p
-	for p in "$@"; do alive "$p" && return 0; done
+	for p in "$@"; do our_child "$p" && alive "$p" && return 0; done
 	return 1
+}
+# our_child PID: PID is a child of this test's shell (not a recycled PID of someone else's)
+our_child() {
+	local st
+	{ read -r st <"/proc/$1/stat"; } 2>/dev/null || return 1
+	st=${st##*) }
+	st=${st#* }
+	[ "${st%% *}" = "$$" ]
 }
 
 fail() {

@@ -168,6 +168,7 @@ concurrent_cmp() {
 	for i in $(seq 1 "$n"); do
 		(for f in "$@"; do cmp -s "$src/$f" "$mnt/$f" || exit 1; done) &
 		pids+=($!)
+		BG_PIDS+=($!) # stopped at exit if a failure ends the test first
 	done
 	for i in "${pids[@]}"; do
 		wait "$i" || fail "a concurrent reader saw different bytes"

@@ -15,7 +15,9 @@
 #   - a test past its "# timeout:" gets SIGTERM, its on_exit cleanup runs, it fails within
 #     seconds, and nothing it started survives; ctest's output pipe is not held open;
 #   - a .sh without a label line is a configure error; "# sanitizer: no" keeps a test out of
-#     the sanitizer build only.
+#     the sanitizer build only;
+#   - testwrap --sanitizer-logs (the ASan build) fails a test when any of its processes, even a
+#     daemon whose stderr is /dev/null, reports a leak.
 . "$(dirname "$0")/lib.sh"
 command -v cmake >/dev/null && command -v ctest >/dev/null || skip "cmake/ctest not installed"
 TESTWRAP=$(tool testwrap)
@@ -163,4 +165,39 @@ printf '#!/bin/bash\n%s\n' "$LIB" >"$T/labels/t/forgotten.sh"
 rm -rf "$T/labels/b"
 ! configure labels OFF || fail "a script without a label line was accepted"
 assert_grep "forgotten.sh: no '# label" "$T/labels.cfg" "configure names the script"
+
+log "6. sanitizer build: a report from a daemon whose stderr is /dev/null still fails the test"
+if command -v clang >/dev/null; then
+	cat >"$T/daemon.c" <<'EOF'
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	char *p = malloc(32);
+	if (fork() > 0) {
+		free(p);
+		return 0; /* the parent returns at once, like a daemonising mount */
+	}
+	setsid();
+	dup2(open("/dev/null", O_WRONLY), 2); /* where a detached daemon's stderr goes */
+	strcpy(p, "leaked");
+	if (argc > 1 && !strcmp(argv[1], "clean"))
+		free(p);
+	p = NULL;
+	return 0;
+}
+EOF
+	clang -fsanitize=address -g -o "$T/daemon" "$T/daemon.c" || fail "clang -fsanitize=address"
+	export ASAN_OPTIONS=detect_leaks=1
+	expect_rc 1 "$TESTWRAP" --sanitizer-logs -- "$T/daemon" leak
+	assert_grep 'testwrap: sanitizer report sanitizer\.[0-9]+' "$T/err" "the report is printed"
+	assert_grep 'LeakSanitizer: detected memory leaks' "$T/err" "it is the daemon's leak"
+	assert_grep 'FAIL: 1 sanitizer report' "$T/err" "the test fails for it"
+	expect_rc 0 "$TESTWRAP" --sanitizer-logs -- "$T/daemon" clean
+	unset ASAN_OPTIONS
+else
+	skip_part "clang not installed: the --sanitizer-logs check"
+fi
 log PASS

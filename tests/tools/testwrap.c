@@ -1,7 +1,7 @@
 /* testwrap: run one test so that nothing it started outlives it and it cannot hang the suite.
  * tests/CMakeLists.txt runs every script test through it.
  *
- *   testwrap [--timeout SECS] [--grace SECS] [--linger SECS] [--] CMD [ARGS...]
+ *   testwrap [--timeout SECS] [--grace SECS] [--linger SECS] [--sanitizer-logs] [--] CMD...
  *
  * - It becomes a child subreaper (PR_SET_CHILD_SUBREAPER): every process the test starts, even
  *   a daemon that forks twice or calls setsid, stays a descendant of testwrap, so it is found
@@ -16,6 +16,11 @@
  *   their own (a mount daemon finishing after fusermount3 -u); each one still alive then is
  *   named on stderr, killed (SIGTERM, then SIGKILL) and reaped, and the test fails: a test must
  *   stop what it started.
+ *
+ * - --sanitizer-logs (the ASan+UBSan build): every process of the test writes its sanitizer
+ *   reports to files in a private directory (log_path appended to ASAN_OPTIONS and
+ *   UBSAN_OPTIONS) instead of its stderr, which for a daemonised mount is /dev/null. Each report
+ *   is printed when the test ends, and the test fails: a leak or error in any process counts.
  *
  * Exit status: CMD's own (77 stays 77: ctest's skip code), 128+N if CMD died of signal N, 124 on
  * timeout, 1 when the test passed or skipped but left processes behind, 2 on usage errors. */
@@ -37,6 +42,7 @@
 #define CMDLINE_MAX  300
 #define EXIT_SKIP    77
 #define EXIT_TIMEOUT 124
+#define REPORT_MAX   (16u << 10)
 
 static const char *prog = "testwrap";
 
@@ -178,6 +184,65 @@ static void kill_descendants(const sigset_t *set, pid_t main_pid, int *st, bool 
 	reap_all(main_pid, st, done);
 }
 
+/* Point ASAN_OPTIONS and UBSAN_OPTIONS at files under a new private directory; returns it. */
+static char *sanitizer_logs_begin(void)
+{
+	static const char *vars[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS"};
+	const char *tmp = getenv("TMPDIR");
+	char *dir, *val;
+	size_t k;
+
+	if (asprintf(&dir, "%s/testwrap-san.XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
+		return NULL;
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "%s: mkdtemp %s: %s\n", prog, dir, strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	for (k = 0; k < 2; k++) {
+		const char *old = getenv(vars[k]);
+
+		/* one name for both: whichever variable a runtime reads last sets its log_path */
+		if (asprintf(&val, "%s%slog_path=%s/sanitizer", old ? old : "",
+			     old && *old ? ":" : "", dir) < 0)
+			continue;
+		setenv(vars[k], val, 1);
+		free(val);
+	}
+	return dir;
+}
+
+/* Print and remove every report in DIR, then DIR; returns how many there were. */
+static int sanitizer_logs_end(char *dir)
+{
+	char path[4096], buf[REPORT_MAX];
+	struct dirent *de;
+	int n = 0, fd;
+	ssize_t len;
+	DIR *d;
+
+	if (!dir || !(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		len = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+		if (fd >= 0)
+			close(fd);
+		fprintf(stderr, "%s: sanitizer report %s:\n%.*s%s\n", prog, de->d_name,
+			(int)(len > 0 ? len : 0), buf,
+			len == (ssize_t)sizeof(buf) ? "\n[...]" : "");
+		unlink(path);
+		n++;
+	}
+	closedir(d);
+	rmdir(dir);
+	free(dir);
+	return n;
+}
+
 static double arg_secs(const char *opt, const char *val)
 {
 	char *end;
@@ -214,6 +279,9 @@ static pid_t start(char **argv, const sigset_t *old)
 int main(int argc, char **argv)
 {
 	double timeout = 0, grace = 20, linger = 5, deadline, end;
+	bool san_logs = false;
+	char *san_dir = NULL;
+	int nreports;
 	bool main_done = false, timed_out = false, stopping = false;
 	static pid_t left[MAX_PROCS];
 	sigset_t set, old;
@@ -231,13 +299,17 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--grace")) {
 			grace = arg_secs(argv[i], argv[i + 1]);
 			i++;
+		} else if (!strcmp(argv[i], "--sanitizer-logs")) {
+			san_logs = true;
 		} else if (!strcmp(argv[i], "--linger")) {
 			linger = arg_secs(argv[i], argv[i + 1]);
 			i++;
 		} else {
-			fprintf(stderr,
-				"usage: %s [--timeout S] [--grace S] [--linger S] [--] CMD...\n",
-				prog);
+			fprintf(
+			    stderr,
+			    "usage: %s [--timeout S] [--grace S] [--linger S] [--sanitizer-logs] "
+			    "[--] CMD...\n",
+			    prog);
 			return 2;
 		}
 	}
@@ -254,6 +326,8 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, &old);
+	if (san_logs)
+		san_dir = sanitizer_logs_begin();
 	pid = start(argv + i, &old);
 	if (pid < 0) {
 		fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
@@ -316,6 +390,11 @@ int main(int argc, char **argv)
 		rc = 128 + WTERMSIG(st);
 	if (timed_out)
 		rc = EXIT_TIMEOUT;
+	nreports = sanitizer_logs_end(san_dir);
+	if (nreports > 0 && (rc == 0 || rc == EXIT_SKIP)) {
+		fprintf(stderr, "%s: FAIL: %d sanitizer report(s)\n", prog, nreports);
+		rc = 1;
+	}
 	if (n > 0 && (rc == 0 || rc == EXIT_SKIP)) {
 		fprintf(stderr, "%s: FAIL: a test must stop every process it started\n", prog);
 		rc = 1;
