@@ -14,7 +14,7 @@ for a in "$@"; do
   case $a in
     # every command the tests run that a minimal Debian 12 (debootstrap --variant=minbase)
     # lacks (scripts/fresh-root-check.sh proves the list): /usr/bin/time (time), ps/pgrep
-    # (procps), fuser (psmisc), ss (iproute2), xxd, hexdump (bsdextrautils), file
+    # (procps), fuser (psmisc), ss (iproute2), xxd, hexdump and col (bsdextrautils), file
     --test) pkgs+=(nginx-full openssl rsync attr valgrind libclang-rt-14-dev curl
                    radosgw ceph-mon ceph-osd ceph-common strace
                    time procps psmisc iproute2 xxd bsdextrautils file

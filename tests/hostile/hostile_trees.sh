@@ -28,8 +28,8 @@ bounded() {
 	timeout 300 /usr/bin/time -f '%M' -o "$T/rss" "$@" >"$out" 2>"$T/err"
 	RC=$?
 	set -e
-	RSS_KB=$(tail -1 "$T/rss" 2>/dev/null || echo 0)
-	[[ "$RSS_KB" =~ ^[0-9]+$ ]] || RSS_KB=0
+	RSS_KB=$(tail -1 "$T/rss" 2>/dev/null || true)
+	[[ "$RSS_KB" =~ ^[0-9]+$ ]] || fail "$*: no max RSS measured (exit $RC; /usr/bin/time: $(cat "$T/rss" 2>/dev/null))"
 	[ "$RC" -ne 124 ] || fail "$* did not finish in 300 s"
 	no_crash "$1 $2"
 	[ "$RSS_KB" -le "$RSS_LIMIT_KB" ] || fail "$*: max RSS $((RSS_KB / 1024)) MiB"
