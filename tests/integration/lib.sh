@@ -139,15 +139,17 @@ need_root() {
 # Bash starts background commands of a script with SIGINT ignored; env puts it back, so a
 # test can interrupt them as a user's Ctrl-C would.
 start_bg() {
-	local logf=$T/.bg-${#BG_PIDS[@]}-$(basename "$1").log
-	(
-		me=$BASHPID
-		[ "$(readlink "/proc/$me/fd/1")" != "$LIB_OUT" ] || exec >>"$logf"
-		[ "$(readlink "/proc/$me/fd/2")" != "$LIB_ERR" ] || exec 2>>"$logf"
-		exec env --default-signal=INT,QUIT "$@"
-	) </dev/null &
+	bg_exec "$T/.bg-${#BG_PIDS[@]}-$(basename "$1").log" "$@" </dev/null &
 	BG_PID=$!
 	BG_PIDS+=("$BG_PID")
+}
+# bg_exec LOG CMD...: (in the background job) stdout/stderr to LOG unless redirected, then exec
+bg_exec() {
+	local logf=$1 me=$BASHPID
+	shift
+	[ "$(readlink "/proc/$me/fd/1")" != "$LIB_OUT" ] || exec >>"$logf"
+	[ "$(readlink "/proc/$me/fd/2")" != "$LIB_ERR" ] || exec 2>>"$logf"
+	exec env --default-signal=INT,QUIT "$@"
 }
 
 # wait_until SECONDS CMD...: poll CMD until it succeeds; fail after SECONDS.

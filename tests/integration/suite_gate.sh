@@ -43,9 +43,16 @@ configure() { cmake -S "$T/$1" -B "$T/$1/b" -DSANITIZED="${2:-OFF}" >"$T/$1.cfg"
 script() { # PROJECT NAME BODY: a test script sourcing the real lib.sh
 	printf '#!/bin/bash\n# label: local\n%s\n' "$3" >"$T/$1/t/$2.sh"
 }
-LIB='. "$SRC_DIR/tests/integration/lib.sh"'
-# pid_gone FILE: the process whose PID is in FILE no longer exists
-pid_gone() { [ -s "$1" ] && ! alive "$(cat "$1")"; }
+LIB='. "$SRC_DIR/tests/integration/lib.sh"
+ident() { echo "$1 $(cut -d" " -f22 "/proc/$1/stat")"; }'
+ident() { echo "$1 $(cut -d" " -f22 "/proc/$1/stat")"; } # PID STARTTIME
+# pid_gone FILE: the process named in FILE ("PID STARTTIME", from ident) no longer exists (a
+# PID of its own may have been reused since: this machine's pid_max is small)
+pid_gone() {
+	local pid start
+	read -r pid start <"$1" || return 1
+	! alive "$pid" || [ "$(ident "$pid")" != "$pid $start" ]
+}
 
 log "1. no tests registered: a failure, not a green run"
 project empty
@@ -99,26 +106,28 @@ project procs
 # set -e failure with a server from start_bg running (hostile_lib's EXIT trap used to stop
 # the cleanup before it killed anything: http_hostile.sh held ctest's pipe for 11 minutes)
 script procs errexit ". \"\$SRC_DIR/tests/hostile/hostile_lib.bash\"
+ident() { echo \"\$1 \$(cut -d' ' -f22 /proc/\$1/stat)\"; }
 start_bg python3 -c 'import sys, time
 while True: print(\"serving\", flush=True); time.sleep(0.5)'
-echo \$BG_PID >\"\$GATE/errexit.pid\"
+ident \$BG_PID >\"\$GATE/errexit.pid\"
 wait_until 20 test -s \"\$T/.bg-0-python3.log\"
 false
 fail 'set -e did not stop the test'"
 # a process that escapes (setsid, not start_bg, not waited for): testwrap must catch it
 script procs leaker "$LIB
 setsid sleep 600 </dev/null >/dev/null 2>&1 &
-echo \$! >\"\$GATE/leaker.pid\""
+ident \$! >\"\$GATE/leaker.pid\""
 # a hang: the timeout sends SIGTERM, on_exit runs, the server it started is stopped
 cat >"$T/procs/t/hang.sh" <<'EOF'
 #!/bin/bash
 # label: local
-# timeout: 3
+# timeout: 15
 . "$SRC_DIR/tests/integration/lib.sh"
+ident() { echo "$1 $(cut -d" " -f22 "/proc/$1/stat")"; }
 on_exit 'touch "$GATE/hang.cleanup-ran"'
 start_bg sleep 600
-echo $BG_PID >"$GATE/hang-bg.pid"
-echo $$ >"$GATE/hang.pid"
+ident $BG_PID >"$GATE/hang-bg.pid"
+ident $$ >"$GATE/hang.pid"
 sleep 600 # the hang
 EOF
 configure procs || fail "configure: $(cat "$T/procs.cfg")"
@@ -127,9 +136,12 @@ run ctest --test-dir "$T/procs/b" --output-on-failure -j3 --output-junit "$T/pro
 secs=$((SECONDS - start))
 log "ctest on the three tests: exit $RC in ${secs}s"
 [ "$RC" -ne 0 ] || fail "ctest passed tests that failed, leaked and hung"
-[ "$secs" -lt 100 ] || fail "the suite took ${secs}s: a hang or a held pipe (timeout 3 s)"
+[ "$secs" -lt 100 ] || fail "the suite took ${secs}s: a hang or a held pipe (timeout 15 s)"
 for t in errexit leaker hang; do
 	assert_grep "Test +#[0-9]+: t/$t .*(Failed|Timeout)" "$T/out" "$t fails"
+done
+for f in errexit leaker hang-bg hang; do # each test got as far as starting its processes
+	[ -s "$G/$f.pid" ] || fail "the scratch test did not record $f.pid (too slow to start?)"
 done
 wait_until 5 pid_gone "$G/errexit.pid"
 wait_until 5 pid_gone "$G/leaker.pid"
@@ -142,7 +154,7 @@ assert "left" not in out["t/errexit"], "lib.sh's cleanup did not stop the server
 assert "testwrap: the test left 1 process(es) running" in out["t/leaker"], out["t/leaker"]
 assert "sleep 600" in out["t/leaker"], out["t/leaker"]
 assert "a test must stop every process it started" in out["t/leaker"], out["t/leaker"]
-assert "TIMEOUT: still running after 3 s" in out["t/hang"], out["t/hang"]
+assert "TIMEOUT: still running after 15 s" in out["t/hang"], out["t/hang"]
 assert "left" not in out["t/hang"], "the timed-out test's cleanup left processes:\n" + out["t/hang"]
 print("errexit: cleaned up by lib.sh; leaker: caught and killed; hang: stopped by its timeout")
 EOF
