@@ -25,6 +25,7 @@
 #include "fs.h"
 #include "hex.h"
 #include "log.h"
+#include "mount_rw.h"
 
 #if __has_include("diskcache.h")
 #include "diskcache.h"
@@ -48,6 +49,8 @@ static const char help[] =
     "                [--cache-size SIZE] [--memory-cache SIZE] [--foreground]\n"
     "                [--allow-other [--uid USER] [--gid GROUP] [--umask MODE]]\n"
     "                [--offline] [--log-file FILE] [-o FUSE_OPTION]...\n"
+    "  embassy mount STORE MOUNTPOINT --rw --sealer-key FILE [--snapshot SNAPSHOT]\n"
+    "                [--journal-dir DIR] [--commit-every DURATION] [--journal-max SIZE]\n"
     "  mount -t fuse.embassy STORE MOUNTPOINT -o OPTION[,OPTION...]\n"
     "\n"
     "DESCRIPTION\n"
@@ -138,7 +141,7 @@ static const char help[] =
     "  A line of /etc/fstab (the profile names the key file, the CA, the trust):\n"
     "    https://e.example/regs /mnt/regs fuse.embassy "
     "profile=regs,_netdev,nofail,x-systemd.automount\n"
-    "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
+    "\n" MOUNT_RW_HELP "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy mount /srv/embassy /mnt/embassy --key-file officer1.key\n"
     "  sqlite3 'file:/mnt/embassy/latest/business/register.db?immutable=1' \\\n"
@@ -172,6 +175,7 @@ struct mount_args {
 	const char *fuse_opts[MAX_FUSE_OPTS];
 	size_t nfuse_opts;
 	struct fs_opts owner; /* --uid, --gid, --umask */
+	struct mount_rw rw;   /* --rw and its options (mount_rw.c) */
 };
 
 /* A user or group by name or number. */
@@ -226,6 +230,8 @@ static int parse_owner(struct cli_ctx *c, struct mount_args *a, int opt, const c
 
 static int parse_opt(struct cli_ctx *c, struct mount_args *a, int opt, const char *arg)
 {
+	int r;
+
 	switch (opt) {
 	case OPT_SNAPSHOT:
 		a->snapshot = arg;
@@ -261,7 +267,8 @@ static int parse_opt(struct cli_ctx *c, struct mount_args *a, int opt, const cha
 		a->fuse_opts[a->nfuse_opts++] = arg;
 		return EXIT_OK;
 	default:
-		return parse_owner(c, a, opt, arg);
+		r = mount_rw_opt(c, &a->rw, opt, arg);
+		return r != -1 ? r : parse_owner(c, a, opt, arg);
 	}
 }
 
@@ -282,6 +289,7 @@ static int parse(struct cli_ctx *c, struct mount_args *a, int argc, char **argv)
 	    {"gid", required_argument, NULL, OPT_GID},
 	    {"umask", required_argument, NULL, OPT_UMASK},
 	    {"log-file", required_argument, NULL, OPT_LOG_FILE},
+	    MOUNT_RW_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
 	int opt, r;
 
@@ -322,6 +330,10 @@ static int positionals(struct cli_ctx *c, struct mount_args *a, int argc, char *
 		a->cache_dir = SYSTEM_CACHE_DIR; /* fstab, systemd: root without a home */
 	if (a->offline && a->cache_size == 0)
 		return opts_usage(c, "--offline reads from the disk cache: it needs one");
+	if (a->rw.on && (a->offline || a->owner.set_uid || a->owner.set_gid || a->owner.set_umask))
+		return opts_usage(c,
+				  "--rw shows and keeps the real owners and modes, and needs the "
+				  "store: not with --offline, --uid, --gid or --umask");
 	return EXIT_OK;
 }
 
@@ -445,6 +457,20 @@ static int mirror_dir(const struct mount_args *a, char **out)
 	return ret;
 }
 
+/* --rw: mount_rw.c serves it. */
+static int serve_rw(struct cli_ctx *c, struct mount_args *a, int ready_fd)
+{
+	a->rw.url = a->url;
+	a->rw.mountpoint = a->mountpoint;
+	a->rw.snapshot = a->snapshot;
+	a->rw.allow_other = a->allow_other;
+	a->rw.debug = c->verbose >= 3;
+	a->rw.fuse_opts = a->fuse_opts;
+	a->rw.nfuse_opts = a->nfuse_opts;
+	a->rw.detach = detach;
+	return mount_rw_serve(c, &a->rw, ready_fd);
+}
+
 /* Open, build, mount, serve. ready_fd >= 0: the parent waiting for the mount. */
 static int serve(struct cli_ctx *c, struct mount_args *a, int ready_fd)
 {
@@ -467,6 +493,8 @@ static int serve(struct cli_ctx *c, struct mount_args *a, int ready_fd)
 #endif
 	int ret, err;
 
+	if (a->rw.on)
+		return serve_rw(c, a, ready_fd);
 	/* chunk buffers (~1 MiB) come and go on many threads. mmap'ing each one costs page
 	 * faults and zeroing (half the CPU of a cold sequential read, measured); keeping them in
 	 * per-thread arenas let RSS grow far past the memory cache. Few arenas and a fixed
@@ -617,6 +645,7 @@ static int run_mount(int argc, char **argv)
 	pid_t pid;
 
 	opts_init(&c, "mount");
+	mount_rw_init(&a.rw);
 	ret = parse(&c, &a, argc, argv);
 	if (ret != EXIT_OK || c.help)
 		return ret != EXIT_OK ? ret : opts_help(&c);

@@ -1,0 +1,154 @@
+/* mount_rw: serving a `--rw` mount — the store opened with the sealer key, the journal
+ * resumed or started, the FUSE mount, and on the way out a journal made durable. */
+#include "mount_rw.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hex.h"
+#include "live.h"
+#include "log.h"
+#include "rw.h"
+#include "trust.h"
+
+void mount_rw_init(struct mount_rw *rw)
+{
+	memset(rw, 0, sizeof(*rw));
+	rw->commit_every = MOUNT_RW_COMMIT_EVERY_DEFAULT;
+}
+
+int mount_rw_opt(struct cli_ctx *c, struct mount_rw *rw, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_RW:
+		rw->on = true;
+		return EXIT_OK;
+	case OPT_JOURNAL_DIR:
+		rw->journal_dir = arg;
+		return EXIT_OK;
+	case OPT_JOURNAL_MAX:
+		if (opts_parse_size(arg, &rw->journal_max) < 0 || rw->journal_max < (64u << 20))
+			return opts_usage(c, "--journal-max needs a size of at least 64M, not '%s'",
+					  arg);
+		return EXIT_OK;
+	case OPT_COMMIT_EVERY:
+		if (strcmp(arg, "0") && opts_parse_duration(arg, &rw->commit_every) < 0)
+			return opts_usage(
+			    c, "--commit-every needs a duration like 5m, or 0, not '%s'", arg);
+		if (!strcmp(arg, "0"))
+			rw->commit_every = 0;
+		return EXIT_OK;
+	default:
+		return -1;
+	}
+}
+
+/* The journal's directory: --journal-dir, else journal/<store id> beside the trust state. */
+static char *journal_dir(const struct cli_ctx *c, const struct mount_rw *rw, struct store *s)
+{
+	char *state, *dir, *out = NULL;
+
+	if (rw->journal_dir) {
+		char *r = realpath(rw->journal_dir, NULL);
+		return r ? r : strdup(rw->journal_dir);
+	}
+	state = trust_state_path(&c->trust, store_id_hex(s));
+	if (!state)
+		return NULL;
+	dir = dirname(state);
+	if (asprintf(&out, "%s/journal/%s", dir, store_id_hex(s)) < 0)
+		out = NULL;
+	free(state);
+	return out;
+}
+
+static int open_error(const struct mount_rw *rw, const char *jdir, int err)
+{
+	switch (err) {
+	case -EBUSY:
+		cli_error("journal %s is in use by another mount of this store; give this mount "
+			  "its own --journal-dir",
+			  jdir);
+		return EXIT_FAIL;
+	case -EXDEV:
+		cli_error("journal %s belongs to another store (or another master key)", jdir);
+		return EXIT_FAIL;
+	case -ESTALE:
+		cli_error("journal %s holds uncommitted changes on another snapshot than '%s'; "
+			  "mount without --snapshot to resume (and commit) them",
+			  jdir, rw->snapshot);
+		return EXIT_FAIL;
+	case -EBADMSG:
+		cli_error("journal %s is damaged (see the log); nothing was mounted", jdir);
+		return EXIT_INTEGRITY;
+	case -ENOENT:
+		return cli_snapshot_error(rw->url, rw->snapshot ? rw->snapshot : "latest", err);
+	default:
+		cli_error("cannot open journal %s: %s", jdir, strerror(-err));
+		return cli_exit_for(err) == EXIT_OK ? EXIT_FAIL : cli_exit_for(err);
+	}
+}
+
+int mount_rw_serve(struct cli_ctx *c, struct mount_rw *rw, int ready_fd)
+{
+	struct rwfs_opts fo = {.allow_other = rw->allow_other,
+			       .debug = rw->debug,
+			       .fuse_opts = rw->fuse_opts,
+			       .nfuse_opts = rw->nfuse_opts};
+	struct live_opts lo = {.snapshot = rw->snapshot, .journal_max = rw->journal_max};
+	struct store *s = NULL;
+	struct live *l = NULL;
+	struct rwfs *f = NULL;
+	char *jdir = NULL;
+	int ret, err;
+
+	if (!c->sealer_key) {
+		cli_error("--rw needs the sealer key (--sealer-key FILE): a reader's credential "
+			  "cannot sign the snapshots that commits write");
+		return EXIT_AUTH;
+	}
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	ret = cli_open_store(c, rw->url, true, &s);
+	if (ret != EXIT_OK)
+		return ret;
+	jdir = journal_dir(c, rw, s);
+	if (!jdir) {
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	lo.journal_dir = jdir;
+	err = live_open(s, &lo, &l);
+	if (err < 0) {
+		ret = open_error(rw, jdir, err);
+		goto out;
+	}
+	err = rwfs_new(l, &fo, &f);
+	if (!err)
+		err = rwfs_mount(f, rw->mountpoint);
+	if (err < 0) {
+		cli_error("cannot mount on %s%s", rw->mountpoint,
+			  err == -EINVAL ? ": bad -o option (see above)" : " (see above)");
+		ret = err == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+		goto out;
+	}
+	log_info("mounted %s on %s, writable (journal %s)", rw->url, rw->mountpoint, jdir);
+	if (ready_fd >= 0)
+		rw->detach(ready_fd);
+	else
+		cli_sd_notify("READY=1");
+	err = rwfs_serve(f);
+	ret = err < 0 ? EXIT_FAIL : EXIT_OK;
+	if (err < 0)
+		log_err("serving %s ended: %s", rw->mountpoint, strerror(-err));
+out:
+	rwfs_free(f);
+	live_close(l); /* makes the journal durable: nothing pending is lost */
+	store_close(s);
+	free(jdir);
+	return ret;
+}

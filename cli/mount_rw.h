@@ -1,0 +1,62 @@
+/* mount_rw: the `--rw` half of `embassy mount` — a writable mount whose changes go to the
+ * local journal and are committed back to the store (journal/live.h, journal/commit.h). The
+ * option parsing and forking stay in cmd_mount.c; it hands over here to serve. */
+#ifndef EMBASSY_MOUNT_RW_H
+#define EMBASSY_MOUNT_RW_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli.h"
+
+#define MOUNT_RW_COMMIT_EVERY_DEFAULT (5 * 60)
+
+struct mount_rw {
+	bool on;		 /* --rw */
+	const char *journal_dir; /* --journal-dir (NULL: under the state directory) */
+	int64_t commit_every;	 /* --commit-every, seconds; 0: only on `embassy commit` */
+	uint64_t journal_max;	 /* --journal-max (0: default) */
+	/* filled in by cmd_mount.c before mount_rw_serve */
+	const char *url, *mountpoint, *snapshot;
+	bool allow_other, debug;
+	const char *const *fuse_opts;
+	size_t nfuse_opts;
+	void (*detach)(int ready_fd); /* leave the terminal, tell the parent we are ready */
+};
+
+/* The --rw options' help text (for cmd_mount.c's manual). */
+#define MOUNT_RW_HELP                                                                              \
+	"WRITE-THROUGH (--rw)\n"                                                                   \
+	"  --rw                 mount the snapshot (--snapshot, default the latest) as a\n"        \
+	"                       writable tree. Needs --sealer-key: a reader's credential\n"        \
+	"                       cannot sign the snapshots commits write (exit 4). Changes\n"       \
+	"                       go to an encrypted journal on this host: fsync makes them\n"       \
+	"                       durable here; 'embassy commit MOUNTPOINT' (or --commit-every)\n"   \
+	"                       seals them into a signed snapshot whose parent is the base.\n"     \
+	"                       Unmounting keeps what is not committed in the journal; the\n"      \
+	"                       next --rw mount of the store with that journal resumes it.\n"      \
+	"  --journal-dir DIR    where the journal lives (created 0700; default\n"                  \
+	"                       $XDG_STATE_HOME/embassy/journal/<store id>). One mount at a\n"     \
+	"                       time uses a journal\n"                                             \
+	"  --journal-max SIZE   past this much journal, writers wait for a commit (default 8G)\n"  \
+	"  --commit-every DURATION\n"                                                              \
+	"                       commit pending changes this often (default 5m; 0: only on\n"       \
+	"                       'embassy commit')\n"
+
+void mount_rw_init(struct mount_rw *rw);
+/* One of the --rw options: EXIT_OK, a usage error's exit code, or -1 (not ours). */
+int mount_rw_opt(struct cli_ctx *c, struct mount_rw *rw, int opt, const char *arg);
+/* Open the store with the sealer key, the journal, mount and serve. Returns an exit code. */
+int mount_rw_serve(struct cli_ctx *c, struct mount_rw *rw, int ready_fd);
+
+/* Option codes (cmd_mount.c's table). */
+enum { OPT_RW = OPT_CMD_BASE + 50, OPT_JOURNAL_DIR, OPT_JOURNAL_MAX, OPT_COMMIT_EVERY };
+#define MOUNT_RW_LONGOPTS                                                                          \
+	{"rw", no_argument, NULL, OPT_RW},                                                         \
+	    {"journal-dir", required_argument, NULL, OPT_JOURNAL_DIR},                             \
+	    {"journal-max", required_argument, NULL, OPT_JOURNAL_MAX},                             \
+	{                                                                                          \
+		"commit-every", required_argument, NULL, OPT_COMMIT_EVERY                          \
+	}
+
+#endif
