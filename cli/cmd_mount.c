@@ -468,6 +468,7 @@ static int serve_rw(struct cli_ctx *c, struct mount_args *a, int ready_fd)
 	a->rw.fuse_opts = a->fuse_opts;
 	a->rw.nfuse_opts = a->nfuse_opts;
 	a->rw.detach = detach;
+	a->rw.log_fd = &a->log_fd;
 	return mount_rw_serve(c, &a->rw, ready_fd);
 }
 

@@ -136,6 +136,10 @@ int mount_rw_serve(struct cli_ctx *c, struct mount_rw *rw, int ready_fd)
 		ret = err == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 		goto out;
 	}
+	if (rw->log_fd && *rw->log_fd >= 0) {
+		log_use_fd(*rw->log_fd); /* from now on the file, daemon or not */
+		*rw->log_fd = -1;
+	}
 	log_info("mounted %s on %s, writable (journal %s)", rw->url, rw->mountpoint, jdir);
 	if (ready_fd >= 0)
 		rw->detach(ready_fd);

@@ -22,6 +22,7 @@ struct mount_rw {
 	const char *const *fuse_opts;
 	size_t nfuse_opts;
 	void (*detach)(int ready_fd); /* leave the terminal, tell the parent we are ready */
+	int *log_fd;		      /* --log-file: taken over once mounted (-1: none) */
 };
 
 /* The --rw options' help text (for cmd_mount.c's manual). */

@@ -398,9 +398,22 @@ static int r_op(struct rctx *c, const struct jlog_pos *pos, const struct jop *op
 	}
 }
 
+static int replay_rec(struct rctx *c, const struct jlog_pos *pos, const uint8_t *body, size_t len);
+
 static int replay_one(void *ctx, const struct jlog_pos *pos, const uint8_t *body, size_t len)
 {
-	struct rctx *c = ctx;
+	int ret = replay_rec(ctx, pos, body, len);
+
+	if (ret == -EBADMSG)
+		log_err("journal %s: the record at segment %llu offset %llu (type %u) cannot be "
+			"applied",
+			((struct rctx *)ctx)->l->jdir, (unsigned long long)pos->seg,
+			(unsigned long long)pos->off, len ? body[0] : 0);
+	return ret;
+}
+
+static int replay_rec(struct rctx *c, const struct jlog_pos *pos, const uint8_t *body, size_t len)
+{
 	struct jop op;
 	char name[TREE_NAME_MAX + 1];
 

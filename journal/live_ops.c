@@ -91,6 +91,8 @@ int x_mknod(struct live *l, struct lnode *p, const char *name, uint32_t mode, ui
 		if (type == ENT_DIR)
 			mode |= S_ISGID;
 	}
+	if (!l->replaying && (ret = jbind(l, p))) /* first: it may take the next jid */
+		return ret;
 	if (!l->replaying) {
 		struct jop op = {.type = JOP_CREATE,
 				 .parent = p->jid,
@@ -104,7 +106,7 @@ int x_mknod(struct live *l, struct lnode *p, const char *name, uint32_t mode, ui
 				 .time = t,
 				 .data = (const uint8_t *)target,
 				 .datalen = target ? strlen(target) : 0};
-		if ((ret = jbind(l, p)) || (ret = jemit(l, &op)))
+		if ((ret = jemit(l, &op)))
 			return ret;
 		jid = l->next_jid;
 	}

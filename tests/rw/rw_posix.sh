@@ -52,6 +52,7 @@ fusermount3 -u "$MNT" && "$EMBASSY" mount "$STORE" "$MNT" --rw --sealer-key "$SE
 EOR
 chmod +x "$T/remount"
 python3 "$RWFUZZ" --mount "$MNT" --model "$MODEL" --ops "$OPS" --compare-every 1000 \
+	${RWFUZZ_SEED:+--seed "$RWFUZZ_SEED"} \
 	--remount "$T/remount" --remount-every 2000 || fail "the mount and the directory differ"
 
 log "the journal on disk holds no plaintext"
