@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run_all.sh [--small] [--wait-quiet MINUTES] — wait (up to MINUTES, default 20) for the 1-minute
-# load average to drop below 1.0, then run seal_restore.sh, remote.sh and mount.sh in turn.
+# load average to drop below 1.0, then run seal_restore.sh, remote.sh, mount.sh and metadata.sh in turn.
 # If the machine never gets quiet the benches run anyway; each report records the load.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -23,7 +23,7 @@ while :; do
   sleep 30
 done
 rc=0
-for s in seal_restore.sh remote.sh mount.sh; do
+for s in seal_restore.sh remote.sh mount.sh metadata.sh; do
   echo "[$(date +%T)] === $s ${ARGS[*]}" >&2
   "$HERE/$s" "${ARGS[@]}" || { rc=$?; echo "$s failed ($rc)" >&2; }
 done
