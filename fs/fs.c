@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deadline.h"
 #include "fs_int.h"
 #include "log.h"
 
@@ -23,6 +24,7 @@ int fs_new(struct store *s, const struct fs_opts *o, struct fs **out)
 		return -ENOMEM;
 	fs->s = s;
 	fs->o = *o;
+	fs->budget_ms = remote_timeout_ms(store_remote(s));
 	if (!fs->o.memory_cache)
 		fs->o.memory_cache = FS_DEFAULT_CACHE;
 	pthread_mutex_init(&fs->lock, NULL);
@@ -113,6 +115,11 @@ static void raise_readahead(const char *mountpoint)
 		if (fclose(f) != 0)
 			log_debug("%s: %s", path, strerror(errno));
 	}
+}
+
+uint64_t fs_deadline_begin(const struct fs *fs)
+{
+	return deadline_begin(fs->budget_ms);
 }
 
 /* libfuse's own messages (bad -o option, mount refused) go through the one logger, so a

@@ -102,6 +102,7 @@ struct fs {
 	struct fs_prefetch *pf;
 	struct fuse_session *se;
 	bool mounted;
+	uint64_t budget_ms; /* immutable: what one request may wait on the store (--timeout) */
 };
 
 /* Snapshot i of the mount (0: the head's; see struct fs). */
@@ -109,6 +110,11 @@ static inline const struct fs_snap *fs_snap(const struct fs *fs, unsigned i)
 {
 	return i == 0 ? &fs->head : &fs->others[i - 1];
 }
+
+/* A request that may wait on the store must answer within the budget: this sets the
+ * thread's deadline (remote/deadline.h) to now + budget_ms and returns the previous one,
+ * which the request puts back (deadline_set) before it returns. */
+uint64_t fs_deadline_begin(const struct fs *fs);
 
 /* --uid, --gid, --umask applied to attributes about to be shown. */
 void fs_override_attr(const struct fs_opts *o, struct stat *st);

@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "fs_int.h"
 #include "log.h"
 
@@ -106,8 +107,10 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fs *fs = req_fs(req);
 	struct fs_node *dir = inode_get(fs, parent), *child = NULL;
 	struct fuse_entry_param ep;
+	uint64_t dl = fs_deadline_begin(fs);
 	int ret = dir ? lookup_child(fs, dir, name, &child) : -ENOENT;
 
+	deadline_set(dl);
 	if (ret == -ENOENT) { /* cached negative entry: the snapshot never changes */
 		memset(&ep, 0, sizeof(ep));
 		ep.entry_timeout = FS_TIMEOUT;
@@ -181,10 +184,15 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fs_dirh *dh = calloc(1, sizeof(*dh));
 	int ret = !n ? -ENOENT : !dh ? -ENOMEM : 0;
 
-	if (!ret && layout_is_synthetic_dir(n))
-		ret = layout_open_dir(fs, n); /* snapshots/: the list, whole or an error */
-	else if (!ret)
-		ret = inode_kids(fs, n, &dh->kids); /* all or nothing: never a short listing */
+	if (!ret) {
+		uint64_t dl = fs_deadline_begin(fs);
+		if (layout_is_synthetic_dir(n))
+			ret = layout_open_dir(fs, n); /* snapshots/: the list, whole or an error */
+		else
+			ret = inode_kids(fs, n,
+					 &dh->kids); /* all or nothing: never a short listing */
+		deadline_set(dl);
+	}
 	if (ret < 0) {
 		free(dh);
 		fuse_reply_err(req, kernel_err(ret));
@@ -348,12 +356,15 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fs *fs = req_fs(req);
 	struct fs_file *ff = (struct fs_file *)(uintptr_t)fi->fh;
 	struct fs_readv rv;
+	uint64_t dl;
 	int ret;
 
 	if (size > FS_MAX_READ)
 		size = FS_MAX_READ;
 	prefetch_on_read(fs->pf, &ff->ps, ff->e, (uint64_t)off, size);
+	dl = fs_deadline_begin(fs);
 	ret = fs_readv(fs->s, ff->e, (uint64_t)off, size, &rv);
+	deadline_set(dl);
 	if (ret < 0) {
 		fuse_reply_err(req, kernel_err(ret));
 		return;

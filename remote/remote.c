@@ -12,7 +12,8 @@
 #include <string.h>
 
 struct remote {
-	char *name; /* URL without credentials; immutable after open */
+	char *name;	     /* URL without credentials; immutable after open */
+	uint64_t timeout_ms; /* immutable */
 	void *be;
 	const struct backend_ops *ops;
 	/* Counters: updated by any thread without a lock, hence atomic. */
@@ -154,6 +155,7 @@ int remote_open(const char *url, const struct remote_opts *opts, struct remote *
 	if (!r)
 		return -ENOMEM;
 	r->name = name_from_url(url);
+	r->timeout_ms = (uint64_t)o.timeout_s * 1000;
 	if (!r->name) {
 		ret = -ENOMEM;
 		goto out;
@@ -194,6 +196,11 @@ void remote_free(struct remote *r)
 const char *remote_name(const struct remote *r)
 {
 	return r->name;
+}
+
+uint64_t remote_timeout_ms(const struct remote *r)
+{
+	return r->timeout_ms;
 }
 
 int remote_get(struct remote *r, const char *key, uint64_t off, uint64_t len, size_t max_len,

@@ -27,6 +27,8 @@ int remote_open(const char *url, const struct remote_opts *opts, struct remote *
 void remote_free(struct remote *r);
 /* Human-readable name for logs (URL without credentials). */
 const char *remote_name(const struct remote *r);
+/* The budget of one operation (timeout_s, after defaults), in ms. */
+uint64_t remote_timeout_ms(const struct remote *r);
 
 /* Read len bytes at off (len 0: whole object, bounded by max_len). *data malloc'd.
  * A ranged read that returns a different length is -EBADMSG, never short data. */

@@ -4,6 +4,7 @@
  * two share. */
 #include "xfer.h"
 #include "backend.h"
+#include "deadline.h"
 #include "secmem.h"
 #include "xfer_int.h"
 
@@ -634,14 +635,14 @@ static int give_up(struct call *c, uint64_t now)
 	double secs = (double)(now - c->start_ms) / 1000;
 
 	if (c->last_err == -ECONNREFUSED) {
-		remote_log("%s %s: connection refused (%d attempts in %.1f s)", m, u, c->attempts,
-			   secs);
+		remote_log("%s %s: connection refused (%d attempts in %.1f s%s)", m, u, c->attempts,
+			   secs, c->by_reader ? ", the reader's budget" : "");
 		return -ECONNREFUSED;
 	}
 	if (c->last_err == -ETIMEDOUT ||
 	    (c->last_err == -EIO && now >= c->deadline_ms - LAST_TRY_MIN_MS)) {
-		remote_log("%s %s: timed out after %.1f s (%d attempts; last: %s)", m, u, secs,
-			   c->attempts, c->why);
+		remote_log("%s %s: timed out after %.1f s (%s%d attempts; last: %s)", m, u, secs,
+			   c->by_reader ? "the reader's budget; " : "", c->attempts, c->why);
 		return -ETIMEDOUT;
 	}
 	remote_log("%s %s: giving up after %d attempts in %.1f s: %s", m, u, c->attempts, secs,
@@ -690,7 +691,9 @@ int xfer_call_init(struct xfer *x, struct call *c, const struct xfer_req *q, str
 	c->req = q;
 	c->resp = resp;
 	c->start_ms = start;
-	c->deadline_ms = start + (uint64_t)x->timeout_ms;
+	/* the operation's own budget, or the reader's deadline (deadline.h) if that is sooner */
+	c->deadline_ms = deadline_cap(start + (uint64_t)x->timeout_ms);
+	c->by_reader = c->deadline_ms < start + (uint64_t)x->timeout_ms;
 	c->last_err = -EIO;
 	if (q->max_len)
 		c->cap = q->max_len;

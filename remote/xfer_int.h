@@ -50,6 +50,7 @@ struct call {
 	int attempts, tls_attempts;
 	int last_err;
 	uint64_t start_ms, deadline_ms, wake_ms;
+	int by_reader; /* deadline_ms is the reader's (deadline.h), not the operation's budget */
 	int active, done, result;
 };
 

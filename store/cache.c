@@ -5,12 +5,21 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-/* An entry is either resident (buf != NULL, on the LRU list) or pending (buf == NULL: one
- * thread is fetching it). */
+#include "deadline.h"
+
+#define FAILED_MAX 1024 /* failed entries remembered at most (cache_abandon_err) */
+
+/* An entry is resident (buf != NULL, on the LRU list), pending (buf == NULL, fail_err == 0:
+ * one thread is fetching it) or failed (buf == NULL, fail_err != 0: the last fetch failed;
+ * until fail_until, claims get fail_err instead of fetching again). A pending entry whose
+ * waiter gave up at its deadline has fail_until set too: later waiters give up at once. */
 struct entry {
 	uint8_t id[ID_LEN];
 	struct cbuf *buf;
+	int fail_err;
+	uint64_t fail_until;	   /* deadline_now_ms() time */
 	struct entry *hnext;	   /* hash chain */
 	struct entry *prev, *next; /* LRU list, most recent at head */
 };
@@ -23,6 +32,7 @@ struct cache {
 	size_t nbuckets;
 	struct entry lru; /* sentinel */
 	size_t bytes, max_bytes;
+	size_t nfailed; /* failed entries */
 	struct cache_stats st;
 };
 
@@ -45,7 +55,11 @@ struct cache *cache_new(size_t max_bytes)
 		return NULL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->done, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* waits end by deadline.h's clock */
+	pthread_cond_init(&c->done, &ca);
+	pthread_condattr_destroy(&ca);
 	c->lru.prev = c->lru.next = &c->lru;
 	c->max_bytes = max_bytes;
 	return c;
@@ -96,6 +110,8 @@ static void remove_entry(struct cache *c, struct entry *e)
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
+	if (e->fail_err)
+		c->nfailed--;
 	if (e->buf) {
 		lru_unlink(e);
 		c->bytes -= e->buf->len;
@@ -129,6 +145,37 @@ int cache_peek(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out)
 	return ret;
 }
 
+/* One wait for a pending entry to resolve: until the thread's deadline (deadline.h) if it
+ * has one. ETIMEDOUT once that has passed. */
+static int wait_done(struct cache *c)
+{
+	uint64_t until = deadline_get();
+	struct timespec ts;
+
+	if (!until)
+		return pthread_cond_wait(&c->done, &c->lock);
+	if (deadline_now_ms() >= until)
+		return ETIMEDOUT;
+	ts.tv_sec = (time_t)(until / 1000);
+	ts.tv_nsec = (long)(until % 1000) * 1000000;
+	return pthread_cond_timedwait(&c->done, &c->lock, &ts);
+}
+
+/* A failed entry: its error while the memory of it lasts, else it becomes the caller's
+ * claim (-EAGAIN). */
+static int claim_failed(struct cache *c, struct entry *e)
+{
+	if (deadline_now_ms() < e->fail_until) {
+		c->st.failfast++;
+		return e->fail_err;
+	}
+	e->fail_err = 0;
+	e->fail_until = 0;
+	c->nfailed--;
+	c->st.misses++;
+	return -EAGAIN;
+}
+
 static int claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out, bool wait)
 {
 	int ret;
@@ -141,6 +188,10 @@ static int claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out, b
 			*out = cbuf_ref(e->buf);
 			c->st.hits++;
 			ret = 0;
+			break;
+		}
+		if (e && e->fail_err) {
+			ret = claim_failed(c, e);
 			break;
 		}
 		if (!e) {
@@ -160,7 +211,16 @@ static int claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out, b
 			ret = -EBUSY;
 			break;
 		}
-		pthread_cond_wait(&c->done, &c->lock); /* someone else is fetching it */
+		/* someone else is fetching it: wait, at most until this thread's deadline; when
+		 * another waiter just gave up on this fetch, so does this one */
+		if (e->fail_until > deadline_now_ms() || wait_done(c) == ETIMEDOUT) {
+			e = find(c, id);
+			if (e && !e->buf && !e->fail_err && deadline_get())
+				e->fail_until = deadline_now_ms() + CACHE_FAIL_MEMO_MS;
+			c->st.failfast++;
+			ret = -ETIMEDOUT;
+			break;
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
 	return ret;
@@ -189,7 +249,7 @@ void cache_fill(struct cache *c, const uint8_t id[ID_LEN], struct cbuf *buf)
 {
 	pthread_mutex_lock(&c->lock);
 	struct entry *e = find(c, id);
-	if (e && !e->buf)
+	if (e && !e->buf && !e->fail_err)
 		make_resident(c, e, buf);
 	pthread_cond_broadcast(&c->done);
 	pthread_mutex_unlock(&c->lock);
@@ -197,10 +257,37 @@ void cache_fill(struct cache *c, const uint8_t id[ID_LEN], struct cbuf *buf)
 
 void cache_abandon(struct cache *c, const uint8_t id[ID_LEN])
 {
+	cache_abandon_err(c, id, 0);
+}
+
+/* Forget failed entries whose memory has lapsed, to make room for new ones. */
+static void sweep_failed(struct cache *c, uint64_t now)
+{
+	for (size_t i = 0; i < c->nbuckets; i++)
+		for (struct entry *e = c->table[i], *n; e; e = n) {
+			n = e->hnext;
+			if (e->fail_err && e->fail_until <= now)
+				remove_entry(c, e);
+		}
+}
+
+void cache_abandon_err(struct cache *c, const uint8_t id[ID_LEN], int err)
+{
+	uint64_t now = deadline_now_ms();
+
 	pthread_mutex_lock(&c->lock);
 	struct entry *e = find(c, id);
-	if (e && !e->buf)
-		remove_entry(c, e);
+	if (e && !e->buf && !e->fail_err) {
+		if (err && c->nfailed >= FAILED_MAX)
+			sweep_failed(c, now);
+		if (err && c->nfailed < FAILED_MAX) {
+			e->fail_err = err;
+			e->fail_until = now + CACHE_FAIL_MEMO_MS;
+			c->nfailed++;
+		} else {
+			remove_entry(c, e);
+		}
+	}
 	pthread_cond_broadcast(&c->done);
 	pthread_mutex_unlock(&c->lock);
 }

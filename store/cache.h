@@ -4,6 +4,15 @@
  * or makes the caller the one fetcher of that id (-EAGAIN): it must then call cache_fill()
  * with the result or cache_abandon() on failure. Other threads asking for the same id meanwhile
  * wait for that outcome instead of fetching again; after an abandon they retry the claim.
+ * A fetch that failed for lack of the store (cache_abandon_err) is remembered for
+ * CACHE_FAIL_MEMO_MS: its waiters, and claims made meanwhile, get its error at once instead
+ * of each fetching again in turn (the kernel retries a failed read once for every reader
+ * queued on the page, within milliseconds: each would otherwise wait a whole --timeout
+ * budget after the last). Short, so that a read made once the server is back (a restart
+ * takes longer than that) fetches again.
+ * Likewise a waiter whose deadline (remote/deadline.h) passes marks the pending entry, so
+ * waiters arriving in the next CACHE_FAIL_MEMO_MS give up at once. At most 1024 failed
+ * entries are remembered.
  * Bound: total bytes of cached buffers <= max_bytes; least recently used entries are evicted
  * by cache_fill. A buffer still referenced by a reader stays alive after eviction (refcount),
  * so the bound is on what the cache holds, not on what readers hold at one moment.
@@ -16,13 +25,18 @@
 #include "cbuf.h"
 #include "record.h"
 
+#define CACHE_FAIL_MEMO_MS 500
+
 struct cache;
 
 struct cache *cache_new(size_t max_bytes);
 void cache_free(struct cache *c);
-/* 0 with *out referenced; -EAGAIN: caller must fetch and fill/abandon. */
+/* 0 with *out referenced; -EAGAIN: caller must fetch and fill/abandon; -ETIMEDOUT: another
+ * thread is fetching it and this thread's deadline (remote/deadline.h) passed meanwhile;
+ * another -errno: the last fetch failed with it moments ago (see above), or -ENOMEM. */
 int cache_claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out);
-/* Never waits: like cache_claim, but -EBUSY when another thread is fetching the id. A
+/* Never waits: like cache_claim, but -EBUSY when another thread is fetching the id (only
+ * -EAGAIN is a claim: -ENOMEM or a remembered failure are not). A
  * thread that holds claims must only ever use this, so two batch fetchers can never wait
  * on each other's claims (no deadlock). */
 int cache_try_claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out);
@@ -31,9 +45,13 @@ int cache_peek(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out);
 /* Publish buf (the cache takes its own reference) and wake waiters. */
 void cache_fill(struct cache *c, const uint8_t id[ID_LEN], struct cbuf *buf);
 void cache_abandon(struct cache *c, const uint8_t id[ID_LEN]);
+/* Abandon after a failure to reach the store (err: -ETIMEDOUT, -ECONNREFUSED, -EIO…):
+ * remembered as above. err 0 is cache_abandon. */
+void cache_abandon_err(struct cache *c, const uint8_t id[ID_LEN], int err);
 
 struct cache_stats {
 	uint64_t hits, misses, evictions, bytes, entries;
+	uint64_t failfast; /* claims answered with a remembered failure or a given-up wait */
 };
 void cache_get_stats(struct cache *c, struct cache_stats *out);
 

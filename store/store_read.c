@@ -29,9 +29,21 @@ static void log_bad(const struct rec_ref *ref, enum record_type type, int err)
 	hex_encode(ref->id, ID_LEN, id);
 	log_err("%s record %.16s… in %s at %llu+%u: %s", type_name(type), id, pk,
 		(unsigned long long)ref->off, ref->len,
-		err == -EBADMSG	 ? "fails verification (tampered, substituted or a bad reply)"
-		: err == -ENOENT ? "pack object is missing"
-				 : strerror(-err));
+		err == -EBADMSG	    ? "fails verification (tampered, substituted or a bad reply)"
+		: err == -ENOENT    ? "pack object is missing"
+		: err == -ETIMEDOUT ? "the store did not deliver it within the budget (--timeout)"
+				    : strerror(-err));
+}
+
+/* Failures to reach the store are remembered for a moment by the cache (cache.h), so the
+ * readers queued behind a failed fetch fail with it instead of each waiting a budget in turn;
+ * integrity failures are not (a refetch may get good bytes). */
+static void release_failed(struct store *s, const uint8_t id[ID_LEN], int err)
+{
+	bool transport = err == -ETIMEDOUT || err == -ECONNREFUSED || err == -EIO ||
+			 err == -ECONNRESET || err == -EHOSTUNREACH || err == -ENETUNREACH;
+
+	cache_abandon_err(s->cache, id, transport ? err : 0);
 }
 
 static int open_rec(struct store *s, enum record_type type, const struct rec_ref *ref,
@@ -70,6 +82,11 @@ int store_fetch_cbuf(struct store *s, enum record_type type, const struct rec_re
 		     struct cbuf **out)
 {
 	int ret = cache_claim(s->cache, ref->id, out);
+	if (ret < 0 && ret != -EAGAIN && ret != -ENOMEM) {
+		/* another thread's fetch outlived our budget, or failed a moment ago */
+		log_bad(ref, type, ret);
+		return ret;
+	}
 	if (ret == 0 && (*out)->len != ref->plen) {
 		/* same record named with another length: the tree lies (only a sealer can) */
 		cbuf_unref(*out);
@@ -80,7 +97,7 @@ int store_fetch_cbuf(struct store *s, enum record_type type, const struct rec_re
 		return ret;
 	ret = fetch_uncached(s, type, ref, out);
 	if (ret) {
-		cache_abandon(s->cache, ref->id);
+		release_failed(s, ref->id, ret);
 		log_bad(ref, type, ret);
 		/* a missing object is as much an integrity failure as a tampered one */
 		return ret == -ENOENT ? -EBADMSG : ret;
@@ -247,7 +264,9 @@ int store_fetch_many(struct store *s, enum record_type type, const struct rec_re
 			busy[i] = true;
 			continue;
 		}
-		if (results[i] == -EAGAIN && s->hook) {
+		if (results[i] != -EAGAIN)
+			continue; /* a hit, -ENOMEM or a remembered failure: not a claim of ours */
+		if (s->hook) {
 			uint8_t *rec;
 			size_t len;
 			if (s->hook->get(s->hook->ctx, &refs[i], &rec, &len) == 0) {
@@ -270,7 +289,7 @@ int store_fetch_many(struct store *s, enum record_type type, const struct rec_re
 			cache_fill(s->cache, refs[i].id, bufs[i]);
 			continue;
 		}
-		cache_abandon(s->cache, refs[i].id);
+		release_failed(s, refs[i].id, ret ? 0 : results[i]);
 		if (ret)
 			continue;
 		log_bad(&refs[i], type, results[i]);

@@ -4,8 +4,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cache.h"
+#include "deadline.h"
 
 static void mkid(uint8_t id[ID_LEN], int n)
 {
@@ -112,4 +114,93 @@ Test(cache, bound_and_lru)
 	mkid(id, 101);
 	cr_assert_eq(cache_peek(c, id, &got), -ENOENT, "an old, unused entry was evicted");
 	cache_free(c);
+}
+
+/* ---- deadlines and remembered failures (a reader's wait is bounded) ---- */
+
+struct waiter {
+	struct cache *c;
+	uint8_t id[ID_LEN];
+	uint64_t budget_ms; /* 0: no deadline */
+	int ret;
+	uint64_t took_ms;
+};
+
+static void *wait_claim(void *arg)
+{
+	struct waiter *w = arg;
+	struct cbuf *got = NULL;
+	uint64_t t0 = deadline_now_ms();
+
+	if (w->budget_ms)
+		deadline_begin(w->budget_ms);
+	w->ret = cache_claim(w->c, w->id, &got);
+	w->took_ms = deadline_now_ms() - t0;
+	if (!w->ret)
+		cbuf_unref(got);
+	deadline_set(0);
+	return NULL;
+}
+
+Test(cache, a_wait_ends_at_the_waiters_deadline)
+{
+	struct waiter w = {.c = cache_new(1 << 20), .budget_ms = 300};
+	struct cbuf *got;
+	pthread_t t;
+
+	mkid(w.id, 7);
+	cr_assert_eq(cache_claim(w.c, w.id, &got), -EAGAIN); /* a fetch that never ends */
+	pthread_create(&t, NULL, wait_claim, &w);
+	pthread_join(t, NULL);
+	cr_assert_eq(w.ret, -ETIMEDOUT);
+	cr_assert_geq(w.took_ms, 290, "gave up early: %llu ms", (unsigned long long)w.took_ms);
+	cr_assert_lt(w.took_ms, 10000, "the wait overran its deadline");
+	/* the next waiter with a deadline gives up at once: the fetch is known to be stuck */
+	w.budget_ms = 60000;
+	pthread_create(&t, NULL, wait_claim, &w);
+	pthread_join(t, NULL);
+	cr_assert_eq(w.ret, -ETIMEDOUT);
+	cr_assert_lt(w.took_ms, 10000);
+	/* the fetcher's outcome is still taken */
+	struct cbuf *b = buf_of(10, 1);
+	cache_fill(w.c, w.id, b);
+	cbuf_unref(b);
+	cr_assert_eq(cache_claim(w.c, w.id, &got), 0);
+	cbuf_unref(got);
+	cache_free(w.c);
+}
+
+Test(cache, a_failed_fetch_answers_its_waiters_and_is_remembered)
+{
+	struct waiter w = {.c = cache_new(1 << 20)};
+	struct cbuf *got;
+	struct cache_stats st;
+	pthread_t t;
+
+	mkid(w.id, 8);
+	cr_assert_eq(cache_claim(w.c, w.id, &got), -EAGAIN);
+	pthread_create(&t, NULL, wait_claim, &w); /* no deadline: waits for the outcome */
+	cache_abandon_err(w.c, w.id, -ECONNREFUSED);
+	pthread_join(t, NULL);
+	cr_assert_eq(w.ret, -ECONNREFUSED, "the waiter fetched again instead (%d)", w.ret);
+	/* claims right after get the failure; try_claim too, and neither is a claim */
+	cr_assert_eq(cache_claim(w.c, w.id, &got), -ECONNREFUSED);
+	cr_assert_eq(cache_try_claim(w.c, w.id, &got), -ECONNREFUSED);
+	cache_get_stats(w.c, &st);
+	cr_assert_geq(st.failfast, 3);
+	/* once the memory lapses, the next claim fetches again */
+	uint64_t until = deadline_now_ms() + CACHE_FAIL_MEMO_MS + 10000;
+	int r;
+	while ((r = cache_try_claim(w.c, w.id, &got)) == -ECONNREFUSED) {
+		cr_assert_lt(deadline_now_ms(), until, "the failure is remembered for ever");
+		usleep(10000); /* polling the lapse */
+	}
+	cr_assert_eq(r, -EAGAIN);
+	cache_abandon(w.c, w.id);
+	/* an integrity failure (err 0 here) is not remembered */
+	cr_assert_eq(cache_claim(w.c, w.id, &got), -EAGAIN);
+	cache_abandon_err(w.c, w.id, 0);
+	cr_assert_eq(cache_claim(w.c, w.id, &got), -EAGAIN);
+	cache_abandon(w.c, w.id);
+	cache_free(w.c);
 }

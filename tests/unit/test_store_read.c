@@ -1,0 +1,75 @@
+/* store_read: the claim protocol seen from the batch fetcher (only a claim is fetched). */
+#pragma GCC diagnostic ignored "-Wunused-function" /* the fixture has more than we use */
+#include "rw_fixture.h"
+
+#include "cbuf.h"
+#include "deadline.h"
+
+/* calloc that fails once, after `skip` more successful calls on this thread: the cache's
+ * entry for a claim is the allocation made after store_fetch_many's two arrays. */
+extern void *__libc_calloc(size_t n, size_t size);
+static _Thread_local int calloc_skip = -1;
+
+void *calloc(size_t n, size_t size)
+{
+	if (calloc_skip == 0) {
+		calloc_skip = -1;
+		return NULL;
+	}
+	if (calloc_skip > 0)
+		calloc_skip--;
+	return __libc_calloc(n, size);
+}
+
+static struct fx f;
+
+static void setup(void)
+{
+	fx_init(&f, true);
+}
+
+static void teardown(void)
+{
+	fx_fini(&f);
+}
+
+TestSuite(store_read, .init = setup, .fini = teardown);
+
+/* The first data record of big.bin in the latest snapshot. */
+static struct rec_ref first_record(void)
+{
+	struct snapshot sn;
+	struct tree *dir = NULL;
+	const struct tree_entry *e = NULL;
+	struct rec_ref r;
+
+	cr_assert_eq(store_resolve_snapshot(f.s, "latest", &sn), 0);
+	cr_assert_eq(store_lookup(f.s, &sn, "big.bin", &dir, &e), 0);
+	cr_assert_geq(e->nchunks, 1);
+	r = e->chunks[0].rec;
+	tree_free(dir);
+	snapshot_clear(&sn);
+	return r;
+}
+
+Test(store_read, enomem_while_claiming_is_not_a_claim)
+{
+	struct rec_ref r = first_record();
+	struct remote_stats before, after;
+	struct cbuf *buf = NULL;
+	int res = 1;
+
+	remote_get_stats(store_remote(f.s), &before);
+	calloc_skip = 2; /* busy[] and order[] succeed, the claim's entry does not */
+	cr_assert_eq(store_fetch_many(f.s, REC_DATA, &r, 1, &buf, &res), 0);
+	calloc_skip = -1;
+	remote_get_stats(store_remote(f.s), &after);
+	cr_assert_eq(res, -ENOMEM, "a failed claim was fetched as if it were ours (%d)", res);
+	cr_assert_null(buf);
+	cr_assert_eq(after.gets, before.gets, "the store was asked for a record nobody claimed");
+	/* and the record is fetched normally afterwards */
+	cr_assert_eq(store_fetch_many(f.s, REC_DATA, &r, 1, &buf, &res), 0);
+	cr_assert_eq(res, 0);
+	cr_assert_eq(buf->len, r.plen);
+	cbuf_unref(buf);
+}
