@@ -12,8 +12,9 @@
 #   - a test failing under set -e with a background server started (the http_hostile leak) has
 #     it stopped by lib.sh itself (testwrap finds nothing left), with hostile_lib.bash too;
 #   - a test that leaves a process behind (even setsid) fails, and the process is gone;
-#   - a test past its "# timeout:" gets SIGTERM, its on_exit cleanup runs, it fails within
-#     seconds, and nothing it started survives; ctest's output pipe is not held open;
+#   - a test past its "# timeout:" gets SIGTERM, also the command it waits on in a process
+#     group of its own, so its on_exit cleanup runs; it fails within seconds, nothing it started
+#     survives, ctest's output pipe is not held open;
 #   - a .sh without a label line is a configure error; "# sanitizer: no" keeps a test out of
 #     the sanitizer build only;
 #   - testwrap --sanitizer-logs (the ASan build) fails a test when any of its processes, even a
@@ -128,7 +129,7 @@ on_exit 'touch "$GATE/hang.cleanup-ran"'
 start_bg sleep 600
 ident $BG_PID >"$GATE/hang-bg.pid"
 ident $$ >"$GATE/hang.pid"
-sleep 600 # the hang
+timeout 600 sleep 600 # the hang, in a process group of its own (timeout(1) makes one)
 EOF
 configure procs || fail "configure: $(cat "$T/procs.cfg")"
 start=$SECONDS
@@ -154,7 +155,8 @@ assert "left" not in out["t/errexit"], "lib.sh's cleanup did not stop the server
 assert "testwrap: the test left 1 process(es) running" in out["t/leaker"], out["t/leaker"]
 assert "sleep 600" in out["t/leaker"], out["t/leaker"]
 assert "a test must stop every process it started" in out["t/leaker"], out["t/leaker"]
-assert "TIMEOUT: still running after 15 s" in out["t/hang"], out["t/hang"]
+assert "TIMEOUT: still running after" in out["t/hang"], out["t/hang"]
+assert "(budget 15 s x load factor 1.0)" in out["t/hang"], out["t/hang"]
 assert "left" not in out["t/hang"], "the timed-out test's cleanup left processes:\n" + out["t/hang"]
 print("errexit: cleaned up by lib.sh; leaker: caught and killed; hang: stopped by its timeout")
 EOF

@@ -1,29 +1,34 @@
 /* testwrap: run one test so that nothing it started outlives it and it cannot hang the suite.
  * tests/CMakeLists.txt runs every script test through it.
  *
- *   testwrap [--timeout SECS] [--grace SECS] [--linger SECS] [--sanitizer-logs] [--] CMD...
+ *   testwrap [--timeout S] [--load-scale MAX] [--grace S] [--linger S] [--sanitizer-logs]
+ *            [--] CMD [ARGS...]
  *
  * - It becomes a child subreaper (PR_SET_CHILD_SUBREAPER): every process the test starts, even
  *   a daemon that forks twice or calls setsid, stays a descendant of testwrap, so it is found
  *   at the end instead of being adopted by init and keeping ctest's output pipe open.
  * - CMD runs in its own process group with stdin from /dev/null.
- * - After --timeout SECS (0: none), or when testwrap gets SIGTERM, SIGINT or SIGHUP, the test's
- *   process group gets SIGTERM: the command the script is waiting on dies, so the script's EXIT
- *   trap runs and cleans up (unmounts, stops servers). After --grace SECS (default 20) the group
- *   gets SIGKILL. ctest's own TIMEOUT, a SIGKILL that no cleanup survives, is set later than
- *   timeout + grace.
- * - When CMD has exited, descendants still running get --linger SECS (default 5) to exit on
- *   their own (a mount daemon finishing after fusermount3 -u); each one still alive then is
- *   named on stderr, killed (SIGTERM, then SIGKILL) and reaped, and the test fails: a test must
- *   stop what it started.
- *
+ * - After --timeout S (0: none), or when testwrap gets SIGTERM, SIGINT or SIGHUP, the test and
+ *   every process it started get SIGTERM: the command the script waits on dies (also one in a
+ *   process group of its own, such as timeout(1)'s), so the script's EXIT trap runs and cleans
+ *   up. After --grace S (default 20) they all get SIGKILL.
+ * - --load-scale MAX: the timeout is a budget for a machine with one runnable task per CPU; it
+ *   stretches by the highest load factor (1-minute load average / CPUs, at least 1, at most MAX)
+ *   seen while the test runs, so a test slowed down by a busy machine is not mistaken for a
+ *   hung one, while a quiet machine finds a hang at the budget. ctest's own TIMEOUT, a SIGKILL
+ *   that no cleanup survives, is set later than timeout x MAX + grace.
+ * - When CMD has exited, descendants still running get --linger S (default 5) to exit on their
+ *   own (a mount daemon finishing after fusermount3 -u); each one still alive then is named on
+ *   stderr, killed (SIGTERM, then SIGKILL) and reaped, and the test fails: a test must stop what
+ *   it started.
  * - --sanitizer-logs (the ASan+UBSan build): every process of the test writes its sanitizer
  *   reports to files in a private directory (log_path appended to ASAN_OPTIONS and
  *   UBSAN_OPTIONS) instead of its stderr, which for a daemonised mount is /dev/null. Each report
  *   is printed when the test ends, and the test fails: a leak or error in any process counts.
  *
  * Exit status: CMD's own (77 stays 77: ctest's skip code), 128+N if CMD died of signal N, 124 on
- * timeout, 1 when the test passed or skipped but left processes behind, 2 on usage errors. */
+ * timeout, 1 when the test passed or skipped but left processes behind or a sanitizer report,
+ * 2 on usage errors. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -128,15 +133,28 @@ static void describe(pid_t pid)
 	fprintf(stderr, "%s:   pid %d: %s\n", prog, (int)pid, n ? buf : "(zombie or gone)");
 }
 
-static void reap_all(pid_t main_pid, int *main_status, bool *main_done)
+/* What testwrap knows about the test it runs. */
+struct run {
+	pid_t pid;			 /* the test's process (and process group) */
+	int status;			 /* its wait status, once done */
+	bool done;			 /* it has exited and been reaped */
+	bool stopping;			 /* SIGTERM sent (timeout or a signal to testwrap) */
+	bool timed_out;			 /* ... because of the timeout */
+	double budget, load_max, factor; /* timeout = budget x factor (1 <= factor <= load_max) */
+	double grace, linger;
+	double kill_at; /* when stopping: SIGKILL at this time (0: sent) */
+	sigset_t set;	/* the signals testwrap waits for */
+};
+
+static void reap_all(struct run *r)
 {
 	int st;
 	pid_t p;
 
 	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
-		if (p == main_pid) {
-			*main_status = st;
-			*main_done = true;
+		if (p == r->pid) {
+			r->status = st;
+			r->done = true;
 		}
 }
 
@@ -160,8 +178,20 @@ static int wait_signal(const sigset_t *set, double deadline)
 	return sig < 0 ? 0 : sig;
 }
 
+/* Send SIG to the test's process group and to every descendant of testwrap. */
+static void signal_all(const struct run *r, int sig)
+{
+	static pid_t pids[MAX_PROCS];
+	size_t n, i;
+
+	kill(-r->pid, sig);
+	n = descendants(pids);
+	for (i = 0; i < n; i++)
+		kill(pids[i], sig);
+}
+
 /* Kill every remaining descendant (SIGTERM, then SIGKILL after 2 s) and reap them. */
-static void kill_descendants(const sigset_t *set, pid_t main_pid, int *st, bool *done)
+static void kill_descendants(struct run *r)
 {
 	static pid_t pids[MAX_PROCS];
 	double end = now() + 2;
@@ -170,18 +200,102 @@ static void kill_descendants(const sigset_t *set, pid_t main_pid, int *st, bool 
 	n = descendants(pids);
 	for (i = 0; i < n; i++)
 		kill(pids[i], SIGTERM);
-	while ((n = descendants(pids)) > 0 && now() < end) {
-		wait_signal(set, now() + 0.05 < end ? now() + 0.05 : end);
-		reap_all(main_pid, st, done);
+	while (descendants(pids) > 0 && now() < end) {
+		wait_signal(&r->set, now() + 0.05 < end ? now() + 0.05 : end);
+		reap_all(r);
 	}
 	end = now() + 10;
 	while ((n = descendants(pids)) > 0 && now() < end) {
 		for (i = 0; i < n; i++)
 			kill(pids[i], SIGKILL);
-		wait_signal(set, now() + 0.05);
-		reap_all(main_pid, st, done);
+		wait_signal(&r->set, now() + 0.05);
+		reap_all(r);
 	}
-	reap_all(main_pid, st, done);
+	reap_all(r);
+}
+
+/* The machine's load factor now: 1-minute load average per CPU, within [1, max]. */
+static double load_factor(double max)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	double load, f;
+
+	if (max <= 1 || getloadavg(&load, 1) != 1 || cpus < 1)
+		return 1;
+	f = load / (double)cpus;
+	return f < 1 ? 1 : f > max ? max : f;
+}
+
+static void begin_stop(struct run *r)
+{
+	r->stopping = true;
+	r->kill_at = now() + r->grace;
+	signal_all(r, SIGTERM);
+}
+
+/* Run until the test has exited: enforce the (load-scaled) timeout and forward signals. */
+static void wait_test(struct run *r, double start)
+{
+	double f, deadline, wake;
+	int sig;
+
+	while (!r->done) {
+		if (!r->stopping && (f = load_factor(r->load_max)) > r->factor)
+			r->factor = f;
+		deadline = r->budget > 0 ? start + r->budget * r->factor : 0;
+		if (r->stopping)
+			wake = r->kill_at > 0 ? r->kill_at : 0;
+		else /* every second: the load factor may grow */
+			wake = deadline > 0 && deadline < now() + 1 ? deadline : now() + 1;
+		sig = wait_signal(&r->set, wake);
+		if (sig == SIGCHLD || sig == 0)
+			reap_all(r);
+		if (r->done)
+			break;
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
+			if (!r->stopping)
+				begin_stop(r);
+		} else if (!r->stopping && deadline > 0 && now() >= deadline) {
+			fprintf(
+			    stderr,
+			    "%s: TIMEOUT: still running after %.0f s (budget %.0f s x load factor "
+			    "%.1f): SIGTERM to the test and everything it started\n",
+			    prog, now() - start, r->budget, r->factor);
+			r->timed_out = true;
+			begin_stop(r);
+		}
+		if (r->stopping && r->kill_at > 0 && now() >= r->kill_at) {
+			fprintf(stderr, "%s: no exit %.0f s after SIGTERM: SIGKILL\n", prog,
+				r->grace);
+			signal_all(r, SIGKILL);
+			r->kill_at = 0;
+		}
+	}
+}
+
+/* After the test: LINGER seconds for what it started to end by itself, then kill the rest.
+ * Returns how many processes were left. */
+static size_t sweep(struct run *r)
+{
+	static pid_t left[MAX_PROCS];
+	double end = now() + (r->stopping ? 0 : r->linger);
+	size_t n, k;
+	int sig;
+
+	while ((n = descendants(left)) > 0 && now() < end) {
+		sig = wait_signal(&r->set, now() + 0.05 < end ? now() + 0.05 : end);
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
+			end = 0;
+		reap_all(r);
+	}
+	if (n > 0) {
+		fprintf(stderr, "%s: the test left %zu process(es) running; killing them:\n", prog,
+			n);
+		for (k = 0; k < n; k++)
+			describe(left[k]);
+		kill_descendants(r);
+	}
+	return n;
 }
 
 /* Point ASAN_OPTIONS and UBSAN_OPTIONS at files under a new private directory; returns it. */
@@ -276,126 +390,92 @@ static pid_t start(char **argv, const sigset_t *old)
 	_exit(127);
 }
 
-int main(int argc, char **argv)
+static void usage_exit(void)
 {
-	double timeout = 0, grace = 20, linger = 5, deadline, end;
-	bool san_logs = false;
-	char *san_dir = NULL;
-	int nreports;
-	bool main_done = false, timed_out = false, stopping = false;
-	static pid_t left[MAX_PROCS];
-	sigset_t set, old;
-	int i = 1, st = 0, sig, rc;
-	pid_t pid;
-	size_t n, k;
+	fprintf(stderr,
+		"usage: %s [--timeout S] [--load-scale MAX] [--grace S] [--linger S] "
+		"[--sanitizer-logs] [--] CMD...\n",
+		prog);
+	exit(2);
+}
 
-	for (; i < argc && argv[i][0] == '-'; i++) {
+/* The value of option argv[*i] (seconds); advances *i past it. */
+static double opt_secs(int argc, char **argv, int *i)
+{
+	if (*i + 1 >= argc)
+		usage_exit();
+	(*i)++;
+	return arg_secs(argv[*i - 1], argv[*i]);
+}
+
+/* Options into R; returns the index of CMD in argv. */
+static int parse_args(int argc, char **argv, struct run *r, bool *san_logs)
+{
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--")) {
 			i++;
 			break;
-		} else if (!strcmp(argv[i], "--timeout")) {
-			timeout = arg_secs(argv[i], argv[i + 1]);
-			i++;
-		} else if (!strcmp(argv[i], "--grace")) {
-			grace = arg_secs(argv[i], argv[i + 1]);
-			i++;
-		} else if (!strcmp(argv[i], "--sanitizer-logs")) {
-			san_logs = true;
-		} else if (!strcmp(argv[i], "--linger")) {
-			linger = arg_secs(argv[i], argv[i + 1]);
-			i++;
-		} else {
-			fprintf(
-			    stderr,
-			    "usage: %s [--timeout S] [--grace S] [--linger S] [--sanitizer-logs] "
-			    "[--] CMD...\n",
-			    prog);
-			return 2;
 		}
+		if (!strcmp(argv[i], "--sanitizer-logs"))
+			*san_logs = true;
+		else if (!strcmp(argv[i], "--timeout"))
+			r->budget = opt_secs(argc, argv, &i);
+		else if (!strcmp(argv[i], "--load-scale"))
+			r->load_max = opt_secs(argc, argv, &i);
+		else if (!strcmp(argv[i], "--grace"))
+			r->grace = opt_secs(argc, argv, &i);
+		else if (!strcmp(argv[i], "--linger"))
+			r->linger = opt_secs(argc, argv, &i);
+		else
+			usage_exit();
 	}
-	if (i >= argc) {
-		fprintf(stderr, "%s: no command\n", prog);
-		return 2;
-	}
+	if (i >= argc)
+		usage_exit();
+	return i;
+}
+
+int main(int argc, char **argv)
+{
+	struct run r = {.grace = 20, .linger = 5, .load_max = 1, .factor = 1};
+	bool san_logs = false;
+	char *san_dir = NULL;
+	int cmd, rc, reports;
+	sigset_t old;
+	size_t left;
+
+	cmd = parse_args(argc, argv, &r, &san_logs);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
 		fprintf(stderr, "%s: warning: cannot become a subreaper: %s\n", prog,
 			strerror(errno));
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, &old);
+	sigemptyset(&r.set);
+	sigaddset(&r.set, SIGCHLD);
+	sigaddset(&r.set, SIGTERM);
+	sigaddset(&r.set, SIGINT);
+	sigaddset(&r.set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &r.set, &old);
 	if (san_logs)
 		san_dir = sanitizer_logs_begin();
-	pid = start(argv + i, &old);
-	if (pid < 0) {
+	r.pid = start(argv + cmd, &old);
+	if (r.pid < 0) {
 		fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
 		return 2;
 	}
-	setpgid(pid, pid); /* also here: no race with the first kill(-pid) */
+	setpgid(r.pid, r.pid); /* also here: no race with the first kill(-pid) */
 
-	deadline = timeout > 0 ? now() + timeout : 0;
-	while (!main_done) {
-		sig = wait_signal(&set, deadline);
-		if (sig == SIGCHLD || sig == 0)
-			reap_all(pid, &st, &main_done);
-		if (main_done)
-			break;
-		if (sig == 0 && deadline > 0 && now() >= deadline) {
-			if (!stopping) {
-				fprintf(stderr,
-					"%s: TIMEOUT: still running after %.0f s: SIGTERM to the "
-					"test\n",
-					prog, timeout);
-				timed_out = stopping = true;
-				kill(-pid, SIGTERM);
-				deadline = now() + grace;
-			} else {
-				fprintf(stderr, "%s: no exit %.0f s after SIGTERM: SIGKILL\n", prog,
-					grace);
-				kill(-pid, SIGKILL);
-				deadline = 0;
-			}
-		} else if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
-			if (!stopping) {
-				stopping = true;
-				kill(-pid, SIGTERM);
-				deadline = now() + grace;
-			} else {
-				kill(-pid, SIGKILL);
-			}
-		}
-	}
+	wait_test(&r, now());
+	left = sweep(&r);
+	reports = sanitizer_logs_end(san_dir);
 
-	/* the test is over; what it started gets LINGER seconds to finish by itself */
-	end = now() + (stopping ? 0 : linger);
-	while ((n = descendants(left)) > 0 && now() < end) {
-		sig = wait_signal(&set, now() + 0.05 < end ? now() + 0.05 : end);
-		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
-			end = 0;
-		reap_all(pid, &st, &main_done);
-	}
-	if (n > 0) {
-		fprintf(stderr, "%s: the test left %zu process(es) running; killing them:\n", prog,
-			n);
-		for (k = 0; k < n; k++)
-			describe(left[k]);
-		kill_descendants(&set, pid, &st, &main_done);
-	}
-
-	if (WIFEXITED(st))
-		rc = WEXITSTATUS(st);
-	else
-		rc = 128 + WTERMSIG(st);
-	if (timed_out)
+	rc = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status);
+	if (r.timed_out)
 		rc = EXIT_TIMEOUT;
-	nreports = sanitizer_logs_end(san_dir);
-	if (nreports > 0 && (rc == 0 || rc == EXIT_SKIP)) {
-		fprintf(stderr, "%s: FAIL: %d sanitizer report(s)\n", prog, nreports);
+	if (reports > 0 && (rc == 0 || rc == EXIT_SKIP)) {
+		fprintf(stderr, "%s: FAIL: %d sanitizer report(s)\n", prog, reports);
 		rc = 1;
 	}
-	if (n > 0 && (rc == 0 || rc == EXIT_SKIP)) {
+	if (left > 0 && (rc == 0 || rc == EXIT_SKIP)) {
 		fprintf(stderr, "%s: FAIL: a test must stop every process it started\n", prog);
 		rc = 1;
 	}
