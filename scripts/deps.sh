@@ -32,7 +32,8 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 
-POLICY=/usr/sbin/policy-rc.d
+# (DEPS_TEST_POLICY_RC_D: another path, for tests/integration/deps_policy.sh only)
+POLICY=${DEPS_TEST_POLICY_RC_D:-/usr/sbin/policy-rc.d}
 ours=0
 remove_policy() {
   # only the file this run created (and only if it is still ours: same content)
@@ -47,7 +48,7 @@ trap 'exit 129' HUP
 POLICY_TEXT=$(printf '#!/bin/sh\n# temporary: scripts/deps.sh of embassyfs (removed when it ends)\nexit 101')
 if [ ! -e "$POLICY" ] && [ ! -L "$POLICY" ]; then
   # noclobber: if another policy-rc.d appears meanwhile, it is not ours to replace
-  if printf '%s\n' "$POLICY_TEXT" | $SUDO sh -c "set -C; cat >$POLICY" 2>/dev/null; then
+  if printf '%s\n' "$POLICY_TEXT" | $SUDO sh -c 'set -C; cat >"$1"' sh "$POLICY" 2>/dev/null; then
     ours=1
     $SUDO chmod 755 "$POLICY"
   fi
