@@ -415,6 +415,11 @@ static int open_error(const struct cli_ctx *c, const char *url, const struct cli
 	case -EINVAL:
 		cli_error("cannot use store %s: invalid address or options", url);
 		return EXIT_USAGE;
+	case -ENOTRECOVERABLE:
+		cli_error("store %s not opened: this host's trust state cannot be used safely (see "
+			  "above)",
+			  url);
+		return EXIT_FAIL;
 	default:
 		cli_error("cannot open store %s: %s", url, strerror(-err));
 		return cli_exit_for(err);

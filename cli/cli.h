@@ -94,13 +94,18 @@ enum cli_exit {
 #define CLI_HELP_TRUST                                                                             \
 	"TRUST (against a host that rolls back, freezes or substitutes the store)\n"               \
 	"  Every reader remembers, per store id, the highest head sequence it has verified and\n"  \
-	"  the signing key's fingerprint, in --state-dir (env EMBASSY_STATE_DIR; default\n"        \
-	"  $XDG_STATE_HOME/embassy or ~/.local/state/embassy).\n"                                  \
+	"  the signing key's fingerprint (pinned at the first successful open), and which\n"       \
+	"  store each address served, in --state-dir (env EMBASSY_STATE_DIR; default\n"            \
+	"  $XDG_STATE_HOME/embassy or ~/.local/state/embassy; must be private to the user).\n"     \
+	"  A recipient key file may carry anchors ('embassy key pin'): the store must then be\n"   \
+	"  signed by one of those keys.\n"                                                         \
 	"  --trust FINGERPRINT     refuse a store not signed by this key (see 'embassy info');\n"  \
 	"                          env EMBASSY_TRUST\n"                                            \
 	"  --min-sequence N        refuse a head pointer older than N (a fresh recovery host)\n"   \
 	"  --allow-rollback        accept an older head than seen before (logged)\n"               \
 	"  --require-fresh         an expired head pointer is an error, not a warning\n"           \
+	"  --accept-new-store      this address now serves another store id: record it (without\n" \
+	"                          it, every use warns loudly; check the new id first)\n"          \
 	"  --state-dir DIR         where the trust state is kept (see above)\n"
 
 #define CLI_HELP_GENERAL                                                                           \
@@ -173,6 +178,7 @@ enum {
 	OPT_SHARE_FILE,
 	OPT_PASSPHRASE_COMMAND,
 	OPT_PROFILE,
+	OPT_ACCEPT_NEW_STORE,
 	OPT_CONFIG_FAILED,   /* from getopt_long: a bad profile or EMBASSY_* value (reported) */
 	OPT_CMD_BASE = 1100, /* commands number their own long-only options from here */
 };
@@ -208,8 +214,9 @@ enum {
 	    {"require-fresh", no_argument, NULL, OPT_REQUIRE_FRESH},                               \
 	    {"min-sequence", required_argument, NULL, OPT_MIN_SEQUENCE},                           \
 	    {"trust", required_argument, NULL, OPT_TRUST},                                         \
+	    {"state-dir", required_argument, NULL, OPT_STATE_DIR},                                 \
 	{                                                                                          \
-		"state-dir", required_argument, NULL, OPT_STATE_DIR                                \
+		"accept-new-store", no_argument, NULL, OPT_ACCEPT_NEW_STORE                        \
 	}
 #define CLI_OPTS_GENERAL                                                                           \
 	{"profile", required_argument, NULL, OPT_PROFILE}, {"quiet", no_argument, NULL, 'q'},      \

@@ -234,9 +234,10 @@ static int report(const struct init_args *a, const char *url, const char *id,
 		printf("%s\n", id);
 	}
 	if (*fpr && !a->json)
-		cli_note("signing key fingerprint %s: give it to the recovery officers, who "
-			 "check the store with --trust %s",
-			 fpr, fpr);
+		cli_note("signing key fingerprint %s: give it to the recovery officers by a "
+			 "channel the host cannot touch; each anchors their key file with "
+			 "'embassy key pin KEYFILE %s' (or checks the store with --trust %s)",
+			 fpr, fpr, fpr);
 	if (ret < 0 || fflush(stdout) != 0)
 		return EXIT_IO;
 	return EXIT_OK;

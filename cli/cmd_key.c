@@ -35,6 +35,7 @@ enum {
 #define SYNOPSIS_REMOVE "  embassy key remove STORE NAME --sealer-key FILE\n"
 #define SYNOPSIS_SHARE                                                                             \
 	"  embassy key share STORE --key-file OFFICER.key --out FILE [--entry NAME]\n"
+#define SYNOPSIS_PIN "  embassy key pin KEYFILE [FINGERPRINT | --sealer-key FILE]\n"
 
 #define DESC_ADD                                                                                   \
 	"  key add wraps the store's key bundle (store id, master key, signing public key)\n"      \
@@ -71,17 +72,29 @@ enum {
 	"  key file; delete it after the recovery. --entry NAME chooses among several quorum\n"    \
 	"  entries that hold a share for this officer.\n"
 
+#define DESC_PIN                                                                                   \
+	"  key pin anchors a recipient key file to a store's signing key: it adds the line\n"      \
+	"  'trust FINGERPRINT' to KEYFILE (which keeps its mode 0600; rewritten atomically). A\n"  \
+	"  store opened with that key file must then be signed by an anchored key, or it is\n"     \
+	"  refused (exit 7). This is what stops a substituted store: anyone who knows the\n"       \
+	"  officer's public key (the .pub file is not secret) can make a store of their own\n"     \
+	"  whose key entry the officer's key file opens; only the signing key tells them apart.\n" \
+	"  FINGERPRINT is the one 'embassy init' printed, handed over by a channel the host\n"     \
+	"  cannot touch (paper at the enrolment, a signed letter); --sealer-key FILE takes it\n"   \
+	"  from the sealer key file itself. Up to 16 anchors (several stores) per key file.\n"     \
+	"  Without FINGERPRINT or --sealer-key, the anchors of KEYFILE are printed.\n"
+
 static const char help[] =
     "NAME\n"
     "  embassy key - add, list and remove a store's key entries; quorum shares\n"
     "\n"
-    "SYNOPSIS\n" SYNOPSIS_ADD SYNOPSIS_LIST SYNOPSIS_REMOVE SYNOPSIS_SHARE "\n"
+    "SYNOPSIS\n" SYNOPSIS_ADD SYNOPSIS_LIST SYNOPSIS_REMOVE SYNOPSIS_SHARE SYNOPSIS_PIN "\n"
     "DESCRIPTION\n"
     "  A store's master key is kept in key entries under keys/, each opening it for one\n"
     "  recovery party: a passphrase, a recipient key file ('embassy keygen'), or a quorum\n"
     "  of M of N officers, each holding a recipient key file. 'embassy key SUB --help'\n"
     "  shows one subcommand.\n"
-    "\n" DESC_ADD "\n" DESC_LIST "\n" DESC_REMOVE "\n" DESC_SHARE "\n"
+    "\n" DESC_ADD "\n" DESC_LIST "\n" DESC_REMOVE "\n" DESC_SHARE "\n" DESC_PIN "\n"
     "OPENING A STORE WITH A QUORUM\n"
     "  Officers together give their key files as repeated --key-file options; officers\n"
     "  apart give share files as repeated --share-file options; both mix. Fewer than M\n"
@@ -95,6 +108,7 @@ static const char help[] =
     "  embassy key list /srv/embassy\n"
     "  embassy key remove /srv/embassy pass-3f2a9c0d11e2b4a5 --sealer-key sealer.key\n"
     "  embassy key share /srv/embassy --key-file o1.key --out o1.share\n"
+    "  embassy key pin o1.key 3f0c9a3e5b1d2c4e6f708192a3b4c5d6\n"
     "  embassy restore /srv/embassy latest /restore --share-file o1.share \\\n"
     "      --share-file o3.share\n";
 
@@ -117,6 +131,10 @@ static const char help_remove[] =
 static const char help_share[] =
     SUB_HELP("share - write an officer's quorum share to a file", SYNOPSIS_SHARE, DESC_SHARE,
 	     "  embassy key share /srv/embassy --key-file o1.key --out /media/usb/o1.share\n");
+
+static const char help_pin[] =
+    SUB_HELP("pin - anchor a recipient key file to a signing key", SYNOPSIS_PIN, DESC_PIN,
+	     "  embassy key pin /media/token/officer1.key 3f0c9a3e5b1d2c4e6f708192a3b4c5d6\n");
 
 struct key_args {
 	const char *recipients[MAX_PUBS], *officers[MAX_PUBS];
@@ -523,19 +541,91 @@ out:
 	return ret;
 }
 
+static int print_anchors(const char *path)
+{
+	struct keyfile kf;
+	int err = keyfile_load(path, &kf);
+	if (!err && kf.kind != KEYFILE_RECIPIENT)
+		err = -EBADMSG;
+	if (err) {
+		cli_error("key file %s: %s", path,
+			  err == -EBADMSG ? "not a recipient key file ('embassy keygen')"
+					  : strerror(-err));
+		return err == -EPERM || err == -EBADMSG ? EXIT_AUTH : cli_exit_for(err);
+	}
+	for (unsigned i = 0; i < kf.ntrust; i++)
+		printf("%s\n", kf.trust[i]);
+	if (!kf.ntrust)
+		cli_warn("%s has no anchor: stores it opens are trusted on first use", path);
+	keyfile_clear(&kf);
+	return EXIT_OK;
+}
+
+static int cmd_pin(int argc, char **argv)
+{
+	struct cli_ctx c;
+	struct key_args a;
+	struct keyfile sk;
+	char fpr[33];
+	const char *path;
+	bool done;
+	int ret = setup(&c, &a, help_pin, argc, argv, &done), err;
+
+	if (done)
+		return ret;
+	if ((ret = refuse_extras(&c, &a, "pin", false, false)) != EXIT_OK)
+		return ret;
+	if (argc - optind < 1 || argc - optind > 2 || (argc - optind == 2 && c.sealer_key))
+		return opts_usage(&c, "pin needs KEYFILE and one FINGERPRINT or --sealer-key");
+	path = argv[optind];
+	if (argc - optind == 1 && !c.sealer_key)
+		return print_anchors(path);
+	if (c.sealer_key) {
+		err = keyfile_load(c.sealer_key, &sk);
+		if (!err && sk.kind != KEYFILE_SEALER)
+			err = -EBADMSG;
+		if (err) {
+			cli_error("%s is not a usable sealer key file: %s", c.sealer_key,
+				  strerror(-err));
+			return EXIT_AUTH;
+		}
+		sign_fingerprint(sk.pub, fpr);
+		keyfile_clear(&sk);
+	} else {
+		snprintf(fpr, sizeof(fpr), "%s", argv[optind + 1]);
+		if (strlen(argv[optind + 1]) != 32 || strspn(fpr, "0123456789abcdef") != 32)
+			return opts_usage(&c, "pin: '%s' is not a 32-hex-digit key fingerprint",
+					  argv[optind + 1]);
+	}
+	err = keyfile_add_trust(path, fpr);
+	if (err < 0) {
+		cli_error("cannot anchor %s: %s", path,
+			  err == -EBADMSG  ? "not a recipient key file ('embassy keygen')"
+			  : err == -ENOSPC ? "it already holds the most anchors a key file can"
+			  : err == -EPERM  ? "readable by group or others; run 'chmod 600' on it"
+					   : strerror(-err));
+		return err == -EPERM || err == -EBADMSG ? EXIT_AUTH : EXIT_FAIL;
+	}
+	fprintf(stderr, "embassy: %s now trusts signing key %s\n", path, fpr);
+	return EXIT_OK;
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*run)(int argc, char **argv);
-	} subs[] = {
-	    {"add", cmd_add}, {"list", cmd_list}, {"remove", cmd_remove}, {"share", cmd_share}};
+	} subs[] = {{"add", cmd_add},
+		    {"list", cmd_list},
+		    {"remove", cmd_remove},
+		    {"share", cmd_share},
+		    {"pin", cmd_pin}};
 
 	if (argc >= 2 && !strcmp(argv[1], "--help") && optind == 0 && cli_introspecting())
 		return cmd_add(argc, argv); /* help --options key: the subcommands' shared table */
 	if (argc < 2) {
-		cli_error("key needs a subcommand: add, list, remove or share (see 'embassy key "
-			  "--help')");
+		cli_error("key needs a subcommand: add, list, remove, share or pin (see 'embassy "
+			  "key --help')");
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
@@ -545,8 +635,8 @@ static int run(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (!strcmp(argv[1], subs[i].name))
 			return subs[i].run(argc - 1, argv + 1);
-	cli_error("key has no subcommand '%s': add, list, remove or share (see 'embassy key "
-		  "--help')",
+	cli_error("key has no subcommand '%s': add, list, remove, share or pin (see 'embassy "
+		  "key --help')",
 		  argv[1]);
 	return EXIT_USAGE;
 }

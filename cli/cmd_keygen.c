@@ -16,15 +16,16 @@
 #include "wrap.h"
 
 #define RKEY_LEN 32
-/* header + "public " + 64 hex + "\nsecret " + 64 hex + "\n", with room to spare */
-#define KEYFILE_MAX 256
+/* header + "public " + 64 hex + "\nsecret " + 64 hex + "\n" + 16 "trust <32 hex>\n" lines */
+#define KEYFILE_MAX 1024
+#define MAX_TRUST   16
 
 static const char help[] =
     "NAME\n"
     "  embassy keygen - create a recipient key pair for reading a store\n"
     "\n"
     "SYNOPSIS\n"
-    "  embassy keygen FILE\n"
+    "  embassy keygen FILE [--trust FINGERPRINT]...\n"
     "\n"
     "DESCRIPTION\n"
     "  Writes a new X25519 key pair: the secret key file FILE (mode 0600) and the public\n"
@@ -39,7 +40,17 @@ static const char help[] =
     "  Keep FILE offline, e.g. on a token in a safe; embassy refuses a key file that is\n"
     "  readable by group or others.\n"
     "\n"
+    "  The public key is not a secret, and it does not have to be: anyone who has it can\n"
+    "  make a store of their own whose key entry FILE opens, so FILE should also say which\n"
+    "  signing key it trusts. --trust writes that anchor ('trust FINGERPRINT', the\n"
+    "  fingerprint 'embassy init' printed for the store); 'embassy key pin' adds one later.\n"
+    "  A store opened with an anchored key file must be signed by an anchored key.\n"
+    "\n"
     "  With -q the public key is not printed.\n"
+    "\n"
+    "OPTIONS\n"
+    "  --trust FINGERPRINT     anchor FILE to this signing key (32 hex; repeatable, up to\n"
+    "                          16)\n"
     "\n" CLI_HELP_GENERAL "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy keygen /media/token/officer1.key\n"
@@ -63,7 +74,8 @@ static int write_new(const char *path, const char *buf, size_t len, mode_t mode)
 	return ret;
 }
 
-static int keygen(const char *file, char pkhex[2 * RKEY_LEN + 1])
+static int keygen(const char *file, const char *const *trust, size_t ntrust,
+		  char pkhex[2 * RKEY_LEN + 1])
 {
 	uint8_t pk[RKEY_LEN], *sk = secmem_alloc(RKEY_LEN);
 	char *text = secmem_alloc(KEYFILE_MAX), *pubfile = NULL, *skhex;
@@ -90,7 +102,10 @@ static int keygen(const char *file, char pkhex[2 * RKEY_LEN + 1])
 		     "embassy-recipient-key-v1\npublic %s\nsecret ", pkhex);
 	memmove(text + n, skhex, 2 * RKEY_LEN);
 	text[n + 2 * RKEY_LEN] = '\n';
-	err = write_new(file, text, (size_t)n + 2 * RKEY_LEN + 1, 0600);
+	n += 2 * RKEY_LEN + 1;
+	for (size_t i = 0; i < ntrust; i++) /* fits: 16 lines of 39 bytes */
+		n += snprintf(text + n, KEYFILE_MAX - (size_t)n, "trust %s\n", trust[i]);
+	err = write_new(file, text, (size_t)n, 0600);
 	if (err < 0) {
 		cli_error("cannot write key file %s: %s%s", file, strerror(-err),
 			  err == -EEXIST ? "; refusing to overwrite a key" : "");
@@ -113,9 +128,12 @@ out:
 
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {CLI_OPTS_GENERAL, {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    CLI_OPTS_GENERAL, {"trust", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	char pkhex[2 * RKEY_LEN + 1];
+	const char *trust[MAX_TRUST];
+	size_t ntrust = 0;
 	int opt, r, ret;
 
 	opts_init(&c, "keygen");
@@ -123,14 +141,22 @@ static int run(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if ((r = opts_common(&c, opt, optarg)) < 0)
 			return EXIT_USAGE;
-		if (!r)
+		if (r)
+			continue;
+		if (opt != 't')
 			return opts_bad(&c, argv);
+		if (strlen(optarg) != 32 || strspn(optarg, "0123456789abcdef") != 32)
+			return opts_usage(
+			    &c, "--trust needs a 32-hex-digit key fingerprint, not '%s'", optarg);
+		if (ntrust == MAX_TRUST)
+			return opts_usage(&c, "at most %d --trust", MAX_TRUST);
+		trust[ntrust++] = optarg;
 	}
 	if (c.help)
 		return opts_help(&c);
 	if (argc - optind != 1)
 		return opts_usage(&c, "needs exactly one FILE");
-	ret = keygen(argv[optind], pkhex);
+	ret = keygen(argv[optind], trust, ntrust, pkhex);
 	if (ret == EXIT_OK && !cli_quiet())
 		printf("%s\n", pkhex);
 	return ret;

@@ -5,14 +5,15 @@
 
 #include "cli.h"
 
-enum { OPT_VALID_FOR = OPT_CMD_BASE };
+enum { OPT_VALID_FOR = OPT_CMD_BASE, OPT_WITHOUT_STATE };
 
 static const char help[] =
     "NAME\n"
     "  embassy refresh-head - extend the freshness of a store's head pointer\n"
     "\n"
     "SYNOPSIS\n"
-    "  embassy refresh-head STORE --sealer-key FILE [--valid-for DURATION] [-q]\n"
+    "  embassy refresh-head STORE --sealer-key FILE [--valid-for DURATION]\n"
+    "                       [--without-state] [-q]\n"
     "\n"
     "DESCRIPTION\n"
     "  The head pointer names the newest snapshot and carries an expiry time, so that a host\n"
@@ -21,8 +22,19 @@ static const char help[] =
     "  while, the sealer runs this (e.g. daily from cron) to re-sign the same head - same\n"
     "  snapshot, same sequence number - with a new expiry. Only the sealer's identity can.\n"
     "\n"
+    "  Re-signing makes whatever head the host serves fresh again, so it is refused when\n"
+    "  that head is older than what the sealer published: below the sequence remembered in\n"
+    "  the sealer's trust state (--state-dir; seal records every head it publishes), or\n"
+    "  below the newest snapshot manifest in the store (a rolled-back head, or a seal that\n"
+    "  stopped before its head: seal again instead). Without a remembered sequence for\n"
+    "  the store (another host, a lost or unwritable state directory) it does not run\n"
+    "  unless given --without-state.\n"
+    "\n"
     "OPTIONS\n"
     "  --valid-for DURATION  how long the head stays fresh: 7d (default), 12h, 90m, 3600s\n"
+    "  --without-state       run although this host remembers nothing of the store: only\n"
+    "                        after checking with 'embassy snapshots' that the head the\n"
+    "                        host serves is the newest snapshot\n"
     "\n" CLI_HELP_SEALER "\n" CLI_HELP_STORE "\n" CLI_HELP_TRUST "\n" CLI_HELP_GENERAL
     "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
@@ -36,12 +48,14 @@ static int run(int argc, char **argv)
 	    CLI_OPTS_TRUST,
 	    CLI_OPTS_GENERAL,
 	    {"valid-for", required_argument, NULL, OPT_VALID_FOR},
+	    {"without-state", no_argument, NULL, OPT_WITHOUT_STATE},
 	    {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	struct store *s = NULL;
 	struct head h;
 	int64_t valid = 7 * 24 * 3600;
 	const char *url;
+	bool without_state = false;
 	int opt, r, ret, err;
 	char t[48];
 
@@ -52,6 +66,10 @@ static int run(int argc, char **argv)
 			return EXIT_USAGE;
 		if (r)
 			continue;
+		if (opt == OPT_WITHOUT_STATE) {
+			without_state = true;
+			continue;
+		}
 		if (opt != OPT_VALID_FOR)
 			return opts_bad(&c, argv);
 		if (opts_parse_duration(optarg, &valid) < 0 || valid <= 0)
@@ -67,10 +85,21 @@ static int run(int argc, char **argv)
 	ret = cli_open_store(&c, url, true, &s);
 	if (ret != EXIT_OK)
 		return ret;
-	err = store_refresh_head(s, valid, &h);
+	err = store_refresh_head(s, valid, without_state, &h);
 	if (err == -ENOENT) {
 		cli_error("store %s has no snapshot yet: nothing to refresh", url);
 		ret = EXIT_NOTFOUND;
+	} else if (err == -ENODATA || err == -ENOTRECOVERABLE) {
+		cli_error(
+		    "refresh-head of store %s refused: no usable trust state here (see above)",
+		    url);
+		ret = EXIT_FAIL;
+	} else if (err == -ESTALE) {
+		cli_error(
+		    "refresh-head of store %s refused: the head the host serves is older than "
+		    "what was published (see above)",
+		    url);
+		ret = EXIT_INTEGRITY;
 	} else if (err < 0) {
 		cli_error("cannot refresh the head pointer of store %s: %s", url, strerror(-err));
 		ret = cli_exit_for(err);

@@ -261,6 +261,9 @@ int opts_common(struct cli_ctx *c, int opt, const char *arg)
 		return 1;
 	case OPT_CONFIG_FAILED: /* a bad environment value or profile, already reported */
 		return -EINVAL;
+	case OPT_ACCEPT_NEW_STORE:
+		c->trust.accept_new_store = true;
+		return 1;
 	case 'q':
 		st.quiet = c->quiet = true;
 		return 1;

@@ -92,6 +92,31 @@ static int load_sealer(const char *text, struct keyfile *kf)
 	return 0;
 }
 
+/* Every "trust <32 hex>" line. A malformed one fails the whole file: an anchor that is
+ * silently dropped would turn a pinned officer back into trust on first use. */
+static int load_trust(const char *text, struct keyfile *kf)
+{
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, "trust ", 6))
+			continue;
+		if (strspn(p + 6, "0123456789abcdef") != 32 || (p[38] && p[38] != '\n'))
+			return -EBADMSG;
+		if (kf->ntrust == KEYFILE_MAX_TRUST)
+			return -EBADMSG;
+		memcpy(kf->trust[kf->ntrust], p + 6, 32);
+		kf->trust[kf->ntrust++][32] = 0;
+	}
+	return 0;
+}
+
+bool keyfile_trusts(const struct keyfile *kf, const char *fpr)
+{
+	for (unsigned i = 0; i < kf->ntrust; i++)
+		if (!strcmp(kf->trust[i], fpr))
+			return true;
+	return false;
+}
+
 static int load_recipient(const char *text, struct keyfile *kf)
 {
 	uint8_t check[32];
@@ -99,7 +124,8 @@ static int load_recipient(const char *text, struct keyfile *kf)
 	kf->secret = secmem_alloc(32);
 	if (!kf->secret)
 		return -ENOMEM;
-	if (field(text, "public", kf->pub, 32) || field(text, "secret", kf->secret, 32))
+	if (field(text, "public", kf->pub, 32) || field(text, "secret", kf->secret, 32) ||
+	    load_trust(text, kf))
 		return -EBADMSG;
 	/* a key file whose halves do not match would fail later, obscurely */
 	crypto_scalarmult_base(check, kf->secret);
@@ -198,5 +224,72 @@ int keyfile_write_recipient(const char *path, const uint8_t pk[32], const uint8_
 		free(pubpath);
 	}
 	secmem_free(text);
+	return ret;
+}
+
+/* The file with one more line, written beside it (new random name, O_EXCL, 0600, same
+ * owner) and renamed over it: a crash leaves the old file or the new one, never half. */
+static int rewrite_with(const char *path, const char *text, const char *line)
+{
+	char *tmp = NULL, rnd[17];
+	uint8_t r[8];
+	struct stat st;
+	size_t tl = strlen(text), ll = strlen(line);
+	bool nl = tl && text[tl - 1] != '\n';
+	int fd, ret = 0;
+
+	if (lstat(path, &st))
+		return -errno;
+	randombytes_buf(r, sizeof(r));
+	hex_encode(r, sizeof(r), rnd);
+	if (asprintf(&tmp, "%s.tmp.%s", path, rnd) < 0)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		free(tmp);
+		return ret;
+	}
+	errno = 0;
+	if (fchown(fd, st.st_uid, st.st_gid) && errno != EPERM)
+		ret = -errno;
+	if (!ret && (write(fd, text, tl) != (ssize_t)tl || (nl && write(fd, "\n", 1) != 1) ||
+		     write(fd, line, ll) != (ssize_t)ll || fsync(fd)))
+		ret = errno ? -errno : -EIO;
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
+int keyfile_add_trust(const char *path, const char *fpr)
+{
+	struct keyfile kf;
+	char *text = NULL, line[48];
+	int ret;
+
+	if (strlen(fpr) != 32 || strspn(fpr, "0123456789abcdef") != 32)
+		return -EINVAL;
+	ret = keyfile_load(path, &kf);
+	if (ret)
+		return ret;
+	if (kf.kind != KEYFILE_RECIPIENT)
+		ret = -EBADMSG;
+	else if (keyfile_trusts(&kf, fpr))
+		ret = 0;
+	else if (kf.ntrust == KEYFILE_MAX_TRUST)
+		ret = -ENOSPC;
+	else if (!(ret = read_secret_file(path, &text, true))) {
+		snprintf(line, sizeof(line), "trust %s\n", fpr);
+		ret = strlen(text) + strlen(line) + 1 >= KEYFILE_MAX
+			  ? -ENOSPC
+			  : rewrite_with(path, text, line);
+	}
+	secmem_free(text);
+	keyfile_clear(&kf);
 	return ret;
 }

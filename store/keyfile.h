@@ -2,9 +2,13 @@
  *   sealer key   : "embassy-sealer-key-v1", store <hex16B>, master <hex32B>, sign <hex64B>
  *   recipient key: "embassy-recipient-key-v1", public <hex32B>, secret <hex32B>
  *   recipient pub: "embassy-recipient-pub-v1", public <hex32B>
+ * A recipient key file may also carry trust anchors: lines "trust <32 hex>", each the
+ * fingerprint of a signing key its holder trusts (written by 'keygen --trust' and
+ * 'key pin'). A store opened with such a file must be signed by one of them.
  * Secret files must be 0600 (no group/other bits): -EPERM otherwise. Secrets land in secmem. */
 #ifndef EMBASSY_KEYFILE_H
 #define EMBASSY_KEYFILE_H
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "keys.h"
@@ -12,12 +16,16 @@
 
 enum keyfile_kind { KEYFILE_SEALER = 1, KEYFILE_RECIPIENT, KEYFILE_RECIPIENT_PUB };
 
+#define KEYFILE_MAX_TRUST 16 /* trust anchors per recipient key file */
+
 struct keyfile {
 	enum keyfile_kind kind;
-	uint8_t store_id[STORE_ID_LEN]; /* sealer */
-	uint8_t pub[32];		/* recipient: X25519 pk; sealer: Ed25519 pk */
-	uint8_t *master;		/* sealer: secmem KEY_LEN */
-	uint8_t *secret;		/* sealer: Ed25519 sk (64); recipient: X25519 sk (32) */
+	uint8_t store_id[STORE_ID_LEN];	   /* sealer */
+	uint8_t pub[32];		   /* recipient: X25519 pk; sealer: Ed25519 pk */
+	uint8_t *master;		   /* sealer: secmem KEY_LEN */
+	uint8_t *secret;		   /* sealer: Ed25519 sk (64); recipient: X25519 sk (32) */
+	char trust[KEYFILE_MAX_TRUST][33]; /* recipient: anchored signing-key fingerprints */
+	unsigned ntrust;
 };
 
 /* -ENOENT missing, -EPERM too permissive, -EBADMSG malformed. */
@@ -27,5 +35,11 @@ void keyfile_clear(struct keyfile *kf);
 int keyfile_write_sealer(const char *path, const uint8_t store_id[STORE_ID_LEN],
 			 const uint8_t master[KEY_LEN], const uint8_t sign_sk[SIGN_SK_LEN]);
 int keyfile_write_recipient(const char *path, const uint8_t pk[32], const uint8_t sk[32]);
+/* Add the anchor fpr (32 lower-case hex) to the recipient key file at path, replacing it
+ * atomically with the same content plus one "trust" line. 0 also when it was there already;
+ * -EBADMSG not a recipient key file, -ENOSPC already KEYFILE_MAX_TRUST anchors. */
+int keyfile_add_trust(const char *path, const char *fpr);
+/* Is fpr one of kf's anchors? */
+bool keyfile_trusts(const struct keyfile *kf, const char *fpr);
 
 #endif

@@ -457,6 +457,58 @@ static int peek_format(const uint8_t *data, size_t n)
 	return ret;
 }
 
+/* The anchors a reader holds: trust lines in its recipient key files (keyfile.h). One that
+ * names other keys only refuses the store: a key entry that opens is no proof, since anyone
+ * with the recipient's public key can make one for a store of their own. *anchored: one of
+ * them (or the sealer key itself) vouches for this signing key. */
+static int check_anchors(struct store *s, const struct store_auth *a, bool *anchored)
+{
+	size_t n = (a->key_file ? 1 : 0) + a->nkey_files;
+	char fpr[33];
+	int ret = 0;
+
+	*anchored = a->sealer_key != NULL; /* its own key is the authority */
+	sign_fingerprint(s->sign_pk, fpr);
+	for (size_t k = 0; !ret && !a->sealer_key && k < n; k++) {
+		const char *path =
+		    a->key_file && k == 0 ? a->key_file : a->key_files[k - (a->key_file ? 1 : 0)];
+		struct keyfile kf;
+		if (keyfile_load(path, &kf))
+			continue; /* authentication reported it, or did not need it */
+		if (kf.kind == KEYFILE_SEALER && !memcmp(kf.pub, s->sign_pk, SIGN_PK_LEN))
+			*anchored = true;
+		if (kf.kind == KEYFILE_RECIPIENT && kf.ntrust) {
+			if (keyfile_trusts(&kf, fpr)) {
+				*anchored = true;
+			} else {
+				log_err("store %s is signed by key %s, but key file %s trusts only "
+					"%s%s: refusing (a store substituted by someone who knows "
+					"the recipient's public key?)",
+					s->store_id_hex, fpr, path, kf.trust[0],
+					kf.ntrust > 1 ? " and others" : "");
+				ret = -EBADMSG;
+			}
+		}
+		keyfile_clear(&kf);
+	}
+	return ret;
+}
+
+/* After authentication: the anchors, the pinned key, which store this address serves. */
+static int check_trust(struct store *s, const struct store_auth *a, const char *url)
+{
+	bool anchored = false;
+	int ret;
+
+	hex_encode(s->store_id, STORE_ID_LEN, s->store_id_hex);
+	ret = check_anchors(s, a, &anchored);
+	if (!ret)
+		ret = trust_check_key(&s->trust, s->store_id_hex, s->sign_pk, anchored);
+	if (!ret)
+		ret = trust_check_url(&s->trust, url, s->store_id_hex);
+	return ret;
+}
+
 int store_open(const char *url, const struct remote_opts *ro, const struct store_auth *a,
 	       struct store **out)
 {
@@ -478,10 +530,7 @@ int store_open(const char *url, const struct remote_opts *ro, const struct store
 	if (!ret && a->trust)
 		s->trust = *a->trust;
 	if (!ret)
-		ret = trust_check_key(
-		    &s->trust,
-		    (hex_encode(s->store_id, STORE_ID_LEN, s->store_id_hex), s->store_id_hex),
-		    s->sign_pk);
+		ret = check_trust(s, a, url);
 	if (ret)
 		goto out;
 	s->cache = cache_new(DEFAULT_MEMORY_CACHE);

@@ -123,8 +123,11 @@ int store_list_snapshots(struct store *s, struct snapshot **out, size_t *n, size
 void store_free_snapshots(struct snapshot *v, size_t n);
 /* The verified head pointer; -ENOENT when the store has no snapshot yet. */
 int store_read_head(struct store *s, struct head *out);
-/* Re-sign the head pointer with a new expiry (sealer only), without a new snapshot. */
-int store_refresh_head(struct store *s, int64_t valid_for_s, struct head *out);
+/* Re-sign the head pointer with a new expiry (sealer only), without a new snapshot. Refuses
+ * (-ESTALE) a head below the remembered sequence or below the newest manifest that
+ * verifies, and (-ENODATA) to run without a remembered sequence for the store unless
+ * without_state: re-signing turns whatever the host serves into a fresh head. */
+int store_refresh_head(struct store *s, int64_t valid_for_s, bool without_state, struct head *out);
 /* "latest", a full hex id, or a unique prefix. -ENOENT none, -ENOTUNIQ ambiguous. */
 int store_resolve_snapshot(struct store *s, const char *spec, struct snapshot *out);
 

@@ -388,16 +388,71 @@ int store_resolve_snapshot(struct store *s, const char *spec, struct snapshot *o
 	return ret;
 }
 
-int store_refresh_head(struct store *s, int64_t valid_for_s, struct head *out)
+/* The newest snapshot that verifies, to compare the head with. */
+static int newest_manifest(struct store *s, uint64_t *seq)
 {
+	struct snapshot *v = NULL;
+	size_t n = 0;
+	int ret = store_list_snapshots(s, &v, &n, NULL);
+	*seq = 0;
+	for (size_t i = 0; !ret && i < n; i++)
+		if (v[i].seq > *seq)
+			*seq = v[i].seq;
+	store_free_snapshots(v, n);
+	return ret;
+}
+
+int store_refresh_head(struct store *s, int64_t valid_for_s, bool without_state, struct head *out)
+{
+	struct snapshot sn;
 	struct head h;
 	struct timespec now;
+	uint64_t known = 0, newest;
 	int ret;
+
 	if (!store_can_seal(s))
 		return -EPERM;
-	ret = store_read_head(s, &h);
+	/* re-signing makes whatever the host serves fresh: only with the memory of what was
+	 * published can a rolled-back head be told from the real one */
+	if (!without_state && !s->trust.no_state) {
+		ret = trust_known_seq(&s->trust, s->store_id_hex, &known);
+		if (ret == -ENOENT) {
+			log_err(
+			    "refresh-head: no remembered sequence for store %s here; without it "
+			    "a rolled-back head cannot be told from the real one. Run it where "
+			    "the sealer's state is (--state-dir), or give --without-state after "
+			    "checking 'embassy snapshots'",
+			    s->store_id_hex);
+			return -ENODATA;
+		}
+		if (ret < 0) {
+			log_err("refresh-head: the trust state of store %s cannot be used: %s",
+				s->store_id_hex, strerror(-ret));
+			return ret == -ENOTRECOVERABLE ? ret : -ENODATA;
+		}
+	}
+	ret = store_read_head(s, &h); /* refuses a head below the remembered sequence */
+	if (!ret)
+		ret = newest_manifest(s, &newest);
 	if (ret)
 		return ret;
+	if (newest > h.seq) {
+		log_err("refresh-head: the head names sequence %llu but a snapshot with sequence "
+			"%llu exists: a rolled-back head (or a seal interrupted before its head); "
+			"refusing to re-sign it. Seal again to publish a newer head",
+			(unsigned long long)h.seq, (unsigned long long)newest);
+		return -ESTALE;
+	}
+	ret = store_read_snapshot(s, h.snapshot, &sn);
+	if (!ret && sn.seq != h.seq)
+		ret = -EBADMSG;
+	if (!ret)
+		snapshot_clear(&sn);
+	if (ret) {
+		log_err("refresh-head: the head names a snapshot that is missing or does not match "
+			"it; refusing to re-sign it");
+		return ret == -ENOENT ? -EBADMSG : ret;
+	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	/* same snapshot and sequence: only the freshness window moves */
 	h.time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;

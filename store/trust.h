@@ -1,16 +1,24 @@
-/* trust: what a recovery host remembers about each store it has read, to defeat a host that
- * rolls back or freezes the head pointer, or swaps in another signing key.
+/* trust: what a recovery host remembers about the stores it has read, to defeat a host that
+ * rolls back or freezes the head pointer, swaps in another signing key, or serves another
+ * store at an address it knows.
  *
- * State: one small file per store id (not per URL: a host can serve one store under many
- * addresses) in the state directory ($EMBASSY_STATE_DIR, else $XDG_STATE_HOME/embassy, else
- * ~/.local/state/embassy), holding the highest head sequence verified and the signing key's
- * fingerprint. Written atomically (temp + rename), mode 0600.
+ * State (trust_state.h keeps it safe: private directory, no symlinks followed, atomic
+ * writes, read-modify-write under a lock that only ever raises a sequence), in the state
+ * directory ($EMBASSY_STATE_DIR, else $XDG_STATE_HOME/embassy, else ~/.local/state/embassy):
+ *   <store id>.json      {"seq": highest head sequence verified, "sign_fpr": pinned key}
+ *   url-<hash>.json      {"store_id": the store this address served, "url": the address}
+ * Store ids, not URLs, key the sequence and the pin (a host can serve one store under many
+ * addresses); the URL files catch the converse, another store under a known address.
  *
- * Checks on every verified head pointer (store_read_head):
- *   seq < remembered (or < min_seq)  → -ESTALE ("rollback"), unless allow_rollback (logged)
- *   expired                          → warning; -EKEYEXPIRED when require_fresh
- * and when the store is opened: a signing key other than the remembered one, or other than
- * trust_fpr when given → -EBADMSG. */
+ * Checks:
+ *   open      the signing key: trust_fpr when given; else the pinned one; pinned at the first
+ *             successful open (TOFU unless trust_fpr or an anchor in the key file vouched)
+ *   open      the URL served another store id before → a loud warning (accept_new_store
+ *             records the new one)
+ *   head      seq < remembered (or < min_seq) → -ESTALE ("rollback"), unless allow_rollback
+ *             (logged); expired → warning, -EKEYEXPIRED when require_fresh
+ * An unsafe or unreadable state is an error (-ENOTRECOVERABLE), never silently empty;
+ * failing to *write* it is a warning for readers (they checked what they knew). */
 #ifndef EMBASSY_TRUST_H
 #define EMBASSY_TRUST_H
 #include <stdbool.h>
@@ -24,22 +32,36 @@ struct trust_opts {
 	bool allow_rollback;   /* --allow-rollback */
 	bool require_fresh;    /* --require-fresh */
 	const char *trust_fpr; /* --trust: expected signing key fingerprint */
+	bool accept_new_store; /* --accept-new-store: an address may now serve another store */
 	bool no_state;	       /* do not read or write the state file (tests of the host side) */
 };
 
-/* Check the signing key at open (TOFU unless trust_fpr). */
+/* Check the signing key at open and pin it on first contact. anchored: the caller already
+ * matched it against an anchor the user holds (a key file's trust lines). -EBADMSG when
+ * it is not the trusted or the pinned key. */
 int trust_check_key(const struct trust_opts *o, const char *store_id_hex,
-		    const uint8_t sign_pk[SIGN_PK_LEN]);
+		    const uint8_t sign_pk[SIGN_PK_LEN], bool anchored);
+/* Remember which store an address serves; warn loudly when that changes. 0, or an unsafe
+ * state (-ENOTRECOVERABLE). */
+int trust_check_url(const struct trust_opts *o, const char *url, const char *store_id_hex);
 /* Check a verified head against the remembered sequence and its expiry; remember it. */
 int trust_check_head(const struct trust_opts *o, const char *store_id_hex,
 		     const uint8_t sign_pk[SIGN_PK_LEN], const struct head *h);
 /* No head pointer at all: -ENOENT (an empty store) unless a sequence was seen before, which
  * makes it a rollback (-ESTALE). */
 int trust_check_missing_head(const struct trust_opts *o, const char *store_id_hex);
-/* The sealer publishes seq: remember it, so its own next read cannot be rolled back. */
-void trust_remember(const struct trust_opts *o, const char *store_id_hex,
-		    const uint8_t sign_pk[SIGN_PK_LEN], uint64_t seq);
+/* The sealer publishes seq: remember it, so its own next read cannot be rolled back.
+ * 0 or -errno (the state could not be written). */
+int trust_remember(const struct trust_opts *o, const char *store_id_hex,
+		   const uint8_t sign_pk[SIGN_PK_LEN], uint64_t seq);
+/* What is remembered of a store, for a writer that must not act without it
+ * (refresh-head): -ENOENT when nothing is, and it is checked that the state can be written
+ * (-errno otherwise). */
+int trust_known_seq(const struct trust_opts *o, const char *store_id_hex, uint64_t *seq);
 /* The state file's path for a store (for messages and tests); caller frees. */
 char *trust_state_path(const struct trust_opts *o, const char *store_id_hex);
+/* The key of an address: credentials and a trailing '/' dropped, local paths made
+ * absolute (for the url-<hash> files). Caller frees. */
+char *trust_url_canonical(const char *url);
 
 #endif

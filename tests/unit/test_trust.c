@@ -1,15 +1,21 @@
 /* trust: the recovery host's memory against rollback, freeze and key substitution. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "secmem.h"
 #include "sign.h"
 #include "trust.h"
+#include <sodium.h>
 
 static char dir[64];
 static struct trust_opts o;
@@ -46,10 +52,29 @@ static void setup(void)
 
 static void teardown(void)
 {
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+/* The remembered sequence, read back from the file. */
+static long long state_seq(void)
+{
 	char *p = trust_state_path(&o, sid);
-	unlink(p);
+	json_t *j = json_load_file(p, 0, NULL);
+	long long v = j ? json_integer_value(json_object_get(j, "seq")) : -1;
+	json_decref(j);
 	free(p);
-	rmdir(dir);
+	return v;
 }
 
 TestSuite(trust, .init = setup, .fini = teardown);
@@ -90,14 +115,14 @@ Test(trust, signing_key_pinned)
 {
 	struct head h = head(2, 3600);
 	char fpr[33];
-	cr_assert_eq(trust_check_key(&o, sid, pk), 0); /* first contact */
+	cr_assert_eq(trust_check_key(&o, sid, pk, false), 0); /* first contact */
 	cr_assert_eq(trust_check_head(&o, sid, pk, &h), 0);
-	cr_assert_eq(trust_check_key(&o, sid, pk), 0);
-	cr_assert_eq(trust_check_key(&o, sid, pk2), -EBADMSG);
+	cr_assert_eq(trust_check_key(&o, sid, pk, false), 0);
+	cr_assert_eq(trust_check_key(&o, sid, pk2, false), -EBADMSG);
 	sign_fingerprint(pk2, fpr);
 	o.trust_fpr = fpr;
-	cr_assert_eq(trust_check_key(&o, "ffeeddccbbaa99887766554433221100", pk), -EBADMSG);
-	cr_assert_eq(trust_check_key(&o, "ffeeddccbbaa99887766554433221100", pk2), 0);
+	cr_assert_eq(trust_check_key(&o, "ffeeddccbbaa99887766554433221100", pk, false), -EBADMSG);
+	cr_assert_eq(trust_check_key(&o, "ffeeddccbbaa99887766554433221100", pk2, false), 0);
 }
 
 Test(trust, missing_head_after_seen_is_rollback)
@@ -126,4 +151,149 @@ Test(trust, no_state_mode_keeps_nothing)
 	char *p = trust_state_path(&o, sid);
 	cr_assert_neq(access(p, F_OK), 0);
 	free(p);
+}
+
+Test(trust, key_pinned_at_first_open_without_a_head)
+{
+	/* restore/ls by snapshot id never read a head: the key is pinned at open anyway */
+	cr_assert_eq(trust_check_key(&o, sid, pk, false), 0);
+	cr_assert_eq(trust_check_key(&o, sid, pk2, false), -EBADMSG);
+	cr_assert_eq(trust_check_key(&o, sid, pk, true), 0);
+}
+
+Test(trust, unsafe_state_directory_refused)
+{
+	cr_assert_eq(trust_check_key(&o, sid, pk, false), 0);
+	chmod(dir, 0777); /* anyone could replace the files in it */
+	cr_assert_eq(trust_check_key(&o, sid, pk, false), -ENOTRECOVERABLE);
+	struct head h = head(1, 3600);
+	cr_assert_eq(trust_check_head(&o, sid, pk, &h), -ENOTRECOVERABLE);
+	chmod(dir, 0700);
+	cr_assert_eq(chown(dir, 4321, 4321), 0); /* another user's directory */
+	cr_assert_eq(trust_check_key(&o, sid, pk, false), -ENOTRECOVERABLE);
+	cr_assert_eq(chown(dir, geteuid(), getegid()), 0);
+	cr_assert_eq(trust_check_key(&o, sid, pk, false), 0);
+}
+
+Test(trust, state_file_symlink_or_garbage_refused)
+{
+	char *p = trust_state_path(&o, sid), other[128];
+	snprintf(other, sizeof(other), "%s/elsewhere", dir);
+	write_file(other, "{\"seq\":0}", 0600);
+	cr_assert_eq(symlink(other, p), 0); /* someone planted a symlink: not believed */
+	cr_assert_eq(trust_check_missing_head(&o, sid), -ENOTRECOVERABLE);
+	unlink(p);
+	write_file(p, "{\"seq\":7,", 0600); /* torn or not ours: an error, never "empty" */
+	cr_assert_eq(trust_check_missing_head(&o, sid), -ENOTRECOVERABLE);
+	write_file(p, "{\"seq\":7}", 0666); /* writable by others */
+	cr_assert_eq(trust_check_missing_head(&o, sid), -ENOTRECOVERABLE);
+	chmod(p, 0600);
+	cr_assert_eq(trust_check_missing_head(&o, sid), -ESTALE);
+	free(p);
+}
+
+Test(trust, no_predictable_temp_file_followed)
+{
+	/* the old writer used "<file>.tmp.<pid>" through a symlink-following fopen */
+	char *p = trust_state_path(&o, sid), trap[160], victim[128];
+	struct stat st;
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	write_file(victim, "precious\n", 0600);
+	snprintf(trap, sizeof(trap), "%s.tmp.%d", p, (int)getpid());
+	cr_assert_eq(symlink(victim, trap), 0);
+	struct head h = head(3, 3600);
+	cr_assert_eq(trust_check_head(&o, sid, pk, &h), 0);
+	cr_assert_eq(state_seq(), 3);
+	cr_assert_eq(stat(victim, &st), 0);
+	cr_assert_eq(st.st_size, 9, "the victim was overwritten through a symlink");
+	cr_assert_eq(lstat(p, &st), 0);
+	cr_assert(S_ISREG(st.st_mode));
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	free(p);
+}
+
+/* Many readers at once, each seeing its own sequences: the remembered one only rises, and
+ * ends at the highest any of them saw (a read-modify-write without a lock loses updates). */
+Test(trust, concurrent_readers_never_lower_the_sequence)
+{
+	enum { PROCS = 8, ROUNDS = 150 };
+	pid_t pids[PROCS];
+	for (int p = 0; p < PROCS; p++) {
+		pids[p] = fork();
+		cr_assert_geq(pids[p], 0);
+		if (pids[p] == 0) {
+			for (int r = 0; r < ROUNDS; r++) {
+				/* interleaved: process p sees p, p + PROCS, ... */
+				struct head h = head((uint64_t)(r * PROCS + p + 1), 3600);
+				/* -ESTALE when another already saw more: expected, go on */
+				int ret = trust_check_head(&o, sid, pk, &h);
+				if (ret != 0 && ret != -ESTALE)
+					_exit(2);
+			}
+			_exit(0);
+		}
+	}
+	for (int p = 0; p < PROCS; p++) {
+		int status;
+		cr_assert_eq(waitpid(pids[p], &status, 0), pids[p]);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	cr_assert_eq(state_seq(), (long long)PROCS * ROUNDS);
+}
+
+Test(trust, refresh_needs_what_was_remembered)
+{
+	uint64_t seq;
+	cr_assert_eq(trust_known_seq(&o, sid, &seq), -ENOENT);
+	cr_assert_eq(trust_remember(&o, sid, pk, 4), 0);
+	cr_assert_eq(trust_known_seq(&o, sid, &seq), 0);
+	cr_assert_eq(seq, 4);
+	cr_assert_eq(trust_remember(&o, sid, pk, 2), 0); /* only ever raised */
+	cr_assert_eq(trust_known_seq(&o, sid, &seq), 0);
+	cr_assert_eq(seq, 4);
+}
+
+static char *url_store(const char *url)
+{
+	char *c = trust_url_canonical(url), path[256];
+	uint8_t h[16];
+	char hex[33];
+	crypto_generichash(h, sizeof(h), (const uint8_t *)c, strlen(c), NULL, 0);
+	hex_encode(h, sizeof(h), hex);
+	snprintf(path, sizeof(path), "%s/url-%s.json", dir, hex);
+	json_t *j = json_load_file(path, 0, NULL);
+	char *v = j ? strdup(json_string_value(json_object_get(j, "store_id"))) : NULL;
+	json_decref(j);
+	free(c);
+	return v;
+}
+
+Test(trust, an_address_serving_another_store_is_remembered)
+{
+	const char *a = "00000000000000000000000000000001", *b = "00000000000000000000000000000002";
+	const char *url = "https://alice:s3cr3t@Embassy.Example:8443/store/";
+	char *v;
+	cr_assert_eq(trust_check_url(&o, url, a), 0);
+	cr_assert_str_eq((v = url_store(url)), a);
+	free(v);
+	cr_assert_eq(trust_check_url(&o, url, b), 0); /* a loud warning; the first stays */
+	cr_assert_str_eq((v = url_store("https://embassy.example:8443/store")), a);
+	free(v);
+	o.accept_new_store = true;
+	cr_assert_eq(trust_check_url(&o, url, b), 0);
+	cr_assert_str_eq((v = url_store(url)), b);
+	free(v);
+}
+
+Test(trust, canonical_addresses)
+{
+	char *c = trust_url_canonical("https://u:p@w@Host.EXAMPLE/Store//");
+	cr_assert_str_eq(c, "https://host.example/Store");
+	free(c);
+	c = trust_url_canonical("s3://bucket/prefix?region=x");
+	cr_assert_str_eq(c, "s3://bucket/prefix?region=x");
+	free(c);
+	c = trust_url_canonical(dir);
+	cr_assert(!strncmp(c, "file:///", 8) && strstr(c, dir + 4));
+	free(c);
 }
