@@ -48,7 +48,8 @@ static const char help[] =
     "  embassy mount STORE MOUNTPOINT [--snapshot SNAPSHOT] [--cache-dir DIR]\n"
     "                [--cache-size SIZE] [--memory-cache SIZE] [--foreground]\n"
     "                [--allow-other [--uid USER] [--gid GROUP] [--umask MODE]]\n"
-    "                [--offline] [--log-file FILE] [-o FUSE_OPTION]...\n"
+    "                [--offline] [--recheck DURATION] [--log-file FILE]\n"
+    "                [-o FUSE_OPTION]...\n"
     "  embassy mount STORE MOUNTPOINT --rw --sealer-key FILE [--snapshot SNAPSHOT]\n"
     "                [--journal-dir DIR] [--commit-every DURATION] [--journal-max SIZE]\n"
     "  mount -t fuse.embassy STORE MOUNTPOINT -o OPTION[,OPTION...]\n"
@@ -105,6 +106,11 @@ static const char help[] =
     "                       earlier mounts (beside the disk cache), read file data from\n"
     "                       the disk cache; what was never read fails with EIO. All of\n"
     "                       it is verified as if it came from the store.\n"
+    "  --recheck DURATION   re-read the head pointer this often (default 5m; 0 never;\n"
+    "                       never with --offline) and log - not unmount - when the store\n"
+    "                       moved on (remount to see the new snapshot), its head expired\n"
+    "                       (a freeze?) or was rolled back. The mount keeps showing what\n"
+    "                       it verified when it started\n"
     "  -f, --foreground     stay in the foreground, log to standard error\n"
     "  --log-file FILE      once mounted, append the log to FILE (created 0600) instead\n"
     "                       of syslog or standard error: why reads failed, what the\n"
@@ -162,7 +168,10 @@ enum {
 	OPT_GID,
 	OPT_UMASK,
 	OPT_LOG_FILE,
+	OPT_RECHECK,
 };
+
+#define DEFAULT_RECHECK_S 300
 
 struct mount_args {
 	const char *url, *mountpoint, *snapshot, *cache_dir;
@@ -171,6 +180,7 @@ struct mount_args {
 	const char *log_file;
 	int log_fd; /* --log-file, opened before the daemon leaves the cwd; -1 without */
 	uint64_t cache_size, memory_cache;
+	int64_t recheck_s;
 	bool foreground, allow_other, offline;
 	const char *fuse_opts[MAX_FUSE_OPTS];
 	size_t nfuse_opts;
@@ -261,6 +271,15 @@ static int parse_opt(struct cli_ctx *c, struct mount_args *a, int opt, const cha
 	case OPT_LOG_FILE:
 		a->log_file = arg;
 		return EXIT_OK;
+	case OPT_RECHECK:
+		if (strcmp(arg, "0") == 0)
+			a->recheck_s = 0;
+		else if (opts_parse_duration(arg, &a->recheck_s) < 0)
+			return opts_usage(c,
+					  "--recheck needs a duration like 5m or 30s, or 0, not "
+					  "'%s'",
+					  arg);
+		return EXIT_OK;
 	case 'o':
 		if (a->nfuse_opts == MAX_FUSE_OPTS)
 			return opts_usage(c, "at most %d -o options", MAX_FUSE_OPTS);
@@ -289,6 +308,7 @@ static int parse(struct cli_ctx *c, struct mount_args *a, int argc, char **argv)
 	    {"gid", required_argument, NULL, OPT_GID},
 	    {"umask", required_argument, NULL, OPT_UMASK},
 	    {"log-file", required_argument, NULL, OPT_LOG_FILE},
+	    {"recheck", required_argument, NULL, OPT_RECHECK},
 	    MOUNT_RW_LONGOPTS,
 	    {NULL, 0, NULL, 0}};
 	int opt, r;
@@ -481,6 +501,7 @@ static int serve(struct cli_ctx *c, struct mount_args *a, int ready_fd)
 			     .fuse_opts = a->fuse_opts,
 			     .nfuse_opts = a->nfuse_opts,
 			     .memory_cache = a->memory_cache,
+			     .recheck_s = a->offline ? 0 : a->recheck_s,
 			     .set_uid = a->owner.set_uid,
 			     .set_gid = a->owner.set_gid,
 			     .set_umask = a->owner.set_umask,
@@ -640,8 +661,10 @@ static int check_mountpoint(const char *path)
 static int run_mount(int argc, char **argv)
 {
 	struct cli_ctx c;
-	struct mount_args a = {
-	    .cache_size = DEFAULT_DISK_CACHE, .memory_cache = DEFAULT_MEMORY_CACHE, .log_fd = -1};
+	struct mount_args a = {.cache_size = DEFAULT_DISK_CACHE,
+			       .memory_cache = DEFAULT_MEMORY_CACHE,
+			       .recheck_s = DEFAULT_RECHECK_S,
+			       .log_fd = -1};
 	int ret, p[2];
 	pid_t pid;
 

@@ -171,7 +171,10 @@ int fs_serve(struct fs *fs)
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
 	fuse_loop_cfg_set_max_threads(cfg, FS_MAX_THREADS);
 	fuse_loop_cfg_set_idle_threads(cfg, FS_IDLE_THREADS);
+	if (fs_watch_start(fs) < 0)
+		log_warn("cannot start the head pointer re-check; the mount works without it");
 	ret = fuse_session_loop_mt(fs->se, cfg);
+	fs_watch_stop(fs);
 	fuse_loop_cfg_destroy(cfg);
 	fuse_session_unmount(fs->se);
 	fs->mounted = false;
@@ -189,6 +192,7 @@ void fs_free(struct fs *fs)
 		fuse_session_destroy(fs->se);
 	}
 	layout_stop(fs); /* first: the listing thread pins nodes in the inode table */
+	fs_watch_stop(fs);
 	prefetch_free(fs->pf);
 	inode_table_free(fs);
 	pthread_mutex_destroy(&fs->lock);

@@ -26,6 +26,9 @@ struct fs_opts {
 	const char *const *fuse_opts; /* extra -o values, passed to libfuse verbatim */
 	size_t nfuse_opts;
 	size_t memory_cache; /* bytes; bounds the prefetch window too */
+	/* Re-read the head pointer this often (seconds; 0: never) and log when the store moved
+	 * on, its head expired or was rolled back. The mount itself never changes. */
+	int64_t recheck_s;
 	/* Shown instead of the snapshot's owners and modes (-o uid=,gid=,umask=), so that an
 	 * operator can read files of service accounts this host does not have. */
 	bool set_uid, set_gid, set_umask;

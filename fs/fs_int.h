@@ -103,6 +103,16 @@ struct fs {
 	struct fuse_session *se;
 	bool mounted;
 	uint64_t budget_ms; /* immutable: what one request may wait on the store (--timeout) */
+	/* the head pointer re-check (fs_watch.c) */
+	bool head_known;   /* head_seq holds the head's sequence at mount (or first check) */
+	uint64_t head_seq; /* after fs_new: only the watch thread */
+	bool w_expired;	   /* watch thread only */
+	int w_last_err;	   /* watch thread only */
+	pthread_t watch;   /* while watch_up */
+	bool watch_up;	   /* set and cleared by the serving thread */
+	bool watch_stop;   /* watch_lock */
+	pthread_mutex_t watch_lock;
+	pthread_cond_t watch_cond;
 };
 
 /* Snapshot i of the mount (0: the head's; see struct fs). */
@@ -115,6 +125,9 @@ static inline const struct fs_snap *fs_snap(const struct fs *fs, unsigned i)
  * thread's deadline (remote/deadline.h) to now + budget_ms and returns the previous one,
  * which the request puts back (deadline_set) before it returns. */
 uint64_t fs_deadline_begin(const struct fs *fs);
+/* The periodic head re-check (fs_watch.c): a thread while the mount is served. */
+int fs_watch_start(struct fs *fs);
+void fs_watch_stop(struct fs *fs);
 
 /* --uid, --gid, --umask applied to attributes about to be shown. */
 void fs_override_attr(const struct fs_opts *o, struct stat *st);

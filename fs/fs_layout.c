@@ -92,6 +92,8 @@ static int load_head(struct fs *fs)
 			(unsigned long long)h.seq, (unsigned long long)fs->head.sn.seq);
 		return -EBADMSG;
 	}
+	fs->head_known = true;
+	fs->head_seq = h.seq;
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (h.expires_ns < (int64_t)now.tv_sec * 1000000000ll + now.tv_nsec)
 		log_warn("the head pointer has expired: the host may be serving a frozen copy of "
