@@ -183,7 +183,6 @@ struct unlock_ctx {
 	char want[64];	     /* recipient: the entry name to look for */
 	const uint8_t *desc; /* the descriptor an entry must match */
 	size_t desc_len;
-	unsigned tries;
 	uint8_t *bundle; /* out: secmem */
 	int result;	 /* best error so far */
 };
@@ -234,17 +233,41 @@ static int adopt_bundle(struct unlock_ctx *u)
 	return ret;
 }
 
-static int unlock_cb(void *ctx, const char *key)
+/* The entries to try, in a defined order: the one recipient entry, or the first
+ * MAX_PASSPHRASE_TRIES "keys/pass-*" names in byte order (however the host lists them; a
+ * fixed array, however many it lists). */
+#define ENTRY_NAME_MAX 128
+struct entry_names {
+	const char *want; /* recipient: the one name; NULL: passphrase entries */
+	char v[MAX_PASSPHRASE_TRIES][ENTRY_NAME_MAX];
+	size_t n, listed;
+};
+
+static int collect_entry(void *ctx, const char *key)
 {
-	struct unlock_ctx *u = ctx;
-	bool want_rcpt = u->kf != NULL;
-	if (want_rcpt ? strcmp(key, u->want) : strncmp(key, "keys/pass-", 10))
+	struct entry_names *l = ctx;
+	size_t i;
+
+	if (l->want ? strcmp(key, l->want) : strncmp(key, "keys/pass-", 10))
 		return 0;
-	if (!want_rcpt && ++u->tries > MAX_PASSPHRASE_TRIES) {
-		log_warn("more than %d passphrase entries: %s not tried", MAX_PASSPHRASE_TRIES,
-			 key);
+	if (strlen(key) >= ENTRY_NAME_MAX)
 		return 0;
-	}
+	l->listed++;
+	for (i = l->n; i > 0 && strcmp(key, l->v[i - 1]) < 0; i--)
+		;
+	if (i == MAX_PASSPHRASE_TRIES)
+		return 0; /* sorts after the ones kept */
+	if (l->n == MAX_PASSPHRASE_TRIES)
+		l->n--; /* the last one kept drops out */
+	memmove(l->v[i + 1], l->v[i], (l->n - i) * ENTRY_NAME_MAX);
+	snprintf(l->v[i], ENTRY_NAME_MAX, "%s", key);
+	l->n++;
+	return l->want ? 1 : 0;
+}
+
+/* Try one entry: 1 unlocked, 0 go on (u->result keeps the most telling failure). */
+static int try_one(struct unlock_ctx *u, const char *key)
+{
 	int ret = try_entry(u, key);
 	if (ret == -EBADMSG) {
 		log_warn("key entry %s is malformed; skipped", key);
@@ -279,9 +302,15 @@ static int unlock_entries(struct store *s, const struct store_auth *a, const str
 		hex_encode(rid, 8, hex);
 		snprintf(u.want, sizeof(u.want), "keys/rcpt-%s", hex);
 	}
-	int ret = remote_list(s->remote, "keys/", unlock_cb, &u);
+	struct entry_names l = {.want = kf ? u.want : NULL};
+	int ret = remote_list(s->remote, "keys/", collect_entry, &l);
 	if (ret < 0)
 		return ret;
+	if (l.listed > MAX_PASSPHRASE_TRIES)
+		log_warn("%zu passphrase entries listed: only the first %d by name are tried",
+			 l.listed, MAX_PASSPHRASE_TRIES);
+	for (size_t i = 0; i < l.n && !try_one(&u, l.v[i]); i++)
+		;
 	if (!u.bundle)
 		return u.result;
 	ret = keys_new(u.bundle + 8 + STORE_ID_LEN, s->store_id, &s->keys);

@@ -21,6 +21,7 @@ and attack is one of
     s3keys    S3 (path-style, bucket = first path component): objects as above, and
               ListObjectsV2 replies that also name a key outside the prefix holding
               "&#27;[2J&#27;]0;pwned&#7;"
+    reversed  PROPFIND lists a directory's names in reverse byte order (a legal order)
 Prints "PORT <n>" once listening; every request is logged to --log (one line: method path).
 stdlib only; binds 127.0.0.1 on a free port.
 """
@@ -202,7 +203,7 @@ class Handler(BaseHTTPRequestHandler):
         base = "/" + self.path.lstrip("/").split("/", 1)[0] + "/"
         out = ['<?xml version="1.0" encoding="utf-8"?><D:multistatus xmlns:D="DAV:">']
         out.append(self.response(base + key, True))
-        for name in sorted(os.listdir(d)):
+        for name in sorted(os.listdir(d), reverse=attack == "reversed"):
             isdir = os.path.isdir(os.path.join(d, name))
             out.append(self.response(base + key + name + ("/" if isdir else ""), isdir))
         if attack == "evilhref":
