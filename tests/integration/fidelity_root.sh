@@ -77,6 +77,13 @@ em_mount_fg "$STORE" "$MNT" "$T/mount2.log" --snapshot latest
 itemize "$SRC" "$MNT"
 unmount "$MNT" "$MOUNT_PID"
 
+log "format 1 stores keep it too (root_meta is in the manifest, the same in every format)"
+expect_rc 0 em init "$T/v1" --sealer-key "$T/v1.key" --passphrase-file "$PASSFILE" \
+	--kdf-memory 8 --kdf-ops 1 --format 1
+expect_rc 0 em seal "$T/v1" "$SRC" --sealer-key "$T/v1.key"
+expect_rc 0 em_read restore "$T/v1" latest "$T/v1-restored"
+"$TREECMP" --root-meta "$SRC" "$T/v1-restored" || fail "format 1: restored tree differs"
+
 log "several paths sealed at once: a synthetic root, no root_meta, still readable"
 expect_rc 0 em_seal "$STORE" "$SRC/file" "$SRC/sub"
 expect_rc 0 em_read restore "$STORE" latest "$T/multi"
