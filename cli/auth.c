@@ -11,6 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "cli.h"
 #include "keyadmin.h"
 #include "keyfile.h"
@@ -426,11 +427,33 @@ static int open_error(const struct cli_ctx *c, const char *url, const struct cli
 	}
 }
 
+/* Use a running embassy agent's keys? Not for sealing, nor when told not to, nor when no
+ * agent of ours runs or it holds no key at all (then nothing is asked of the store twice). */
+static bool agent_wanted(const struct cli_ctx *c, bool need_sealer)
+{
+	const char *e = getenv("EMBASSY_AGENT");
+	struct agent_status st;
+
+	if (need_sealer || c->sealer_key || c->no_agent ||
+	    (e && (!strcmp(e, "off") || !strcmp(e, "0") || !strcmp(e, "no"))))
+		return false;
+	return agent_status(&st) == 0 && st.n > 0;
+}
+
 int cli_open_store(const struct cli_ctx *c, const char *url, bool need_sealer, struct store **out)
 {
 	struct cli_auth ca;
 	int ret, err;
 
+	/* a key the agent holds first: no passphrase read, asked for or run through the KDF */
+	if (agent_wanted(c, need_sealer)) {
+		struct cli_auth aa = {.a = {.trust = &c->trust, .agent = true}};
+		err = store_open(url, &c->ro, &aa.a, out);
+		if (err == 0)
+			return EXIT_OK;
+		if (err != -ENOKEY)
+			return open_error(c, url, &aa, err);
+	}
 	ret = auth_gather(c, need_sealer, &ca);
 	if (ret != EXIT_OK)
 		return ret;

@@ -153,6 +153,9 @@ enum cli_exit {
 	"  EMBASSY_TIMEOUT             as --timeout\n"                                             \
 	"  EMBASSY_TRUST               as --trust\n"                                               \
 	"  EMBASSY_STATE_DIR           as --state-dir\n"                                           \
+	"  EMBASSY_AGENT_DIR           where embassy agent's socket is (see embassy-agent(1))\n"   \
+	"  EMBASSY_AGENT=off           open stores with the credentials only, never with a key\n"  \
+	"                              held by a running embassy agent\n"                          \
 	"  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION   credentials for s3:// stores\n"
 
 /* Everything above, for commands that take all of it (readers). */
@@ -252,6 +255,7 @@ struct cli_ctx {
 	const char *passphrase_command; /* --passphrase-command: run with sh, first line read */
 	const char *store;		/* EMBASSY_STORE or the profile's: STORE when left out */
 	const char *profile;		/* --profile / EMBASSY_PROFILE, NULL if none */
+	bool no_agent; /* open with the credentials only, not a key held by embassy agent */
 };
 
 struct cli_cmd {

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "chunker.h"
 #include "hex.h"
 #include "keyadmin.h"
@@ -402,6 +403,60 @@ out:
 	return ret;
 }
 
+/* The store id the descriptor claims (not authenticated: the bundle it selects is checked
+ * against the signed descriptor afterwards). */
+static int descriptor_store_id(const uint8_t *desc, size_t n, uint8_t id[STORE_ID_LEN])
+{
+	json_t *root, *body;
+	const char *text;
+	size_t len;
+	int ret = store_envelope_open(desc, n, NULL, NULL, &root, &text, &len);
+
+	if (ret)
+		return ret;
+	body = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	ret = refjson_get_hex(body, "store_id", id, STORE_ID_LEN) ? -EBADMSG : 0;
+	json_decref(body);
+	json_decref(root);
+	return ret;
+}
+
+_Static_assert(BUNDLE_LEN == AGENT_BUNDLE_LEN && STORE_ID_LEN == AGENT_ID_LEN,
+	       "the agent holds key bundles of FORMAT.md 2.2");
+
+/* A bundle held by `embassy agent` goes through the same descriptor check as an entry's:
+ * one for another store, or stale, is not used (-ENOKEY: try the credentials). */
+static int unlock_agent(struct store *s, const uint8_t *desc, size_t desc_len)
+{
+	struct unlock_ctx u = {.s = s, .desc = desc, .desc_len = desc_len};
+	uint8_t id[STORE_ID_LEN];
+	int ret = descriptor_store_id(desc, desc_len, id);
+
+	if (ret)
+		return -ENOKEY;
+	u.bundle = secmem_alloc(BUNDLE_LEN);
+	if (!u.bundle)
+		return -ENOMEM;
+	ret = agent_get(id, u.bundle);
+	if (!ret && (memcmp(u.bundle, BUNDLE_MAGIC, 8) || memcmp(u.bundle + 8, id, STORE_ID_LEN)))
+		ret = -EBADMSG;
+	if (ret) {
+		secmem_free(u.bundle);
+		return ret == -EBADMSG ? -ENOKEY : ret == -ENOMEM ? ret : -ENOKEY;
+	}
+	ret = adopt_bundle(&u); /* frees the bundle when it does not verify */
+	if (ret) {
+		log_warn("the key embassy agent holds for this store id does not verify its "
+			 "descriptor; not used");
+		return -ENOKEY;
+	}
+	ret = keys_new(u.bundle + 8 + STORE_ID_LEN, s->store_id, &s->keys);
+	secmem_free(u.bundle);
+	if (!ret)
+		log_debug("opened with the key held by embassy agent");
+	return ret;
+}
+
 static int authenticate(struct store *s, const struct store_auth *a, const uint8_t *desc,
 			size_t desc_len)
 {
@@ -411,6 +466,13 @@ static int authenticate(struct store *s, const struct store_auth *a, const uint8
 
 	if (a->quorum)
 		memset(a->quorum, 0, sizeof(*a->quorum));
+	if (a->agent && !a->sealer_key) {
+		ret = unlock_agent(s, desc, desc_len);
+		if (ret != -ENOKEY)
+			return ret;
+		if (!path && !a->passphrase && !a->nkey_files && !a->nshare_files)
+			return -ENOKEY;
+	}
 	if (!a->sealer_key && (a->nkey_files || a->nshare_files))
 		return authenticate_officers(s, a, desc, desc_len);
 	if (!path) {
@@ -612,6 +674,33 @@ const char *store_id_hex(const struct store *s)
 int store_format(const struct store *s)
 {
 	return s->format;
+}
+int store_key_bundle(const struct store *s, uint8_t *out)
+{
+	uint8_t *b = bundle_make(s->store_id, keys_master(s->keys), s->sign_pk);
+
+	if (!b)
+		return -ENOMEM;
+	memcpy(out, b, BUNDLE_LEN);
+	secmem_free(b);
+	return 0;
+}
+int store_peek_id(const char *url, const struct remote_opts *ro, uint8_t id[STORE_ID_LEN])
+{
+	struct remote *r = NULL;
+	uint8_t *desc = NULL;
+	size_t n;
+	int ret = remote_open(url, ro, &r);
+
+	if (!ret)
+		ret = remote_get(r, DESCRIPTOR_KEY, 0, 0, SMALL_OBJECT_MAX, &desc, &n);
+	if (!ret)
+		ret = peek_format(desc, n);
+	if (!ret)
+		ret = descriptor_store_id(desc, n, id);
+	free(desc);
+	remote_free(r);
+	return ret;
 }
 void store_chunker_params(const struct store *s, uint32_t *mn, uint32_t *avg, uint32_t *mx)
 {

@@ -45,6 +45,10 @@ struct store_auth {
 	struct store_quorum_status *quorum; /* out, may be NULL */
 	const char *passphrase;		    /* not necessarily NUL-terminated: passlen bytes */
 	size_t passlen;
+	/* First ask `embassy agent` (agent/agent.h) for this store's key bundle; it is checked
+	 * against the signed descriptor like an unwrapped key entry. Without other credentials
+	 * a store the agent holds nothing for is -ENOKEY. Never with sealer_key. */
+	bool agent;
 };
 
 struct store_init_opts {
@@ -82,6 +86,11 @@ void store_chunker_params(const struct store *s, uint32_t *min, uint32_t *avg, u
 const uint8_t *store_sign_sk(const struct store *s);
 /* Hex store id. */
 const char *store_id_hex(const struct store *s);
+/* The key bundle (FORMAT.md 2.2) that opened s, for `embassy agent add`: out must be secure
+ * memory of 88 bytes (AGENT_BUNDLE_LEN). */
+int store_key_bundle(const struct store *s, uint8_t *out);
+/* The store id a descriptor claims, without authenticating anything (agent remove). */
+int store_peek_id(const char *url, const struct remote_opts *ro, uint8_t id[STORE_ID_LEN]);
 /* The store's format version (its signed descriptor's `format`). */
 int store_format(const struct store *s);
 
