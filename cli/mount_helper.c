@@ -19,10 +19,11 @@
 
 #define MAX_ARGS 256
 
-/* Options for mount(8), fstab and systemd: not ours, not FUSE's. */
+/* Options for mount(8), fstab and systemd: not ours, not FUSE's. "rw" is among them: mount(8)
+ * passes it unasked whenever "ro" is not given, so it cannot mean a write-through mount. */
 static const char *const dropped[] = {"defaults", "auto",  "noauto", "user",	"nouser",
 				      "users",	  "owner", "group",  "_netdev", "nofail",
-				      "ro",	  "loud",  "silent", "comment"};
+				      "ro",	  "rw",	   "loud",   "silent",	"comment"};
 static const char *const dropped_prefix[] = {"x-", "comment="};
 /* Passed to libfuse as -o: FUSE's own options and the kernel's mount flags. */
 static const char *const fuse_own[] = {"allow_root", "auto_unmount", "default_permissions",
@@ -55,7 +56,6 @@ bool mount_helper_called(const char *argv0)
 struct args {
 	char *v[MAX_ARGS + 1];
 	int n;
-	bool rw;
 };
 
 static int push(struct args *a, char *s)
@@ -83,10 +83,6 @@ static int translate(struct args *a, const char *opt)
 	for (size_t i = 0; i < sizeof(dropped_prefix) / sizeof(dropped_prefix[0]); i++)
 		if (strncmp(opt, dropped_prefix[i], strlen(dropped_prefix[i])) == 0)
 			return 0;
-	if (strcmp(opt, "rw") == 0) {
-		a->rw = true;
-		return 0;
-	}
 	if (in_list(opt, keylen, fuse_own, sizeof(fuse_own) / sizeof(fuse_own[0])))
 		return push(a, strdup("-o")) || push(a, strdup(opt));
 	if (keylen == 10 && strncmp(opt, "passphrase", 10) == 0) {
@@ -141,10 +137,9 @@ int mount_helper_run(int argc, char **argv)
 				return EXIT_USAGE;
 		} else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc) {
 			i++; /* fuse.embassy: we know */
-		} else if (strcmp(argv[i], "-w") == 0) {
-			a.rw = true;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			/* -s sloppy, -f fake, -n no mtab, -v verbose, -r read-only */
+			/* -s sloppy, -f fake, -n no mtab, -v verbose, -r read-only, -w
+			 * read-write (mount(8)'s, see "rw" above) */
 			if (strchr(argv[i], 'f'))
 				return EXIT_OK; /* fake: do everything but the mount */
 			if (strchr(argv[i], 'v'))
@@ -157,8 +152,6 @@ int mount_helper_run(int argc, char **argv)
 	}
 	if (npos != 2)
 		return usage();
-	if (a.rw && push(&a, "--rw") < 0)
-		return EXIT_USAGE;
 	if (push(&a, (char *)pos[0]) < 0 || push(&a, (char *)pos[1]) < 0)
 		return EXIT_USAGE;
 	if (secmem_init() < 0) {
