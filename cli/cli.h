@@ -44,8 +44,8 @@ enum cli_exit {
 	"  7  integrity problem: tampered, damaged or missing data (verify found problems), a\n"   \
 	"     rolled-back or (with --require-fresh) expired head pointer, a substituted key\n"     \
 	"  8  store unreachable, timed out, I/O error or out of space\n"                           \
-	"  9  conflict: another seal (or commit) published to the store at the same time;\n"       \
-	"     nothing was published; run the command again\n"
+	"  9  conflict: another seal (or commit) moved the store's head at the same time and\n"    \
+	"     won; run the command again\n"
 
 /* The option groups of --help texts. A command's help names the groups of the options it
  * takes, and its option table the matching CLI_OPTS_* macros, so help and parser agree (the

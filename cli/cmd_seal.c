@@ -43,8 +43,8 @@ static const char help[] =
     "\n"
     "  A seal only adds objects and moves the head last, so an interrupted seal (Ctrl-C,\n"
     "  kill, power loss) leaves the store valid; the next seal reuses what was uploaded.\n"
-    "  Two seals into one store at the same time: one publishes, the other exits with 9\n"
-    "  and publishes nothing (run it again).\n"
+    "  Two seals into one store at the same time: one moves the head, the other exits\n"
+    "  with 9 (its snapshot stays in the store, not the latest; run it again).\n"
     "\n"
     "  With a profile, PATH may be left out too: the profile's 'path' lines are sealed.\n"
     "\n"
@@ -255,8 +255,10 @@ static int report(const struct seal_args *a, const struct seal_result *r, int sr
 	return sret == 3 ? EXIT_WARN : EXIT_OK;
 }
 
-static int seal_error(const char *url, int err)
+static int seal_error(const char *url, const struct seal_result *r, int err)
 {
+	char id[2 * ID_LEN + 1];
+
 	switch (err) {
 	case -ENOSPC:
 	case -EDQUOT:
@@ -265,9 +267,11 @@ static int seal_error(const char *url, int err)
 			  url);
 		return EXIT_IO;
 	case -EEXIST:
-		cli_error("another seal published to store %s at the same time; no snapshot "
-			  "was written: seal again",
-			  url);
+		hex_encode(r->snapshot, ID_LEN, id);
+		cli_error("another seal published to store %s at the same time and its snapshot "
+			  "is the latest; this seal's snapshot %.12s is in the store, not the "
+			  "latest: seal again",
+			  url, id);
 		return EXIT_CONFLICT;
 	default:
 		cli_error("seal into store %s failed: %s; no snapshot was written (the store "
@@ -329,7 +333,7 @@ static int run(int argc, char **argv)
 	scan_stop(w.scan);
 	progress_free(w.bar);
 	if (err < 0)
-		ret = seal_error(url, err);
+		ret = seal_error(url, &res, err);
 	else
 		ret = report(&a, &res, err, w.start_ns);
 	store_close(s);

@@ -37,7 +37,9 @@ struct seal_result {
 	uint64_t warnings; /* unreadable or changing files, skipped sockets */
 };
 
-/* 0 all well; 3 (positive) snapshot written but with warnings; -errno on failure. */
+/* 0 all well; 3 (positive) snapshot written but with warnings; -errno on failure. -EEXIST:
+ * another seal moved the head while this one published; res->snapshot is in the store, but
+ * the head names the other's. */
 int seal_run(struct store *s, const struct seal_opts *o, struct seal_result *res);
 
 #endif

@@ -1,76 +1,92 @@
 #!/usr/bin/env bash
 # label: local
+# timeout: 300
 # cli_conventions.sh — every command in the command table follows docs/CLI.md: its --help
 # has the manual's sections and the one exit-code table, shows every option the command
-# parses and only those, every command takes -q/-v/-h/--profile, an unknown option is exit 2,
-# the command list is aligned, and each man page generated from the help text renders with
-# groff without warnings and shows every option. New commands are picked up automatically.
+# parses and only those, every command takes -q/-v/-h/--profile, an unknown option is exit 2
+# in one line, the command list is aligned, and each man page generated from the help text
+# renders with groff without warnings and shows every option. New commands are picked up
+# by themselves. (The outputs are gathered first and checked in one python3 run: a few
+# processes per command, so the test stays quick on a loaded machine.)
 . "$(dirname "$0")/lib.sh"
-type skip >/dev/null 2>&1 || skip() { log "SKIP: $*"; exit 77; }
+command -v groff >/dev/null || skip "groff is not installed (scripts/deps.sh --test)"
 
-cmds=$(em help --commands)
-[ "$(wc -l <<<"$cmds")" -ge 10 ] || fail "help --commands lists too few commands: $cmds"
-
-log "the command list is aligned"
-em --help >"$T/usage"
-sed -n '/^COMMANDS$/,/^$/p' "$T/usage" | sed '1d;$d' >"$T/list"
-[ "$(wc -l <"$T/list")" -eq "$(wc -l <<<"$cmds")" ] || fail "embassy --help lists not every command"
-cols=$(awk '{ match($0, /^  [^ ]+ +/); print RLENGTH }' "$T/list" | sort -u)
-[ "$(wc -l <<<"$cols")" -eq 1 ] || fail "command summaries start in different columns: $cols"
-
-have_groff=1
-command -v groff >/dev/null || have_groff=0
-
-for c in $cmds; do
-	expect_rc 0 em "$c" --help
-	cp "$T/out" "$T/help.$c"
-	for s in NAME SYNOPSIS DESCRIPTION "EXIT STATUS"; do
-		grep -q "^$s" "$T/help.$c" || fail "$c --help has no $s section"
-	done
-	for code in 0 1 2 3 4 5 6 7 8 9; do
-		grep -Eq "^  $code  " "$T/help.$c" || fail "$c --help lacks exit code $code"
-	done
-	awk 'length > 100 { exit 1 }' "$T/help.$c" || fail "$c --help has lines over 100 columns"
-
-	expect_rc 0 em help --options "$c"
-	opts=$(sed 's/\[\?=\]\?$//' "$T/out")
-	for o in -q -v -h --quiet --verbose --help --profile; do
-		grep -qx -- "$o" <<<"$opts" || fail "$c does not take $o"
-	done
-	# every option the parser takes is in the help text ...
-	for o in $(grep -- '^--' <<<"$opts"); do
-		grep -Eq -- "$o([^a-z0-9-]|$)" "$T/help.$c" || fail "$c takes $o, its --help does not say so"
-	done
-	# ... and every option the help text lists is one the parser takes
-	for o in $(grep -Eo -- '^ +(-[a-zA-Z], )?--[a-z0-9-]+' "$T/help.$c" | grep -Eo -- '--[a-z0-9-]+'); do
-		grep -qx -- "$o" <<<"$opts" || fail "$c --help lists $o, which $c does not take"
-	done
-
-	expect_rc 2 em "$c" --no-such-option
-	grep -q "no-such-option" "$T/err" || fail "$c: the usage error does not name the option"
-	[ "$(wc -l <"$T/err")" -eq 1 ] || fail "$c: a usage error is not one line"
-
-	if [ "$have_groff" = 1 ]; then
-		em help --man "$c" >"$T/$c.1"
-		groff -man -Tutf8 -ww -z "$T/$c.1" 2>"$T/groff.err"
-		[ ! -s "$T/groff.err" ] || fail "embassy-$c.1: groff warns: $(cat "$T/groff.err")"
-		groff -man -Tutf8 "$T/$c.1" 2>/dev/null | col -bx >"$T/$c.txt"
-		for o in $(grep -- '^--' <<<"$opts"); do
-			grep -q -- "$o" "$T/$c.txt" || fail "embassy-$c(1) does not show $o"
-		done
-	fi
+D=$T/cmds
+mkdir -p "$D"
+em help --commands >"$D/list"
+em --help >"$D/usage"
+for c in $(cat "$D/list"); do
+	em "$c" --help >"$D/$c.help" || fail "$c --help failed"
+	em help --options "$c" >"$D/$c.options" || fail "help --options $c failed"
+	set +e
+	"$EMBASSY" "$c" --no-such-option >/dev/null 2>"$D/$c.usage"
+	echo $? >"$D/$c.usage_rc"
+	set -e
+	em help --man "$c" >"$D/$c.1"
+	groff -man -Tutf8 -ww "$D/$c.1" 2>"$D/$c.groff_err" | col -bx >"$D/$c.txt"
 done
+em help --man >"$D/embassy.1"
+groff -man -Tutf8 -ww "$D/embassy.1" 2>"$D/embassy.groff_err" | col -bx >"$D/embassy.txt"
 
-if [ "$have_groff" = 1 ]; then
-	em help --man >"$T/embassy.1"
-	groff -man -Tutf8 -ww -z "$T/embassy.1" 2>"$T/groff.err"
-	[ ! -s "$T/groff.err" ] || fail "embassy.1: groff warns: $(cat "$T/groff.err")"
-	groff -man -Tutf8 "$T/embassy.1" 2>/dev/null | col -bx >"$T/embassy.txt"
-	for c in $cmds; do
-		grep -q "embassy-$c(1)" "$T/embassy.txt" || fail "embassy(1) does not refer to embassy-$c(1)"
-	done
-	grep -q "EMBASSY_PASSPHRASE_COMMAND" "$T/embassy.txt" || fail "embassy(1) lacks ENVIRONMENT"
-else
-	skip "groff is not installed (scripts/deps.sh --test installs it); help texts were checked"
-fi
-log "OK: $(wc -l <<<"$cmds") commands follow the conventions"
+python3 - "$D" <<'EOF' || fail "the conventions are not followed (above)"
+import os, re, sys
+D = sys.argv[1]
+read = lambda n: open(os.path.join(D, n), encoding="utf-8", errors="replace").read()
+cmds = read("list").split()
+bad = []
+if len(cmds) < 10:
+    bad.append(f"help --commands lists too few commands: {cmds}")
+# the command list of embassy --help: every command, summaries in one column
+usage = read("usage")
+block = usage.split("\nCOMMANDS\n", 1)[1].split("\n\n", 1)[0].splitlines()
+if sorted(l.split()[0] for l in block) != sorted(cmds):
+    bad.append("embassy --help does not list exactly the commands of the table")
+if len({re.match(r"  \S+ +", l).end() for l in block}) != 1:
+    bad.append("command summaries do not start in one column")
+for c in cmds:
+    h = read(f"{c}.help")
+    opts = [re.sub(r"\[?=\]?$", "", o) for o in read(f"{c}.options").split()]
+    for s in ("NAME", "SYNOPSIS", "DESCRIPTION", "EXIT STATUS"):
+        if not re.search(f"^{s}", h, re.M):
+            bad.append(f"{c} --help has no {s} section")
+    for code in range(10):
+        if not re.search(f"^  {code}  ", h, re.M):
+            bad.append(f"{c} --help lacks exit code {code}")
+    if any(len(l) > 100 for l in h.splitlines()):
+        bad.append(f"{c} --help has lines over 100 columns")
+    for o in ("-q", "-v", "-h", "--quiet", "--verbose", "--help", "--profile"):
+        if o not in opts:
+            bad.append(f"{c} does not take {o}")
+    # every option the parser takes is in the help text ...
+    for o in (o for o in opts if o.startswith("--")):
+        if not re.search(re.escape(o) + r"([^a-z0-9-]|$)", h, re.M):
+            bad.append(f"{c} takes {o}, its --help does not say so")
+    # ... and every option the help text lists (a line starting with it) is one it takes
+    for m in re.finditer(r"^ +(?:-[a-zA-Z], )?(--[a-z0-9-]+)", h, re.M):
+        if m.group(1) not in opts:
+            bad.append(f"{c} --help lists {m.group(1)}, which {c} does not take")
+    err = read(f"{c}.usage")
+    if read(f"{c}.usage_rc").strip() != "2":
+        bad.append(f"{c} --no-such-option: exit {read(c + '.usage_rc').strip()}, not 2")
+    if "no-such-option" not in err or len(err.splitlines()) != 1:
+        bad.append(f"{c}: the usage error is not one line naming the option: {err!r}")
+    if read(f"{c}.groff_err").strip():
+        bad.append(f"embassy-{c}.1: groff warns: {read(c + '.groff_err').strip()}")
+    man = read(f"{c}.txt")
+    for o in (o for o in opts if o.startswith("--")):
+        if o not in man:
+            bad.append(f"embassy-{c}(1) does not show {o}")
+if read("embassy.groff_err").strip():
+    bad.append(f"embassy.1: groff warns: {read('embassy.groff_err').strip()}")
+man = read("embassy.txt")
+for c in cmds:
+    if f"embassy-{c}(1)" not in man:
+        bad.append(f"embassy(1) does not refer to embassy-{c}(1)")
+if "EMBASSY_PASSPHRASE_COMMAND" not in man or "PROFILES" not in man:
+    bad.append("embassy(1) lacks ENVIRONMENT or PROFILES")
+for b in bad:
+    print("cli_conventions:", b, file=sys.stderr)
+print(f"cli_conventions: {len(cmds)} commands checked, {len(bad)} problem(s)", file=sys.stderr)
+sys.exit(1 if bad else 0)
+EOF
+log "OK"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # label: package
+# timeout: 420
 # package.sh — the Debian package works as installed. Builds it with CPack, checks that it
 # depends on runtime libraries only and holds what it should, then unpacks it into a
 # throwaway root and lays that over /usr and /sbin in a private mount namespace (so it is

@@ -17,7 +17,10 @@ Faults (command-line flags, changeable at run time with GET /__fault?name=value&
   truncate=P     fraction whose reply body stops halfway (full Content-Length, then FIN)
   stall=P        fraction never answered (the connection is held open until the client goes)
   methods=LIST   comma-separated methods the faults apply to (empty: all)
-  clear=1        all faults off
+  hold=LIST      requests of these methods (e.g. PUT) are counted, then held until hold is
+                 changed (hold= releases them; at most 120 s): a test can act while a
+                 client's request is in flight, without a timed sleep
+  clear=1        all faults off (and held requests released)
 Other control paths: GET /__stats (JSON: requests by method, injected faults by kind),
 GET /__reset (zero the counters). Control requests are neither counted nor faulted.
 Python standard library only.
@@ -52,6 +55,7 @@ class State:
             "latency_ms": args.latency_ms, "bandwidth": args.bandwidth,
             "fail503": args.fail503, "fail429": args.fail429, "reset": args.reset,
             "truncate": args.truncate, "stall": args.stall, "methods": args.methods,
+            "hold": "",
         }
         self.rng = random.Random(args.seed)
         self.reset_stats()
@@ -70,8 +74,9 @@ class State:
                     for k in FAULT_KINDS + ("latency_ms", "bandwidth"):
                         self.cfg[k] = 0
                     self.cfg["methods"] = ""
-                elif key == "methods":
-                    self.cfg["methods"] = value
+                    self.cfg["hold"] = ""
+                elif key in ("methods", "hold"):
+                    self.cfg[key] = value
                 elif key in ("latency_ms", "bandwidth"):
                     self.cfg[key] = int(float(value))
                 elif key in FAULT_KINDS:
@@ -79,6 +84,10 @@ class State:
                 else:
                     raise ValueError("unknown fault %r" % key)
             return dict(self.cfg)
+
+    def held(self):
+        with self.lock:
+            return [m for m in self.cfg["hold"].split(",") if m]
 
     def stats(self):
         with self.lock:
@@ -217,6 +226,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.control()
         body = self.read_body()
         kind, latency_ms, bandwidth = self.server.state.choose(self.command)
+        deadline = time.monotonic() + 120
+        while self.command in self.server.state.held() and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the test releases it (hold=)
         if latency_ms:
             time.sleep(latency_ms / 1000.0)
         if kind == "stall":
