@@ -173,7 +173,9 @@ complete_line "embassy restore --key-file $T/officer.key $T/store ${SNAP:0:6}" |
 	fail "snapshot id prefix not completed for restore"
 complete_line "embassy ls $T/store --key-file $T/officer.key latest:s" | grep -qx "sub/" ||
 	fail "path inside the snapshot not completed: $(complete_line "embassy ls $T/store --key-file $T/officer.key latest:s")"
-complete_line "embassy --profile regs ls " | grep -qx latest || fail "profile store not used"
+complete_line "embassy --profile regs ls " >"$T/comp"
+grep -qx "${SNAP:0:12}" "$T/comp" || fail "profile store not used: offered $(tr '\n' ' ' <"$T/comp"); \
+	embassy --profile regs snapshots: $(embassy --profile regs snapshots --json -q 2>&1 </dev/null | head -c 300)"
 complete_line "embassy mount $T/store $T/mn" | grep -qx "$T/mnt/" || fail "mountpoint path completion"
 echo "package: OK"
 INSIDE
