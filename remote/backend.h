@@ -16,6 +16,10 @@ struct backend_ops {
 	void (*free)(void *be);
 	/* optional: how many attempts were retried so far (for remote_get_stats) */
 	uint64_t (*retries)(void *be);
+	/* optional, the metadata mirror's (see remote.h: remote_keep, remote_reject) */
+	void (*keep)(void *be, const char *key, const void *data, size_t len);
+	int (*reject)(void *be, const char *key);
+	size_t (*copies_served)(void *be);
 };
 
 /* Create-only puts (REMOTE_CREATE_ONLY) in every backend: -EEXIST if the key holds other

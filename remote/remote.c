@@ -165,7 +165,7 @@ int remote_open(const char *url, const struct remote_opts *opts, struct remote *
 	if (ret < 0)
 		goto out;
 	if (o.mirror_dir) {
-		ret = mirror_wrap(o.mirror_dir, o.offline, &r->be, &r->ops);
+		ret = mirror_wrap(o.mirror_dir, o.offline, o.mirror_fresh, &r->be, &r->ops);
 		if (ret < 0) {
 			if (r->ops)
 				r->ops->free(r->be);
@@ -298,6 +298,22 @@ int remote_get_many(struct remote *r, struct remote_req *reqs, size_t n)
 		if (reqs[i].result == 0 && reqs[i].data)
 			atomic_fetch_add(&r->bytes_in, reqs[i].len);
 	return ret;
+}
+
+void remote_keep(struct remote *r, const char *key, const void *data, size_t len)
+{
+	if (r->ops->keep && remote_key_check(key) == 0)
+		r->ops->keep(r->be, key, data, len);
+}
+
+int remote_reject(struct remote *r, const char *key)
+{
+	return r->ops->reject && remote_key_check(key) == 0 ? r->ops->reject(r->be, key) : 0;
+}
+
+size_t remote_copies_served(const struct remote *r)
+{
+	return r->ops->copies_served ? r->ops->copies_served(r->be) : 0;
 }
 
 void remote_get_stats(const struct remote *r, struct remote_stats *out)

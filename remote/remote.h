@@ -18,6 +18,7 @@ struct remote_opts {
 	int max_inflight;	 /* parallel transfers in remote_get_many (default 16) */
 	const char *mirror_dir;	 /* keep copies of metadata objects here (mirror.c) */
 	int offline;		 /* with mirror_dir: serve metadata from it, never the store */
+	int mirror_fresh;	 /* with mirror_dir: serve no copy (still keep what verifies) */
 };
 
 enum { REMOTE_CREATE_ONLY = 1 };
@@ -52,6 +53,16 @@ struct remote_req {
 	int result;    /* out */
 };
 int remote_get_many(struct remote *r, struct remote_req *reqs, size_t n);
+
+/* The metadata mirror (remote/mirror.c; no-ops without one). It keeps only what the caller
+ * has verified: remote_keep(key, bytes) once the object's signature/AEAD/trust checks passed
+ * (data NULL for a key entry: the bytes this session fetched of it, if all fetches agreed).
+ * remote_reject(key) when the bytes remote_get returned for key fail those checks: 1 if they
+ * came from a local copy (this session then fetches key from the store: get it again), else
+ * 0. remote_copies_served: how many gets a copy answered (0: all came from the store). */
+void remote_keep(struct remote *r, const char *key, const void *data, size_t len);
+int remote_reject(struct remote *r, const char *key);
+size_t remote_copies_served(const struct remote *r);
 
 /* Counters for tests and benchmarks. */
 struct remote_stats {

@@ -275,8 +275,10 @@ static int try_one(struct unlock_ctx *u, const char *key)
 		u->result = -EBADMSG;
 		return 0;
 	}
-	if (!ret && !(ret = adopt_bundle(u)))
+	if (!ret && !(ret = adopt_bundle(u))) {
+		snprintf(u->s->kept_entry, sizeof(u->s->kept_entry), "%s", key);
 		return 1; /* stop listing: unlocked */
+	}
 	if (ret == -EBADMSG || ret == -EPROTONOSUPPORT) {
 		log_warn("key entry %s opens but does not belong to this store's descriptor", key);
 		u->result = -EBADMSG;
@@ -345,10 +347,12 @@ static int unlock_quorum(struct store *s, const struct store_auth *a, const stru
 {
 	struct unlock_ctx u = {.s = s, .a = a, .desc = desc, .desc_len = desc_len};
 	struct quorum_creds qc = {.kfs = kfs, .nkf = nkf, .shares = shares, .nshares = nshares};
-	int ret = quorum_unlock(s->remote, &qc, quorum_accept, &u, a->quorum);
+	struct store_quorum_status mine, *st = a->quorum ? a->quorum : &mine;
+	int ret = quorum_unlock(s->remote, &qc, quorum_accept, &u, st);
 
 	if (ret)
 		return ret;
+	snprintf(s->kept_entry, sizeof(s->kept_entry), "%s", st->entry);
 	ret = keys_new(u.bundle + 8 + STORE_ID_LEN, s->store_id, &s->keys);
 	secmem_free(u.bundle);
 	return ret;
@@ -600,8 +604,9 @@ static int check_trust(struct store *s, const struct store_auth *a, const char *
 	return ret;
 }
 
-int store_open(const char *url, const struct remote_opts *ro, const struct store_auth *a,
-	       struct store **out)
+/* One try; *copies: how many objects the mount's metadata mirror answered from its copies. */
+static int open_once(const char *url, const struct remote_opts *ro, const struct store_auth *a,
+		     struct store **out, size_t *copies)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	uint8_t *desc = NULL;
@@ -626,14 +631,41 @@ int store_open(const char *url, const struct remote_opts *ro, const struct store
 		goto out;
 	s->cache = cache_new(DEFAULT_MEMORY_CACHE);
 	ret = s->cache ? 0 : -ENOMEM;
+	if (!ret) { /* all verified: the mount's mirror may keep them (remote.h) */
+		remote_keep(s->remote, DESCRIPTOR_KEY, desc, n);
+		if (s->kept_entry[0])
+			remote_keep(s->remote, s->kept_entry, NULL, 0);
+	}
 out:
 	free(desc);
 	if (ret) {
+		*copies = s && s->remote ? remote_copies_served(s->remote) : 0;
 		store_close(s);
 		return ret;
 	}
 	*out = s;
 	return 0;
+}
+
+int store_open(const char *url, const struct remote_opts *ro, const struct store_auth *a,
+	       struct store **out)
+{
+	struct remote_opts fresh = {0};
+	size_t copies = 0;
+	int ret = open_once(url, ro, a, out, &copies);
+
+	/* Local copies of the descriptor or a key entry that do not open the store (damaged,
+	 * or kept from another state of it): once more, from the store alone. */
+	if (ret && copies && ret != -ENOMEM && ret != -EIO && ret != -ETIMEDOUT &&
+	    ret != -ECONNREFUSED && ro && ro->mirror_dir && !ro->offline) {
+		log_warn("the local copies of this store's metadata do not open it (%s): reading "
+			 "them from the store",
+			 strerror(-ret));
+		fresh = *ro;
+		fresh.mirror_fresh = 1;
+		ret = open_once(url, &fresh, a, out, &copies);
+	}
+	return ret;
 }
 
 void store_close(struct store *s)

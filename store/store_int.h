@@ -31,6 +31,7 @@ struct store {
 	struct cache *cache;
 	struct store_fetch_hook *hook; /* optional persistent cache (set by the mount) */
 	struct trust_opts trust;
+	char kept_entry[64]; /* the key entry that opened it: the mount's mirror keeps it */
 };
 
 /* Parse a signed envelope {"format":N,"body":"...","sig":hex}: returns the body string

@@ -162,7 +162,7 @@ int store_read_snapshot(struct store *s, const uint8_t id[ID_LEN], struct snapsh
 	char key[128], idhex[2 * ID_LEN + 1];
 	uint8_t *obj = NULL, *msg = NULL, *plain = NULL;
 	size_t n, mlen, plen;
-	int ret;
+	int ret, retry;
 
 	memset(sn, 0, sizeof(*sn));
 	hex_encode(id, ID_LEN, idhex);
@@ -183,14 +183,18 @@ int store_read_snapshot(struct store *s, const uint8_t id[ID_LEN], struct snapsh
 	if (!ret)
 		memcpy(sn->id, id, ID_LEN);
 out:
-	if (ret == -EBADMSG)
+	/* a local copy (the mount's mirror) that fails is fetched again from the store once */
+	retry = ret == -EBADMSG && remote_reject(s->remote, key);
+	if (ret == -EBADMSG && !retry)
 		log_err("snapshot %s: signature or record does not verify", idhex);
+	if (!ret)
+		remote_keep(s->remote, key, obj, n); /* verified: the mirror may keep it */
 	if (ret)
 		snapshot_clear(sn);
 	free(plain);
 	free(msg);
 	free(obj);
-	return ret;
+	return retry ? store_read_snapshot(s, id, sn) : ret;
 }
 
 struct idlist {
@@ -347,6 +351,8 @@ int store_read_head(struct store *s, struct head *h)
 	h->time_ns = json_integer_value(t);
 	h->expires_ns = json_integer_value(e);
 	ret = trust_check_head(&s->trust, s->store_id_hex, s->sign_pk, h);
+	if (!ret)
+		remote_keep(s->remote, HEAD_KEY, data, n); /* for offline mounts */
 out:
 	if (ret == -EBADMSG)
 		log_err("%s: head pointer does not verify (forged or from another store)",
