@@ -88,8 +88,12 @@ mount_fresh() {
   case $sys in
     local) ROOT=$DATA; DPID=; READY=0; return 0 ;;
     embassy)
+      # a store in a local directory is not cached on disk again (embassy's default since
+      # issue 11; --cache-size 0 says so to older builds too); a remote one gets a fresh cache
+      local cache=(--cache-dir "$WORK/ecache")
+      [[ $where == /* ]] && cache=(--cache-size 0)
       start_bg emb-mount "$EMBASSY" mount "$where" "$MNT" --foreground --passphrase-file "$WORK/pass" \
-        --cache-dir "$WORK/ecache" "${EMB_MOUNT_OPTS[@]}"
+        "${cache[@]}" "${EMB_MOUNT_OPTS[@]}"
       ROOT=$MNT/latest ;;
     restic)
       RESTIC_CACHE_DIR=$WORK/rcache start_bg restic-mount restic -r "$where" mount "$MNT"
@@ -196,7 +200,7 @@ row() { # row LABEL FIGURE AIM: local | restic | embassy | embassy/restic | emba
 {
   machine_header "metadata: embassy mount vs restic mount vs local disk${SMALL:+ — SMALL trial data set}"
   echo "- cold = caches dropped, fresh mount, fresh daemon caches; warm = the same command again on that mount. Median of $RUNS runs (all samples below). Lower is better; ratios are embassy / other."
-  echo "- embassy: local store (a directory), plain-HTTP nginx on loopback, and nginx through ${PROXY_KIND:-no proxy} at 30 ms; restic 0.14: local repository, and \`rclone serve restic\` through the same kind of proxy at 30 ms. Bench stores use --kdf-memory 64 --kdf-ops 1 unless said."
+  echo "- embassy: local store (a directory; no disk cache), plain-HTTP nginx on loopback (fresh disk cache per mount), and nginx through ${PROXY_KIND:-no proxy} at 30 ms; restic 0.14: local repository, and \`rclone serve restic\` through the same kind of proxy at 30 ms. Bench stores use --kdf-memory 64 --kdf-ops 1 unless said."
   echo
   echo "### local store"
   echo

@@ -395,7 +395,7 @@ void inode_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 		node_free(n); /* nobody else can see it: the kernel forgot it */
 }
 
-static mode_t type_bits(enum entry_type t)
+mode_t inode_type_bits(enum entry_type t)
 {
 	switch (t) {
 	case ENT_DIR:
@@ -428,7 +428,7 @@ static void entry_attr(const struct tree_entry *e, struct stat *st)
 {
 	uint64_t alloc = 0;
 
-	st->st_mode = type_bits(e->type) | (e->mode & 07777);
+	st->st_mode = inode_type_bits(e->type) | (e->mode & 07777);
 	/* directories: 1 means "unknown" to find/fts, which then never skip a subdirectory;
 	 * the true count would need every subdirectory's listing */
 	st->st_nlink = e->type == ENT_DIR ? 1 : e->nlink ? e->nlink : 1;

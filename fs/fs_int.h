@@ -155,6 +155,8 @@ int inode_child(struct fs *fs, struct fs_node *dir, struct fs_tree *kids, size_t
 void inode_ref(struct fs *fs, struct fs_node *n);
 /* The kernel dropped nlookup references. */
 void inode_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup);
+/* S_IFREG, S_IFDIR, … of an entry type. */
+mode_t inode_type_bits(enum entry_type t);
 /* Attributes of a node (no I/O: a directory's listing is not needed). */
 void inode_attr(const struct fs *fs, const struct fs_node *n, struct stat *st);
 /* The tree entry describing a node: its own for a snapshot's entry, the manifest's

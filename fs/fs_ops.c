@@ -234,7 +234,7 @@ static int dir_entry(struct fs *fs, struct fs_dirh *dh, size_t idx, bool plus, c
 	if (plus)
 		return inode_child(fs, dh->dir, dh->kids, idx, child);
 	st->st_ino = inode_child_ino(fs, dh->dir, dh->kids, idx);
-	st->st_mode = dh->kids->t->e[idx].type == ENT_DIR ? S_IFDIR : S_IFREG;
+	st->st_mode = inode_type_bits(dh->kids->t->e[idx].type); /* d_type: symlinks too */
 	return 0;
 }
 
