@@ -70,8 +70,9 @@ struct ls_ctx {
 	const char *snap;
 	bool lng, recursive, json;
 	json_t *arr;
-	char *path; /* PATH_MAX_LEN scratch: the relative path being printed */
-	int ret;    /* first failure's exit code */
+	char *path;	/* PATH_MAX_LEN scratch: the relative path being printed */
+	int ret;	/* first failure's exit code */
+	unsigned depth; /* -R: directories entered; a hostile tree must not exhaust the stack */
 };
 
 static const char *type_name(enum entry_type t)
@@ -198,6 +199,15 @@ static void list_subdir(struct ls_ctx *l, const struct tree_entry *e, size_t pat
 	struct tree *sub = NULL;
 	int err;
 
+	if (l->depth >= TREE_MAX_DEPTH) {
+		/* deeper than any reader follows (restore and verify refuse it too) */
+		l->path[pathlen] = '\0';
+		fflush(stdout);
+		cli_error("'%.200s…' of snapshot %s: directories nested deeper than %d (refused)",
+			  l->path, l->snap, TREE_MAX_DEPTH);
+		l->ret = EXIT_INTEGRITY;
+		return;
+	}
 	err = store_load_tree(l->s, &e->subtree, &sub);
 	if (err < 0) {
 		l->path[pathlen] = '\0';
@@ -212,7 +222,9 @@ static void list_subdir(struct ls_ctx *l, const struct tree_entry *e, size_t pat
 	if (pathlen + 1 >= PATH_MAX_LEN)
 		goto out;
 	l->path[pathlen] = '/';
+	l->depth++;
 	list_tree(l, sub, pathlen + 1);
+	l->depth--;
 out:
 	tree_free(sub);
 }

@@ -94,6 +94,11 @@ short() { sed -E 's#(d/){8,}#d/…/#g' "$1" | cut -c1-200 | head -${2:-1}; }
 bounded "$T/deep.ls" "$EMBASSY" ls --passphrase-file "$PASSFILE" "$STORE" latest -R
 no_crash "deep: ls -R"
 log "   ls -R: exit $RC, $(grep -c '' "$T/deep.ls") lines, $((RSS_KB / 1024)) MiB"
+# ls -R followed all 10,000 levels by recursion: fine on an 8 MiB stack, a stack overflow in the
+# ASan build; like verify and restore it stops at TREE_MAX_DEPTH and says so
+[ "$RC" -eq 7 ] || fail "deep: ls -R: exit $RC, want 7 (nesting past the bound)"
+grep -q 'nested deeper than 4096' "$T/err" || fail "deep: ls -R does not say the nesting is too deep"
+[ "$(grep -c '' "$T/deep.ls")" -ge 4096 ] || fail "deep: ls -R stopped before the bound"
 bounded "$T/out" "$EMBASSY" verify --passphrase-file "$PASSFILE" "$STORE" --read-data
 log "   verify: exit $RC: $(short "$T/out")"
 [ "$RC" -eq 7 ] || fail "deep: verify: exit $RC, want 7 (nesting past the bound)"
