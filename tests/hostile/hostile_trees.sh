@@ -22,15 +22,16 @@ cp -a "$STORE" "$T/pristine"
 
 # bounded OUT CMD...: run CMD with a time limit, stdout to OUT, RSS measured; sets RC, RSS_KB
 bounded() {
-	local out=$1
+	local out=$1 limit
 	shift
+	limit=$(load_scaled 300)
 	set +e
-	timeout 300 /usr/bin/time -f '%M' -o "$T/rss" "$@" >"$out" 2>"$T/err"
+	timeout "$limit" /usr/bin/time -f '%M' -o "$T/rss" "$@" >"$out" 2>"$T/err"
 	RC=$?
 	set -e
+	[ "$RC" -ne 124 ] || fail "$* did not finish in $limit s"
 	RSS_KB=$(tail -1 "$T/rss" 2>/dev/null || true)
 	[[ "$RSS_KB" =~ ^[0-9]+$ ]] || fail "$*: no max RSS measured (exit $RC; /usr/bin/time: $(cat "$T/rss" 2>/dev/null))"
-	[ "$RC" -ne 124 ] || fail "$* did not finish in 300 s"
 	no_crash "$1 $2"
 	[ "$RSS_KB" -le "$RSS_LIMIT_KB" ] || fail "$*: max RSS $((RSS_KB / 1024)) MiB"
 }

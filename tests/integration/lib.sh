@@ -152,6 +152,14 @@ bg_exec() {
 	exec env --default-signal=INT,QUIT "$@"
 }
 
+# load_scaled SECS: SECS stretched by the machine's load (1-minute load average per CPU, between
+# 1 and 4), as testwrap stretches test budgets: for a test's own bound on a command that must
+# not hang, e.g. timeout "$(load_scaled 300)" CMD. (Not for assertions on speed: there are none.)
+load_scaled() {
+	awk -v s="$1" -v n="$(nproc)" '{ f = $1 / n; if (f < 1) f = 1; if (f > 4) f = 4
+		printf "%d\n", s * f }' /proc/loadavg
+}
+
 # wait_until SECONDS CMD...: poll CMD until it succeeds; fail after SECONDS.
 wait_until() {
 	local limit=$1 start=$SECONDS
