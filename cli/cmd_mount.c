@@ -26,6 +26,7 @@
 #include "hex.h"
 #include "log.h"
 #include "mount_rw.h"
+#include "xdg.h"
 
 #if __has_include("diskcache.h")
 #include "diskcache.h"
@@ -177,6 +178,7 @@ enum {
 struct mount_args {
 	const char *url, *mountpoint, *snapshot, *cache_dir;
 	char *abs_url, *abs_mountpoint, *abs_cache_dir; /* the daemon leaves the cwd */
+	char *abs_state_dir;
 	char *mirror; /* metadata mirror directory (for --offline) */
 	const char *log_file;
 	int log_fd; /* --log-file, opened before the daemon leaves the cwd; -1 without */
@@ -443,17 +445,14 @@ static void detach(int ready_fd)
  * one directory per store URL (the store id is only known once the descriptor is read). */
 static int mirror_dir(const struct mount_args *a, char **out)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	uint8_t h[16];
-	char hex[33], *root = NULL;
+	char hex[33], *root;
 	int ret = -ENOMEM;
 
-	if (a->cache_dir)
-		root = strdup(a->cache_dir);
-	else if ((xdg && *xdg && asprintf(&root, "%s/embassy", xdg) < 0) ||
-		 (!(xdg && *xdg) &&
-		  asprintf(&root, "%s/.cache/embassy", home ? home : "/root") < 0))
-		root = NULL;
+	/* where the disk cache is (diskcache.c asks xdg.h too): absolute, the daemon leaves cwd */
+	root = a->cache_dir ? xdg_absolute(a->cache_dir) : xdg_dir("XDG_CACHE_HOME", ".cache");
+	if (!root)
+		return -errno;
 	/* keyed by the URL without its credentials: a new password is the same store */
 	char *name = strdup(a->url);
 	if (!name) {
@@ -607,8 +606,13 @@ static int wait_ready(pid_t pid, int fd)
 }
 
 /* The daemon changes to / once mounted: relative paths must not outlive the cwd. */
-static int absolute_paths(struct mount_args *a)
+static int absolute_paths(struct cli_ctx *c, struct mount_args *a)
 {
+	/* the trust state too: the watch thread records what it verifies after detaching */
+	a->abs_state_dir = trust_state_dir(&c->trust);
+	if (!a->abs_state_dir)
+		return EXIT_FAIL;
+	c->trust.state_dir = a->abs_state_dir;
 	if (!strstr(a->url, "://")) {
 		a->abs_url = realpath(a->url, NULL);
 		if (!a->abs_url && a->offline && a->url[0] == '/') {
@@ -676,7 +680,7 @@ static int run_mount(int argc, char **argv)
 		return ret != EXIT_OK ? ret : opts_help(&c);
 	ret = check_mountpoint(a.mountpoint);
 	if (ret == EXIT_OK)
-		ret = absolute_paths(&a);
+		ret = absolute_paths(&c, &a);
 	if (ret == EXIT_OK && a.log_file && (a.log_fd = log_open_file(a.log_file)) < 0) {
 		cli_error("--log-file %s: %s", a.log_file, strerror(-a.log_fd));
 		ret = EXIT_USAGE;
@@ -703,6 +707,7 @@ out:
 	free(a.abs_url);
 	free(a.abs_mountpoint);
 	free(a.abs_cache_dir);
+	free(a.abs_state_dir);
 	free(a.mirror);
 	return ret;
 }

@@ -18,6 +18,7 @@
 
 #include "hex.h"
 #include "log.h"
+#include "xdg.h"
 
 #define HDR_LEN	   32
 #define SUM_LEN	   16
@@ -438,19 +439,16 @@ static int mkdir_p(char *path)
 
 static int root_path(const char *dir, char *out, size_t size)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char *x = dir ? NULL : xdg_dir("XDG_CACHE_HOME", ".cache");
 	int n;
 
-	if (dir)
-		n = snprintf(out, size, "%s", dir);
-	else if (xdg && xdg[0] == '/') /* the XDG spec says to ignore relative paths */
-		n = snprintf(out, size, "%s/embassy", xdg);
-	else if (home && home[0] == '/')
-		n = snprintf(out, size, "%s/.cache/embassy", home);
-	else {
-		log_err("disk cache: no directory given and neither XDG_CACHE_HOME nor HOME set");
+	if (!dir && !x) {
+		log_err("disk cache: no directory given and neither XDG_CACHE_HOME nor HOME is an "
+			"absolute path");
 		return -EINVAL;
 	}
+	n = snprintf(out, size, "%s", dir ? dir : x);
+	free(x);
 	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 

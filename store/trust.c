@@ -14,24 +14,31 @@
 #include "hex.h"
 #include "log.h"
 #include "trust_state.h"
+#include "xdg.h"
 
 struct state {
 	uint64_t seq;
 	char fpr[33]; /* empty: none pinned */
 };
 
+/* Absolute (xdg.h), so that a daemon that changed to / keeps using the same directory. */
 static char *state_dir(const struct trust_opts *o)
 {
-	const char *e = getenv("EMBASSY_STATE_DIR"), *x = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-	char *p = NULL;
+	const char *e = getenv("EMBASSY_STATE_DIR");
+	char *p;
+
 	if (o && o->state_dir)
-		return strdup(o->state_dir);
+		return xdg_absolute(o->state_dir);
 	if (e && *e)
-		return strdup(e);
-	if (x && *x)
-		return asprintf(&p, "%s/embassy", x) < 0 ? NULL : p;
-	return asprintf(&p, "%s/.local/state/embassy", home ? home : "/root") < 0 ? NULL : p;
+		return xdg_absolute(e);
+	p = xdg_dir("XDG_STATE_HOME", ".local/state");
+	/* no usable HOME: root's place, as before (root without HOME gets the system's, opts.c) */
+	return p || errno != ENOENT ? p : strdup("/root/.local/state/embassy");
+}
+
+char *trust_state_dir(const struct trust_opts *o)
+{
+	return state_dir(o);
 }
 
 char *trust_state_path(const struct trust_opts *o, const char *sid)

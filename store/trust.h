@@ -58,6 +58,9 @@ int trust_remember(const struct trust_opts *o, const char *store_id_hex,
  * (refresh-head): -ENOENT when nothing is, and it is checked that the state can be written
  * (-errno otherwise). */
 int trust_known_seq(const struct trust_opts *o, const char *store_id_hex, uint64_t *seq);
+/* The state directory, absolute (a daemon resolves it before it leaves its cwd and keeps
+ * it in state_dir); caller frees. */
+char *trust_state_dir(const struct trust_opts *o);
 /* The state file's path for a store (for messages and tests); caller frees. */
 char *trust_state_path(const struct trust_opts *o, const char *store_id_hex);
 /* The key of an address: credentials and a trailing '/' dropped, local paths made

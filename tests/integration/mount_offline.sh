@@ -3,7 +3,9 @@
 # mount_offline.sh — `mount --offline`: once a mount has read a store, a later mount opens it
 # with no store at all (the store directory is moved away): the descriptor, key entries,
 # manifests and head come from the metadata mirror, file data from the disk cache; what was
-# never read fails with EIO (never an empty file); trust checks still apply.
+# never read fails with EIO (never an empty file); trust checks still apply. And without
+# --cache-dir, a relative XDG_CACHE_HOME (ignored, as the XDG specification asks) gives the
+# mirror the same absolute place as the disk cache, whatever the daemon's cwd was.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mount_lib.sh"
 
@@ -42,3 +44,21 @@ touch "$MNT/latest/x" 2>/dev/null && fail "offline mount is writable"
 unmount "$MNT"
 mv "$T/store.away" "$STORE"
 log "ok - offline mount: cached data reads, uncached data EIO, listings complete"
+
+# 3. default cache place, relative XDG_CACHE_HOME, mounted from one directory, offline from
+# another: the mirror is beside the disk cache under $HOME/.cache/embassy, not under the cwd
+mkdir -p "$T/home" "$T/cwd1" "$T/cwd2"
+(cd "$T/cwd1" && HOME=$T/home XDG_CACHE_HOME=relcache em_mount "$STORE" "$MNT")
+cmp "$MNT/latest/registers/cadastre.bin" "$SRC/registers/cadastre.bin" || fail "read differs"
+unmount "$MNT"
+[ ! -e "$T/cwd1/relcache" ] || fail "a relative XDG_CACHE_HOME was used: $(find "$T/cwd1" | head -3)"
+ls "$T/home/.cache/embassy/meta"/*/* >/dev/null 2>&1 ||
+	fail "no metadata mirror beside the disk cache in $T/home/.cache/embassy"
+mv "$STORE" "$T/store.away"
+(cd "$T/cwd2" && HOME=$T/home XDG_CACHE_HOME=relcache em_mount "$STORE" "$MNT" --offline) ||
+	fail "offline mount from another directory found no mirror"
+cmp "$MNT/latest/registers/cadastre.bin" "$SRC/registers/cadastre.bin" ||
+	fail "offline read of a cached file differs"
+unmount "$MNT"
+mv "$T/store.away" "$STORE"
+log "ok - the mirror and the disk cache agree on their place, whatever the cwd"
