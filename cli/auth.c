@@ -303,28 +303,15 @@ int auth_gather(const struct cli_ctx *c, bool need_sealer, struct cli_auth *out)
 	return ret;
 }
 
-int auth_new_passphrase(const struct cli_ctx *c, bool optional, struct cli_auth *out)
+/* A new passphrase on the terminal, asked twice. optional: an empty answer means none. */
+static int pass_new_tty(bool optional, struct cli_auth *out)
 {
-	char *again = NULL;
+	char *again = secmem_alloc(PASS_MAX);
 	size_t againlen = 0;
-	int ret;
+	int ret = EXIT_FAIL;
 
-	memset(out, 0, sizeof(*out));
-	ret = pass_alloc(out);
-	if (ret != EXIT_OK)
-		return ret;
-	ret = pass_given(c, out);
-	if (ret != -ENOENT)
-		goto out;
-	/* No passphrase given: with recipients a script may do without one. */
-	if (optional && !isatty(STDIN_FILENO)) {
-		ret = EXIT_OK;
-		goto out;
-	}
-	ret = EXIT_FAIL;
-	again = secmem_alloc(PASS_MAX);
 	if (!again)
-		goto out;
+		return ret;
 	ret = pass_from_tty("New store passphrase: ", out->pass, &out->a.passlen);
 	if (ret != EXIT_OK)
 		goto out;
@@ -335,7 +322,7 @@ int auth_new_passphrase(const struct cli_ctx *c, bool optional, struct cli_auth 
 		goto out;
 	ret = EXIT_AUTH;
 	if (againlen != out->a.passlen || memcmp(again, out->pass, againlen) != 0) {
-		cli_error("the passphrases differ; nothing was created");
+		cli_error("the passphrases differ; nothing was done");
 		goto out;
 	}
 	if (out->a.passlen == 0) {
@@ -346,10 +333,69 @@ int auth_new_passphrase(const struct cli_ctx *c, bool optional, struct cli_auth 
 	ret = EXIT_OK;
 out:
 	secmem_free(again);
+	return ret;
+}
+
+int auth_new_passphrase(const struct cli_ctx *c, bool optional, struct cli_auth *out)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = pass_alloc(out);
+	if (ret != EXIT_OK)
+		return ret;
+	ret = pass_given(c, out);
+	if (ret == -ENOENT) {
+		/* No passphrase given: with recipients a script may do without one. */
+		if (optional && !isatty(STDIN_FILENO))
+			ret = EXIT_OK;
+		else
+			ret = pass_new_tty(optional, out);
+	}
 	if (ret != EXIT_OK)
 		auth_clear(out);
 	else if (!out->a.passphrase)
 		out->a.passlen = 0;
+	return ret;
+}
+
+int auth_passphrase(const struct cli_ctx *c, const char *prompt, struct cli_auth *out)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = pass_alloc(out);
+	if (ret != EXIT_OK)
+		return ret;
+	ret = pass_given(c, out);
+	if (ret == -ENOENT) {
+		ret = pass_from_tty(prompt, out->pass, &out->a.passlen);
+		if (ret == EXIT_OK)
+			out->a.passphrase = out->pass;
+	}
+	if (ret != EXIT_OK)
+		auth_clear(out);
+	return ret;
+}
+
+int auth_passphrase_from(const char *file, const char *cmd, struct cli_auth *out)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = pass_alloc(out);
+	if (ret != EXIT_OK)
+		return ret;
+	if (file)
+		ret = pass_from_file(file, out->pass, &out->a.passlen);
+	else if (cmd)
+		ret = passcmd_read(cmd, out->pass, PASS_MAX, &out->a.passlen);
+	else
+		ret = pass_new_tty(false, out);
+	if (ret == EXIT_OK)
+		out->a.passphrase = out->pass;
+	else
+		auth_clear(out);
 	return ret;
 }
 

@@ -366,6 +366,12 @@ int auth_gather(const struct cli_ctx *c, bool need_sealer, struct cli_auth *out)
 /* A new passphrase for init (asked twice on a terminal). *pass is NULL if none is available
  * and optional. Returns an exit code. */
 int auth_new_passphrase(const struct cli_ctx *c, bool optional, struct cli_auth *out);
+/* A passphrase from --passphrase-file, --passphrase-command or EMBASSY_PASSPHRASE, else asked
+ * for on the terminal with prompt (key passwd's current passphrase). Returns an exit code. */
+int auth_passphrase(const struct cli_ctx *c, const char *prompt, struct cli_auth *out);
+/* A new passphrase from file, else from cmd, else the terminal (asked twice); the same
+ * checks as --passphrase-file and --passphrase-command (key passwd). Returns an exit code. */
+int auth_passphrase_from(const char *file, const char *cmd, struct cli_auth *out);
 void auth_clear(struct cli_auth *a);
 /* Open STORE with gathered credentials, reporting failures; returns an exit code. */
 int cli_open_store(const struct cli_ctx *c, const char *url, bool need_sealer, struct store **out);

@@ -2,6 +2,7 @@
  * and an officer's share of a quorum entry for officers who cannot meet (key share). */
 #include <errno.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "cli.h"
 #include "keyadmin.h"
 #include "keyfile.h"
+#include "keypasswd.h"
 #include "secmem.h"
 
 #define MAX_PUBS	255
@@ -25,6 +27,8 @@ enum {
 	OPT_OUT,
 	OPT_ENTRY,
 	OPT_KJSON,
+	OPT_NEW_PASS_FILE,
+	OPT_NEW_PASS_CMD,
 };
 
 #define SYNOPSIS_ADD                                                                               \
@@ -36,6 +40,10 @@ enum {
 #define SYNOPSIS_SHARE                                                                             \
 	"  embassy key share STORE --key-file OFFICER.key --out FILE [--entry NAME]\n"
 #define SYNOPSIS_PIN "  embassy key pin KEYFILE [FINGERPRINT | --sealer-key FILE]\n"
+#define SYNOPSIS_PASSWD                                                                            \
+	"  embassy key passwd STORE --sealer-key FILE [--entry NAME]\n"                            \
+	"                  [--new-passphrase-file FILE | --new-passphrase-command CMD]\n"          \
+	"                  [--kdf-memory MiB --kdf-ops N]\n"
 
 #define DESC_ADD                                                                                   \
 	"  key add wraps the store's key bundle (store id, master key, signing public key)\n"      \
@@ -84,17 +92,39 @@ enum {
 	"  from the sealer key file itself. Up to 16 anchors (several stores) per key file.\n"     \
 	"  Without FINGERPRINT or --sealer-key, the anchors of KEYFILE are printed.\n"
 
+#define DESC_PASSWD                                                                                \
+	"  key passwd changes the passphrase of one passphrase entry; nothing else in the store\n" \
+	"  changes (the master key, snapshots and other entries stay as they are). Like key add\n" \
+	"  and key remove it needs the sealer key; the current passphrase must also open the\n"    \
+	"  entry it replaces (given as for reading: --passphrase-file, --passphrase-command,\n"    \
+	"  EMBASSY_PASSPHRASE, or asked for on the terminal; a running agent is not asked).\n"     \
+	"  The new entry is written under a new name and opened again with the new passphrase\n"   \
+	"  before the old entry is deleted, so an interruption leaves both passphrases working,\n" \
+	"  never none. Its name is printed. The host may keep a copy of the old entry: anyone\n"   \
+	"  who knows the old passphrase and has that copy still opens the store.\n"                \
+	"    --entry NAME            the passphrase entry to change (default: the first, by\n"     \
+	"                            name, of at most 8 that the current passphrase opens)\n"      \
+	"    --new-passphrase-file FILE\n"                                                         \
+	"                            read the new passphrase from FILE (first line; mode 0600)\n"  \
+	"    --new-passphrase-command CMD\n"                                                       \
+	"                            run CMD with /bin/sh, read the new passphrase from the\n"     \
+	"                            first line it prints; without either, it is asked for\n"      \
+	"                            twice on the terminal\n"                                      \
+	"    --kdf-memory MiB, --kdf-ops N   Argon2id cost of the new entry, as for key add\n"
+
 static const char help[] =
     "NAME\n"
-    "  embassy key - add, list and remove a store's key entries; quorum shares\n"
+    "  embassy key - add, list, remove and change a store's key entries; quorum shares\n"
     "\n"
-    "SYNOPSIS\n" SYNOPSIS_ADD SYNOPSIS_LIST SYNOPSIS_REMOVE SYNOPSIS_SHARE SYNOPSIS_PIN "\n"
+    "SYNOPSIS\n" SYNOPSIS_ADD SYNOPSIS_LIST SYNOPSIS_REMOVE SYNOPSIS_PASSWD SYNOPSIS_SHARE
+	SYNOPSIS_PIN "\n"
     "DESCRIPTION\n"
     "  A store's master key is kept in key entries under keys/, each opening it for one\n"
     "  recovery party: a passphrase, a recipient key file ('embassy keygen'), or a quorum\n"
     "  of M of N officers, each holding a recipient key file. 'embassy key SUB --help'\n"
     "  shows one subcommand.\n"
-    "\n" DESC_ADD "\n" DESC_LIST "\n" DESC_REMOVE "\n" DESC_SHARE "\n" DESC_PIN "\n"
+    "\n" DESC_ADD "\n" DESC_LIST "\n" DESC_REMOVE "\n" DESC_PASSWD "\n" DESC_SHARE "\n" DESC_PIN
+    "\n"
     "OPENING A STORE WITH A QUORUM\n"
     "  Officers together give their key files as repeated --key-file options; officers\n"
     "  apart give share files as repeated --share-file options; both mix. Fewer than M\n"
@@ -107,6 +137,7 @@ static const char help[] =
     "      --officer o1.key.pub --officer o2.key.pub --officer o3.key.pub\n"
     "  embassy key list /srv/embassy\n"
     "  embassy key remove /srv/embassy pass-3f2a9c0d11e2b4a5 --sealer-key sealer.key\n"
+    "  embassy key passwd /srv/embassy --sealer-key sealer.key\n"
     "  embassy key share /srv/embassy --key-file o1.key --out o1.share\n"
     "  embassy key pin o1.key 3f0c9a3e5b1d2c4e6f708192a3b4c5d6\n"
     "  embassy restore /srv/embassy latest /restore --share-file o1.share \\\n"
@@ -128,6 +159,11 @@ static const char help_list[] = SUB_HELP("list - list key entries (no credential
 static const char help_remove[] =
     SUB_HELP("remove - remove a key entry (needs the sealer key)", SYNOPSIS_REMOVE, DESC_REMOVE,
 	     "  embassy key remove /srv/embassy keys/pass-3f2a9c0d11e2b4a5 --sealer-key s.key\n");
+static const char help_passwd[] =
+    SUB_HELP("passwd - change a passphrase (needs the sealer key and the passphrase)",
+	     SYNOPSIS_PASSWD, DESC_PASSWD,
+	     "  embassy key passwd /srv/embassy --sealer-key sealer.key \\\n"
+	     "      --passphrase-file old.txt --new-passphrase-command 'pass show embassy/new'\n");
 static const char help_share[] =
     SUB_HELP("share - write an officer's quorum share to a file", SYNOPSIS_SHARE, DESC_SHARE,
 	     "  embassy key share /srv/embassy --key-file o1.key --out /media/usb/o1.share\n");
@@ -141,6 +177,7 @@ struct key_args {
 	size_t nrecipients, nofficers;
 	uint64_t quorum, kdf_mib, kdf_ops;
 	const char *out, *entry;
+	const char *new_pass_file, *new_pass_cmd;
 	bool json;
 };
 
@@ -157,6 +194,8 @@ static int parse(struct cli_ctx *c, struct key_args *a, int argc, char **argv)
 	    {"out", required_argument, NULL, OPT_OUT},
 	    {"entry", required_argument, NULL, OPT_ENTRY},
 	    {"json", no_argument, NULL, OPT_KJSON},
+	    {"new-passphrase-file", required_argument, NULL, OPT_NEW_PASS_FILE},
+	    {"new-passphrase-command", required_argument, NULL, OPT_NEW_PASS_CMD},
 	    {NULL, 0, NULL, 0}};
 	int opt, r;
 
@@ -202,6 +241,12 @@ static int parse(struct cli_ctx *c, struct key_args *a, int argc, char **argv)
 		case OPT_KJSON:
 			a->json = true;
 			break;
+		case OPT_NEW_PASS_FILE:
+			a->new_pass_file = optarg;
+			break;
+		case OPT_NEW_PASS_CMD:
+			a->new_pass_cmd = optarg;
+			break;
 		default:
 			return opts_bad(c, argv);
 		}
@@ -224,16 +269,32 @@ static int setup(struct cli_ctx *c, struct key_args *a, const char *sub_help, in
 	return ret;
 }
 
+/* What a subcommand takes beyond the common options. */
+enum {
+	TAKES_PUBS = 1,
+	TAKES_KDF = 2,
+	TAKES_ENTRY = 4,
+	TAKES_OUT = 8,
+	TAKES_NEWPASS = 16,
+	TAKES_JSON = 32
+};
+
 /* An option that the subcommand does not take is a usage error, not silently ignored. */
 static int refuse_extras(const struct cli_ctx *c, const struct key_args *a, const char *sub,
-			 bool adds, bool share)
+			 unsigned takes)
 {
-	if (!adds && (a->nrecipients || a->nofficers || a->quorum || a->kdf_mib || a->kdf_ops))
-		return opts_usage(c, "%s takes no --recipient, --quorum, --officer or --kdf-*",
-				  sub);
-	if (!share && (a->out || a->entry))
-		return opts_usage(c, "%s takes no --out or --entry", sub);
-	if (a->json && strcmp(sub, "list") != 0)
+	if (!(takes & TAKES_PUBS) && (a->nrecipients || a->nofficers || a->quorum))
+		return opts_usage(c, "%s takes no --recipient, --quorum or --officer", sub);
+	if (!(takes & TAKES_KDF) && (a->kdf_mib || a->kdf_ops))
+		return opts_usage(c, "%s takes no --kdf-memory or --kdf-ops", sub);
+	if (!(takes & TAKES_ENTRY) && a->entry)
+		return opts_usage(c, "%s takes no --entry", sub);
+	if (!(takes & TAKES_OUT) && a->out)
+		return opts_usage(c, "%s takes no --out", sub);
+	if (!(takes & TAKES_NEWPASS) && (a->new_pass_file || a->new_pass_cmd))
+		return opts_usage(
+		    c, "%s takes no --new-passphrase-file or --new-passphrase-command", sub);
+	if (!(takes & TAKES_JSON) && a->json)
 		return opts_usage(c, "%s takes no --json", sub);
 	return EXIT_OK;
 }
@@ -271,7 +332,7 @@ static int cmd_add(int argc, char **argv)
 
 	if (done)
 		return ret;
-	if ((ret = refuse_extras(&c, &a, "add", true, false)) != EXIT_OK)
+	if ((ret = refuse_extras(&c, &a, "add", TAKES_PUBS | TAKES_KDF)) != EXIT_OK)
 		return ret;
 	if (argc - optind != 1)
 		return opts_usage(&c, "add needs exactly one STORE");
@@ -375,7 +436,7 @@ static int cmd_list(int argc, char **argv)
 
 	if (done)
 		return ret;
-	if ((ret = refuse_extras(&c, &a, "list", false, false)) != EXIT_OK)
+	if ((ret = refuse_extras(&c, &a, "list", TAKES_JSON)) != EXIT_OK)
 		return ret;
 	if (argc - optind != 1)
 		return opts_usage(&c, "list needs exactly one STORE");
@@ -416,7 +477,7 @@ static int cmd_remove(int argc, char **argv)
 
 	if (done)
 		return ret;
-	if ((ret = refuse_extras(&c, &a, "remove", false, false)) != EXIT_OK)
+	if ((ret = refuse_extras(&c, &a, "remove", 0)) != EXIT_OK)
 		return ret;
 	if (argc - optind != 2)
 		return opts_usage(&c, "remove needs STORE and NAME");
@@ -451,6 +512,132 @@ static int cmd_remove(int argc, char **argv)
 		ret = cli_exit_for(err);
 	}
 	store_close(s);
+	return ret;
+}
+
+/* One line for each way key passwd can fail; returns the exit code. */
+static int passwd_error(const char *url, const struct keypasswd *p, int err)
+{
+	const char *which = p->entry ? p->entry : "any passphrase entry";
+
+	switch (err) {
+	case -EKEYREJECTED:
+		cli_error("the current passphrase does not open %s of store %s (wrong passphrase, "
+			  "or an entry the host changed); nothing was changed",
+			  which, url);
+		return EXIT_AUTH;
+	case -ENOKEY:
+		cli_error("store %s has no passphrase entry (see 'embassy key list'); add one with "
+			  "'embassy key add --passphrase-file'",
+			  url);
+		return EXIT_AUTH;
+	case -ENOENT:
+		cli_error("store %s has no key entry %s (see 'embassy key list')", url, p->entry);
+		return EXIT_NOTFOUND;
+	case -EINVAL:
+		cli_error(
+		    "%s is not a passphrase entry; key passwd changes passphrase entries only",
+		    p->entry);
+		return EXIT_USAGE;
+	case -EBADMSG:
+		cli_error("%s of store %s is malformed or holds another store's key; nothing was "
+			  "changed",
+			  which, url);
+		return EXIT_INTEGRITY;
+	}
+	if (p->new_name[0] && p->old_name[0])
+		cli_error(
+		    "the new entry %s of store %s is written, but the old entry %s could not "
+		    "be removed (%s): the old passphrase still opens the store; remove it with "
+		    "'embassy key remove %s %s --sealer-key FILE'",
+		    p->new_name, url, p->old_name, strerror(-err), url, p->old_name);
+	else
+		cli_error("cannot change the passphrase of store %s: %s; the old passphrase still "
+			  "opens it",
+			  url, strerror(-err));
+	return cli_exit_for(err) == EXIT_USAGE ? EXIT_FAIL : cli_exit_for(err);
+}
+
+/* The current passphrase, then the new one (which must differ). */
+static int passwd_read(struct cli_ctx *c, const struct key_args *a, struct cli_auth *old,
+		       struct cli_auth *new)
+{
+	int ret = auth_passphrase(c, "Current store passphrase: ", old);
+
+	if (ret != EXIT_OK)
+		return ret;
+	ret = auth_passphrase_from(a->new_pass_file, a->new_pass_cmd, new);
+	if (ret != EXIT_OK)
+		return ret;
+	if (new->a.passlen == old->a.passlen &&
+	    sodium_memcmp(new->a.passphrase, old->a.passphrase, old->a.passlen) == 0) {
+		cli_error("the new passphrase is the current one; nothing was changed");
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_passwd(int argc, char **argv)
+{
+	struct cli_ctx c;
+	struct key_args a;
+	struct cli_auth old = {0}, new = {0};
+	struct keypasswd p = {0};
+	struct store *s = NULL;
+	char entry[KEY_NAME_MAX];
+	const char *url;
+	bool done;
+	int ret = setup(&c, &a, help_passwd, argc, argv, &done), err;
+
+	if (done)
+		return ret;
+	if ((ret = refuse_extras(&c, &a, "passwd", TAKES_KDF | TAKES_ENTRY | TAKES_NEWPASS)) !=
+	    EXIT_OK)
+		return ret;
+	if (argc - optind != 1)
+		return opts_usage(&c, "passwd needs exactly one STORE");
+	url = argv[optind];
+	if (!c.sealer_key)
+		return opts_usage(&c, "passwd needs --sealer-key FILE (as every change to the key "
+				      "entries)");
+	if (c.key_file || c.nkey_files || c.nshare_files)
+		return opts_usage(&c, "passwd takes the current passphrase, no --key-file or "
+				      "--share-file (EMBASSY_KEY_FILE counts too)");
+	if (a.new_pass_file && a.new_pass_cmd)
+		return opts_usage(&c, "give --new-passphrase-file or --new-passphrase-command, not "
+				      "both");
+	if (a.entry &&
+	    (keyadmin_entry_name(a.entry, entry) < 0 || strncmp(entry, "keys/pass-", 10) != 0))
+		return opts_usage(&c,
+				  "passwd: '%s' is not a passphrase entry name (see 'embassy "
+				  "key list')",
+				  a.entry);
+	if ((ret = passwd_read(&c, &a, &old, &new)) != EXIT_OK)
+		goto out;
+	/* the sealer key only: the passphrases are not credentials to open the store with */
+	c.passphrase_file = c.passphrase_command = NULL;
+	if ((ret = cli_open_store(&c, url, true, &s)) != EXIT_OK)
+		goto out;
+	p.entry = a.entry ? entry : NULL;
+	p.old = old.a.passphrase;
+	p.oldlen = old.a.passlen;
+	p.new = new.a.passphrase;
+	p.newlen = new.a.passlen;
+	p.kdf_ops = a.kdf_ops;
+	p.kdf_mem = (size_t)a.kdf_mib << 20;
+	err = keypasswd_change(s, &p);
+	if (err < 0) {
+		ret = passwd_error(url, &p, err);
+		goto out;
+	}
+	cli_note("passphrase changed: %s replaces %s", p.new_name, p.old_name);
+	if (!cli_quiet())
+		printf("%s\n", p.new_name);
+	ret = fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
+out:
+	store_close(s);
+	auth_clear(&old);
+	auth_clear(&new);
 	return ret;
 }
 
@@ -494,7 +681,7 @@ static int cmd_share(int argc, char **argv)
 
 	if (done)
 		return ret;
-	if ((ret = refuse_extras(&c, &a, "share", false, true)) != EXIT_OK)
+	if ((ret = refuse_extras(&c, &a, "share", TAKES_ENTRY | TAKES_OUT)) != EXIT_OK)
 		return ret;
 	if (argc - optind != 1)
 		return opts_usage(&c, "share needs exactly one STORE");
@@ -573,7 +760,7 @@ static int cmd_pin(int argc, char **argv)
 
 	if (done)
 		return ret;
-	if ((ret = refuse_extras(&c, &a, "pin", false, false)) != EXIT_OK)
+	if ((ret = refuse_extras(&c, &a, "pin", 0)) != EXIT_OK)
 		return ret;
 	if (argc - optind < 1 || argc - optind > 2 || (argc - optind == 2 && c.sealer_key))
 		return opts_usage(&c, "pin needs KEYFILE and one FINGERPRINT or --sealer-key");
@@ -615,17 +802,15 @@ static int run(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*run)(int argc, char **argv);
-	} subs[] = {{"add", cmd_add},
-		    {"list", cmd_list},
-		    {"remove", cmd_remove},
-		    {"share", cmd_share},
-		    {"pin", cmd_pin}};
+	} subs[] = {{"add", cmd_add},	    {"list", cmd_list},	  {"remove", cmd_remove},
+		    {"passwd", cmd_passwd}, {"share", cmd_share}, {"pin", cmd_pin}};
 
 	if (argc >= 2 && !strcmp(argv[1], "--help") && optind == 0 && cli_introspecting())
 		return cmd_add(argc, argv); /* help --options key: the subcommands' shared table */
 	if (argc < 2) {
-		cli_error("key needs a subcommand: add, list, remove, share or pin (see 'embassy "
-			  "key --help')");
+		cli_error(
+		    "key needs a subcommand: add, list, remove, passwd, share or pin (see 'embassy "
+		    "key --help')");
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
@@ -635,11 +820,12 @@ static int run(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (!strcmp(argv[1], subs[i].name))
 			return subs[i].run(argc - 1, argv + 1);
-	cli_error("key has no subcommand '%s': add, list, remove, share or pin (see 'embassy "
-		  "key --help')",
-		  argv[1]);
+	cli_error(
+	    "key has no subcommand '%s': add, list, remove, passwd, share or pin (see 'embassy "
+	    "key --help')",
+	    argv[1]);
 	return EXIT_USAGE;
 }
 
-const struct cli_cmd cli_cmd_key = {"key", "add, list and remove key entries; quorum shares", help,
-				    run};
+const struct cli_cmd cli_cmd_key = {
+    "key", "add, list, remove and change key entries; quorum shares", help, run};
