@@ -47,7 +47,7 @@ install(FILES ${CMAKE_SOURCE_DIR}/packaging/systemd/embassy.sysusers
         DESTINATION lib/sysusers.d RENAME embassy.conf)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/CLI.md
               ${CMAKE_SOURCE_DIR}/docs/JSON.md ${CMAKE_SOURCE_DIR}/docs/FORMAT.md
-              ${CMAKE_SOURCE_DIR}/docs/THREAT-MODEL.md
+              ${CMAKE_SOURCE_DIR}/docs/THREAT-MODEL.md ${CMAKE_SOURCE_DIR}/docs/KEYS.md
         DESTINATION ${EMBASSY_DOC_DIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/packaging/examples/ DESTINATION ${EMBASSY_DOC_DIR}/examples)
 
