@@ -626,9 +626,10 @@ static int absolute_paths(struct cli_ctx *c, struct mount_args *a)
 			free(cwd);
 		}
 		if (!a->abs_url) {
+			int err = errno;
 			cli_error("%s is not an embassy store (%s); check the path or URL", a->url,
-				  strerror(errno));
-			return errno == ENOENT ? EXIT_NOSTORE : EXIT_FAIL;
+				  strerror(err));
+			return err == ENOENT ? EXIT_NOSTORE : EXIT_FAIL;
 		}
 		a->url = a->abs_url;
 	}

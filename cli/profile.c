@@ -94,8 +94,9 @@ static int read_file(const char *path, char **text)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), ret = -EINVAL;
 
 	if (fd < 0) {
-		cli_error("profile %s: %s", path, strerror(errno));
-		return -errno;
+		ret = -errno;
+		cli_error("profile %s: %s", path, strerror(-ret));
+		return ret;
 	}
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > PROFILE_MAX_BYTES) {
 		cli_error("profile %s is not a regular file of at most %d bytes", path,

@@ -198,6 +198,7 @@ static void write_file(int fd, int prio, const char *msg)
 void log_vmsg(int prio, const char *fmt, va_list ap)
 {
 	char raw[LINE_MAX_IN], msg[LINE_MAX_OUT];
+	int saved = errno; /* callers say why, then return -errno: writing must not change it */
 
 	if ((prio == LOG_INFO && level < 1) || (prio == LOG_DEBUG && level < 2))
 		return;
@@ -212,6 +213,7 @@ void log_vmsg(int prio, const char *fmt, va_list ap)
 	else /* one fprintf per line so concurrent threads do not interleave */
 		fprintf(stderr, "embassy: %s%s\n", tag_of(prio), msg);
 	pthread_mutex_unlock(&sink_lock);
+	errno = saved;
 }
 
 void log_msg(int prio, const char *fmt, ...)

@@ -28,6 +28,7 @@ void log_use_fd(int fd);
 int log_to_file(const char *path);
 /* 0 = errors, warnings and notices only, 1 = info, 2 = debug. */
 void log_set_level(int level);
+/* errno is the same after a log call as before it (a caller may log, then return -errno). */
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(int prio, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 

@@ -119,9 +119,10 @@ int tstate_read(struct tstate *t, const char *name, json_t **out)
 	*out = NULL;
 	snprintf(path, sizeof(path), "%s/%s", t->dir, name);
 	if (fd < 0) {
-		if (errno == ELOOP)
+		ret = -errno;
+		if (ret == -ELOOP)
 			log_err("%s is a symlink: refusing the trust state", path);
-		return errno == ELOOP ? -ENOTRECOVERABLE : -errno;
+		return ret == -ELOOP ? -ENOTRECOVERABLE : ret;
 	}
 	if (fstat(fd, &st)) {
 		ret = -errno;

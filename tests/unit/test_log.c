@@ -108,6 +108,26 @@ Test(log, file_sink_gets_clean_lines)
 	cr_assert_not_null(strstr(buf, "Z embassy["), "timestamped: %s", buf);
 }
 
+/* Callers log why, then return -errno: a log write that fails (here: a full device) must
+ * not replace the errno they are about to return. */
+Test(log, logging_keeps_errno)
+{
+	int fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+
+	cr_assert_geq(fd, 0);
+	log_use_fd(fd);
+	errno = EACCES;
+	log_err("cannot open %s", "x");
+	cr_assert_eq(errno, EACCES, "errno after a failed log write: %s", strerror(errno));
+	errno = ENOENT;
+	log_warn("%s", "y");
+	cr_assert_eq(errno, ENOENT);
+	log_use_fd(-1);
+	errno = EROFS;
+	log_info("not shown at this level");
+	cr_assert_eq(errno, EROFS);
+}
+
 Test(log, symlink_is_not_followed)
 {
 	char dir[] = "/tmp/test_log.XXXXXX", link[64], target[64];
