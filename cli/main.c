@@ -20,13 +20,16 @@ extern const struct cli_cmd cli_cmd_init, cli_cmd_keygen, cli_cmd_seal, cli_cmd_
 extern const struct cli_cmd cli_cmd_mount __attribute__((weak));
 extern const struct cli_cmd cli_cmd_key __attribute__((weak));
 extern const struct cli_cmd cli_cmd_agent __attribute__((weak));
+/* The write-through mount's commands (mount --rw). */
+extern const struct cli_cmd cli_cmd_commit, cli_cmd_status;
 
 static const struct cli_cmd *commands(size_t i)
 {
 	const struct cli_cmd *const table[] = {
-	    &cli_cmd_init, &cli_cmd_keygen,  &cli_cmd_seal,   &cli_cmd_snapshots,    &cli_cmd_ls,
-	    &cli_cmd_cat,  &cli_cmd_restore, &cli_cmd_verify, &cli_cmd_refresh_head, &cli_cmd_mount,
-	    &cli_cmd_key,  &cli_cmd_info,    &cli_cmd_agent,
+	    &cli_cmd_init,	   &cli_cmd_keygen, &cli_cmd_seal,    &cli_cmd_snapshots,
+	    &cli_cmd_ls,	   &cli_cmd_cat,    &cli_cmd_restore, &cli_cmd_verify,
+	    &cli_cmd_refresh_head, &cli_cmd_mount,  &cli_cmd_key,     &cli_cmd_info,
+	    &cli_cmd_agent,	   &cli_cmd_commit, &cli_cmd_status,
 	};
 
 	return i < sizeof(table) / sizeof(table[0]) ? table[i] : (const struct cli_cmd *)-1;

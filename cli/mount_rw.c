@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "hex.h"
 #include "live.h"
 #include "log.h"
@@ -103,6 +104,7 @@ int mount_rw_serve(struct cli_ctx *c, struct mount_rw *rw, int ready_fd)
 	struct store *s = NULL;
 	struct live *l = NULL;
 	struct rwfs *f = NULL;
+	struct ctl *ctl = NULL;
 	char *jdir = NULL;
 	int ret, err;
 
@@ -140,6 +142,15 @@ int mount_rw_serve(struct cli_ctx *c, struct mount_rw *rw, int ready_fd)
 		log_use_fd(*rw->log_fd); /* from now on the file, daemon or not */
 		*rw->log_fd = -1;
 	}
+	struct ctl_opts co = {.mountpoint = rw->mountpoint, .commit_every = rw->commit_every};
+	err = ctl_start(l, &co, &ctl);
+	if (err < 0) {
+		cli_error("cannot open the control socket of the mount (%s): 'embassy commit' "
+			  "would not reach it; unmounting",
+			  strerror(-err));
+		ret = EXIT_FAIL;
+		goto out;
+	}
 	log_info("mounted %s on %s, writable (journal %s)", rw->url, rw->mountpoint, jdir);
 	if (ready_fd >= 0)
 		rw->detach(ready_fd);
@@ -150,7 +161,8 @@ int mount_rw_serve(struct cli_ctx *c, struct mount_rw *rw, int ready_fd)
 	if (err < 0)
 		log_err("serving %s ended: %s", rw->mountpoint, strerror(-err));
 out:
-	rwfs_free(f);
+	rwfs_free(f);  /* unmounted: no more changes */
+	ctl_stop(ctl); /* a commit under way finishes */
 	live_close(l); /* makes the journal durable: nothing pending is lost */
 	store_close(s);
 	free(jdir);

@@ -55,6 +55,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* only this mount changes files: no need to compare mtimes to drop cached pages */
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS;
+	/* the kernel handles POSIX ACLs: a minimal one (what cp -a and tar set) becomes the
+	 * mode, as on a local file system; others are kept as system.posix_acl_* xattrs and
+	 * enforced by the kernel */
+	if (conn->capable & FUSE_CAP_POSIX_ACL)
+		conn->want |= FUSE_CAP_POSIX_ACL;
 	conn->max_write = RW_MAX_WRITE;
 	conn->max_readahead = RW_MAX_WRITE;
 }

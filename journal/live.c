@@ -9,6 +9,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "commit_int.h"
 #include "hex.h"
 #include "live_int.h"
 #include "log.h"
@@ -17,6 +18,9 @@ static void live_free(struct live *l)
 {
 	if (!l)
 		return;
+	commit_state_free(l);
+	commit_info_clear(&l->cinfo);
+	links_free(l);
 	live_free_nodes(l);
 	if (l->has_base)
 		snapshot_clear(&l->base);
@@ -25,11 +29,26 @@ static void live_free(struct live *l)
 	free(l->jdir);
 	free(l->host);
 	pthread_mutex_destroy(&l->lock);
+	pthread_mutex_destroy(&l->commit_lock);
+	pthread_cond_destroy(&l->space_cond);
 	free(l);
 }
 
-/* Anything changed since the base? */
-static bool pending(struct live *l)
+void live_set_commit_kick(struct live *l, void (*kick)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&l->lock);
+	l->kick = kick;
+	l->kick_ctx = ctx;
+	pthread_mutex_unlock(&l->lock);
+}
+
+void live_wake_writers(struct live *l)
+{
+	l->commit_gen++;
+	pthread_cond_broadcast(&l->space_cond);
+}
+
+bool live_pending(struct live *l)
 {
 	for (size_t i = 0; i < l->inos.cap; i++) {
 		const struct lnode *n = l->inos.vals[i];
@@ -99,6 +118,8 @@ int live_open(struct store *s, const struct live_opts *o, struct live **out)
 	if (!l)
 		return -ENOMEM;
 	pthread_mutex_init(&l->lock, NULL);
+	pthread_mutex_init(&l->commit_lock, NULL);
+	pthread_cond_init(&l->space_cond, NULL);
 	l->s = s;
 	l->o = *o;
 	l->o.journal_max = o->journal_max ? o->journal_max : LIVE_JOURNAL_MAX_DEFAULT;
@@ -115,7 +136,11 @@ int live_open(struct store *s, const struct live_opts *o, struct live **out)
 	pthread_mutex_lock(&l->lock);
 	if (!ret)
 		ret = live_replay(l, &found);
-	if (!ret && found && pending(l)) {
+	if (!ret && found)
+		ret = jlog_start(l->j);
+	if (!ret && found)
+		ret = commit_recover(l); /* a commit the head names, interrupted before its end */
+	if (!ret && found && live_pending(l)) {
 		if (!base_is(l, o->snapshot)) {
 			char hex[2 * ID_LEN + 1] = "(none)";
 			if (l->has_base)
@@ -124,8 +149,6 @@ int live_open(struct store *s, const struct live_opts *o, struct live **out)
 				"mount that snapshot (or no --snapshot) to resume them",
 				l->jdir, hex);
 			ret = -ESTALE;
-		} else {
-			ret = jlog_start(l->j);
 		}
 	} else if (!ret) {
 		ret = start_fresh(l, o->snapshot);

@@ -133,6 +133,10 @@ int live_removexattr(struct live *l, uint64_t ino, const char *name);
 
 int live_statfs(struct live *l, struct statvfs *st);
 
+/* Who to ask for a commit when writers need journal space (without a hook, they get ENOSPC
+ * at once). kick is called without any lock held, and must not wait for the commit. */
+void live_set_commit_kick(struct live *l, void (*kick)(void *ctx), void *ctx);
+
 struct live_status {
 	uint8_t base[ID_LEN]; /* the snapshot the tree is based on */
 	bool has_base;

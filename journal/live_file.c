@@ -167,6 +167,27 @@ int x_write(struct live *l, struct lnode *n, uint64_t off, const void *data, siz
 	return done ? (int)(done > INT32_MAX ? INT32_MAX : done) : ret;
 }
 
+/* Past the journal's bound, a writer waits for a commit to make room (lock held, dropped
+ * while waiting). ENOSPC when nobody can commit, or a commit ended and left no room. */
+static int wait_for_space(struct live *l, size_t len)
+{
+	for (int round = 0; jlog_bytes(l->j) + len > l->o.journal_max; round++) {
+		void (*kick)(void *) = l->kick;
+		void *ctx = l->kick_ctx;
+		uint64_t gen = l->commit_gen;
+		if (!kick || round == 3)
+			return -ENOSPC;
+		pthread_mutex_unlock(&l->lock);
+		kick(ctx);
+		pthread_mutex_lock(&l->lock);
+		while (l->commit_gen == gen)
+			pthread_cond_wait(&l->space_cond, &l->lock);
+		if (l->cinfo.last_err && jlog_bytes(l->j) + len > l->o.journal_max)
+			return -ENOSPC; /* the commit failed (store unreachable?): no room */
+	}
+	return 0;
+}
+
 ssize_t live_write(struct live *l, uint64_t ino, uint64_t off, const void *buf, size_t len)
 {
 	struct lnode *n;
@@ -175,12 +196,11 @@ ssize_t live_write(struct live *l, uint64_t ino, uint64_t off, const void *buf, 
 	if (len == 0)
 		return 0;
 	pthread_mutex_lock(&l->lock);
-	n = node_by_ino(l, ino);
-	if (!n)
+	ret = wait_for_space(l, len);
+	n = ret ? NULL : node_by_ino(l, ino);
+	if (!ret && !n)
 		ret = -ENOENT;
-	else if (jlog_bytes(l->j) + len > l->o.journal_max)
-		ret = -ENOSPC;
-	else
+	if (!ret)
 		ret = x_write(l, n, off, buf, len, live_now(), NULL);
 	pthread_mutex_unlock(&l->lock);
 	return ret;
@@ -188,24 +208,7 @@ ssize_t live_write(struct live *l, uint64_t ino, uint64_t off, const void *buf, 
 
 /* ---- reading ---- */
 
-enum piece_kind { P_ZERO, P_JOURNAL, P_BASE };
-
-/* One contiguous part of a read, copied out of the tree under the lock and served after. */
-struct piece {
-	enum piece_kind kind;
-	uint64_t len;
-	struct jlog_pos pos; /* P_JOURNAL */
-	uint32_t doff;	     /* P_JOURNAL: offset in the record's body */
-	struct rec_ref rec;  /* P_BASE */
-	uint64_t coff;	     /* P_BASE: offset in the chunk */
-};
-
-struct plan {
-	struct piece *v;
-	size_t n, cap;
-};
-
-static int plan_add(struct plan *p, const struct piece *x)
+int plan_add(struct plan *p, const struct piece *x)
 {
 	if (p->n && x->kind == P_ZERO && p->v[p->n - 1].kind == P_ZERO) {
 		p->v[p->n - 1].len += x->len;
@@ -223,14 +226,29 @@ static int plan_add(struct plan *p, const struct piece *x)
 	return 0;
 }
 
-/* [from, to) below base_len, from the origin's chunks (holes as zeros). */
-static int plan_base(struct plan *p, const struct tree_entry *o, uint64_t from, uint64_t to)
+/* Index of the first chunk of c[0..n) ending after off (n if none). */
+static size_t chunk_at(const struct chunk_ref *c, size_t n, uint64_t off)
 {
-	size_t i = o ? tree_chunk_at(o, from) : 0;
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (c[mid].foff + c[mid].rec.plen <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* [from, to) below base_len, from the base's chunks (holes as zeros). */
+static int plan_base(struct plan *p, const struct chunk_ref *oc, size_t noc, uint64_t from,
+		     uint64_t to)
+{
+	size_t i = chunk_at(oc, noc, from);
 	int ret = 0;
 
 	while (!ret && from < to) {
-		const struct chunk_ref *c = o && i < o->nchunks ? &o->chunks[i] : NULL;
+		const struct chunk_ref *c = i < noc ? &oc[i] : NULL;
 		if (!c || c->foff >= to) {
 			ret = plan_add(p, &(struct piece){.kind = P_ZERO, .len = to - from});
 			break;
@@ -251,16 +269,16 @@ static int plan_base(struct plan *p, const struct tree_entry *o, uint64_t from, 
 	return ret;
 }
 
-/* What [off, end) of n is made of. */
-static int plan_read(const struct lnode *n, uint64_t off, uint64_t end, struct plan *p)
+int content_plan(const struct extent *ext, size_t next, const struct chunk_ref *oc, size_t noc,
+		 uint64_t base_len, uint64_t off, uint64_t end, struct plan *p)
 {
-	const struct tree_entry *o = node_origin(n);
-	size_t i = extmap_find(&n->ext, off);
+	struct extmap m = {.v = (struct extent *)ext, .n = next};
+	size_t i = extmap_find(&m, off);
 	uint64_t pos = off;
 	int ret = 0;
 
 	while (!ret && pos < end) {
-		const struct extent *e = i < n->ext.n ? &n->ext.v[i] : NULL;
+		const struct extent *e = i < next ? &ext[i] : NULL;
 		if (e && e->off <= pos) {
 			uint64_t stop = e->off + e->len < end ? e->off + e->len : end;
 			ret = plan_add(p,
@@ -273,9 +291,9 @@ static int plan_read(const struct lnode *n, uint64_t off, uint64_t end, struct p
 			continue;
 		}
 		uint64_t stop = e && e->off < end ? e->off : end;
-		uint64_t base_end = n->base_len < stop ? n->base_len : stop;
+		uint64_t base_end = base_len < stop ? base_len : stop;
 		if (pos < base_end) {
-			ret = plan_base(p, o && o->type == ENT_FILE ? o : NULL, pos, base_end);
+			ret = plan_base(p, oc, noc, pos, base_end);
 			pos = base_end;
 		}
 		if (!ret && pos < stop)
@@ -283,6 +301,16 @@ static int plan_read(const struct lnode *n, uint64_t off, uint64_t end, struct p
 		pos = stop;
 	}
 	return ret;
+}
+
+/* What [off, end) of n is made of. */
+static int plan_read(const struct lnode *n, uint64_t off, uint64_t end, struct plan *p)
+{
+	const struct tree_entry *o = node_origin(n);
+	bool base = o && o->type == ENT_FILE;
+
+	return content_plan(n->ext.v, n->ext.n, base ? o->chunks : NULL, base ? o->nchunks : 0,
+			    base ? n->base_len : 0, off, end, p);
 }
 
 static int serve_piece(struct live *l, const struct piece *x, uint8_t *out)
@@ -298,6 +326,8 @@ static int serve_piece(struct live *l, const struct piece *x, uint8_t *out)
 		return 0;
 	case P_JOURNAL:
 		ret = jlog_read(l->j, &x->pos, &body, &blen);
+		if (ret == -ENOENT)
+			return ret; /* a commit dropped the segment meanwhile: plan again */
 		if (ret) {
 			log_err("journal %s: cannot read back written data: %s", l->jdir,
 				strerror(-ret));
@@ -324,6 +354,16 @@ static int serve_piece(struct live *l, const struct piece *x, uint8_t *out)
 	return -EIO;
 }
 
+int content_serve(struct live *l, const struct plan *p, uint8_t *out)
+{
+	int ret = 0;
+	for (size_t i = 0; !ret && i < p->n; i++) {
+		ret = serve_piece(l, &p->v[i], out);
+		out += p->v[i].len;
+	}
+	return ret;
+}
+
 ssize_t live_read(struct live *l, uint64_t ino, uint64_t off, size_t len, void *buf)
 {
 	struct plan p = {0};
@@ -331,25 +371,32 @@ ssize_t live_read(struct live *l, uint64_t ino, uint64_t off, size_t len, void *
 	uint64_t end = 0;
 	int ret = 0;
 
-	pthread_mutex_lock(&l->lock);
-	n = node_by_ino(l, ino);
-	if (!n)
-		ret = -ENOENT;
-	else if (n->type == ENT_DIR)
-		ret = -EISDIR;
-	else if (n->type != ENT_FILE)
-		ret = -EINVAL;
-	else if (off < n->size) {
-		end = off + len < n->size ? off + len : n->size;
-		ret = plan_read(n, off, end, &p);
-	}
-	pthread_mutex_unlock(&l->lock);
-	uint8_t *out = buf;
-	for (size_t i = 0; !ret && i < p.n; i++) {
-		ret = serve_piece(l, &p.v[i], out);
-		out += p.v[i].len;
+	/* a commit may drop journal segments between planning and reading: plan again (the
+	 * bytes are then in the base) */
+	for (int tries = 0; tries < 5; tries++) {
+		p.n = 0;
+		end = 0;
+		pthread_mutex_lock(&l->lock);
+		n = node_by_ino(l, ino);
+		if (!n)
+			ret = -ENOENT;
+		else if (n->type == ENT_DIR)
+			ret = -EISDIR;
+		else if (n->type != ENT_FILE)
+			ret = -EINVAL;
+		else if (off < n->size) {
+			end = off + len < n->size ? off + len : n->size;
+			ret = plan_read(n, off, end, &p);
+		}
+		pthread_mutex_unlock(&l->lock);
+		if (!ret)
+			ret = content_serve(l, &p, buf);
+		if (ret != -ENOENT || !n)
+			break;
 	}
 	free(p.v);
+	if (ret == -ENOENT && n)
+		ret = -EIO;
 	return ret ? ret : (ssize_t)(end > off ? end - off : 0);
 }
 

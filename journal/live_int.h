@@ -4,6 +4,7 @@
 #define EMBASSY_LIVE_INT_H
 #include <pthread.h>
 
+#include "commit.h"
 #include "extmap.h"
 #include "jlog.h"
 #include "jrec.h"
@@ -86,7 +87,23 @@ struct live {
 	bool replaying; /* applying records: nothing is appended */
 	struct jbuf jb;
 	uint64_t pending_write_bytes;
+	/* commits (commit.c) */
+	pthread_mutex_t commit_lock; /* one commit at a time (taken before lock, never after) */
+	struct commit_info cinfo;    /* lock: what status shows */
+	struct cplan *rplan;	     /* replay: the plan of the last FREEZE */
+	bool rintent;		     /* replay: an INTENT for rplan's epoch, no COMMITTED yet */
+	uint8_t rintent_id[ID_LEN];
+	/* commit_links.c: base link id -> directories holding its names (cached per base) */
+	struct u64map linkdirs;
+	bool linkdirs_loaded;
+	/* writers waiting for journal space (live_write) */
+	pthread_cond_t space_cond; /* with lock: a commit attempt ended */
+	uint64_t commit_gen;	   /* lock: commit attempts ended so far */
+	void (*kick)(void *ctx);   /* asks for a commit (the mount's committer thread) */
+	void *kick_ctx;
 };
+
+struct cplan;
 
 #define TOMBSTONE_NAME ((char *)1)
 
@@ -135,6 +152,10 @@ int jemit(struct live *l, struct jop *op);
 int jbind(struct live *l, struct lnode *n);
 /* Replay the journal into a fresh tree; *pending: whether it held changes. */
 int live_replay(struct live *l, bool *pending);
+/* Anything changed since the base? (lock held) */
+bool live_pending(struct live *l);
+/* A commit attempt ended: writers waiting for space look again (lock held). */
+void live_wake_writers(struct live *l);
 /* Is n, the entry name of d, exactly d's base entry there, unchanged? */
 bool live_pristine(const struct lnode *n, const struct lnode *d, const char *name);
 /* Start a generation on the current base with the current state as its checkpoint. */
@@ -156,6 +177,27 @@ int x_rmxattr(struct live *l, struct lnode *n, const char *name, int64_t t);
 /* WRITE: live, or from a replayed record at pos. */
 int x_write(struct live *l, struct lnode *n, uint64_t off, const void *data, size_t len, int64_t t,
 	    const struct jlog_pos *replay_pos);
+/* Reading file content (live_file.c): a plan of pieces made under the lock (what comes from
+ * the journal, the base, or is a hole), served after it. */
+enum piece_kind { P_ZERO, P_JOURNAL, P_BASE };
+struct piece {
+	enum piece_kind kind;
+	uint64_t len;
+	struct jlog_pos pos; /* P_JOURNAL */
+	uint32_t doff;	     /* P_JOURNAL: offset in the record's body */
+	struct rec_ref rec;  /* P_BASE */
+	uint64_t coff;	     /* P_BASE: offset in the chunk */
+};
+struct plan {
+	struct piece *v;
+	size_t n, cap;
+};
+int plan_add(struct plan *p, const struct piece *x);
+/* [off, end) of content made of extents over base chunks oc below base_len. */
+int content_plan(const struct extent *ext, size_t next, const struct chunk_ref *oc, size_t noc,
+		 uint64_t base_len, uint64_t off, uint64_t end, struct plan *p);
+/* The pieces' bytes, back to back into out. -ENOENT: a journal segment is gone. */
+int content_serve(struct live *l, const struct plan *p, uint8_t *out);
 /* Make a node's attributes changeable and mark it changed. */
 void node_touch(struct live *l, struct lnode *n);
 void node_touch_kids(struct live *l, struct lnode *d);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commit_int.h"
 #include "hex.h"
 #include "live_int.h"
 #include "log.h"
@@ -387,12 +388,14 @@ static int r_op(struct rctx *c, const struct jlog_pos *pos, const struct jop *op
 		n = jnode(l, op->jid);
 		return n ? must(x_rmxattr(l, n, name, op->time), "removexattr")
 			 : bad("removexattr of an unknown node");
-	case JOP_FREEZE:
+	case JOP_FREEZE: /* what that commit saw, in case a later record says it finished */
+		ret = commit_replay_freeze(l, op->epoch);
 		l->epoch = op->epoch + 1;
-		return 0;
+		return ret;
 	case JOP_INTENT:
+		return commit_replay_intent(l, op->epoch, op->id);
 	case JOP_COMMITTED:
-		return 0; /* commit recovery: commit.c */
+		return commit_replay_committed(l, op->epoch, op->id);
 	default:
 		return bad("a checkpoint record outside a checkpoint");
 	}
@@ -480,6 +483,7 @@ static int gen_segments(struct live *l, uint64_t **out, size_t *nout)
 
 static void reset_tree(struct live *l)
 {
+	commit_state_free(l);
 	live_free_nodes(l);
 	if (l->has_base)
 		snapshot_clear(&l->base);

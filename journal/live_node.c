@@ -333,11 +333,19 @@ int live_set_root(struct live *l)
 
 	if (!r)
 		return -ENOMEM;
-	r->mode = 0755;
-	r->uid = getuid();
-	r->gid = getgid();
+	if (l->has_base && l->base.has_root_meta) { /* the sealed directory's own attributes */
+		if (attrs_from(r, &l->base.root_meta) < 0) {
+			u64map_del(&l->inos, r->ino);
+			free(r);
+			return -ENOMEM;
+		}
+	} else {
+		r->mode = 0755;
+		r->uid = getuid();
+		r->gid = getgid();
+		r->atime = r->mtime = r->ctime = l->has_base ? l->base.time_ns : live_now();
+	}
 	r->nlink = 2;
-	r->atime = r->mtime = r->ctime = l->has_base ? l->base.time_ns : live_now();
 	r->jid = 1;
 	r->parent = r;
 	l->root = r;

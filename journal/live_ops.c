@@ -132,7 +132,8 @@ int x_mknod(struct live *l, struct lnode *p, const char *name, uint32_t mode, ui
 		p->nsubdirs++;
 	}
 	node_touch(l, n);
-	node_touch_kids(l, n);
+	if (type == ENT_DIR)
+		node_touch_kids(l, n);
 	dir_changed(l, p, t);
 	*out = n;
 	return 0;
@@ -144,7 +145,9 @@ int x_link(struct live *l, struct lnode *n, struct lnode *p, const char *name, i
 
 	if ((ret = can_add(p, name))) /* EEXIST before EPERM, as Linux checks them */
 		return ret;
-	if (n->type == ENT_DIR)
+	/* directories never; symlinks and device nodes cannot be hard links in a snapshot (the
+	 * format links regular files only): refused, rather than turned into copies unseen */
+	if (n->type != ENT_FILE)
 		return -EPERM;
 	if (n->nlink == 0)
 		return -ENOENT;
@@ -763,6 +766,72 @@ ssize_t live_listxattr(struct live *l, uint64_t ino, char *buf, size_t size)
 	return ret;
 }
 
+/* A POSIX access ACL (the kernel's xattr form: LE32 version 2, then entries of LE16 tag, LE16
+ * permissions, LE32 id) as mode bits; *minimal: it says no more than the mode does. */
+static int acl_mode(const uint8_t *v, size_t len, uint32_t *mode, bool *minimal)
+{
+	uint32_t user = 0, group = 0, other = 0, mask = 0;
+	bool has_mask = false;
+	size_t n;
+
+	if (len < 4 || (len - 4) % 8 || v[0] != 2 || v[1] || v[2] || v[3])
+		return -EINVAL;
+	n = (len - 4) / 8;
+	*minimal = true;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *e = v + 4 + 8 * i;
+		unsigned tag = e[0] | e[1] << 8, perm = (e[2] | e[3] << 8) & 7;
+		switch (tag) {
+		case 0x01:
+			user = perm;
+			break;
+		case 0x04:
+			group = perm;
+			break;
+		case 0x10:
+			mask = perm;
+			has_mask = true;
+			break;
+		case 0x20:
+			other = perm;
+			break;
+		case 0x02:
+		case 0x08:
+			*minimal = false;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (has_mask)
+		*minimal = false;
+	*mode = user << 6 | (has_mask ? mask : group) << 3 | other;
+	return 0;
+}
+
+/* The kernel leaves it to the file system to turn an access ACL into mode bits (fs/fuse/acl.c):
+ * the mode follows the ACL, and an ACL saying no more than the mode is not kept. */
+static int set_access_acl(struct live *l, struct lnode *n, const void *value, size_t size,
+			  int flags, int64_t t)
+{
+	uint32_t bits;
+	bool minimal;
+	int ret = acl_mode(value, size, &bits, &minimal);
+
+	if (ret)
+		return ret;
+	if (!minimal)
+		ret = x_setxattr(l, n, "system.posix_acl_access", value, size, flags, t);
+	else if (flags & XATTR_REPLACE)
+		ret = xattr_find(n, "system.posix_acl_access") ? 0 : -ENODATA;
+	if (!ret && minimal && xattr_find(n, "system.posix_acl_access"))
+		ret = x_rmxattr(l, n, "system.posix_acl_access", t);
+	if (!ret)
+		ret = x_setattr(l, n, LIVE_SET_MODE | LIVE_SET_CTIME, (n->mode & ~0777u) | bits, 0,
+				0, 0, 0, 0, t);
+	return ret;
+}
+
 int live_setxattr(struct live *l, uint64_t ino, const char *name, const void *value, size_t size,
 		  int flags)
 {
@@ -771,7 +840,12 @@ int live_setxattr(struct live *l, uint64_t ino, const char *name, const void *va
 
 	pthread_mutex_lock(&l->lock);
 	n = node_by_ino(l, ino);
-	ret = n ? x_setxattr(l, n, name, value, size, flags, live_now()) : -ENOENT;
+	if (!n)
+		ret = -ENOENT;
+	else if (!strcmp(name, "system.posix_acl_access"))
+		ret = set_access_acl(l, n, value, size, flags, live_now());
+	else
+		ret = x_setxattr(l, n, name, value, size, flags, live_now());
 	pthread_mutex_unlock(&l->lock);
 	return ret;
 }

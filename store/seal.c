@@ -599,7 +599,7 @@ static int next_seq(struct store *s, struct head *prev, bool *has_prev, uint64_t
 {
 	struct snapshot *v = NULL;
 	size_t n = 0;
-	int ret = store_read_head(s, prev);
+	int ret = store_head_walk(s, prev); /* heads/latest, and any claims beyond it */
 
 	*has_prev = ret == 0;
 	if (ret && ret != -ENOENT)
@@ -612,27 +612,6 @@ static int next_seq(struct store *s, struct head *prev, bool *has_prev, uint64_t
 	store_free_snapshots(v, n);
 	(*seq)++;
 	return ret;
-}
-
-/* Has another writer moved the head since `prev` was read (has_prev: there was one)? No
- * backend offers a compare-and-swap of the head yet, so a seal checks just before writing
- * it, and reads it back after: two seals racing to publish then end with one head and one
- * -EEXIST (the CLI's exit 9), not with one of them silently replaced. The window left is the
- * few milliseconds between a check and the write. */
-static int head_moved(struct store *s, const struct head *prev, bool has_prev)
-{
-	struct head cur;
-	int ret = store_read_head(s, &cur);
-
-	if (ret == -ENOENT)
-		return has_prev ? -EEXIST : 0;
-	if (ret == -ESTALE) /* now lower than one we saw: someone else wrote it */
-		return -EEXIST;
-	if (ret)
-		return ret;
-	if (!has_prev || cur.seq != prev->seq || memcmp(cur.snapshot, prev->snapshot, ID_LEN))
-		return -EEXIST;
-	return 0;
 }
 
 static int publish(struct sealer *sl, const struct rec_ref *root, struct seal_result *res)
@@ -674,12 +653,9 @@ static int publish(struct sealer *sl, const struct rec_ref *root, struct seal_re
 	h.time_ns = sn.time_ns;
 	h.expires_ns = sn.time_ns +
 		       (sl->o->valid_for_s ? sl->o->valid_for_s : DEFAULT_VALID_FOR) * 1000000000LL;
-	ret = head_moved(sl->s, &prev, has_prev);
-	if (!ret)
-		ret = store_write_head(sl->s, &h);
-	if (!ret) /* read back: did a racing seal overwrite ours? */
-		ret = head_moved(sl->s, &h, true);
-	return ret; /* -EEXIST: res->snapshot is in the store, not the latest */
+	/* only if nobody (a commit from a recovery host, another seal) moved the head since:
+	 * -EEXIST otherwise, and the snapshot stays unpublished (store_head.c) */
+	return store_publish_head(sl->s, has_prev ? prev.snapshot : NULL, &h);
 }
 
 /* The snapshot the head names: files unchanged since are not read again. A rollback or an

@@ -115,6 +115,10 @@ struct snapshot {
 	 * anything without looking */
 	bool has_xattr_count;
 	uint64_t xattr_entries;
+	/* a write-through commit that merged (manifest "merged"): the snapshot of its own
+	 * changes, merged with the head it found (parent) */
+	bool has_merged;
+	uint8_t merged[ID_LEN];
 };
 void snapshot_clear(struct snapshot *sn);
 
@@ -132,6 +136,18 @@ int store_list_snapshots(struct store *s, struct snapshot **out, size_t *n, size
 void store_free_snapshots(struct snapshot *v, size_t n);
 /* The verified head pointer; -ENOENT when the store has no snapshot yet. */
 int store_read_head(struct store *s, struct head *out);
+/* Sign, seal and upload a manifest (create-only; sealer only); fills sn->id. It is not the
+ * head until store_publish_head makes it so. */
+int store_write_snapshot(struct store *s, struct snapshot *sn);
+/* The newest head for a writer: heads/latest, then along the claims heads/next-<id> of
+ * writers that did not get to update heads/latest (each verified like the head, and the
+ * result checked against the trust state). -ENOENT: no snapshot yet. (store_head.c) */
+int store_head_walk(struct store *s, struct head *out);
+/* Make h (whose snapshot is written) the head if and only if the head is still parent (NULL:
+ * the store has no snapshot yet): the create-only claim heads/next-<parent> decides between
+ * writers racing for the same next head, then heads/latest follows. -EEXIST: another writer
+ * claimed it first (nothing was changed). */
+int store_publish_head(struct store *s, const uint8_t *parent, const struct head *h);
 /* Re-sign the head pointer with a new expiry (sealer only), without a new snapshot. Refuses
  * (-ESTALE) a head below the remembered sequence or below the newest manifest that
  * verifies, and (-ENODATA) to run without a remembered sequence for the store unless

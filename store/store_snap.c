@@ -39,6 +39,10 @@ static json_t *manifest_json(const struct store *s, const struct snapshot *sn)
 		hex_encode(sn->parent, ID_LEN, parent);
 		json_object_set_new(m, "parent", json_string(parent));
 	}
+	if (m && sn->has_merged) {
+		hex_encode(sn->merged, ID_LEN, parent);
+		json_object_set_new(m, "merged", json_string(parent));
+	}
 	if (m && sn->has_root_meta &&
 	    json_object_set_new(m, "root_meta", rootmeta_encode(&sn->root_meta))) {
 		json_decref(m);
@@ -144,6 +148,11 @@ static int parse_manifest(const struct store *s, const uint8_t *text, size_t len
 		if (refjson_get_uint(m, "xattrs", INT64_MAX, &sn->xattr_entries))
 			goto out;
 		sn->has_xattr_count = true;
+	}
+	if (json_object_get(m, "merged")) {
+		if (refjson_get_hex(m, "merged", sn->merged, ID_LEN))
+			goto out;
+		sn->has_merged = true;
 	}
 	if (json_object_get(m, "root_meta")) {
 		sn->has_root_meta = true; /* so that snapshot_clear frees a partial decode */

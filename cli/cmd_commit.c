@@ -1,0 +1,144 @@
+/* commit: seal the changes of a --rw mount into a signed snapshot, now. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ctl.h"
+#include "rwcli.h"
+
+enum { OPT_TAG = OPT_CMD_BASE };
+
+static const char help[] =
+    "NAME\n"
+    "  embassy commit - seal the changes of a write-through mount into a snapshot\n"
+    "\n"
+    "SYNOPSIS\n"
+    "  embassy commit MOUNTPOINT [--tag TAG]... [--json] [-q]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "  MOUNTPOINT is a mount made with 'embassy mount --rw'. Everything changed there so\n"
+    "  far is sealed into a new signed snapshot whose parent is the snapshot the mount is\n"
+    "  based on; the command returns when the store's head names it, and prints its id.\n"
+    "  The mount stays writable while a commit runs: what is written meanwhile goes into\n"
+    "  the next one. Once this returns, the changes are durable at the embassy (fsync on\n"
+    "  the mount makes them durable only on this host, in the mount's journal).\n"
+    "\n"
+    "  Only what changed is uploaded: unchanged files and directories of the base are\n"
+    "  reused by reference, and a changed file is chunked again only around what was\n"
+    "  written. If the head moved since the base (a seal from home, another recovery\n"
+    "  host), nothing is overwritten: the changes are merged with it (a three-way merge\n"
+    "  against the base). Entries changed on both sides keep both versions - the head's\n"
+    "  under its name, this mount's under NAME.conflict-<host>-<time> - and are listed;\n"
+    "  the command then exits 3. The mount itself keeps showing this host's tree until\n"
+    "  it is mounted again.\n"
+    "\n"
+    "  If the store cannot be reached, nothing is lost: the changes stay in the journal\n"
+    "  and a later commit seals them (a mount made with a periodic commit interval\n"
+    "  also retries on its own).\n"
+    "\n"
+    "OPTIONS\n"
+    "  --tag TAG   tag the snapshot (repeatable)\n"
+    "  --json      print the result as JSON: snapshot, seq, nothing (true when there was\n"
+    "              nothing to commit), merged, ours (the snapshot of this mount's changes\n"
+    "              alone, the merge's parent), entries, chunks, chunks_new, bytes_new,\n"
+    "              conflicts [{path, copy, what}]\n"
+    "\n" CLI_HELP_GENERAL "\n" CLI_HELP_EXIT "\n"
+    "EXAMPLES\n"
+    "  embassy mount /srv/embassy /registers --rw --sealer-key /etc/embassy/sealer.key\n"
+    "  sqlite3 /registers/business/register.db 'INSERT INTO company ...'\n"
+    "  embassy commit /registers --tag after-insert\n";
+
+static void print_human(json_t *r)
+{
+	json_t *c = json_object_get(r, "conflicts"), *x;
+	size_t i;
+
+	if (json_is_true(json_object_get(r, "nothing"))) {
+		if (!cli_quiet())
+			cli_note("nothing to commit");
+		return;
+	}
+	printf("%s\n", json_string_value(json_object_get(r, "snapshot")));
+	json_array_foreach(c, i, x)
+	{
+		const char *copy = json_string_value(json_object_get(x, "copy"));
+		cli_warn("conflict: %s: %s%s%s", json_string_value(json_object_get(x, "path")),
+			 json_string_value(json_object_get(x, "what")),
+			 copy ? "; this mount's version is " : "", copy ? copy : "");
+	}
+	if (!cli_quiet())
+		cli_note("committed %lld entries: %lld of %lld chunks new, %lld bytes uploaded%s",
+			 (long long)json_integer_value(json_object_get(r, "entries")),
+			 (long long)json_integer_value(json_object_get(r, "chunks_new")),
+			 (long long)json_integer_value(json_object_get(r, "chunks")),
+			 (long long)json_integer_value(json_object_get(r, "bytes_new")),
+			 json_is_true(json_object_get(r, "merged")) ? "; merged with the head"
+								    : "");
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option longopts[] = {CLI_OPTS_GENERAL,
+						 {"tag", required_argument, NULL, OPT_TAG},
+						 {"json", no_argument, NULL, OPT_JSON},
+						 {NULL, 0, NULL, 0}};
+	json_t *req = json_pack("{s:s, s:[]}", "op", "commit", "tags"), *rep = NULL;
+	struct cli_ctx c;
+	bool as_json = false;
+	int opt, r, ret;
+
+	opts_init(&c, "commit");
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		if ((r = opts_common(&c, opt, optarg)) < 0)
+			return EXIT_USAGE;
+		if (r)
+			continue;
+		if (opt == OPT_TAG)
+			json_array_append_new(json_object_get(req, "tags"), json_string(optarg));
+		else if (opt == OPT_JSON)
+			as_json = true;
+		else
+			return opts_bad(&c, argv);
+	}
+	if (c.help) {
+		json_decref(req);
+		return opts_help(&c);
+	}
+	if (argc - optind != 1) {
+		json_decref(req);
+		return opts_usage(&c, "needs the MOUNTPOINT of a --rw mount");
+	}
+	ret = rwcli_request(argv[optind], req, &rep);
+	json_decref(req);
+	if (ret != EXIT_OK)
+		return ret;
+	if (json_object_get(rep, "error")) {
+		int err = (int)json_integer_value(json_object_get(rep, "errno"));
+		cli_error("commit of %s failed: %s%s", argv[optind],
+			  json_string_value(json_object_get(rep, "error")),
+			  err == EIO || err == ETIMEDOUT
+			      ? " (nothing is lost: the changes stay in the journal)"
+			      : "");
+		ret = err == EBUSY ? EXIT_CONFLICT : err ? cli_exit_for(-err) : EXIT_FAIL;
+		json_decref(rep);
+		return ret == EXIT_OK ? EXIT_FAIL : ret;
+	}
+	if (as_json) {
+		json_dumpf(rep, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		print_human(rep);
+	}
+	ret = json_array_size(json_object_get(rep, "conflicts")) ? EXIT_WARN : EXIT_OK;
+	json_decref(rep);
+	if (fflush(stdout) != 0)
+		return EXIT_IO;
+	return ret;
+}
+
+const struct cli_cmd cli_cmd_commit = {
+    "commit", "seal the changes of a --rw mount into a signed snapshot", help, run};

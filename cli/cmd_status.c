@@ -1,0 +1,120 @@
+/* status: what a --rw mount holds that the store does not have yet. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "rwcli.h"
+
+static const char help[] =
+    "NAME\n"
+    "  embassy status - show what a write-through mount has not committed yet\n"
+    "\n"
+    "SYNOPSIS\n"
+    "  embassy status MOUNTPOINT [--json] [-q]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "  For a mount made with 'embassy mount --rw': the snapshot it is based on, the\n"
+    "  changes not yet committed (entries changed, bytes written), the size of its\n"
+    "  journal on this host and its bound, the last commit (snapshot, time, conflicts\n"
+    "  it reported) and the last failed one, and whether a commit is running.\n"
+    "\n"
+    "OPTIONS\n"
+    "  --json      print it as JSON: mountpoint, base, pending_entries, pending_bytes,\n"
+    "              journal_bytes, journal_max, journal_dir, commit_running,\n"
+    "              commit_every, last_commit (as 'embassy commit --json' prints it, or\n"
+    "              null), last_error ({error, time}, when the last commit failed)\n"
+    "\n" CLI_HELP_GENERAL "\n" CLI_HELP_EXIT "\n"
+    "EXAMPLES\n"
+    "  embassy status /registers\n"
+    "  embassy status /registers --json | jq .pending_entries\n";
+
+static void print_human(json_t *r)
+{
+	json_t *lc = json_object_get(r, "last_commit"), *le = json_object_get(r, "last_error"), *x;
+	char size[32], jb[32], jm[32], t[48];
+	size_t i;
+
+	cli_format_size((uint64_t)json_integer_value(json_object_get(r, "pending_bytes")), size);
+	cli_format_size((uint64_t)json_integer_value(json_object_get(r, "journal_bytes")), jb);
+	cli_format_size((uint64_t)json_integer_value(json_object_get(r, "journal_max")), jm);
+	printf("mount:     %s\n", json_string_value(json_object_get(r, "mountpoint")));
+	printf("base:      %s\n", json_string_value(json_object_get(r, "base"))
+				      ? json_string_value(json_object_get(r, "base"))
+				      : "(none: the store had no snapshot)");
+	printf("pending:   %lld entries changed, %s written\n",
+	       (long long)json_integer_value(json_object_get(r, "pending_entries")), size);
+	printf("journal:   %s of %s in %s\n", jb, jm,
+	       json_string_value(json_object_get(r, "journal_dir")));
+	if (json_is_true(json_object_get(r, "commit_running")))
+		printf("commit:    running\n");
+	if (json_is_object(lc)) {
+		cli_format_time(json_integer_value(json_object_get(lc, "time")), false, t);
+		printf("committed: %s at %s%s\n",
+		       json_string_value(json_object_get(lc, "snapshot")), t,
+		       json_is_true(json_object_get(lc, "merged")) ? " (merged with the head)"
+								   : "");
+		json_array_foreach(json_object_get(lc, "conflicts"), i, x)
+		{
+			const char *copy = json_string_value(json_object_get(x, "copy"));
+			printf("conflict:  %s: %s%s%s\n",
+			       json_string_value(json_object_get(x, "path")),
+			       json_string_value(json_object_get(x, "what")),
+			       copy ? "; this mount's version is " : "", copy ? copy : "");
+		}
+	} else {
+		printf("committed: nothing since mounted\n");
+	}
+	if (json_is_object(le)) {
+		cli_format_time(json_integer_value(json_object_get(le, "time")), false, t);
+		printf("failed:    %s at %s (the changes stay in the journal)\n",
+		       json_string_value(json_object_get(le, "error")), t);
+	}
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    CLI_OPTS_GENERAL, {"json", no_argument, NULL, OPT_JSON}, {NULL, 0, NULL, 0}};
+	json_t *req = json_pack("{s:s}", "op", "status"), *rep = NULL;
+	struct cli_ctx c;
+	bool as_json = false;
+	int opt, r, ret;
+
+	opts_init(&c, "status");
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		if ((r = opts_common(&c, opt, optarg)) < 0)
+			return EXIT_USAGE;
+		if (r)
+			continue;
+		if (opt != OPT_JSON)
+			return opts_bad(&c, argv);
+		as_json = true;
+	}
+	if (c.help) {
+		json_decref(req);
+		return opts_help(&c);
+	}
+	if (argc - optind != 1) {
+		json_decref(req);
+		return opts_usage(&c, "needs the MOUNTPOINT of a --rw mount");
+	}
+	ret = rwcli_request(argv[optind], req, &rep);
+	json_decref(req);
+	if (ret != EXIT_OK)
+		return ret;
+	if (as_json) {
+		json_dumpf(rep, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else if (!cli_quiet()) {
+		print_human(rep);
+	}
+	json_decref(rep);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
+}
+
+const struct cli_cmd cli_cmd_status = {"status", "show what a --rw mount has not committed yet",
+				       help, run};

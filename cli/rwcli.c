@@ -1,0 +1,47 @@
+/* rwcli: talking to a --rw mount's control socket (journal/ctl.h). */
+#include "rwcli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "ctl.h"
+
+int rwcli_request(const char *mountpoint, json_t *req, json_t **rep)
+{
+	char *text = json_dumps(req, JSON_COMPACT), *answer = NULL;
+	struct stat st;
+	int err;
+
+	*rep = NULL;
+	if (!text)
+		return EXIT_FAIL;
+	err = ctl_call(mountpoint, text, &answer);
+	free(text);
+	if (err == -ENOENT || err == -ECONNREFUSED) {
+		if (stat(mountpoint, &st) < 0)
+			cli_error("%s: %s", mountpoint, strerror(errno));
+		else
+			cli_error("%s is not a write-through mount (embassy mount --rw) of this "
+				  "user, or its daemon is gone",
+				  mountpoint);
+		free(answer);
+		return EXIT_FAIL;
+	}
+	if (err) {
+		cli_error("cannot talk to the mount at %s: %s", mountpoint, strerror(-err));
+		free(answer);
+		return EXIT_FAIL;
+	}
+	*rep = json_loads(answer, 0, NULL);
+	free(answer);
+	if (!json_is_object(*rep)) {
+		json_decref(*rep);
+		*rep = NULL;
+		cli_error("the mount at %s gave an answer that is not JSON", mountpoint);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}

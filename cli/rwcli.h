@@ -1,0 +1,10 @@
+/* rwcli: what the commands that talk to a --rw mount (commit, status) share. */
+#ifndef EMBASSY_RWCLI_H
+#define EMBASSY_RWCLI_H
+#include <jansson.h>
+
+/* Send req to the --rw mount at mountpoint; *rep is its answer. Returns an exit code (with
+ * one error line printed when it is not EXIT_OK). */
+int rwcli_request(const char *mountpoint, json_t *req, json_t **rep);
+
+#endif

@@ -1,0 +1,432 @@
+/* commit_build: sealing a plan — files chunked again only where they were written, hard links
+ * sharing one chunk list and link id, trees bottom-up — and the snapshot's counts. No lock
+ * held: frozen content is read from the journal (its records stay until the rebase) and the
+ * store.
+ *
+ * Chunking: a file's data spans (what the journal wrote, and the base's chunks below base_len)
+ * are walked from the start; a base chunk that begins exactly where the walk is, lies inside
+ * the span and was not written over is reused as it is; anywhere else the content-defined
+ * chunker cuts anew. Since the chunker only looks at the bytes, cuts after a changed region
+ * fall back onto the base's own boundaries and reuse resumes: a 4 KiB change in a big file
+ * costs about one chunk. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commit_int.h"
+#include "log.h"
+
+/* ---- reading frozen content ---- */
+
+static int cfile_read(struct live *l, const struct cfile *c, uint64_t off, size_t len, uint8_t *buf)
+{
+	struct plan p = {0};
+	int ret = content_plan(c->ext, c->next, c->oc, c->noc, c->base_len, off, off + len, &p);
+
+	if (!ret)
+		ret = content_serve(l, &p, buf);
+	free(p.v);
+	return ret == -ENOENT ? -EIO : ret;
+}
+
+/* ---- spans and reuse ---- */
+
+struct span {
+	uint64_t a, b;
+};
+
+static int span_cmp(const void *x, const void *y)
+{
+	const struct span *p = x, *q = y;
+	return p->a < q->a ? -1 : p->a > q->a;
+}
+
+static int spans_of(const struct cfile *c, struct span **out, size_t *nout)
+{
+	struct span *v = malloc((c->next + c->noc + 1) * sizeof(*v));
+	size_t k = 0, m = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->next; i++)
+		v[k++] = (struct span){c->ext[i].off, c->ext[i].off + c->ext[i].len};
+	for (size_t i = 0; i < c->noc; i++) {
+		uint64_t a = c->oc[i].foff, b = a + c->oc[i].rec.plen;
+		if (a < c->base_len)
+			v[k++] = (struct span){a, b < c->base_len ? b : c->base_len};
+	}
+	if (k)
+		qsort(v, k, sizeof(*v), span_cmp);
+	for (size_t i = 0; i < k; i++) {
+		if (m && v[i].a <= v[m - 1].b) {
+			if (v[i].b > v[m - 1].b)
+				v[m - 1].b = v[i].b;
+		} else {
+			v[m++] = v[i];
+		}
+	}
+	*out = v;
+	*nout = m;
+	return 0;
+}
+
+/* The base chunk that starts at off, untouched by any write and whole below base_len. */
+static const struct chunk_ref *reusable(const struct cfile *c, uint64_t off, uint64_t span_end)
+{
+	size_t lo = 0, hi = c->noc;
+	const struct chunk_ref *k;
+	uint64_t end;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (c->oc[mid].foff < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == c->noc || c->oc[lo].foff != off)
+		return NULL;
+	k = &c->oc[lo];
+	end = k->foff + k->rec.plen;
+	if (end > c->base_len || end > span_end)
+		return NULL;
+	struct extmap m = {.v = c->ext, .n = c->next};
+	size_t i = extmap_find(&m, k->foff);
+	return i < c->next && c->ext[i].off < end ? NULL : k;
+}
+
+struct chunker {
+	struct live *l;
+	struct seal_session *ss;
+	uint8_t *buf; /* 2 * max */
+	size_t cap;
+	uint32_t max;
+};
+
+/* One data span [a, b): base chunks where they can be reused, new cuts elsewhere. buf holds
+ * the bytes from pos on (have of them, at head) while cutting; a reuse empties it. */
+static int chunk_span(struct chunker *ck, const struct cfile *c, struct tree_entry *e, uint64_t a,
+		      uint64_t b)
+{
+	uint64_t pos = a;
+	size_t have = 0, head = 0;
+	int ret = 0;
+
+	while (!ret && pos < b) {
+		const struct chunk_ref *k = reusable(c, pos, b);
+		if (k) {
+			ret = seal_session_reuse(ck->ss, e, k);
+			pos += k->rec.plen;
+			have = head = 0;
+			continue;
+		}
+		if (have < ck->max && pos + have < b) { /* refill behind what is left */
+			memmove(ck->buf, ck->buf + head, have);
+			head = 0;
+			size_t want = ck->cap - have;
+			if (pos + have + want > b)
+				want = (size_t)(b - pos - have);
+			ret = cfile_read(ck->l, c, pos + have, want, ck->buf + have);
+			if (ret)
+				break;
+			have += want;
+		}
+		/* have >= max here, or the span ends within it */
+		size_t cut = seal_session_cut(ck->ss, ck->buf + head, have);
+		ret = seal_session_add_chunk(ck->ss, e, pos, ck->buf + head, cut);
+		head += cut;
+		have -= cut;
+		pos += cut;
+	}
+	return ret;
+}
+
+static int chunk_file(struct chunker *ck, const struct cfile *c, struct tree_entry *e)
+{
+	struct span *v = NULL;
+	size_t n = 0;
+	int ret = spans_of(c, &v, &n);
+
+	for (size_t i = 0; !ret && i < n; i++)
+		ret = chunk_span(ck, c, e, v[i].a, v[i].b);
+	e->size = c->size;
+	free(v);
+	return ret;
+}
+
+/* ---- the plan, in three passes ---- */
+
+static int build_files(struct chunker *ck, struct cdir *cd)
+{
+	int ret = 0;
+	for (size_t i = 0; !ret && i < cd->n; i++) {
+		if (cd->x[i].sub)
+			ret = build_files(ck, cd->x[i].sub);
+		else if (cd->x[i].file)
+			ret = chunk_file(ck, cd->x[i].file, &cd->t.e[i]);
+	}
+	return ret;
+}
+
+/* The highest hard-link id in a base subtree (new links number above it). */
+static int max_link(struct store *s, const struct rec_ref *ref, uint64_t *max, int depth)
+{
+	struct tree *t;
+	int ret;
+
+	if (depth > TREE_MAX_DEPTH)
+		return -ELOOP;
+	ret = store_load_tree(s, ref, &t);
+	for (size_t i = 0; !ret && i < t->n; i++) {
+		if (t->e[i].link_id > *max)
+			*max = t->e[i].link_id;
+		if (t->e[i].type == ENT_DIR)
+			ret = max_link(s, &t->e[i].subtree, max, depth + 1);
+	}
+	if (t)
+		tree_free(t);
+	return ret;
+}
+
+/* Every name of a file with several shares the first's chunks and one link id. */
+static int settle_links(struct live *l, struct cplan *p, struct cdir *cd, uint64_t *next_id)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < cd->n; i++) {
+		struct tree_entry *e = &cd->t.e[i];
+		if (cd->x[i].sub) {
+			ret = settle_links(l, p, cd->x[i].sub, next_id);
+			continue;
+		}
+		if (e->type != ENT_FILE || e->nlink < 2 || cd->x[i].pristine)
+			continue;
+		struct tree_entry *first =
+		    cd->x[i].link_first >= 0 ? p->links[cd->x[i].link_first].e : e;
+		if (!first->link_id) {
+			if (!*next_id) {
+				uint64_t max = 0;
+				if (l->has_base && (ret = max_link(l->s, &l->base.root, &max, 0)))
+					break;
+				*next_id = max + 1;
+			}
+			first->link_id = (*next_id)++;
+		}
+		if (first == e)
+			continue;
+		e->link_id = first->link_id;
+		e->size = first->size;
+		free(e->chunks);
+		e->chunks = malloc((first->nchunks ? first->nchunks : 1) * sizeof(*e->chunks));
+		if (!e->chunks)
+			return -ENOMEM;
+		memcpy(e->chunks, first->chunks, first->nchunks * sizeof(*e->chunks));
+		e->nchunks = first->nchunks;
+	}
+	return ret;
+}
+
+static int build_trees(struct seal_session *ss, struct cdir *cd)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < cd->n; i++) {
+		struct cdir *sub = cd->x[i].sub;
+		if (!sub)
+			continue;
+		ret = build_trees(ss, sub);
+		cd->t.e[i].subtree = sub->ref;
+		cd->t.e[i].subtree_entries = sub->t.n;
+	}
+	if (!ret)
+		ret = seal_session_tree(ss, &cd->t, &cd->ref);
+	cd->built = ret == 0;
+	return ret;
+}
+
+int cplan_build(struct live *l, struct cplan *p, struct seal_session *ss, struct rec_ref *root)
+{
+	struct chunker ck = {.l = l, .ss = ss};
+	uint32_t mn, mx;
+	uint64_t next_id = 0;
+	int ret;
+
+	seal_session_chunker(ss, &mn, &mx);
+	ck.max = mx;
+	ck.cap = 2 * (size_t)mx;
+	ck.buf = malloc(ck.cap);
+	if (!ck.buf)
+		return -ENOMEM;
+	ret = build_files(&ck, p->root);
+	if (!ret)
+		ret = seal_session_flush(ss);
+	if (!ret)
+		ret = settle_links(l, p, p->root, &next_id);
+	if (!ret)
+		ret = build_trees(ss, p->root);
+	if (!ret)
+		*root = p->root->ref;
+	free(ck.buf);
+	return ret;
+}
+
+/* ---- recovery: the trees a crashed commit published ---- */
+
+static int load_dir(struct live *l, struct cdir *cd, const struct rec_ref *ref)
+{
+	struct tree *t;
+	int ret = store_load_tree(l->s, ref, &t);
+
+	if (ret)
+		return ret;
+	/* the snapshot was built from this very plan: the same names, in the same order */
+	if (t->n != cd->n) {
+		tree_free(t);
+		return -EBADMSG;
+	}
+	for (size_t i = 0; !ret && i < cd->n; i++) {
+		if (strcmp(t->e[i].name, cd->t.e[i].name))
+			ret = -EBADMSG;
+		else if (cd->x[i].sub)
+			ret = load_dir(l, cd->x[i].sub, &t->e[i].subtree);
+	}
+	if (!ret) { /* a copy of its own: a decoded tree may be one packed allocation */
+		struct tree *u = NULL;
+		ret = tree_dup(t, &u);
+		if (!ret) {
+			for (size_t i = 0; i < cd->t.n; i++)
+				tree_entry_clear(&cd->t.e[i]);
+			free(cd->t.e);
+			cd->t = *u;
+			free(u);
+			cd->ref = *ref;
+			cd->built = true;
+		}
+	}
+	tree_free(t);
+	return ret;
+}
+
+int cplan_load(struct live *l, struct cplan *p, const struct rec_ref *root)
+{
+	return p->root ? load_dir(l, p->root, root) : 0;
+}
+
+/* ---- the snapshot's counts ---- */
+
+struct tally {
+	int64_t files, dirs, bytes;
+	struct u64map refs; /* first 8 bytes of a subtree id -> balance (+ added, - removed) */
+	struct rec_ref *v;  /* the refs seen, to walk those left over */
+	size_t n, cap;
+};
+
+static uint64_t key_of(const uint8_t *id)
+{
+	uint64_t k = 0;
+	memcpy(&k, id, sizeof(k));
+	return k ? k : 1;
+}
+
+static int tally_ref(struct tally *t, const struct rec_ref *r, intptr_t d)
+{
+	uint64_t k = key_of(r->id);
+	void *v = u64map_get(&t->refs, k);
+	if (!v && t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 64;
+		struct rec_ref *nv = realloc(t->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		t->v = nv;
+		t->cap = cap;
+	}
+	if (!v)
+		t->v[t->n++] = *r;
+	/* balances are stored offset by 1 << 30 so that 0 never means "absent" */
+	intptr_t bal = (v ? (intptr_t)v : (intptr_t)1 << 30) + d;
+	return u64map_put(&t->refs, k, (void *)bal);
+}
+
+static void direct(struct tally *t, const struct tree *tr, int sign)
+{
+	for (size_t i = 0; i < tr->n; i++) {
+		if (tr->e[i].type == ENT_FILE) {
+			t->files += sign;
+			t->bytes += sign * (int64_t)tr->e[i].size;
+		} else if (tr->e[i].type == ENT_DIR) {
+			t->dirs += sign;
+		}
+	}
+}
+
+static int tally_dir(struct live *l, struct tally *t, const struct cdir *cd)
+{
+	int ret = 0;
+
+	direct(t, &cd->t, +1);
+	if (cd->old)
+		direct(t, cd->old->t, -1);
+	for (size_t i = 0; !ret && cd->old && i < cd->old->t->n; i++)
+		if (cd->old->t->e[i].type == ENT_DIR)
+			ret = tally_ref(t, &cd->old->t->e[i].subtree, -1);
+	for (size_t i = 0; !ret && i < cd->n; i++) {
+		const struct cdir *sub = cd->x[i].sub;
+		if (sub) {
+			if (sub->has_old)
+				ret = tally_ref(t, &sub->old_ref, +1);
+			if (!ret)
+				ret = tally_dir(l, t, sub);
+		} else if (cd->t.e[i].type == ENT_DIR) {
+			ret = tally_ref(t, &cd->t.e[i].subtree, +1);
+		}
+	}
+	return ret;
+}
+
+/* Everything below a subtree (added or removed whole). */
+static int walk_count(struct store *s, const struct rec_ref *ref, int sign, struct tally *t,
+		      int depth)
+{
+	struct tree *tr;
+	int ret;
+
+	if (depth > TREE_MAX_DEPTH)
+		return -ELOOP;
+	ret = store_load_tree(s, ref, &tr);
+	if (ret)
+		return ret;
+	direct(t, tr, sign);
+	for (size_t i = 0; !ret && i < tr->n; i++)
+		if (tr->e[i].type == ENT_DIR)
+			ret = walk_count(s, &tr->e[i].subtree, sign, t, depth + 1);
+	tree_free(tr);
+	return ret;
+}
+
+int cplan_counts(struct live *l, const struct cplan *p, uint64_t *files, uint64_t *dirs,
+		 uint64_t *bytes)
+{
+	struct tally t = {0};
+	int ret = p->root ? tally_dir(l, &t, p->root) : 0;
+
+	for (size_t i = 0; !ret && i < t.n; i++) {
+		intptr_t bal =
+		    (intptr_t)u64map_get(&t.refs, key_of(t.v[i].id)) - ((intptr_t)1 << 30);
+		for (; !ret && bal > 0; bal--)
+			ret = walk_count(l->s, &t.v[i], +1, &t, 0);
+		for (; !ret && bal < 0; bal++)
+			ret = walk_count(l->s, &t.v[i], -1, &t, 0);
+		u64map_put(&t.refs, key_of(t.v[i].id), (void *)((intptr_t)1 << 30));
+	}
+	if (!ret) {
+		int64_t f = (l->has_base ? (int64_t)l->base.files : 0) + t.files;
+		int64_t d = (l->has_base ? (int64_t)l->base.dirs : 0) + t.dirs;
+		int64_t b = (l->has_base ? (int64_t)l->base.bytes : 0) + t.bytes;
+		*files = f > 0 ? (uint64_t)f : 0;
+		*dirs = d > 0 ? (uint64_t)d : 0;
+		*bytes = b > 0 ? (uint64_t)b : 0;
+	}
+	u64map_free(&t.refs);
+	free(t.v);
+	return ret;
+}

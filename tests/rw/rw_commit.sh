@@ -1,0 +1,105 @@
+#!/bin/bash
+# label: rw
+# timeout: 150
+# embassy commit and status on a --rw mount: the committed snapshot reads (through a read-only
+# mount with an empty cache, and restore) exactly as the mount showed it, verify finds nothing
+# wrong, only changed chunks are uploaded (a 4 KiB change in a 24 MiB file), nothing to commit
+# writes nothing, pending changes survive an unmount and are committed after, --commit-every
+# commits on its own, and past --journal-max writers wait for a commit instead of failing.
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/../integration/mount_lib.sh"
+. "$(dirname "$0")/rw_lib.sh"
+
+STORE=$T/store
+MNT=$T/mnt
+JDIR=$T/journal
+export EMBASSY_RUNTIME_DIR=$T/run
+
+mkdir -p "$T/src/reg"
+printf 'alpha\n' >"$T/src/reg/a.txt"
+head -c $((24 << 20)) /dev/urandom >"$T/src/reg/big.db"
+expect_rc 0 em_init "$STORE"
+expect_rc 0 em_seal "$STORE" "$T/src"
+BASE=$(em_read snapshots "$STORE" --json | json_get /dev/stdin 'd[0]["id"]')
+
+status_json() { em status "$MNT" --json >"$T/status.json" && json_get "$T/status.json" "$1"; }
+ro_check() { # the latest snapshot, mounted read-only with an empty cache, equals the rw mount
+	local ro=$T/ro-$1
+	rm -rf "$T/cache-$1"
+	em_mount "$STORE" "$ro" --cache-dir "$T/cache-$1"
+	"$TREECMP" "$MNT" "$ro/latest" || fail "the committed snapshot differs from the mount ($1)"
+	unmount "$ro"
+}
+
+log "mount --rw, change things, status shows them"
+expect_rc 0 em_mount_rw "$STORE" "$MNT" "$JDIR"
+[ "$(status_json 'd["base"]')" = "$BASE" ] || fail "status: base"
+printf 'new file\n' >"$MNT/reg/new.txt"
+mkdir -p "$MNT/reg/sub/deeper"
+cp -a /etc/services "$MNT/reg/sub/deeper/"
+ln -s ../a.txt "$MNT/reg/sub/link"
+setfattr -n user.k -v v "$MNT/reg/a.txt"
+mv "$MNT/reg/a.txt" "$MNT/reg/sub/a-moved.txt"
+python3 - "$MNT/reg/big.db" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.pwrite(fd, b"Z" * 4096, 13 << 20)
+os.fsync(fd)
+os.close(fd)
+PY
+[ "$(status_json 'd["pending_entries"]')" -gt 0 ] || fail "status: nothing pending"
+
+log "commit: a snapshot that reads as the mount does; only about one chunk uploaded"
+expect_rc 0 em commit "$MNT" --tag first --json
+cp "$T/out" "$T/commit1.json"
+SNAP1=$(json_get "$T/commit1.json" 'd["snapshot"]')
+[ "$(json_get "$T/commit1.json" 'd["merged"]')" = False ] || fail "a merge without a moved head"
+NEW=$(json_get "$T/commit1.json" 'd["bytes_new"]')
+log "uploaded $NEW bytes for the changes (4 KiB in a 24 MiB file among them)"
+[ "$NEW" -lt $((3 << 20)) ] || fail "a 4 KiB change uploaded $NEW bytes"
+[ "$(status_json 'd["base"]')" = "$SNAP1" ] || fail "status: the base is not the commit"
+[ "$(status_json 'd["pending_entries"]')" = 0 ] || fail "status: still pending after a commit"
+[ "$(status_json 'd["last_commit"]["snapshot"]')" = "$SNAP1" ] || fail "status: last commit"
+[ "$(em_read snapshots "$STORE" --json | json_get /dev/stdin '[s["id"] for s in d if s["latest"]][0]')" = "$SNAP1" ] ||
+	fail "the head does not name the commit"
+ro_check 1
+expect_rc 0 em_read restore "$STORE" "$SNAP1" "$T/restored"
+"$TREECMP" "$MNT" "$T/restored" || fail "restore of the commit differs from the mount"
+expect_rc 0 em_read verify "$STORE" --read-data
+
+log "nothing to commit: no new snapshot"
+expect_rc 0 em commit "$MNT" --json
+[ "$(json_get "$T/out" 'd["nothing"]')" = True ] || fail "an empty commit wrote something"
+
+log "pending changes survive an unmount; the next mount resumes them, commit seals them"
+printf 'after\n' >>"$MNT/reg/new.txt"
+rm "$MNT/reg/sub/link"
+unmount "$MNT"
+expect_rc 0 em_mount_rw "$STORE" "$MNT" "$JDIR"
+[ "$(cat "$MNT/reg/new.txt")" = "$(printf 'new file\nafter')" ] || fail "pending change lost"
+[ "$(status_json 'd["pending_entries"]')" -gt 0 ] || fail "status: the resumed changes"
+expect_rc 0 em commit "$MNT"
+ro_check 2
+unmount "$MNT"
+
+log "--commit-every: commits on its own"
+expect_rc 0 em_mount_rw "$STORE" "$MNT" "$JDIR" --commit-every 1s
+printf 'periodic\n' >"$MNT/reg/periodic.txt"
+committed() { [ "$(status_json 'd["pending_entries"]')" = 0 ] &&
+	[ "$(status_json 'd["last_commit"] is not None')" = True ]; }
+wait_until 60 committed
+ro_check 3
+unmount "$MNT"
+
+log "--journal-max: past it, writers wait for a commit (no ENOSPC)"
+expect_rc 0 em_mount_rw "$STORE" "$MNT" "$JDIR" --journal-max 64M
+head -c $((150 << 20)) /dev/urandom >"$T/blob"
+cp "$T/blob" "$MNT/reg/blob" || fail "writing past --journal-max failed"
+sync -f "$MNT/reg/blob"
+[ "$(status_json 'd["journal_bytes"] <= 80 << 20')" = True ] || fail "the journal grew past its bound"
+cmp "$T/blob" "$MNT/reg/blob" || fail "the big file reads back differently"
+expect_rc 0 em commit "$MNT"
+ro_check 4
+unmount "$MNT"
+expect_rc 0 em_read verify "$STORE" --read-data
+log "ok"
