@@ -3,7 +3,8 @@
 # timeout: 150
 # embassy commit and status on a --rw mount: the committed snapshot reads (through a read-only
 # mount with an empty cache, and restore) exactly as the mount showed it, verify finds nothing
-# wrong, only changed chunks are uploaded (a 4 KiB change in a 24 MiB file), nothing to commit
+# wrong, only changed chunks are uploaded (a 4 KiB change in a 24 MiB file: at most two
+# 4 MiB chunks, never the file), nothing to commit
 # writes nothing, pending changes survive an unmount and are committed after, --commit-every
 # commits on its own, and past --journal-max writers wait for a commit instead of failing.
 . "$(dirname "$0")/../integration/lib.sh"
@@ -50,13 +51,27 @@ PY
 [ "$(status_json 'd["pending_entries"]')" -gt 0 ] || fail "status: nothing pending"
 
 log "commit: a snapshot that reads as the mount does; only about one chunk uploaded"
+find "$STORE" -type f -printf '%P %s\n' | sort >"$T/objects.before"
 expect_rc 0 em commit "$MNT" --tag first --json
+find "$STORE" -type f -printf '%P %s\n' | sort >"$T/objects.after"
+# what the store itself gained, independent of what commit reports
+comm -13 "$T/objects.before" "$T/objects.after" >"$T/objects.new"
+STORED=$(awk '{n += $2} END {print n + 0}' "$T/objects.new")
+log "the store gained $(wc -l <"$T/objects.new") objects, $STORED bytes"
+[ "$STORED" -le $(((8 << 20) + (512 << 10))) ] || { cat "$T/objects.new" >&2; fail "the store gained $STORED bytes"; }
+[ "$(grep -c '^packs/' "$T/objects.new")" -le 3 ] || { cat "$T/objects.new" >&2; fail "too many new packs"; }
+grep -q '^snapshots/' "$T/objects.new" || fail "no new manifest"
 cp "$T/out" "$T/commit1.json"
 SNAP1=$(json_get "$T/commit1.json" 'd["snapshot"]')
 [ "$(json_get "$T/commit1.json" 'd["merged"]')" = False ] || fail "a merge without a moved head"
 NEW=$(json_get "$T/commit1.json" 'd["bytes_new"]')
 log "uploaded $NEW bytes for the changes (4 KiB in a 24 MiB file among them)"
-[ "$NEW" -lt $((3 << 20)) ] || fail "a 4 KiB change uploaded $NEW bytes"
+# The store's chunks are 256 KiB..4 MiB (1 MiB on average, cut at secret points): the change
+# re-uploads the chunk it falls in, and at most its neighbour if a new cut appears, never the
+# file (24 MiB). Each changed directory adds a small tree record.
+[ "$NEW" -le $(((8 << 20) + (256 << 10))) ] || fail "a 4 KiB change uploaded $NEW bytes"
+[ "$(json_get "$T/commit1.json" 'd["chunks_new"] <= 6')" = True ] ||
+	fail "$(json_get "$T/commit1.json" 'd["chunks_new"]') new records for a few small changes"
 [ "$(status_json 'd["base"]')" = "$SNAP1" ] || fail "status: the base is not the commit"
 [ "$(status_json 'd["pending_entries"]')" = 0 ] || fail "status: still pending after a commit"
 [ "$(status_json 'd["last_commit"]["snapshot"]')" = "$SNAP1" ] || fail "status: last commit"
