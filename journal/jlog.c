@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -263,6 +264,34 @@ static int make_dirs(const char *path)
 	return ret;
 }
 
+int jlog_lock_wait_ms = 20000;
+
+/* The journal's lock, waiting a while for its holder: a mount that was just unmounted still
+ * holds it for as long as it takes to sync the journal and exit (seconds on a loaded host),
+ * and `umount; mount --rw` at once must not fail for that. A mount that stays is -EBUSY. */
+static int lock_wait(int fd, const char *dir)
+{
+	const struct timespec step = {0, 20 * 1000 * 1000};
+	bool said = false;
+
+	for (int waited = 0;; waited += 20) {
+		if (!flock(fd, LOCK_EX | LOCK_NB))
+			return 0;
+		if (errno != EWOULDBLOCK)
+			return -errno;
+		if (waited >= jlog_lock_wait_ms)
+			return -EBUSY;
+		if (!said && waited >= 500) {
+			log_info(
+			    "journal %s is locked by another process (a mount that is ending?); "
+			    "waiting up to %d s",
+			    dir, jlog_lock_wait_ms / 1000);
+			said = true;
+		}
+		nanosleep(&step, NULL);
+	}
+}
+
 int jlog_open(const char *dir, const uint8_t store_id[STORE_ID_LEN], const uint8_t key[KEY_LEN],
 	      struct jlog **out)
 {
@@ -294,11 +323,9 @@ int jlog_open(const char *dir, const uint8_t store_id[STORE_ID_LEN], const uint8
 		ret = -errno;
 		goto out;
 	}
-	if (flock(j->lockfd, LOCK_EX | LOCK_NB) < 0) {
-		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		goto out;
-	}
-	ret = scan_dir(j);
+	ret = lock_wait(j->lockfd, dir);
+	if (!ret)
+		ret = scan_dir(j);
 out:
 	if (ret) {
 		jlog_close(j);

@@ -47,9 +47,11 @@ struct jlog_replay_stats {
 };
 
 /* Open (creating it 0700 if needed) and lock the journal directory dir of the store with
- * store_id, whose records are sealed with key (KEY_JOURNAL). -EBUSY: another mount holds it;
+ * store_id, whose records are sealed with key (KEY_JOURNAL). -EBUSY: another mount still holds
+ * it after jlog_lock_wait_ms (a mount just unmounted may hold it while it finishes);
  * -EXDEV: it holds another store's journal (or was written with another key); -EBADMSG: a
  * segment header is damaged. */
+extern int jlog_lock_wait_ms; /* default 20 s; tests lower it */
 int jlog_open(const char *dir, const uint8_t store_id[STORE_ID_LEN], const uint8_t key[KEY_LEN],
 	      struct jlog **out);
 void jlog_close(struct jlog *j);

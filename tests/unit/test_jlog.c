@@ -4,12 +4,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "jlog.h"
@@ -259,9 +261,32 @@ Test(jlog, another_store_or_key_is_refused)
 Test(jlog, one_mount_at_a_time)
 {
 	struct jlog *j = open_j(), *j2 = NULL;
+	jlog_lock_wait_ms = 100;
 	cr_assert_eq(jlog_open(dir, sid, key, &j2), -EBUSY);
 	jlog_close(j);
 	cr_assert_eq(jlog_open(dir, sid, key, &j2), 0);
+	jlog_close(j2);
+}
+
+static void *close_later(void *arg)
+{
+	const struct timespec t = {0, 300 * 1000 * 1000};
+	nanosleep(&t, NULL); /* the ending mount's sync, as a stand-in */
+	jlog_close(arg);
+	return NULL;
+}
+
+/* `umount; mount --rw` at once: the old daemon may still hold the lock while it syncs the
+ * journal; the new mount waits for it instead of failing (rw_posix's remounts failed so) */
+Test(jlog, a_mount_that_is_ending_is_waited_for)
+{
+	struct jlog *j = open_j(), *j2 = NULL;
+	pthread_t t;
+
+	jlog_lock_wait_ms = 60000;
+	cr_assert_eq(pthread_create(&t, NULL, close_later, j), 0);
+	cr_assert_eq(jlog_open(dir, sid, key, &j2), 0);
+	pthread_join(t, NULL);
 	jlog_close(j2);
 }
 
