@@ -10,15 +10,19 @@
  *
  * Entry file: a 32-byte header, then the record bytes:
  *   magic "EMBDC01\0" (8) | record length, u32 LE (4) | zero (4) | BLAKE2b-128 (16)
- * where the checksum covers record id ‖ length ‖ record. A file whose size, magic or checksum
- * does not match is torn (kill -9, full disk, bit rot): get() deletes it, counts it in
- * `torn` and reports a miss, so a torn entry is never handed to the store.
+ * where the checksum covers record id ‖ length only (hashing every record would double a
+ * read's crypto work). A file whose size, magic or checksum does not match is torn (kill -9,
+ * full disk, bit rot in the header): get() deletes it, counts it in `torn` and reports a
+ * miss. A record body that rotted with its header intact is handed to the store, whose AEAD
+ * check fails on it; the store then calls drop and fetches the record again (test_diskcache:
+ * flipped_content_is_dropped_by_the_store).
  *
  * Protocol:
  *  - put: the record is written to "<xx>/.tmp.*" outside the lock (no fsync: a torn entry
- *    after a power cut is caught by the checksum, so durability would buy nothing), then
- *    renamed onto its final name under the lock. A crash leaves at worst a stray temp file,
- *    which the next open removes. An id already cached is not rewritten (ids name content).
+ *    after a power cut is caught by the size and checksum, or by the store's AEAD check, so
+ *    durability would buy nothing), then renamed onto its final name under the lock. A
+ *    crash leaves at worst a stray temp file, which the next open removes. An id already
+ *    cached is not rewritten (ids name content).
  *  - get: looks the id up in the in-memory index under the lock (a miss costs no syscall),
  *    then reads and checks the file outside it, and touches its mtime so recency survives a
  *    remount. Returns a malloc'd copy, or -ENOENT on a miss or a torn entry.

@@ -62,3 +62,16 @@ cmp "$MNT/latest/registers/cadastre.bin" "$SRC/registers/cadastre.bin" ||
 unmount "$MNT"
 mv "$T/store.away" "$STORE"
 log "ok - the mirror and the disk cache agree on their place, whatever the cwd"
+
+# 4. a cached record whose body rotted (its header, the only part the cache checksums, is
+# intact): the store's AEAD check refuses it, the entry is dropped and fetched again
+ENTRY=$(find "$CACHE" -type f -size +100k -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+[ -n "$ENTRY" ] || fail "no cached record in $CACHE"
+printf '\xff\x00\xff\x00' | dd of="$ENTRY" bs=1 seek=4096 conv=notrunc status=none
+cp "$ENTRY" "$T/rotten"
+em_mount "$STORE" "$MNT" --cache-dir "$CACHE"
+cmp "$MNT/latest/registers/population.bin" "$SRC/registers/population.bin" ||
+	fail "a rotten cache entry reached a reader"
+unmount "$MNT"
+[ -e "$ENTRY" ] && ! cmp -s "$ENTRY" "$T/rotten" || fail "the rotten entry was not replaced"
+log "ok - a rotten cache entry is refused by the store's check and fetched again"
