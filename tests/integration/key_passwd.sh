@@ -6,7 +6,9 @@
 # clear line, the store unchanged: no sealer key, a wrong current passphrase, an entry the
 # host tampered with, another store's entry planted under this store, a new passphrase equal
 # to the old, a group-readable new passphrase file, an entry that is not a passphrase entry.
-# A forgotten passphrase is replaced by key add + key remove with the sealer key.
+# A forgotten passphrase is replaced by key add + key remove with the sealer key. On a
+# terminal (tests/tools/ptyplay.py): current passphrase, then the new one twice, never
+# echoed; a mismatch changes nothing.
 . "$(dirname "$0")/lib.sh"
 
 export EMBASSY_STATE_DIR=$T/state
@@ -145,11 +147,29 @@ log "a forgotten passphrase: key add a new one, key remove the old (sealer key o
 secret "$T/fresh" "the passphrase after the old one was forgotten"
 expect_rc 0 em key add "$STORE" --sealer-key "$SEALER" --passphrase-file "$T/fresh" \
 	--kdf-memory 8 --kdf-ops 1
+FRESH=$(cat "$T/out")
 expect_rc 0 em key remove "$STORE" "$NEW_ENTRY" --sealer-key "$SEALER"
 expect_rc 4 em ls "$STORE" latest --passphrase-file "$T/new"
 expect_rc 0 em restore "$STORE" latest "$T/r-fresh" --passphrase-file "$T/fresh"
 "$TREECMP" "$SRC" "$T/r-fresh" || fail "restore after a forgotten passphrase differs"
 data_listing | cmp -s - "$T/data.before" || fail "objects outside keys/ changed"
+
+log "on a terminal: current passphrase, new one twice (a mismatch changes nothing)"
+keys_listing >"$T/keys.before-tty"
+TTY=(python3 "$SRC_DIR/tests/tools/ptyplay.py" "$EMBASSY" key passwd "$STORE" --kdf-memory 8
+	--kdf-ops 1 --sealer-key "$SEALER" --
+	"Current store passphrase: =the passphrase after the old one was forgotten"
+	"New store passphrase: =typed on a terminal")
+expect_rc 4 "${TTY[@]}" "Repeat passphrase: =typed on a termina1"
+assert_grep 'passphrases differ' "$T/out"
+keys_listing | cmp -s - "$T/keys.before-tty" || fail "a mismatched new passphrase changed keys/"
+expect_rc 0 "${TTY[@]}" "Repeat passphrase: =typed on a terminal"
+assert_grep 'keys/pass-[0-9a-f]{16}' "$T/out"
+! grep -q 'typed on a terminal' "$T/out" || fail "a passphrase was echoed: $(cat "$T/out")"
+[ ! -e "$STORE/$FRESH" ] || fail "the old entry is still there after a terminal passwd"
+secret "$T/typed" "typed on a terminal"
+expect_rc 0 em ls "$STORE" latest --passphrase-file "$T/typed"
+expect_rc 4 em ls "$STORE" latest --passphrase-file "$T/fresh"
 
 log "help"
 expect_rc 0 em key passwd --help
