@@ -41,10 +41,11 @@ static const char help[] =
     "\n"
     "OPTIONS\n"
     "  --tag TAG   tag the snapshot (repeatable)\n"
-    "  --json      print the result as JSON: snapshot, seq, nothing (true when there was\n"
-    "              nothing to commit), merged, ours (the snapshot of this mount's changes\n"
-    "              alone, the merge's parent), entries, chunks, chunks_new, bytes_new,\n"
-    "              conflicts [{path, copy, what}]\n"
+    "  --json      print the result as one JSON line: snapshot, seq, nothing (true when\n"
+    "              there was nothing to commit), merged, ours (the snapshot of this\n"
+    "              mount's changes alone on its base, which a merge names), entries,\n"
+    "              chunks, chunks_new, bytes_new, time, time_ns, conflicts [{path, copy,\n"
+    "              what}]\n"
     "\n" CLI_HELP_GENERAL "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy mount /srv/embassy /registers --rw --sealer-key /etc/embassy/sealer.key\n"
@@ -127,8 +128,9 @@ static int run(int argc, char **argv)
 		json_decref(rep);
 		return ret == EXIT_OK ? EXIT_FAIL : ret;
 	}
+	rwcli_times(rep);
 	if (as_json) {
-		json_dumpf(rep, stdout, JSON_INDENT(2));
+		json_dumpf(rep, stdout, JSON_COMPACT);
 		putchar('\n');
 	} else {
 		print_human(rep);

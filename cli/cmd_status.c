@@ -22,10 +22,11 @@ static const char help[] =
     "  it reported) and the last failed one, and whether a commit is running.\n"
     "\n"
     "OPTIONS\n"
-    "  --json      print it as JSON: mountpoint, base, pending_entries, pending_bytes,\n"
-    "              journal_bytes, journal_max, journal_dir, commit_running,\n"
-    "              commit_every, last_commit (as 'embassy commit --json' prints it, or\n"
-    "              null), last_error ({error, time}, when the last commit failed)\n"
+    "  --json      print it as one JSON line: mountpoint, base, pending_entries,\n"
+    "              pending_bytes, journal_bytes, journal_max, journal_dir,\n"
+    "              commit_running, commit_every, last_commit (as 'embassy commit\n"
+    "              --json' prints it, or null), last_error ({error, time, time_ns},\n"
+    "              when the last commit failed)\n"
     "\n" CLI_HELP_GENERAL "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy status /registers\n"
@@ -51,7 +52,7 @@ static void print_human(json_t *r)
 	if (json_is_true(json_object_get(r, "commit_running")))
 		printf("commit:    running\n");
 	if (json_is_object(lc)) {
-		cli_format_time(json_integer_value(json_object_get(lc, "time")), false, t);
+		cli_format_time(json_integer_value(json_object_get(lc, "time_ns")), false, t);
 		printf("committed: %s at %s%s\n",
 		       json_string_value(json_object_get(lc, "snapshot")), t,
 		       json_is_true(json_object_get(lc, "merged")) ? " (merged with the head)"
@@ -68,7 +69,7 @@ static void print_human(json_t *r)
 		printf("committed: nothing since mounted\n");
 	}
 	if (json_is_object(le)) {
-		cli_format_time(json_integer_value(json_object_get(le, "time")), false, t);
+		cli_format_time(json_integer_value(json_object_get(le, "time_ns")), false, t);
 		printf("failed:    %s at %s (the changes stay in the journal)\n",
 		       json_string_value(json_object_get(le, "error")), t);
 	}
@@ -106,8 +107,10 @@ static int run(int argc, char **argv)
 	json_decref(req);
 	if (ret != EXIT_OK)
 		return ret;
+	rwcli_times(json_object_get(rep, "last_commit"));
+	rwcli_times(json_object_get(rep, "last_error"));
 	if (as_json) {
-		json_dumpf(rep, stdout, JSON_INDENT(2));
+		json_dumpf(rep, stdout, JSON_COMPACT);
 		putchar('\n');
 	} else if (!cli_quiet()) {
 		print_human(rep);

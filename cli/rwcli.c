@@ -45,3 +45,15 @@ int rwcli_request(const char *mountpoint, json_t *req, json_t **rep)
 	}
 	return EXIT_OK;
 }
+
+void rwcli_times(json_t *o)
+{
+	json_t *t = json_object_get(o, "time");
+	char iso[48];
+
+	if (!json_is_integer(t))
+		return;
+	cli_format_time(json_integer_value(t), false, iso);
+	json_object_set_new(o, "time_ns", json_integer(json_integer_value(t)));
+	json_object_set_new(o, "time", json_string(iso));
+}

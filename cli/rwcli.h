@@ -6,5 +6,8 @@
 /* Send req to the --rw mount at mountpoint; *rep is its answer. Returns an exit code (with
  * one error line printed when it is not EXIT_OK). */
 int rwcli_request(const char *mountpoint, json_t *req, json_t **rep);
+/* The mount answers times in nanoseconds as "time"; commands print them as every --json
+ * output does (docs/JSON.md): "time" in ISO 8601 UTC and "time_ns". o may be NULL. */
+void rwcli_times(json_t *o);
 
 #endif

@@ -63,6 +63,11 @@ log "the store gained $(wc -l <"$T/objects.new") objects, $STORED bytes"
 grep -q '^snapshots/' "$T/objects.new" || fail "no new manifest"
 cp "$T/out" "$T/commit1.json"
 SNAP1=$(json_get "$T/commit1.json" 'd["snapshot"]')
+# as every --json output (docs/JSON.md): one line, times in ISO 8601 UTC and nanoseconds
+[ "$(wc -l <"$T/commit1.json")" = 1 ] || fail "commit --json is not one line"
+json_get "$T/commit1.json" 'd["time"]' | grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' ||
+	fail "commit --json: time is not ISO 8601"
+[ "$(json_get "$T/commit1.json" 'd["time_ns"] > 1700000000 * 10**9')" = True ] || fail "time_ns"
 [ "$(json_get "$T/commit1.json" 'd["merged"]')" = False ] || fail "a merge without a moved head"
 NEW=$(json_get "$T/commit1.json" 'd["bytes_new"]')
 log "uploaded $NEW bytes for the changes (4 KiB in a 24 MiB file among them)"
