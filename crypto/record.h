@@ -21,6 +21,10 @@
 
 enum record_type { REC_DATA = 1, REC_TREE = 2, REC_INDEX = 3, REC_MANIFEST = 4 };
 
+/* A part of a record, where caches tell a whole record from one frame of a framed record
+ * (frec.h): a frame index, or this. */
+#define REC_WHOLE UINT32_MAX
+
 /* Compute the id of plaintext for a type. */
 void record_id(const struct keys *k, enum record_type type, const void *plain, size_t len,
 	       uint8_t id[ID_LEN]);

@@ -225,7 +225,7 @@ struct fs_readv {
 	struct iovec *iov;
 	size_t niov, cap, len;
 	struct cbuf **held;
-	size_t nheld;
+	size_t nheld, capheld;
 };
 
 /* [off, off+size) of file e, cut at the end of the file; 0 or -errno (nothing held). */

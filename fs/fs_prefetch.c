@@ -136,9 +136,15 @@ static void queue_subtrees(struct fs_prefetch *p, const struct tree *t, bool rec
 
 static void run_job(struct fs_prefetch *p, struct job *j)
 {
-	struct cbuf **bufs = calloc(j->n, sizeof(*bufs));
-	int *res = calloc(j->n, sizeof(*res));
+	struct cbuf **bufs = NULL;
+	int *res = NULL;
 
+	if (store_framed(p->s, j->type)) { /* frames go to the cache one by one */
+		store_prefetch_frames(p->s, j->refs, j->n);
+		return;
+	}
+	bufs = calloc(j->n, sizeof(*bufs));
+	res = calloc(j->n, sizeof(*res));
 	if (bufs && res && store_fetch_many(p->s, j->type, j->refs, j->n, bufs, res) == 0) {
 		for (size_t i = 0; j->recurse && i < j->n; i++) {
 			struct tree *t = NULL;

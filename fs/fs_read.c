@@ -1,16 +1,20 @@
 /* fs_read: a file's bytes for the kernel, straight from the memory cache's buffers.
  *
- * A read becomes an iovec over the plaintext chunks it touches (references held until the
- * reply is written) and a shared zero page for holes, so the only copy is the kernel's. Each
- * chunk comes through store_fetch_cbuf: memory cache, disk cache, then the store, with one
- * fetch per chunk however many readers wait. Whole or nothing: any chunk that fails fails
- * the read, which is never shortened (only the end of the file ends a read early). */
+ * A read becomes an iovec over the plaintext it touches (references held until the reply is
+ * written) and a shared zero page for holes, so the only copy is the kernel's. In a format 2
+ * store the plaintext comes a 64 KiB frame at a time (store_fetch_frames): a 4 KiB read
+ * fetches, verifies and opens one frame, not a whole chunk. In a format 1 store each chunk
+ * comes whole through store_fetch_cbuf. Either way: memory cache, disk cache, then the store,
+ * with one fetch per frame or chunk however many readers wait. Whole or nothing: any part
+ * that fails fails the read, which is never shortened (only the end of the file ends a read
+ * early). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cbuf.h"
+#include "frec.h"
 #include "fs_int.h"
 
 static const uint8_t zeros[64 << 10]; /* holes: one iovec entry per 64 KiB of zeros */
@@ -22,6 +26,22 @@ void fs_readv_release(struct fs_readv *rv)
 	free(rv->held);
 	free(rv->iov);
 	memset(rv, 0, sizeof(*rv));
+}
+
+static int hold(struct fs_readv *rv, struct cbuf *b)
+{
+	if (rv->nheld == rv->capheld) {
+		size_t cap = rv->capheld ? rv->capheld * 2 : 16;
+		struct cbuf **h = realloc(rv->held, cap * sizeof(*h));
+		if (!h) {
+			cbuf_unref(b);
+			return -ENOMEM;
+		}
+		rv->held = h;
+		rv->capheld = cap;
+	}
+	rv->held[rv->nheld++] = b;
+	return 0;
 }
 
 static int add_iov(struct fs_readv *rv, const void *p, size_t len)
@@ -51,21 +71,57 @@ static int add_zeros(struct fs_readv *rv, uint64_t len)
 	return ret;
 }
 
+/* Append [from, to) (file offsets) of framed chunk c: the frames it touches. */
+static int add_frames(struct store *s, struct fs_readv *rv, const struct chunk_ref *c,
+		      uint64_t from, uint64_t to)
+{
+	uint32_t fa = (uint32_t)((from - c->foff) / FREC_FRAME);
+	uint32_t fb = (uint32_t)((to - 1 - c->foff) / FREC_FRAME);
+	struct cbuf *fr[FS_MAX_READ / FREC_FRAME + 2];
+	int ret;
+
+	if (fb - fa >= sizeof(fr) / sizeof(fr[0]))
+		return -EINVAL; /* reads are at most FS_MAX_READ */
+	ret = store_fetch_frames(s, &c->rec, fa, fb, fr);
+	if (ret)
+		return ret;
+	for (uint32_t i = fa; i <= fb; i++) {
+		uint64_t base = c->foff + (uint64_t)i * FREC_FRAME;
+		uint64_t lo = from > base ? from : base;
+		uint64_t hi = to < base + FREC_FRAME ? to : base + FREC_FRAME;
+		struct cbuf *b = fr[i - fa];
+
+		if (ret ||
+		    b->len < hi - base) { /* short: cannot happen, frames have their length */
+			cbuf_unref(b);
+			ret = ret ? ret : -EIO;
+			continue;
+		}
+		ret = hold(rv, b);
+		if (!ret)
+			ret = add_iov(rv, b->data + (lo - base), (size_t)(hi - lo));
+	}
+	return ret;
+}
+
 /* Append [from, to) of chunk c, holding a reference on its buffer. */
 static int add_chunk(struct store *s, struct fs_readv *rv, const struct chunk_ref *c, uint64_t from,
 		     uint64_t to)
 {
 	struct cbuf *b;
-	int ret = store_fetch_cbuf(s, REC_DATA, &c->rec, &b);
+	int ret;
 
+	if (store_framed(s, REC_DATA))
+		return add_frames(s, rv, c, from, to);
+	ret = store_fetch_cbuf(s, REC_DATA, &c->rec, &b);
 	if (ret < 0)
 		return ret;
 	if (b->len < to - c->foff) {
 		cbuf_unref(b);
 		return -EIO; /* cannot happen: the store checks plen; never hand out short data */
 	}
-	rv->held[rv->nheld++] = b;
-	return add_iov(rv, b->data + (from - c->foff), (size_t)(to - from));
+	ret = hold(rv, b);
+	return ret ? ret : add_iov(rv, b->data + (from - c->foff), (size_t)(to - from));
 }
 
 int fs_readv(struct store *s, const struct tree_entry *e, uint64_t off, size_t size,
@@ -78,11 +134,6 @@ int fs_readv(struct store *s, const struct tree_entry *e, uint64_t off, size_t s
 	memset(rv, 0, sizeof(*rv));
 	if (off >= e->size)
 		return 0;
-	for (i = first; i < e->nchunks && e->chunks[i].foff < end; i++)
-		;
-	rv->held = calloc(i - first + 1, sizeof(*rv->held));
-	if (!rv->held)
-		return -ENOMEM;
 	for (i = first; !ret && i < e->nchunks && e->chunks[i].foff < end; i++) {
 		const struct chunk_ref *c = &e->chunks[i];
 		uint64_t from = c->foff > pos ? c->foff : pos;

@@ -13,6 +13,9 @@ struct backend_ops {
 	/* optional: parallel ranged reads; remote.c falls back to serial get. remote.c has
 	 * validated the requests: skip those whose result is already non-zero. */
 	int (*get_many)(void *be, struct remote_req *reqs, size_t n);
+	/* optional: a range (len > 0, validated) read into the caller's buffer, no copy;
+	 * remote.c falls back to get + copy */
+	int (*get_into)(void *be, const char *key, uint64_t off, uint64_t len, uint8_t *buf);
 	void (*free)(void *be);
 	/* optional: how many attempts were retried so far (for remote_get_stats) */
 	uint64_t (*retries)(void *be);

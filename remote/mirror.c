@@ -199,6 +199,25 @@ static size_t m_copies_served(void *be)
 	return n;
 }
 
+/* Ranges of packs (never mirrored) straight from the store; anything else through m_get. */
+static int m_get_into(void *be, const char *key, uint64_t off, uint64_t len, uint8_t *buf)
+{
+	struct mirror *m = be;
+	uint8_t *data = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (!m->offline && !is_meta(key) && m->inner_ops->get_into)
+		return m->inner_ops->get_into(m->inner, key, off, len, buf);
+	ret = m_get(m, key, off, len, len, &data, &n);
+	if (!ret && n != len)
+		ret = -EBADMSG;
+	if (!ret)
+		memcpy(buf, data, len);
+	free(data);
+	return ret;
+}
+
 static int m_put(void *be, const char *key, const void *data, size_t len, int flags)
 {
 	struct mirror *m = be;
@@ -271,6 +290,7 @@ static const struct backend_ops mirror_ops = {.get = m_get,
 					      .stat = m_stat,
 					      .list = m_list,
 					      .get_many = m_get_many,
+					      .get_into = m_get_into,
 					      .free = m_free,
 					      .retries = m_retries,
 					      .keep = m_keep,

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@ struct remote {
 	uint64_t timeout_ms; /* immutable */
 	void *be;
 	const struct backend_ops *ops;
+	bool local; /* immutable: a directory on this host (local.c), not a network store */
 	/* Counters: updated by any thread without a lock, hence atomic. */
 	_Atomic uint64_t gets, puts, lists, bytes_in, bytes_out;
 };
@@ -164,6 +166,8 @@ int remote_open(const char *url, const struct remote_opts *opts, struct remote *
 	ret = o.offline && o.mirror_dir ? 0 : open_backend(url, r->name, &o, &r->be, &r->ops);
 	if (ret < 0)
 		goto out;
+	r->local = !(o.offline && o.mirror_dir) &&
+		   (!strstr(url, "://") || strncmp(url, "file://", 7) == 0);
 	if (o.mirror_dir) {
 		ret = mirror_wrap(o.mirror_dir, o.offline, o.mirror_fresh, &r->be, &r->ops);
 		if (ret < 0) {
@@ -216,6 +220,30 @@ int remote_get(struct remote *r, const char *key, uint64_t off, uint64_t len, si
 	ret = r->ops->get(r->be, key, off, len, max_len, data, n);
 	if (ret == 0)
 		atomic_fetch_add(&r->bytes_in, *n);
+	return ret;
+}
+
+int remote_get_into(struct remote *r, const char *key, uint64_t off, uint64_t len, uint8_t *buf)
+{
+	uint8_t *data = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (remote_key_check(key) < 0 || len == 0 || len > SIZE_MAX / 2)
+		return -EINVAL;
+	if (!r->ops->get_into) {
+		ret = remote_get(r, key, off, len, len, &data, &n);
+		if (!ret && n != len)
+			ret = -EBADMSG; /* never short data */
+		if (!ret)
+			memcpy(buf, data, len);
+		free(data);
+		return ret;
+	}
+	atomic_fetch_add(&r->gets, 1);
+	ret = r->ops->get_into(r->be, key, off, len, buf);
+	if (ret == 0)
+		atomic_fetch_add(&r->bytes_in, len);
 	return ret;
 }
 
@@ -314,6 +342,11 @@ int remote_reject(struct remote *r, const char *key)
 size_t remote_copies_served(const struct remote *r)
 {
 	return r->ops->copies_served ? r->ops->copies_served(r->be) : 0;
+}
+
+bool remote_is_local(const struct remote *r)
+{
+	return r->local;
 }
 
 void remote_get_stats(const struct remote *r, struct remote_stats *out)

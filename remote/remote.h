@@ -5,6 +5,7 @@
  * (wrong length, oversize body), -EINVAL bad URL/options. */
 #ifndef EMBASSY_REMOTE_H
 #define EMBASSY_REMOTE_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,9 @@ enum { REMOTE_CREATE_ONLY = 1 };
 /* url: plain path, file:///path, http(s)://host/prefix/, s3://bucket/prefix */
 int remote_open(const char *url, const struct remote_opts *opts, struct remote **out);
 void remote_free(struct remote *r);
+/* Is the store a directory on this host (its objects already on a local disk, a read costs
+ * no round trip)? Readers then skip their disk cache and read exactly what they need. */
+bool remote_is_local(const struct remote *r);
 /* Human-readable name for logs (URL without credentials). */
 const char *remote_name(const struct remote *r);
 /* The budget of one operation (timeout_s, after defaults), in ms. */
@@ -35,6 +39,9 @@ uint64_t remote_timeout_ms(const struct remote *r);
  * A ranged read that returns a different length is -EBADMSG, never short data. */
 int remote_get(struct remote *r, const char *key, uint64_t off, uint64_t len, size_t max_len,
 	       uint8_t **data, size_t *n);
+/* A range (len > 0) into buf (len bytes), like remote_get; a local store reads straight
+ * into buf. */
+int remote_get_into(struct remote *r, const char *key, uint64_t off, uint64_t len, uint8_t *buf);
 int remote_put(struct remote *r, const char *key, const void *data, size_t len, int flags);
 int remote_delete(struct remote *r, const char *key);
 /* 0 with *size, or -ENOENT. */

@@ -17,6 +17,7 @@
  * waiter gave up at its deadline has fail_until set too: later waiters give up at once. */
 struct entry {
 	uint8_t id[ID_LEN];
+	uint32_t part;
 	struct cbuf *buf;
 	int fail_err;
 	uint64_t fail_until;	   /* deadline_now_ms() time */
@@ -36,11 +37,12 @@ struct cache {
 	struct cache_stats st;
 };
 
-static size_t bucket(const struct cache *c, const uint8_t id[ID_LEN])
+static size_t bucket(const struct cache *c, const uint8_t id[ID_LEN], uint32_t part)
 {
 	uint64_t h;
-	memcpy(&h, id, sizeof(h)); /* ids are uniformly random already */
-	return h & (c->nbuckets - 1);
+	memcpy(&h, id, sizeof(h));		     /* ids are uniformly random already */
+	h ^= (uint64_t)part * 0x9e3779b97f4a7c15ull; /* a record's frames spread out */
+	return (h ^ h >> 29) & (c->nbuckets - 1);
 }
 
 struct cache *cache_new(size_t max_bytes)
@@ -81,10 +83,10 @@ void cache_free(struct cache *c)
 	free(c);
 }
 
-static struct entry *find(struct cache *c, const uint8_t id[ID_LEN])
+static struct entry *find(struct cache *c, const uint8_t id[ID_LEN], uint32_t part)
 {
-	for (struct entry *e = c->table[bucket(c, id)]; e; e = e->hnext)
-		if (!memcmp(e->id, id, ID_LEN))
+	for (struct entry *e = c->table[bucket(c, id, part)]; e; e = e->hnext)
+		if (e->part == part && !memcmp(e->id, id, ID_LEN))
 			return e;
 	return NULL;
 }
@@ -106,7 +108,7 @@ static void lru_push(struct cache *c, struct entry *e)
 
 static void remove_entry(struct cache *c, struct entry *e)
 {
-	struct entry **pp = &c->table[bucket(c, e->id)];
+	struct entry **pp = &c->table[bucket(c, e->id, e->part)];
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
@@ -114,7 +116,7 @@ static void remove_entry(struct cache *c, struct entry *e)
 		c->nfailed--;
 	if (e->buf) {
 		lru_unlink(e);
-		c->bytes -= e->buf->len;
+		c->bytes -= e->buf->len + CACHE_ENTRY_COST;
 		c->st.entries--;
 		cbuf_unref(e->buf);
 	}
@@ -129,11 +131,11 @@ static void evict(struct cache *c)
 	}
 }
 
-int cache_peek(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out)
+int cache_peek_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part, struct cbuf **out)
 {
 	int ret = -ENOENT;
 	pthread_mutex_lock(&c->lock);
-	struct entry *e = find(c, id);
+	struct entry *e = find(c, id, part);
 	if (e && e->buf) {
 		lru_unlink(e);
 		lru_push(c, e);
@@ -176,12 +178,13 @@ static int claim_failed(struct cache *c, struct entry *e)
 	return -EAGAIN;
 }
 
-static int claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out, bool wait)
+static int claim(struct cache *c, const uint8_t id[ID_LEN], uint32_t part, struct cbuf **out,
+		 bool wait)
 {
 	int ret;
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		struct entry *e = find(c, id);
+		struct entry *e = find(c, id, part);
 		if (e && e->buf) {
 			lru_unlink(e);
 			lru_push(c, e);
@@ -201,8 +204,9 @@ static int claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out, b
 				break;
 			}
 			memcpy(e->id, id, ID_LEN);
-			e->hnext = c->table[bucket(c, id)];
-			c->table[bucket(c, id)] = e;
+			e->part = part;
+			e->hnext = c->table[bucket(c, id, part)];
+			c->table[bucket(c, id, part)] = e;
 			c->st.misses++;
 			ret = -EAGAIN;
 			break;
@@ -214,7 +218,7 @@ static int claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out, b
 		/* someone else is fetching it: wait, at most until this thread's deadline; when
 		 * another waiter just gave up on this fetch, so does this one */
 		if (e->fail_until > deadline_now_ms() || wait_done(c) == ETIMEDOUT) {
-			e = find(c, id);
+			e = find(c, id, part);
 			if (e && !e->buf && !e->fail_err && deadline_get())
 				e->fail_until = deadline_now_ms() + CACHE_FAIL_MEMO_MS;
 			c->st.failfast++;
@@ -226,38 +230,54 @@ static int claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out, b
 	return ret;
 }
 
-int cache_claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out)
+int cache_claim_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part, struct cbuf **out)
 {
-	return claim(c, id, out, true);
+	return claim(c, id, part, out, true);
 }
 
-int cache_try_claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out)
+int cache_try_claim_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part,
+			 struct cbuf **out)
 {
-	return claim(c, id, out, false);
+	return claim(c, id, part, out, false);
 }
 
 static void make_resident(struct cache *c, struct entry *e, struct cbuf *buf)
 {
 	e->buf = cbuf_ref(buf);
 	lru_push(c, e);
-	c->bytes += buf->len;
+	c->bytes += buf->len + CACHE_ENTRY_COST;
 	c->st.entries++;
 	evict(c);
 }
 
-void cache_fill(struct cache *c, const uint8_t id[ID_LEN], struct cbuf *buf)
+void cache_fill_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part, struct cbuf *buf)
 {
 	pthread_mutex_lock(&c->lock);
-	struct entry *e = find(c, id);
+	struct entry *e = find(c, id, part);
 	if (e && !e->buf && !e->fail_err)
 		make_resident(c, e, buf);
 	pthread_cond_broadcast(&c->done);
 	pthread_mutex_unlock(&c->lock);
 }
 
-void cache_abandon(struct cache *c, const uint8_t id[ID_LEN])
+void cache_offer_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part, struct cbuf *buf)
 {
-	cache_abandon_err(c, id, 0);
+	struct entry *e;
+
+	pthread_mutex_lock(&c->lock);
+	if (!find(c, id, part) && (e = calloc(1, sizeof(*e))) != NULL) {
+		memcpy(e->id, id, ID_LEN);
+		e->part = part;
+		e->hnext = c->table[bucket(c, id, part)];
+		c->table[bucket(c, id, part)] = e;
+		make_resident(c, e, buf);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_abandon_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part)
+{
+	cache_abandon_err_part(c, id, part, 0);
 }
 
 /* Forget failed entries whose memory has lapsed, to make room for new ones. */
@@ -271,12 +291,12 @@ static void sweep_failed(struct cache *c, uint64_t now)
 		}
 }
 
-void cache_abandon_err(struct cache *c, const uint8_t id[ID_LEN], int err)
+void cache_abandon_err_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part, int err)
 {
 	uint64_t now = deadline_now_ms();
 
 	pthread_mutex_lock(&c->lock);
-	struct entry *e = find(c, id);
+	struct entry *e = find(c, id, part);
 	if (e && !e->buf && !e->fail_err) {
 		if (err && c->nfailed >= FAILED_MAX)
 			sweep_failed(c, now);
@@ -298,4 +318,36 @@ void cache_get_stats(struct cache *c, struct cache_stats *out)
 	*out = c->st;
 	out->bytes = c->bytes;
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- whole records ---- */
+
+int cache_claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out)
+{
+	return claim(c, id, CACHE_WHOLE, out, true);
+}
+
+int cache_try_claim(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out)
+{
+	return claim(c, id, CACHE_WHOLE, out, false);
+}
+
+int cache_peek(struct cache *c, const uint8_t id[ID_LEN], struct cbuf **out)
+{
+	return cache_peek_part(c, id, CACHE_WHOLE, out);
+}
+
+void cache_fill(struct cache *c, const uint8_t id[ID_LEN], struct cbuf *buf)
+{
+	cache_fill_part(c, id, CACHE_WHOLE, buf);
+}
+
+void cache_abandon(struct cache *c, const uint8_t id[ID_LEN])
+{
+	cache_abandon_part(c, id, CACHE_WHOLE);
+}
+
+void cache_abandon_err(struct cache *c, const uint8_t id[ID_LEN], int err)
+{
+	cache_abandon_err_part(c, id, CACHE_WHOLE, err);
 }

@@ -16,6 +16,10 @@
  * Bound: total bytes of cached buffers <= max_bytes; least recently used entries are evicted
  * by cache_fill. A buffer still referenced by a reader stays alive after eviction (refcount),
  * so the bound is on what the cache holds, not on what readers hold at one moment.
+ * Keys: a record id and a part: CACHE_WHOLE for a whole record's plaintext, a frame index
+ * for one frame of a framed record (crypto/frec.h), CACHE_HDR for its verified header; the
+ * functions without _part use CACHE_WHOLE. A buffer counts len + CACHE_ENTRY_COST bytes, so
+ * many small entries cannot hide their bookkeeping from the bound.
  * All state is guarded by cache.lock. */
 #ifndef EMBASSY_CACHE_H
 #define EMBASSY_CACHE_H
@@ -28,6 +32,10 @@
 #define CACHE_FAIL_MEMO_MS 500
 
 struct cache;
+
+#define CACHE_WHOLE	 REC_WHOLE
+#define CACHE_HDR	 (UINT32_MAX - 1)
+#define CACHE_ENTRY_COST 128 /* entry, cbuf header and allocator overhead, roughly */
 
 struct cache *cache_new(size_t max_bytes);
 void cache_free(struct cache *c);
@@ -48,6 +56,18 @@ void cache_abandon(struct cache *c, const uint8_t id[ID_LEN]);
 /* Abandon after a failure to reach the store (err: -ETIMEDOUT, -ECONNREFUSED, -EIO…):
  * remembered as above. err 0 is cache_abandon. */
 void cache_abandon_err(struct cache *c, const uint8_t id[ID_LEN], int err);
+
+/* The same for one part of a record. */
+int cache_claim_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part, struct cbuf **out);
+int cache_try_claim_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part,
+			 struct cbuf **out);
+int cache_peek_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part, struct cbuf **out);
+void cache_fill_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part, struct cbuf *buf);
+void cache_abandon_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part);
+void cache_abandon_err_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part, int err);
+/* Insert buf unless the key is resident or being fetched (no claim needed): for what a
+ * fetcher learns on the way, like a framed record's header. */
+void cache_offer_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part, struct cbuf *buf);
 
 struct cache_stats {
 	uint64_t hits, misses, evictions, bytes, entries;

@@ -23,6 +23,8 @@
 #define HDR_LEN	   32
 #define SUM_LEN	   16
 #define NAME_LEN   (2 * ID_LEN)
+#define NAME_MAX_  (3 + NAME_LEN + 12)	     /* "xx/" id [".<part>"] NUL */
+#define PART_MAX   (RECORD_MAX_PLAIN / 1024) /* frames of a record, with room to spare */
 #define TMP_PREFIX ".tmp."
 #define NFANOUT	   256
 
@@ -33,6 +35,7 @@ static const uint8_t MAGIC[8] = "EMBDC01";
  * because the address may be reused by the time it comes back to delete a torn file. */
 struct entry {
 	uint8_t id[ID_LEN];
+	uint32_t part; /* REC_WHOLE, or a frame index */
 	uint64_t size; /* file size: header + record */
 	uint64_t gen;
 	struct entry *hnext;	   /* hash chain */
@@ -60,17 +63,18 @@ struct diskcache {
 
 /* ---- in-memory index (callers hold dc->lock) ---- */
 
-static size_t bucket(size_t nbuckets, const uint8_t id[ID_LEN])
+static size_t bucket(size_t nbuckets, const uint8_t id[ID_LEN], uint32_t part)
 {
 	uint64_t h;
 	memcpy(&h, id, sizeof(h)); /* ids are keyed hashes: uniform already */
-	return h & (nbuckets - 1);
+	h ^= (uint64_t)part * 0x9e3779b97f4a7c15ull;
+	return (h ^ h >> 29) & (nbuckets - 1);
 }
 
-static struct entry *find(struct diskcache *dc, const uint8_t id[ID_LEN])
+static struct entry *find(struct diskcache *dc, const uint8_t id[ID_LEN], uint32_t part)
 {
-	for (struct entry *e = dc->table[bucket(dc->nbuckets, id)]; e; e = e->hnext)
-		if (!memcmp(e->id, id, ID_LEN))
+	for (struct entry *e = dc->table[bucket(dc->nbuckets, id, part)]; e; e = e->hnext)
+		if (e->part == part && !memcmp(e->id, id, ID_LEN))
 			return e;
 	return NULL;
 }
@@ -100,8 +104,8 @@ static void grow(struct diskcache *dc)
 	for (size_t i = 0; i < dc->nbuckets; i++)
 		for (struct entry *e = dc->table[i], *nx; e; e = nx) {
 			nx = e->hnext;
-			e->hnext = t[bucket(n, e->id)];
-			t[bucket(n, e->id)] = e;
+			e->hnext = t[bucket(n, e->id, e->part)];
+			t[bucket(n, e->id, e->part)] = e;
 		}
 	free(dc->table);
 	dc->table = t;
@@ -111,7 +115,7 @@ static void grow(struct diskcache *dc)
 /* Insert as most recently used. */
 static void insert(struct diskcache *dc, struct entry *e)
 {
-	size_t b = bucket(dc->nbuckets, e->id);
+	size_t b = bucket(dc->nbuckets, e->id, e->part);
 	e->gen = ++dc->next_gen;
 	e->hnext = dc->table[b];
 	dc->table[b] = e;
@@ -121,24 +125,27 @@ static void insert(struct diskcache *dc, struct entry *e)
 		grow(dc);
 }
 
-static void entry_name(const uint8_t id[ID_LEN], char out[NAME_LEN + 4])
+/* "xx/<id hex>" for a whole record, "xx/<id hex>.<frame>" for one frame */
+static void entry_name(const uint8_t id[ID_LEN], uint32_t part, char out[NAME_MAX_])
 {
 	snprintf(out, 4, "%02x/", id[0]);
 	hex_encode(id, ID_LEN, out + 3);
+	if (part != REC_WHOLE)
+		snprintf(out + 3 + NAME_LEN, NAME_MAX_ - 3 - NAME_LEN, ".%u", part);
 }
 
 /* Delete the entry and its file. Under the lock, so that a put of the same id cannot rename
  * a fresh file into place between our decision and the unlink. */
 static void remove_entry(struct diskcache *dc, struct entry *e)
 {
-	char name[NAME_LEN + 4];
-	struct entry **pp = &dc->table[bucket(dc->nbuckets, e->id)];
+	char name[NAME_MAX_];
+	struct entry **pp = &dc->table[bucket(dc->nbuckets, e->id, e->part)];
 
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
 	lru_unlink(e);
-	entry_name(e->id, name);
+	entry_name(e->id, e->part, name);
 	if (unlinkat(dc->dirfd, name, 0) && errno != ENOENT)
 		log_warn("disk cache: cannot remove %s: %s", name, strerror(errno));
 	dc->st.bytes -= e->size;
@@ -161,24 +168,30 @@ static void evict(struct diskcache *dc, const struct entry *keep)
 /* Covers the header only (which record, how long): the record itself is authenticated by the
  * store on every use (AEAD tag and id), which drops a bad entry and fetches it again, so
  * hashing every record here too doubled the crypto work of a read (measured in the bench). */
-static void checksum(const uint8_t id[ID_LEN], const uint8_t len_le[4], uint8_t out[SUM_LEN])
+static void checksum(const uint8_t id[ID_LEN], const uint8_t len_part_le[8], uint8_t out[SUM_LEN])
 {
 	crypto_generichash_state st;
 
 	crypto_generichash_init(&st, NULL, 0, SUM_LEN);
 	crypto_generichash_update(&st, id, ID_LEN);
-	crypto_generichash_update(&st, len_le, 4);
+	crypto_generichash_update(&st, len_part_le, 4);
+	/* a frame's entry also says which frame (a whole record's keeps the zeros of old) */
+	if (len_part_le[4] | len_part_le[5] | len_part_le[6] | len_part_le[7])
+		crypto_generichash_update(&st, len_part_le + 4, 4);
 	crypto_generichash_final(&st, out, SUM_LEN);
 }
 
-static void hdr_fill(uint8_t hdr[HDR_LEN], const uint8_t id[ID_LEN], const uint8_t *rec,
-		     uint32_t len)
+/* bytes 12..15: 0 for a whole record, frame index + 1 for a frame */
+static void hdr_fill(uint8_t hdr[HDR_LEN], const uint8_t id[ID_LEN], uint32_t part, uint32_t len)
 {
+	uint32_t p = part == REC_WHOLE ? 0 : part + 1;
+
 	memset(hdr, 0, HDR_LEN);
 	memcpy(hdr, MAGIC, sizeof(MAGIC));
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 4; i++) {
 		hdr[8 + i] = (uint8_t)(len >> (8 * i));
-	(void)rec;
+		hdr[12 + i] = (uint8_t)(p >> (8 * i));
+	}
 	checksum(id, hdr + 8, hdr + 16);
 }
 
@@ -217,15 +230,16 @@ static int pread_all(int fd, uint8_t *p, size_t n, off_t off)
 /* Read and check one entry file. 0 with a malloc'd *rec; -ENOENT if the file is gone;
  * -EBADMSG if torn (or not a regular file); -EIO if the disk fails to read it; other -errno
  * (-EMFILE, -ENOMEM) when the fault is ours, not the entry's. */
-static int read_entry(struct diskcache *dc, const uint8_t id[ID_LEN], uint8_t **rec, size_t *len)
+static int read_entry(struct diskcache *dc, const uint8_t id[ID_LEN], uint32_t part, uint8_t **rec,
+		      size_t *len)
 {
-	char name[NAME_LEN + 4];
-	uint8_t hdr[HDR_LEN], sum[SUM_LEN], *buf = NULL;
+	char name[NAME_MAX_];
+	uint8_t hdr[HDR_LEN], want[HDR_LEN], sum[SUM_LEN], *buf = NULL;
 	struct stat sb;
 	uint32_t n = 0;
 	int fd, ret;
 
-	entry_name(id, name);
+	entry_name(id, part, name);
 	fd = openat(dc->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ELOOP ? -EBADMSG : -errno; /* ELOOP: a symlink, not ours */
@@ -235,7 +249,9 @@ static int read_entry(struct diskcache *dc, const uint8_t id[ID_LEN], uint8_t **
 	for (int i = 0; i < 4; i++)
 		n |= (uint32_t)hdr[8 + i] << (8 * i);
 	ret = -EBADMSG;
-	if (memcmp(hdr, MAGIC, sizeof(MAGIC)) || (uint64_t)sb.st_size != HDR_LEN + (uint64_t)n)
+	hdr_fill(want, id, part, n);
+	if (memcmp(hdr, MAGIC, sizeof(MAGIC)) || memcmp(hdr + 12, want + 12, 4) ||
+	    (uint64_t)sb.st_size != HDR_LEN + (uint64_t)n)
 		goto out;
 	ret = -ENOMEM;
 	if (!(buf = malloc(n ? n : 1)))
@@ -259,8 +275,8 @@ out:
 
 /* Write header + record to a new temp file in the entry's fan-out dir (same filesystem as
  * the final name, so the rename is atomic). */
-static int write_temp(struct diskcache *dc, const struct rec_ref *ref, const uint8_t *rec,
-		      uint32_t len, char tmp[64])
+static int write_temp(struct diskcache *dc, const struct rec_ref *ref, uint32_t part,
+		      const uint8_t *rec, uint32_t len, char tmp[64])
 {
 	uint8_t hdr[HDR_LEN];
 	int fd, ret;
@@ -270,7 +286,7 @@ static int write_temp(struct diskcache *dc, const struct rec_ref *ref, const uin
 	fd = openat(dc->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	hdr_fill(hdr, ref->id, rec, len);
+	hdr_fill(hdr, ref->id, part, len);
 	ret = write_all(fd, hdr, HDR_LEN);
 	if (!ret)
 		ret = write_all(fd, rec, len);
@@ -283,7 +299,7 @@ static int write_temp(struct diskcache *dc, const struct rec_ref *ref, const uin
 
 /* ---- the hook ---- */
 
-static int dc_get(void *ctx, const struct rec_ref *ref, uint8_t **rec, size_t *len)
+static int dc_get(void *ctx, const struct rec_ref *ref, uint32_t part, uint8_t **rec, size_t *len)
 {
 	struct diskcache *dc = ctx;
 	struct entry *e;
@@ -292,7 +308,7 @@ static int dc_get(void *ctx, const struct rec_ref *ref, uint8_t **rec, size_t *l
 	int ret;
 
 	pthread_mutex_lock(&dc->lock);
-	e = find(dc, ref->id);
+	e = find(dc, ref->id, part);
 	if (!e) {
 		dc->st.misses++;
 		pthread_mutex_unlock(&dc->lock);
@@ -303,7 +319,7 @@ static int dc_get(void *ctx, const struct rec_ref *ref, uint8_t **rec, size_t *l
 	gen = e->gen;
 	pthread_mutex_unlock(&dc->lock);
 
-	ret = read_entry(dc, ref->id, rec, len);
+	ret = read_entry(dc, ref->id, part, rec, len);
 	if (!ret) {
 		atomic_fetch_add(&dc->hits, 1);
 		return 0;
@@ -313,7 +329,7 @@ static int dc_get(void *ctx, const struct rec_ref *ref, uint8_t **rec, size_t *l
 	forget = ret == -ENOENT || ret == -EBADMSG || ret == -EIO;
 	pthread_mutex_lock(&dc->lock);
 	dc->st.misses++;
-	e = find(dc, ref->id);
+	e = find(dc, ref->id, part);
 	if (forget && e && e->gen == gen) {
 		if (ret != -ENOENT) {
 			dc->st.torn++;
@@ -326,31 +342,34 @@ static int dc_get(void *ctx, const struct rec_ref *ref, uint8_t **rec, size_t *l
 	return -ENOENT;
 }
 
-static void dc_put(void *ctx, const struct rec_ref *ref, const uint8_t *rec, size_t len)
+static void dc_put(void *ctx, const struct rec_ref *ref, uint32_t part, const uint8_t *rec,
+		   size_t len)
 {
 	struct diskcache *dc = ctx;
 	struct entry *e = NULL;
 	char tmp[64];
 	int ret;
 
-	if (!rec || len > UINT32_MAX || HDR_LEN + (uint64_t)len > dc->max_bytes)
+	if (!rec || len > UINT32_MAX || HDR_LEN + (uint64_t)len > dc->max_bytes ||
+	    (part != REC_WHOLE && part >= PART_MAX))
 		return; /* would evict everything else and still not fit */
 	pthread_mutex_lock(&dc->lock);
-	ret = find(dc, ref->id) ? -EEXIST : 0; /* ids name content: nothing to update */
+	ret = find(dc, ref->id, part) ? -EEXIST : 0; /* ids name content: nothing to update */
 	pthread_mutex_unlock(&dc->lock);
 	if (ret || !(e = calloc(1, sizeof(*e))))
 		return;
 	memcpy(e->id, ref->id, ID_LEN);
+	e->part = part;
 	e->size = HDR_LEN + len;
-	if ((ret = write_temp(dc, ref, rec, (uint32_t)len, tmp)))
+	if ((ret = write_temp(dc, ref, part, rec, (uint32_t)len, tmp)))
 		goto out;
 
 	pthread_mutex_lock(&dc->lock);
-	if (find(dc, ref->id))
+	if (find(dc, ref->id, part))
 		ret = -EEXIST; /* a concurrent put of the same record won */
 	else {
-		char name[NAME_LEN + 4];
-		entry_name(ref->id, name);
+		char name[NAME_MAX_];
+		entry_name(ref->id, part, name);
 		ret = renameat(dc->dirfd, tmp, dc->dirfd, name) ? -errno : 0;
 	}
 	if (!ret) {
@@ -369,13 +388,13 @@ out:
 	free(e);
 }
 
-static void dc_drop(void *ctx, const struct rec_ref *ref)
+static void dc_drop(void *ctx, const struct rec_ref *ref, uint32_t part)
 {
 	struct diskcache *dc = ctx;
 	struct entry *e;
 
 	pthread_mutex_lock(&dc->lock);
-	if ((e = find(dc, ref->id))) {
+	if ((e = find(dc, ref->id, part))) {
 		remove_entry(dc, e);
 		dc->st.drops++;
 	}
@@ -480,7 +499,7 @@ struct scan {
 	size_t stray, torn;
 };
 
-static int seen_add(struct scan *sc, const uint8_t id[ID_LEN], const struct stat *sb)
+static int seen_add(struct scan *sc, const uint8_t id[ID_LEN], uint32_t part, const struct stat *sb)
 {
 	struct entry *e;
 
@@ -495,9 +514,38 @@ static int seen_add(struct scan *sc, const uint8_t id[ID_LEN], const struct stat
 	if (!(e = calloc(1, sizeof(*e))))
 		return -ENOMEM;
 	memcpy(e->id, id, ID_LEN);
+	e->part = part;
 	e->size = (uint64_t)sb->st_size;
 	sc->v[sc->n++] = (struct seen){sb->st_mtim, e};
 	return 0;
+}
+
+/* ".<decimal>" of a frame's entry: true with *part set, false if it is not one. */
+static bool parse_part(const char *s, uint32_t *part)
+{
+	uint32_t v = 0;
+
+	if (!*s || (*s == '0' && s[1]) || strlen(s) > 7)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (uint32_t)(*s - '0');
+	}
+	if (v >= PART_MAX)
+		return false;
+	*part = v;
+	return true;
+}
+
+/* The id in the first NAME_LEN characters of name. */
+static int hex_decode_n(const char *name, uint8_t id[ID_LEN])
+{
+	char h[NAME_LEN + 1];
+
+	memcpy(h, name, NAME_LEN);
+	h[NAME_LEN] = '\0';
+	return hex_decode(h, id, ID_LEN);
 }
 
 /* One directory entry of fan-out dir `fan`. Only sizes are checked here: reading 2 GiB to
@@ -505,6 +553,7 @@ static int seen_add(struct scan *sc, const uint8_t id[ID_LEN], const struct stat
 static int scan_name(struct scan *sc, int dfd, unsigned fan, const char *name)
 {
 	uint8_t id[ID_LEN];
+	uint32_t part = REC_WHOLE;
 	struct stat sb;
 
 	if (!strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX))) {
@@ -513,8 +562,12 @@ static int scan_name(struct scan *sc, int dfd, unsigned fan, const char *name)
 			sc->stray++;
 		return 0;
 	}
-	if (strlen(name) != NAME_LEN || hex_decode(name, id, ID_LEN) || id[0] != fan)
+	if (strlen(name) > NAME_LEN && name[NAME_LEN] == '.' &&
+	    !parse_part(name + NAME_LEN + 1, &part))
 		return 0; /* not ours: leave it alone */
+	if ((strlen(name) != NAME_LEN && part == REC_WHOLE) || hex_decode_n(name, id) ||
+	    id[0] != fan)
+		return 0;
 	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW))
 		return 0;
 	if (!S_ISREG(sb.st_mode) || sb.st_size < HDR_LEN ||
@@ -523,7 +576,7 @@ static int scan_name(struct scan *sc, int dfd, unsigned fan, const char *name)
 			sc->torn++;
 		return 0;
 	}
-	return seen_add(sc, id, &sb);
+	return seen_add(sc, id, part, &sb);
 }
 
 static int scan_fan(struct diskcache *dc, struct scan *sc, unsigned fan)

@@ -3,18 +3,21 @@
  * record from it exactly like one from the network (AEAD + id check), so the cache holds
  * nothing secret and needs no crypto; it only has to tell a complete entry from a torn one.
  *
- * Layout: <dir>/<store id hex>/<xx>/<64 hex of record id>, xx = the id's first byte (256
+ * Layout: <dir>/<store id hex>/<xx>/<64 hex of record id> for a whole record, and
+ * <…>/<64 hex>.<n> for frame n of a framed record (format 2: the record's header followed by
+ * that frame, so one frame can be verified and opened alone), xx = the id's first byte (256
  * fan-out subdirs, all created at open). Stores never share a subdirectory. Directories are
  * created 0700; a cache or store directory owned by another user or writable by group/others
  * is refused (-EPERM), since whoever can write there can make every mount refetch forever.
  *
  * Entry file: a 32-byte header, then the record bytes:
- *   magic "EMBDC01\0" (8) | record length, u32 LE (4) | zero (4) | BLAKE2b-128 (16)
- * where the checksum covers record id ‖ length only (hashing every record would double a
- * read's crypto work). A file whose size, magic or checksum does not match is torn (kill -9,
- * full disk, bit rot in the header): get() deletes it, counts it in `torn` and reports a
- * miss. A record body that rotted with its header intact is handed to the store, whose AEAD
- * check fails on it; the store then calls drop and fetches the record again (test_diskcache:
+ *   magic "EMBDC01\0" (8) | length, u32 LE (4) | part, u32 LE (4) | BLAKE2b-128 (16)
+ * part = 0 for a whole record, n + 1 for frame n; the checksum covers record id ‖ length
+ * (‖ part, for a frame) only (hashing every record would double a read's crypto work). A file
+ * whose size, magic, part or checksum does not match is torn (kill -9, full disk, bit rot in
+ * the header): get() deletes it, counts it in `torn` and reports a miss. A record body that
+ * rotted with its header intact is handed to the store, whose AEAD check fails on it; the
+ * store then calls drop and fetches the record (or frame) again (test_diskcache:
  * flipped_content_is_dropped_by_the_store).
  *
  * Protocol:

@@ -173,13 +173,17 @@ int store_lookup(struct store *s, const struct snapshot *sn, const char *path, s
 ssize_t store_read_file(struct store *s, const struct tree_entry *e, uint64_t off, size_t len,
 			uint8_t *buf);
 
-/* A persistent cache of *ciphertext* records consulted by store_fetch before the remote
- * (the mount's disk cache). Records from it are verified like any other; one that fails
- * is dropped and fetched again. Callbacks must be thread-safe. */
+/* A persistent cache of *ciphertext* consulted by the read path before the remote (the
+ * mount's disk cache). part is REC_WHOLE (record.h) for a whole record, or frame i of a
+ * framed record: then the bytes are the record's header (frec_header_len bytes) followed by
+ * the frame's ciphertext, enough to verify and open that frame alone. What comes from it is
+ * verified like anything fetched; a part that fails is dropped and fetched again. Callbacks
+ * must be thread-safe. */
 struct store_fetch_hook {
-	int (*get)(void *ctx, const struct rec_ref *ref, uint8_t **rec, size_t *len);
-	void (*put)(void *ctx, const struct rec_ref *ref, const uint8_t *rec, size_t len);
-	void (*drop)(void *ctx, const struct rec_ref *ref);
+	int (*get)(void *ctx, const struct rec_ref *ref, uint32_t part, uint8_t **rec, size_t *len);
+	void (*put)(void *ctx, const struct rec_ref *ref, uint32_t part, const uint8_t *rec,
+		    size_t len);
+	void (*drop)(void *ctx, const struct rec_ref *ref, uint32_t part);
 	void *ctx;
 };
 void store_set_fetch_hook(struct store *s, struct store_fetch_hook *h);
@@ -198,6 +202,20 @@ int store_check_many(struct store *s, enum record_type type, const struct rec_re
 /* Like store_fetch, through the memory cache, returning a shared buffer. */
 int store_fetch_cbuf(struct store *s, enum record_type type, const struct rec_ref *ref,
 		     struct cbuf **out);
+
+/* ---- framed data records, a frame at a time (format 2; store_frames.c) ---- */
+/* Frames first … last of data record ref, each a new reference on a shared buffer of that
+ * frame's plaintext (frame i holds bytes [i * FREC_FRAME, …) of the record), through the
+ * memory cache; what is missing comes with one ranged read (two when the record's header is
+ * neither cached nor predictable) and is opened on all cores. Whole or nothing: -EBADMSG
+ * when a frame (or the header) fails verification or its pack is missing (logged with the
+ * frame), -EIO / -ETIMEDOUT when the store could not be reached. */
+int store_fetch_frames(struct store *s, const struct rec_ref *ref, uint32_t first, uint32_t last,
+		       struct cbuf **out);
+/* Bring every frame of the data records refs into the memory cache (the prefetcher):
+ * neighbours in a pack are read together, frames opened on all cores. Frames that fail are
+ * left out (their reader fetches them and gets the error). */
+int store_prefetch_frames(struct store *s, const struct rec_ref *refs, size_t n);
 
 /* ---- records in the store's format (store_rec.c) ---- */
 /* Is a record of this type framed (crypto/frec.h) in this store? (format 2 data records) */

@@ -45,4 +45,7 @@ int store_envelope_make(const struct store *s, const char *ctx, json_t *body, ch
 int store_write_snapshot(struct store *s, struct snapshot *sn);
 /* Sign and publish the head pointer. */
 int store_write_head(struct store *s, const struct head *h);
+/* A failure to reach the store (timeout, refused, reset, I/O), not of integrity: the cache
+ * remembers it a moment (cache.h). */
+bool store_err_transport(int err);
 #endif

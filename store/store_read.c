@@ -38,12 +38,15 @@ static void log_bad(const struct rec_ref *ref, enum record_type type, int err)
 /* Failures to reach the store are remembered for a moment by the cache (cache.h), so the
  * readers queued behind a failed fetch fail with it instead of each waiting a budget in turn;
  * integrity failures are not (a refetch may get good bytes). */
+bool store_err_transport(int err)
+{
+	return err == -ETIMEDOUT || err == -ECONNREFUSED || err == -EIO || err == -ECONNRESET ||
+	       err == -EHOSTUNREACH || err == -ENETUNREACH;
+}
+
 static void release_failed(struct store *s, const uint8_t id[ID_LEN], int err)
 {
-	bool transport = err == -ETIMEDOUT || err == -ECONNREFUSED || err == -EIO ||
-			 err == -ECONNRESET || err == -EHOSTUNREACH || err == -ENETUNREACH;
-
-	cache_abandon_err(s->cache, id, transport ? err : 0);
+	cache_abandon_err(s->cache, id, store_err_transport(err) ? err : 0);
 }
 
 static int open_rec(struct store *s, enum record_type type, const struct rec_ref *ref,
@@ -61,19 +64,20 @@ static int fetch_uncached(struct store *s, enum record_type type, const struct r
 	char key[64];
 	int ret;
 
-	if (s->hook && s->hook->get(s->hook->ctx, ref, &rec, &n) == 0) {
+	if (s->hook && s->hook->get(s->hook->ctx, ref, REC_WHOLE, &rec, &n) == 0) {
 		ret = open_rec(s, type, ref, rec, n, out);
 		free(rec);
 		if (!ret)
 			return 0;
-		s->hook->drop(s->hook->ctx, ref); /* torn or tampered cache entry: refetch */
+		s->hook->drop(s->hook->ctx, ref,
+			      REC_WHOLE); /* torn or tampered cache entry: refetch */
 	}
 	store_pack_key(ref->pack, key);
 	ret = remote_get(s->remote, key, ref->off, ref->len, ref->len, &rec, &n);
 	if (!ret)
 		ret = open_rec(s, type, ref, rec, n, out);
 	if (!ret && s->hook)
-		s->hook->put(s->hook->ctx, ref, rec, n);
+		s->hook->put(s->hook->ctx, ref, REC_WHOLE, rec, n);
 	free(rec);
 	return ret;
 }
@@ -211,7 +215,7 @@ static void open_one(void *ctx, size_t k)
 	b->results[i] =
 	    open_rec(b->s, b->type, r, q->data + (r->off - q->off), r->len, &b->bufs[i]);
 	if (!b->results[i] && b->s->hook && !b->check)
-		b->s->hook->put(b->s->hook->ctx, r, q->data + (r->off - q->off), r->len);
+		b->s->hook->put(b->s->hook->ctx, r, REC_WHOLE, q->data + (r->off - q->off), r->len);
 }
 
 static int fetch_misses(struct batch *b)
@@ -269,11 +273,11 @@ int store_fetch_many(struct store *s, enum record_type type, const struct rec_re
 		if (s->hook) {
 			uint8_t *rec;
 			size_t len;
-			if (s->hook->get(s->hook->ctx, &refs[i], &rec, &len) == 0) {
+			if (s->hook->get(s->hook->ctx, &refs[i], REC_WHOLE, &rec, &len) == 0) {
 				results[i] = open_rec(s, type, &refs[i], rec, len, &bufs[i]);
 				free(rec);
 				if (results[i])
-					s->hook->drop(s->hook->ctx, &refs[i]);
+					s->hook->drop(s->hook->ctx, &refs[i], REC_WHOLE);
 				else
 					cache_fill(s->cache, refs[i].id, bufs[i]);
 			}

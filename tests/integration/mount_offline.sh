@@ -73,5 +73,6 @@ em_mount "$STORE" "$MNT" --cache-dir "$CACHE"
 cmp "$MNT/latest/registers/population.bin" "$SRC/registers/population.bin" ||
 	fail "a rotten cache entry reached a reader"
 unmount "$MNT"
-[ -e "$ENTRY" ] && ! cmp -s "$ENTRY" "$T/rotten" || fail "the rotten entry was not replaced"
+# (dropped, and replaced by the record or, in a format 2 store, by entries of the frames read)
+! cmp -s "$ENTRY" "$T/rotten" 2>/dev/null || fail "the rotten entry was kept"
 log "ok - a rotten cache entry is refused by the store's check and fetched again"

@@ -7,6 +7,11 @@
  *   hostile list-records STORE --passphrase-file F [--snapshot S]
  *       one line per record of the snapshot (default latest), tab-separated:
  *       type id pack-object offset length path
+ *   hostile list-frames STORE --passphrase-file F [--snapshot S]
+ *       format 2: one line per frame of every data record of the snapshot, tab-separated:
+ *       path file-offset pack-object record-offset frame frame-offset frame-length
+ *       (frame-offset: of the frame's ciphertext in the pack; the header is at
+ *       record-offset + 24 … record-offset + 40 + 36 n)
  *   hostile swap-records STORE PACK1 OFF1 PACK2 OFF2 LEN
  *   hostile forge-snapshot STORE --passphrase-file F [--no-head] [--swap-key]
  *       read-key holder: a manifest with a planted file FORGED.txt, signed with a random
@@ -28,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "frec.h"
 #include "hex.h"
 #include "keyfile.h"
 #include "refjson.h"
@@ -286,6 +292,77 @@ static int cmd_list(int argc, char **argv)
 	}
 	store_close(s);
 	return ret ? die("list-records", ret) : 0;
+}
+
+/* ---- list-frames ---- */
+
+static int print_frames(struct store *s, const struct chunk_ref *c, const char *path)
+{
+	uint32_t n = frec_nframes(c->rec.plen);
+	struct frec_hdr *h = NULL;
+	uint8_t *hdr = NULL;
+	size_t got;
+	char pk[64];
+	int ret;
+
+	store_pack_key(c->rec.pack, pk);
+	ret = remote_get(store_remote(s), pk, c->rec.off, frec_header_len(n), frec_header_len(n),
+			 &hdr, &got);
+	if (!ret)
+		ret = frec_open_header(store_keys(s), c->rec.id, c->rec.plen, c->rec.len, hdr, got,
+				       &h);
+	for (uint32_t i = 0; !ret && i < n; i++)
+		printf("%s\t%llu\t%s\t%llu\t%u\t%llu\t%u\n", path,
+		       (unsigned long long)(c->foff + (uint64_t)i * FREC_FRAME), pk,
+		       (unsigned long long)c->rec.off, i,
+		       (unsigned long long)(c->rec.off + h->f[i].off), h->f[i].clen);
+	free(h);
+	free(hdr);
+	return ret;
+}
+
+static int frames_tree(struct store *s, const struct rec_ref *ref, const char *path, int depth)
+{
+	struct tree *t;
+	int ret = depth > 20000 ? -ELOOP : store_load_tree(s, ref, &t);
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; !ret && i < t->n; i++) {
+		const struct tree_entry *e = &t->e[i];
+		char *sub;
+		if (asprintf(&sub, "%s/%s", path, e->name) < 0)
+			return -ENOMEM;
+		for (size_t c = 0; e->type == ENT_FILE && !ret && c < e->nchunks; c++)
+			ret = print_frames(s, &e->chunks[c], sub + 1);
+		if (!ret && e->type == ENT_DIR)
+			ret = frames_tree(s, &e->subtree, sub, depth + 1);
+		free(sub);
+	}
+	tree_free(t);
+	return ret;
+}
+
+static int cmd_frames(int argc, char **argv)
+{
+	struct store *s;
+	struct snapshot sn;
+	const char *spec = opt(argc, argv, "--snapshot");
+	int ret = open_reader(argv[2], opt(argc, argv, "--passphrase-file"), &s);
+
+	if (ret)
+		return die("open (list-frames STORE --passphrase-file F)", ret);
+	if (!store_framed(s, REC_DATA)) {
+		store_close(s);
+		return die("list-frames: not a format 2 store", EINVAL);
+	}
+	ret = store_resolve_snapshot(s, spec ? spec : "latest", &sn);
+	if (!ret) {
+		ret = frames_tree(s, &sn.root, "", 0);
+		snapshot_clear(&sn);
+	}
+	store_close(s);
+	return ret ? die("list-frames", ret) : 0;
 }
 
 /* ---- building packs by hand ---- */
@@ -851,6 +928,8 @@ int main(int argc, char **argv)
 		return cmd_swap(argc, argv);
 	if (!strcmp(c, "list-records"))
 		return cmd_list(argc, argv);
+	if (!strcmp(c, "list-frames"))
+		return cmd_frames(argc, argv);
 	if (!strcmp(c, "forge-snapshot"))
 		return cmd_forge_snapshot(argc, argv);
 	if (!strcmp(c, "forge-head"))
@@ -859,8 +938,8 @@ int main(int argc, char **argv)
 		return cmd_hostile_tree(argc, argv);
 	if (!strcmp(c, "twin-store"))
 		return cmd_twin(argc, argv);
-	fprintf(stderr,
-		"usage: hostile flip|truncate|append|copy-from-store|swap-records|"
-		"list-records|forge-snapshot|forge-head|hostile-tree|twin-store STORE ...\n");
+	fprintf(stderr, "usage: hostile flip|truncate|append|copy-from-store|swap-records|"
+			"list-records|list-frames|forge-snapshot|forge-head|hostile-tree|twin-"
+			"store STORE ...\n");
 	return 2;
 }

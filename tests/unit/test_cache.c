@@ -204,3 +204,39 @@ Test(cache, a_failed_fetch_answers_its_waiters_and_is_remembered)
 	cache_abandon(w.c, w.id);
 	cache_free(w.c);
 }
+
+/* Frames of one record are entries of their own; an offer never replaces or waits. */
+Test(cache, parts_of_a_record)
+{
+	struct cache *c = cache_new(1 << 20);
+	struct cbuf *got, *a = buf_of(100, 1), *b = buf_of(200, 2), *h = buf_of(50, 3);
+	struct cache_stats st;
+	uint8_t id[ID_LEN];
+
+	mkid(id, 7);
+	cr_assert_eq(cache_claim_part(c, id, 0, &got), -EAGAIN);
+	cr_assert_eq(cache_try_claim_part(c, id, 1, &got), -EAGAIN, "frame 1 is its own key");
+	cr_assert_eq(cache_try_claim(c, id, &got), -EAGAIN, "so is the whole record");
+	cache_fill_part(c, id, 0, a);
+	cache_fill_part(c, id, 1, b);
+	cache_abandon(c, id);
+	cr_assert_eq(cache_peek_part(c, id, 1, &got), 0);
+	cr_assert_eq(got->len, 200);
+	cbuf_unref(got);
+	cr_assert_eq(cache_peek(c, id, &got), -ENOENT, "the abandoned whole record is not there");
+	cache_offer_part(c, id, CACHE_HDR, h);
+	cache_offer_part(c, id, 1, h); /* resident already: not replaced */
+	cr_assert_eq(cache_peek_part(c, id, 1, &got), 0);
+	cr_assert_eq(got->len, 200);
+	cbuf_unref(got);
+	cr_assert_eq(cache_peek_part(c, id, CACHE_HDR, &got), 0);
+	cr_assert_eq(got->len, 50);
+	cbuf_unref(got);
+	cache_get_stats(c, &st);
+	cr_assert_eq(st.entries, 3);
+	cr_assert_eq(st.bytes, 350 + 3 * CACHE_ENTRY_COST, "bytes count the entries' overhead");
+	cbuf_unref(a);
+	cbuf_unref(b);
+	cbuf_unref(h);
+	cache_free(c);
+}

@@ -77,7 +77,7 @@ static void put(unsigned i, size_t len)
 	struct store_fetch_hook *h = diskcache_hook(dc);
 	struct rec_ref r = ref_of(i, (uint32_t)len);
 	uint8_t *p = content_of(i, len);
-	h->put(h->ctx, &r, p, len);
+	h->put(h->ctx, &r, REC_WHOLE, p, len);
 	free(p);
 }
 
@@ -88,7 +88,7 @@ static int get(unsigned i, size_t len)
 	struct rec_ref r = ref_of(i, (uint32_t)len);
 	uint8_t *rec = NULL, *want;
 	size_t n = 0;
-	int ret = h->get(h->ctx, &r, &rec, &n);
+	int ret = h->get(h->ctx, &r, REC_WHOLE, &rec, &n);
 
 	if (ret)
 		return ret;
@@ -166,7 +166,7 @@ Test(diskcache, drop_deletes)
 
 	open_dc(1 << 20);
 	put(3, 50);
-	diskcache_hook(dc)->drop(diskcache_hook(dc)->ctx, &r);
+	diskcache_hook(dc)->drop(diskcache_hook(dc)->ctx, &r, REC_WHOLE);
 	cr_assert_eq(get(3, 50), -ENOENT);
 	entry_path(3, path, sizeof(path));
 	cr_assert_eq(access(path, F_OK), -1);
@@ -198,7 +198,7 @@ Test(diskcache, stores_never_mix)
 	struct rec_ref r = ref_of(7, 100);
 	uint8_t *rec = NULL;
 	size_t n;
-	cr_assert_eq(h->get(h->ctx, &r, &rec, &n), -ENOENT);
+	cr_assert_eq(h->get(h->ctx, &r, REC_WHOLE, &rec, &n), -ENOENT);
 	diskcache_close(other);
 }
 
@@ -349,13 +349,14 @@ Test(diskcache, flipped_content_is_dropped_by_the_store)
 	put(1, 4000);
 	flip_byte(1, HDR + 1234);
 	h = diskcache_hook(dc);
-	cr_assert_eq(h->get(h->ctx, &r, &rec, &n), 0);
+	cr_assert_eq(h->get(h->ctx, &r, REC_WHOLE, &rec, &n), 0);
 	want = content_of(1, 4000);
 	cr_assert_eq(n, 4000);
 	cr_assert_neq(rec[1234], want[1234], "the flipped byte is handed over as it is");
 	free(want);
 	free(rec);
-	h->drop(h->ctx, &r); /* what the store does when the record fails its AEAD check */
+	h->drop(h->ctx, &r,
+		REC_WHOLE); /* what the store does when the record fails its AEAD check */
 	entry_path(1, path, sizeof(path));
 	cr_assert_eq(access(path, F_OK), -1, "dropped entry not deleted");
 	cr_assert_eq(stats().entries, 0);
@@ -544,7 +545,7 @@ static int get_quiet(unsigned i, size_t len)
 	struct rec_ref r = ref_of(i, (uint32_t)len);
 	uint8_t *rec = NULL, *want;
 	size_t n = 0;
-	int ret = h->get(h->ctx, &r, &rec, &n);
+	int ret = h->get(h->ctx, &r, REC_WHOLE, &rec, &n);
 
 	if (ret)
 		return ret;
@@ -572,7 +573,7 @@ static void *worker(void *arg)
 		} else if (op < 9)
 			put(i, LEN_OF(i));
 		else
-			h->drop(h->ctx, &r);
+			h->drop(h->ctx, &r, REC_WHOLE);
 	}
 	return NULL;
 }
@@ -602,4 +603,47 @@ Test(diskcache, concurrent_threads)
 	cr_assert_eq(stats().torn, 0);
 	cr_assert_eq(stats().hits, disk_files);
 	cr_assert_eq(stats().entries, disk_files);
+}
+
+/* Frames of a framed record are entries of their own ("<id>.<frame>"): stored, found again
+ * after a reopen, told apart from the whole record and from each other. */
+Test(diskcache, frame_parts)
+{
+	struct store_fetch_hook *h;
+	struct rec_ref r = ref_of(77, 5000);
+	uint8_t *a = content_of(1, 3000), *b = content_of(2, 4000), *rec = NULL;
+	char path[256], moved[300];
+	struct diskcache_stats st;
+	size_t n;
+
+	open_dc(1 << 20);
+	h = diskcache_hook(dc);
+	h->put(h->ctx, &r, 3, a, 3000);
+	h->put(h->ctx, &r, 12, b, 4000);
+	cr_assert_eq(h->get(h->ctx, &r, REC_WHOLE, &rec, &n), -ENOENT);
+	cr_assert_eq(h->get(h->ctx, &r, 4, &rec, &n), -ENOENT);
+	reopen(1 << 20);
+	h = diskcache_hook(dc);
+	diskcache_get_stats(dc, &st);
+	cr_assert_eq(st.entries, 2, "both frame entries found by the scan");
+	cr_assert_eq(h->get(h->ctx, &r, 3, &rec, &n), 0);
+	cr_assert_eq(n, 3000);
+	cr_assert_arr_eq(rec, a, 3000);
+	free(rec);
+	cr_assert_eq(h->get(h->ctx, &r, 12, &rec, &n), 0);
+	cr_assert_arr_eq(rec, b, 4000);
+	free(rec);
+	/* an entry renamed to another frame's name is torn, never that frame */
+	entry_path(77, path, sizeof(path));
+	snprintf(moved, sizeof(moved), "%s.5", path);
+	strcat(path, ".3");
+	cr_assert_eq(rename(path, moved), 0);
+	reopen(1 << 20);
+	h = diskcache_hook(dc);
+	cr_assert_eq(h->get(h->ctx, &r, 5, &rec, &n), -ENOENT);
+	cr_assert_eq(h->get(h->ctx, &r, 3, &rec, &n), -ENOENT);
+	h->drop(h->ctx, &r, 12);
+	cr_assert_eq(h->get(h->ctx, &r, 12, &rec, &n), -ENOENT);
+	free(a);
+	free(b);
 }
