@@ -47,8 +47,9 @@ log "ok - offline mount: cached data reads, uncached data EIO, listings complete
 
 # 3. default cache place, relative XDG_CACHE_HOME, mounted from one directory, offline from
 # another: the mirror is beside the disk cache under $HOME/.cache/embassy, not under the cwd
+# (--cache-size: a store in a local directory gets a disk cache only when asked for one)
 mkdir -p "$T/home" "$T/cwd1" "$T/cwd2"
-(cd "$T/cwd1" && HOME=$T/home XDG_CACHE_HOME=relcache em_mount "$STORE" "$MNT")
+(cd "$T/cwd1" && HOME=$T/home XDG_CACHE_HOME=relcache em_mount "$STORE" "$MNT" --cache-size 1G)
 cmp "$MNT/latest/registers/cadastre.bin" "$SRC/registers/cadastre.bin" || fail "read differs"
 unmount "$MNT"
 [ ! -e "$T/cwd1/relcache" ] || fail "a relative XDG_CACHE_HOME was used: $(find "$T/cwd1" | head -3)"
