@@ -5,6 +5,7 @@
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_DIR/.." && pwd)
 EMBASSY=${EMBASSY:-/work/build-bench/embassy}
+LATPROXY=${LATPROXY:-$(dirname "$EMBASSY")/latproxy} # built beside embassy (CMake target latproxy)
 WORK_ROOT=${BENCH_WORK:-/var/tmp/embassy-bench-work}
 RESULTS=${BENCH_RESULTS:-$BENCH_DIR/RESULTS.md}
 CAP=${BENCH_CAP:-120}          # seconds: upper bound of one measured step
@@ -108,6 +109,18 @@ mibps() { if isnum "$2" && [ "$(calc "$2 > 0" 0)" = 1 ]; then calc "$1 / 1048576
 perS() { if isnum "$2" && [ "$(calc "$2 > 0" 0)" = 1 ]; then calc "$1 / $2" 0; elif [[ $2 == ">"* ]]; then echo "<$(calc "$1 / ${2#>}" 1)"; else echo "n/a"; fi; }
 mib() { calc "$1 / 1048576" 1; }
 kib2mib() { if isnum "$1"; then calc "$1 / 1024" 0; else echo "n/a"; fi; }
+
+# start_latproxy NAME UPSTREAM_PORT DELAY_MS: bench/latproxy in front of 127.0.0.1:UPSTREAM_PORT,
+# delaying each direction by DELAY_MS; its port in LP_PORT (registered for cleanup by PID)
+start_latproxy() {
+  rm -f "$WORK/$1.port"
+  start_bg "$1" "$LATPROXY" --upstream "127.0.0.1:$2" --delay-ms "$3" --port-file "$WORK/$1.port"
+  wait_until 20 test -s "$WORK/$1.port" || die "latproxy $1 did not start"
+  LP_PORT=$(cat "$WORK/$1.port")
+}
+
+# figure KEY VALUE: one machine-readable figure for bench/ratio.py (to $BENCH_FIGURES, if set)
+figure() { [ -z "${BENCH_FIGURES:-}" ] || printf '%s\t%s\n' "$1" "$2" >> "$BENCH_FIGURES"; }
 
 # ---- header for RESULTS.md ----
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -1,30 +1,38 @@
 #!/usr/bin/env bash
-# mount.sh [--small] [--no-30ms] [--only SYS,...] — `embassy mount` vs `restic mount`, `rclone mount`
-# of an rclone crypt remote (WebDAV on the same nginx), and the local disk, in one run.
-#   0 ms:  embassy over nginx HTTPS (HTTP/2); restic mount of a local repository (the issue's
-#          anchor); rclone crypt over the nginx WebDAV (HTTPS); the data set on local disk
-#   30 ms: the same through tests/tools/faultproxy.py with 30 ms per request: embassy and rclone
-#          via plain-http nginx, restic via `rclone serve restic` (REST)
+# mount.sh [--small] [--no-30ms] [--only=SYS,...] — the mount workload on every kind of store,
+# side by side in one run: the data set on local disk; `restic mount` of a local repository;
+# `embassy mount` of a local store directory; the same store through nginx over HTTPS (HTTP/2);
+# and, through bench/latproxy (a TCP proxy delaying each direction by 15 ms: a 30 ms round trip,
+# TLS end to end), embassy over HTTPS and restic over its REST server. Optional: rclone crypt
+# over the nginx WebDAV (--only=...,rclone).
+# SYS names: local restic embassy embassy-https rclone (0 ms); embassy-30 restic-30 rclone-30.
 # For every test a fresh mount (caches dropped first, fresh daemon caches) runs it cold, then
-# the same mount runs it again warm: ls -lR; sequential read of the 1 GiB file; fio random
-# 4 KiB reads (iodepth 1, numjobs 1 and 4: IOPS, p99); cp -a of the small files; rsync -a of
-# everything; 2,000 SQLite rowid lookups and a rowid range query (immutable=1). Also: time from
-# command to mount ready (polls for the database's path), daemon peak RSS (VmHWM, max over mounts).
-# Every step is bounded by BENCH_CAP s (default 120); a capped cold step skips its warm run.
+# the same mount runs it again warm: find; ls -lR; sequential read of the 1 GiB file (and the
+# daemon's CPU time for it); fio random 4 KiB reads (iodepth 1; and 4 jobs); cp -a of the
+# small files; rsync -a of everything; 2,000 SQLite rowid lookups and a rowid range query.
+# Also: time from command to mount ready, daemon peak RSS (VmHWM, max over its mounts).
+# Metadata tests of bench/metadata.sh (issue 11's metadata half) run too when it exists:
+#   bench/metadata.sh tests            prints the names of its tests, one per line
+#   bench/metadata.sh run TEST ROOT    runs one on a fresh mount of ROOT (caches dropped);
+#                                      the harness times it (wall and daemon CPU), then runs
+#                                      it again warm
+# Every step is bounded by BENCH_CAP s (default 180); a capped cold step skips its warm run.
+# Figures go to $BENCH_FIGURES (if set; "KEY VALUE" lines) for bench/ratio.py.
 # env: BENCH_FIO_S (fio runtime per run, default 10), BENCH_CAP, EMBASSY, BENCH_WORK, BENCH_KEEP
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-SMALL=(); DO30=1; ONLY=local,embassy,restic,rclone
+SMALL=(); DO30=1; ONLY=local,restic,embassy,embassy-https,embassy-30,restic-30
 for a in "$@"; do
   case $a in
     --small) SMALL=(--small) ;; --no-30ms) DO30=0 ;; --only=*) ONLY=${a#--only=} ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;; *) die "unknown argument $a" ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;; *) die "unknown argument $a" ;;
   esac
 done
+CAP=${BENCH_CAP:-180}
 FIO_S=${BENCH_FIO_S:-10}
 need restic rclone fio rsync python3 curl nginx fusermount3 mountpoint /usr/bin/time
 [ -x "$EMBASSY" ] || die "$EMBASSY not built (see bench/README.md)"
-"$EMBASSY" mount --help >/dev/null 2>&1 || die "this embassy has no mount command yet"
+[ -x "$LATPROXY" ] || die "$LATPROXY not built (see bench/README.md)"
 load_dataset "${SMALL[@]}"
 has() { [[ ,$ONLY, == *,$1,* ]]; }
 
@@ -40,88 +48,92 @@ MNT=$WORK/mnt; mkdir -p "$MNT"; add_mount "$MNT"
 DST=$WORK/dst
 
 # ---- servers and stores ----
-NG1=$WORK/nginx-tls; NG2=$WORK/nginx-http
-add_cmd "'$REPO/scripts/nginx-down.sh' '$NG1'"
-"$REPO/scripts/nginx-up.sh" "$NG1" >"$LOGDIR/nginx-tls.out" 2>&1 || { cat "$LOGDIR/nginx-tls.out"; die "nginx (TLS) did not start"; }
-HTTPS_URL=$(. "$NG1/http.env"; echo "$STORE_URL"); CA=$NG1/pki/ca.crt
-mkdir -p "$NG2"; ln -s "$NG1/data" "$NG2/data"
-add_cmd "'$REPO/scripts/nginx-down.sh' '$NG2'"
-NGINX_TLS=0 "$REPO/scripts/nginx-up.sh" "$NG2" >"$LOGDIR/nginx-http.out" 2>&1 || { cat "$LOGDIR/nginx-http.out"; die "nginx (http) did not start"; }
-HTTP_URL=$(. "$NG2/http.env"; echo "$STORE_URL")
-proxy() { # proxy NAME UPSTREAM: faultproxy (0 ms until set_latency); port in PROXY_PORT
-  rm -f "$WORK/$1.port"
-  start_bg "$1" python3 "$REPO/tests/tools/faultproxy.py" --upstream "$2" --port-file "$WORK/$1.port" --latency-ms 0
-  wait_until 20 test -s "$WORK/$1.port" || die "faultproxy $1 did not start"
-  PROXY_PORT=$(cat "$WORK/$1.port")
-}
-set_latency() { curl -sf "http://127.0.0.1:$1/__fault?latency_ms=$2" >/dev/null; }
+NG=$WORK/nginx-tls
+add_cmd "'$REPO/scripts/nginx-down.sh' '$NG'"
+"$REPO/scripts/nginx-up.sh" "$NG" >"$LOGDIR/nginx-tls.out" 2>&1 || { cat "$LOGDIR/nginx-tls.out"; die "nginx (TLS) did not start"; }
+HTTPS_URL=$(. "$NG/http.env"; echo "$STORE_URL"); NG_PORT=$(. "$NG/http.env"; echo "$STORE_PORT")
+CA=$NG/pki/ca.crt
+ESTORE=$NG/data/store # embassy's store: mounted as a directory and served by nginx
 declare -A UP
-if has embassy; then
-  log "sealing the data set into the nginx store"
-  emb_init "$NG1/data/store"
-  CAP=0 timed up_emb "$EMBASSY" seal "$NG1/data/store" "$DATA" --sealer-key "$WORK/sealer.key"
+if has embassy || has embassy-https || has embassy-30; then
+  log "sealing the data set into the store nginx serves"
+  emb_init "$ESTORE"
+  CAP=0 timed up_emb "$EMBASSY" seal "$ESTORE" "$DATA" --sealer-key "$WORK/sealer.key"
   [ "$T_RC" = 0 ] || die "seal failed"; UP[embassy]=$T_WALL
 fi
-if has restic; then
+RREPO=$WORK/restic-repo
+if has restic || has restic-30; then
   log "restic backup into a local repository"
-  RREPO=$WORK/restic-repo
   restic init -r "$RREPO" >/dev/null 2>&1 || die "restic init failed"
   RESTIC_CACHE_DIR=$WORK/rc-backup CAP=0 timed up_res restic -r "$RREPO" backup "$DATA"
   [ "$T_RC" = 0 ] || die "restic backup failed"; UP[restic]=$T_WALL
   rm -rf "$WORK/rc-backup"
 fi
-if has rclone; then
+if has rclone || has rclone-30; then
   # written through a crypt remote over the directory nginx serves (the same objects a crypt
   # remote over WebDAV would write: nginx's MKCOL refuses missing parents under parallel PUTs)
   log "rclone copy into the crypt remote (the nginx WebDAV directory)"
   export RCLONE_CONFIG_BDAV_TYPE=webdav RCLONE_CONFIG_BDAV_URL=$HTTPS_URL/rclone RCLONE_CONFIG_BDAV_VENDOR=other
   export RCLONE_CONFIG_BCRYPT_TYPE=crypt RCLONE_CONFIG_BCRYPT_REMOTE=bdav:
   RCLONE_CONFIG_BCRYPT_PASSWORD=$(rclone obscure "$(cat "$WORK/pass")"); export RCLONE_CONFIG_BCRYPT_PASSWORD
-  export RCLONE_CONFIG_BLOCAL_TYPE=crypt RCLONE_CONFIG_BLOCAL_REMOTE=$NG1/data/rclone
+  export RCLONE_CONFIG_BLOCAL_TYPE=crypt RCLONE_CONFIG_BLOCAL_REMOTE=$NG/data/rclone
   export RCLONE_CONFIG_BLOCAL_PASSWORD=$RCLONE_CONFIG_BCRYPT_PASSWORD
   export RCLONE_CA_CERT=$CA RCLONE_CONFIG=/dev/null
   CAP=0 timed up_rcl rclone copy "$DATA" blocal: --transfers 4
   [ "$T_RC" = 0 ] || { tail "$LOGDIR/up_rcl.log"; die "rclone copy failed"; }; UP[rclone]=$T_WALL
 fi
+if [ "$DO30" = 1 ]; then
+  start_latproxy lp-https "$NG_PORT" 15; P_LP_HTTPS=$LP_PORT
+  if has restic-30; then
+    P_REST=$("$REPO/scripts/free-port.sh")
+    start_bg rclone-serve-restic rclone serve restic --addr "127.0.0.1:$P_REST" "$RREPO"
+    wait_until 20 curl -sf -o /dev/null "http://127.0.0.1:$P_REST/config" || die "rclone serve restic not ready"
+    start_latproxy lp-rest "$P_REST" 15; P_LP_REST=$LP_PORT
+  fi
+  export RCLONE_CONFIG_BDAV30_TYPE=webdav RCLONE_CONFIG_BDAV30_URL=https://127.0.0.1:$P_LP_HTTPS/rclone RCLONE_CONFIG_BDAV30_VENDOR=other
+  export RCLONE_CONFIG_BCRYPT30_TYPE=crypt RCLONE_CONFIG_BCRYPT30_REMOTE=bdav30:
+  RCLONE_CONFIG_BCRYPT30_PASSWORD=${RCLONE_CONFIG_BCRYPT_PASSWORD:-}; export RCLONE_CONFIG_BCRYPT30_PASSWORD
+fi
 
 # ---- mounting ----
 DPID=; ROOT=; READY=
-# mount_fresh SYS LAT: caches dropped, a fresh daemon with empty caches; sets ROOT, DPID, READY
 MOUNTS=0
+# mount_fresh SYS: caches dropped, a fresh daemon with empty caches; sets ROOT, DPID, READY
 mount_fresh() {
-  local sys=$1 lat=$2 t0 n
+  local sys=$1 t0 n url opt=()
   MOUNTS=$((MOUNTS + 1)); n=$MOUNTS
   drop_caches
   t0=$(now_ns)
   case $sys in
     local) ROOT=$DATA; DPID=; READY=0; return 0 ;;
-    embassy)
-      local url=$HTTPS_URL/store opt=(--cacert "$CA")
-      [ "$lat" = 30 ] && { url=http://127.0.0.1:$P_PROXY/store; opt=(); }
-      start_bg "emb-mount-$n" "$EMBASSY" mount "$url" "$MNT" --foreground --passphrase-file "$WORK/pass" \
-        --cache-dir "$WORK/ecache-$n" "${opt[@]}"
-      ROOT=$MNT/latest ;;
-    restic)
-      local r=$RREPO; [ "$lat" = 30 ] && r=rest:http://127.0.0.1:$P_RPROXY/
-      RESTIC_CACHE_DIR=$WORK/rcache-$n start_bg "restic-mount-$n" restic -r "$r" mount "$MNT"
+    embassy) url=$ESTORE ;;
+    embassy-https) url=$HTTPS_URL/store; opt=(--cacert "$CA" --cache-dir "$WORK/ecache-$n") ;;
+    embassy-30) url=https://127.0.0.1:$P_LP_HTTPS/store; opt=(--cacert "$CA" --cache-dir "$WORK/ecache-$n") ;;
+    restic|restic-30)
+      local r=$RREPO; [ "$sys" = restic-30 ] && r=rest:http://127.0.0.1:$P_LP_REST/
+      RESTIC_CACHE_DIR=$WORK/rcache-$n start_bg "mount-$n" restic -r "$r" mount "$MNT"
       ROOT=$MNT/snapshots/latest$DATA ;;
-    rclone)
-      local remote=bcrypt:; [ "$lat" = 30 ] && remote=bcrypt30:
-      start_bg "rclone-mount-$n" rclone mount "$remote" "$MNT" --read-only --cache-dir "$WORK/rclcache-$n"
+    rclone|rclone-30)
+      local remote=bcrypt:; [ "$sys" = rclone-30 ] && remote=bcrypt30:
+      start_bg "mount-$n" rclone mount "$remote" "$MNT" --read-only --cache-dir "$WORK/rclcache-$n"
       ROOT=$MNT ;;
   esac
+  if [[ $sys == embassy* ]]; then
+    start_bg "mount-$n" "$EMBASSY" mount "$url" "$MNT" --foreground --passphrase-file "$WORK/pass" "${opt[@]}"
+    ROOT=$MNT/latest
+  fi
   DPID=$BG_PID
   if ! wait_until "$CAP" test -e "$ROOT/$DS_DB"; then
-    log "$sys mount not ready after $CAP s"; tail -5 "$LOGDIR/"*"-mount-$n.out" >&2; READY=">$CAP"; return 1
+    log "$sys mount not ready after $CAP s"; tail -5 "$LOGDIR/mount-$n.out" >&2; READY=">$CAP"; return 1
   fi
   READY=$(calc "($(now_ns) - $t0) / 1e9" 2)
 }
-declare -A HWM
-umount_now() { # umount_now SYS LAT
-  local k="$1|$2" h
+declare -A HWM V
+umount_now() { # umount_now SYS
+  local h
   if [ -n "$DPID" ]; then
     h=$(awk '/VmHWM/{print $2}' "/proc/$DPID/status" 2>/dev/null || echo 0)
-    [ "${h:-0}" -gt "${HWM[$k]:-0}" ] && HWM[$k]=$h
+    [ "${h:-0}" -gt "${HWM[$1]:-0}" ] && HWM[$1]=$h
     fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
     for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$DPID" 2>/dev/null && { kill "$DPID"; sleep 0.5; kill -9 "$DPID" 2>/dev/null || true; }
@@ -149,11 +161,17 @@ n, s = c.execute("SELECT count(*), sum(capital) FROM company WHERE id BETWEEN ? 
 t2 = time.monotonic() - t
 print("%.3f %.3f %d" % (t1, t2, n))
 PY
-declare -A V
-# one_test SYS LAT TEST PHASE: fills V["SYS|LAT|TEST|PHASE"] (and extra keys); 1 if capped
+META=$BENCH_DIR/metadata.sh
+META_TESTS=()
+# (a metadata.sh without that protocol runs on its own from run_all.sh)
+if [ -x "$META" ] && "$META" tests >/dev/null 2>&1; then mapfile -t META_TESTS < <("$META" tests); fi
+dcpu() { [ -n "$DPID" ] && awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$DPID/stat" 2>/dev/null || echo 0; }
+# one_test SYS TEST PHASE: fills V["SYS|TEST|PHASE"] (and extra keys); 1 if capped
 one_test() {
-  local sys=$1 lat=$2 test=$3 ph=$4 k="$1|$2|$3|$4" name="$1-$2-$3-$4" j
+  local sys=$1 test=$2 ph=$3 k="$1|$2|$3" name="$1-$2-$3" j c0
+  c0=$(dcpu)
   case $test in
+    find) timed "$name" find "$ROOT/"; V[$k]=$T_WALL ;;
     ls) timed "$name" ls -lR "$ROOT/"; V[$k]=$T_WALL ;;
     seq) timed "$name" cat "$ROOT/$DS_BIG"; V[$k]=$(mibps "$DS_BIG_BYTES" "$T_WALL"); V["$k|s"]=$T_WALL ;;
     fio1|fio4)
@@ -183,106 +201,86 @@ print("%.0f %.1f" % (j["iops"], p))' "$LOGDIR/$name.json")
     sql) timed "$name" python3 "$WORK/sql.py" "$ROOT/$DS_DB" "$DS_DB_ROWS"
       if [ "$T_RC" = 0 ]; then read -r "V[$k]" "V[$k|range]" _ < "$LOGDIR/$name.log"
       else V[$k]="fail"; V["$k|range"]="fail"; [[ $T_WALL == ">"* ]] && { V[$k]=">$CAP"; V["$k|range"]=">$CAP"; }; fi ;;
+    meta:*) timed "$name" "$META" run "${test#meta:}" "$ROOT"; V[$k]=$T_WALL ;;
   esac
+  V["$k|cpu"]=$(calc "$(dcpu) - $c0" 2)
   [ "$T_RC" = 0 ] || log "$name: exit $T_RC"
   [[ $T_WALL == ">"* ]] && return 1
   return 0
 }
-TESTS=(ls seq fio1 fio4 cp rsync sql)
-run_sys() { # run_sys SYS LAT
-  local sys=$1 lat=$2 t
+TESTS=(find ls seq fio1 fio4 cp rsync sql)
+for t in "${META_TESTS[@]}"; do TESTS+=("meta:$t"); done
+run_sys() { # run_sys SYS
+  local sys=$1 t
   for t in "${TESTS[@]}"; do
-    log "$sys @${lat}ms: $t"
-    if ! mount_fresh "$sys" "$lat"; then
-      V["$sys|$lat|$t|cold"]="mount failed"; umount_now "$sys" "$lat"; continue
+    log "$sys: $t (load $(cut -d' ' -f1 /proc/loadavg))"
+    if ! mount_fresh "$sys"; then
+      V["$sys|$t|cold"]="mount failed"; umount_now "$sys"; continue
     fi
-    [ -n "${V["$sys|$lat|ready"]:-}" ] || V["$sys|$lat|ready"]=$READY
-    V["$sys|$lat|ready|all"]="${V["$sys|$lat|ready|all"]:-}${V["$sys|$lat|ready|all"]:+ }$READY"
-    if one_test "$sys" "$lat" "$t" cold; then one_test "$sys" "$lat" "$t" warm || true
-    else V["$sys|$lat|$t|warm"]="(skipped)"; fi
-    umount_now "$sys" "$lat"
+    [ -n "${V["$sys|ready"]:-}" ] || V["$sys|ready"]=$READY
+    V["$sys|ready|all"]="${V["$sys|ready|all"]:-}${V["$sys|ready|all"]:+ }$READY"
+    if one_test "$sys" "$t" cold; then one_test "$sys" "$t" warm || true
+    else V["$sys|$t|warm"]="(skipped)"; fi
+    umount_now "$sys"
   done
 }
-SYSTEMS=()
-for s in local embassy restic rclone; do has "$s" && SYSTEMS+=("$s"); done
-for s in "${SYSTEMS[@]}"; do run_sys "$s" 0; done
+SYS0=(); SYS30=()
+for s in local restic embassy embassy-https rclone; do has "$s" && SYS0+=("$s"); done
+if [ "$DO30" = 1 ]; then for s in embassy-30 restic-30 rclone-30; do has "$s" && SYS30+=("$s"); done; fi
+for s in "${SYS0[@]}" "${SYS30[@]}"; do run_sys "$s"; done
 
-SYS30=()
-if [ "$DO30" = 1 ]; then
-  proxy proxy-http "$HTTP_URL"; P_PROXY=$PROXY_PORT
-  if has restic; then
-    P_REST=$("$REPO/scripts/free-port.sh")
-    start_bg rclone-serve-restic rclone serve restic --addr "127.0.0.1:$P_REST" "$RREPO"
-    wait_until 20 curl -sf -o /dev/null "http://127.0.0.1:$P_REST/config" || die "rclone serve restic not ready"
-    proxy proxy-rest "http://127.0.0.1:$P_REST"; P_RPROXY=$PROXY_PORT
-    set_latency "$P_RPROXY" 30
-  fi
-  export RCLONE_CONFIG_BDAV30_TYPE=webdav RCLONE_CONFIG_BDAV30_URL=http://127.0.0.1:$P_PROXY/rclone RCLONE_CONFIG_BDAV30_VENDOR=other
-  export RCLONE_CONFIG_BCRYPT30_TYPE=crypt RCLONE_CONFIG_BCRYPT30_REMOTE=bdav30:
-  RCLONE_CONFIG_BCRYPT30_PASSWORD=${RCLONE_CONFIG_BCRYPT_PASSWORD:-}; export RCLONE_CONFIG_BCRYPT30_PASSWORD
-  set_latency "$P_PROXY" 30
-  for s in embassy restic rclone; do has "$s" && SYS30+=("$s"); done
-  for s in "${SYS30[@]}"; do run_sys "$s" 30; done
-fi
+# ---- figures for bench/ratio.py ----
+for k in "${!V[@]}"; do figure "mount|$k" "${V[$k]}"; done
+for k in "${!HWM[@]}"; do figure "mount|$k|hwm_mib" "$(kib2mib "${HWM[$k]}")"; done
+figure "mount|big_bytes" "$DS_BIG_BYTES"
 
 # ---- report ----
 REPORT=$WORK/report.md
 v() { echo "${V[$1]:-n/a}"; }
 cw() { echo "$(v "$1|cold") / $(v "$1|warm")"; }
 fiocell() { echo "$(v "$1|cold") ($(v "$1|cold|p99")) / $(v "$1|warm") ($(v "$1|warm|p99"))"; }
-table() { # table LAT SYS...
-  local lat=$1; shift
+cpugib() { local c; c=$(v "$1|cold|cpu"); isnum "$c" && calc "$c / ($DS_BIG_BYTES / 1073741824)" 2 || echo n/a; }
+table() { # table SYS...
   local s hdr="| test (cold / warm) |" sep="|---|"
   for s in "$@"; do hdr="$hdr $s |"; sep="$sep---|"; done
-  [[ " $* " == *" embassy "* && " $* " == *" restic "* ]] && { hdr="$hdr embassy vs restic (cold / warm) |"; sep="$sep---|"; }
   echo "$hdr"; echo "$sep"
-  line() { # line LABEL FN TEST HIGHER_BETTER(1|0)
-    local l="| $1 |" s k r1 r2
-    for s in "${@:5}"; do k="$s|$lat|$3"; l="$l $($2 "$k") |"; done
-    if [[ " ${*:5} " == *" embassy "* && " ${*:5} " == *" restic "* ]]; then
-      if [ "$4" = 1 ]; then r1=$(ratio "$(v "embassy|$lat|$3|cold")" "$(v "restic|$lat|$3|cold")"); r2=$(ratio "$(v "embassy|$lat|$3|warm")" "$(v "restic|$lat|$3|warm")")
-      else r1=$(ratio "$(v "restic|$lat|$3|cold")" "$(v "embassy|$lat|$3|cold")"); r2=$(ratio "$(v "restic|$lat|$3|warm")" "$(v "embassy|$lat|$3|warm")"); fi
-      [ "$3" = ready ] && { r1=$(ratio "$(v "restic|$lat|ready")" "$(v "embassy|$lat|ready")"); r2=-; }
-      [[ $r1 == n/a || $r1 == - ]] || r1="${r1}x"; [[ $r2 == n/a || $r2 == - ]] || r2="${r2}x"
-      l="$l **${r1} / ${r2}** |"
-    fi
-    echo "$l"
-  }
-  line "mount ready, s (first mount)" v ready 0 "$@"
-  line "\`ls -lR\`, s" cw ls 0 "$@"
-  line "sequential read $(mib "$DS_BIG_BYTES") MiB file, MiB/s" cw seq 1 "$@"
-  line "fio 4 KiB random, qd1: IOPS (p99 ms)" fiocell fio1 1 "$@"
-  line "fio 4 KiB random, 4 jobs: IOPS (p99 ms)" fiocell fio4 1 "$@"
-  line "\`cp -a\` $DS_SMALL_FILES small files, files/s" cw cp 1 "$@"
-  line "\`rsync -a\` everything ($(mib "$DS_BYTES") MiB), MiB/s" cw rsync 1 "$@"
-  line "SQLite $( [ "$DS_DB_ROWS" -ge 2000 ] && echo 2,000 ) rowid lookups, s" cw sql 0 "$@"
-  line "SQLite rowid range query (10% of rows), s" cw "sql|range" 0 "$@"
+  line() { local l="| $1 |" s; for s in "${@:3}"; do l="$l $($2 "$s|${LINE_KEY}") |"; done; echo "$l"; }
+  LINE_KEY=ready line "mount ready, s (first mount)" v "$@"
+  LINE_KEY=find line "\`find\`, s" cw "$@"
+  LINE_KEY=ls line "\`ls -lR\`, s" cw "$@"
+  for t in "${META_TESTS[@]}"; do LINE_KEY="meta:$t" line "$t (bench/metadata.sh), s" cw "$@"; done
+  LINE_KEY=seq line "sequential read $(mib "$DS_BIG_BYTES") MiB file, MiB/s" cw "$@"
+  LINE_KEY=seq line "daemon CPU s per GiB of that read (cold)" cpugib "$@"
+  LINE_KEY=fio1 line "fio 4 KiB random, qd1: IOPS (p99 ms)" fiocell "$@"
+  LINE_KEY=fio4 line "fio 4 KiB random, 4 jobs: IOPS (p99 ms)" fiocell "$@"
+  LINE_KEY=cp line "\`cp -a\` $DS_SMALL_FILES small files, files/s" cw "$@"
+  LINE_KEY=rsync line "\`rsync -a\` everything ($(mib "$DS_BYTES") MiB), MiB/s" cw "$@"
+  LINE_KEY=sql line "SQLite $( [ "$DS_DB_ROWS" -ge 2000 ] && echo 2,000 ) rowid lookups, s" cw "$@"
+  LINE_KEY=range line "SQLite rowid range query (10% of rows), s" cw "$@"
   local l="| daemon peak RSS (VmHWM), MiB |"
-  for s in "$@"; do if [ "$s" = local ]; then l="$l - |"; else l="$l $(kib2mib "${HWM[$s|$lat]:-n/a}") |"; fi; done
-  [[ " $* " == *" embassy "* && " $* " == *" restic "* ]] && l="$l |"
+  for s in "$@"; do if [ "$s" = local ]; then l="$l - |"; else l="$l $(kib2mib "${HWM[$s]:-n/a}") |"; fi; done
   echo "$l"
 }
-# the "|range" values are stored under "sys|lat|sql|cold|range": remap for the table
+# the "|range" values are stored under "sys|sql|PHASE|range": remap for the table
 for k in "${!V[@]}"; do
-  [[ $k == *"|sql|"*"|range" ]] && { b=${k%|range}; ph=${b##*|}; V["${b%|*}|range|$ph"]=${V[$k]}; }
+  [[ $k == *"|sql|"*"|range" ]] && { b=${k%|range}; ph=${b##*|}; V["${b%|sql|*}|range|$ph"]=${V[$k]}; }
 done
 {
-  machine_header "mount: embassy vs restic mount, rclone crypt mount, local disk${SMALL:+ — SMALL trial data set}"
+  machine_header "mount: local disk, restic mount, embassy mount (local dir, HTTPS, 30 ms)${SMALL:+ — SMALL trial data set}"
   echo "- cold = caches dropped and a fresh mount (fresh daemon caches) for every test; warm = the same test again on that mount. fio: ${FIO_S} s per run, --invalidate=1 cold / 0 warm. Steps bounded at ${CAP} s (\">${CAP}\": capped; its warm run skipped)."
-  echo "- embassy: nginx HTTPS h2 store, --memory-cache default, disk cache in a fresh dir per mount. restic: local repository at 0 ms; REST (\`rclone serve restic\`) at 30 ms. rclone: crypt over WebDAV on the same nginx (vfs-cache-mode off, defaults). uploads: ${UP[embassy]:-n/a} s embassy seal (HTTPS), ${UP[restic]:-n/a} s restic backup (local), ${UP[rclone]:-n/a} s rclone copy (to the crypt remote through the served directory)"
-  echo "- mount-ready samples (s), 0 ms: $(for s in "${SYSTEMS[@]}"; do printf '%s: %s; ' "$s" "$(v "$s|0|ready|all")"; done)"
+  echo "- embassy: one store, mounted as a local directory (no disk cache: the store is on local disk), through nginx HTTPS h2, and through bench/latproxy at 30 ms (15 ms each way, TLS end to end); --memory-cache default (256M), a fresh disk cache per network mount. restic: local repository; at 30 ms its REST server (\`rclone serve restic\`) through the same proxy. uploads: ${UP[embassy]:-n/a} s embassy seal (local), ${UP[restic]:-n/a} s restic backup (local)"
+  echo "- mount-ready samples (s): $(for s in "${SYS0[@]}" "${SYS30[@]}"; do printf '%s: %s; ' "$s" "$(v "$s|ready|all")"; done)"
   echo
   echo "### loopback (0 ms)"
   echo
-  table 0 "${SYSTEMS[@]}"
+  table "${SYS0[@]}"
   if [ "${#SYS30[@]}" -gt 0 ]; then
     echo
-    echo "### through faultproxy, 30 ms per request"
+    echo "### through bench/latproxy, 30 ms round trip"
     echo
-    table 30 "${SYS30[@]}"
+    table "${SYS30[@]}"
   fi
   echo
   echo "(† \`cp -a\` exited 1: the mount answers listxattr with EIO (rclone mount); all file data was copied.)"
-  echo "(\"embassy vs restic\": speed-up of embassy, >1 is better. Issue #5 anchors, restic mount: cold seq 190 MiB/s, warm 209, random 157 IOPS p99 23 ms, ls -lR 2.6 s, cp -a 2,057 files/s, rsync 74 MiB/s, ready 0.9 s, RSS 279 MiB; at 30 ms cp -a 653 s, seq 37.7 MiB/s, 26.7 IOPS, 2,000 lookups 4.3 s.)"
 } > "$REPORT"
 emit "$REPORT"

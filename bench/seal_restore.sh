@@ -87,6 +87,11 @@ S_EMB3=$(size "$STORE"); S_RES3=$(size "$REPO_R")
 # the last line of seal --json is its summary (progress lines may come before: docs/JSON.md)
 jget() { python3 -c 'import json,sys; t=open(sys.argv[1]).read(); d=json.loads([l for l in t.splitlines() if l.startswith("{")][-1]); print(d.get(sys.argv[2], "?"))' "$1" "$2" 2>/dev/null || echo "?"; }
 
+for k in "${!W[@]}"; do
+  figure "seal|$k|s" "${W[$k]}"; figure "seal|$k|rss_mib" "$(kib2mib "${R[$k]}")"; figure "seal|$k|cpu" "${C[$k]}"
+done
+figure "seal|bytes" "$DS_BYTES"
+
 REPORT=$WORK/report.md
 {
   machine_header "seal/restore: embassy vs restic (local repository)${SMALL:+ — SMALL trial data set}"
