@@ -27,7 +27,8 @@ enum cli_exit {
 	EXIT_NOTFOUND = 6,  /* snapshot or path not found, or ambiguous */
 	EXIT_INTEGRITY = 7, /* tampered or damaged data found */
 	EXIT_IO = 8,	    /* store unreachable, I/O error, out of space */
-	EXIT_CONFLICT = 9,  /* another writer moved the head meanwhile (concurrent seal/commit) */
+	EXIT_CONFLICT =
+	    9, /* another writer changed the store meanwhile in a way we cannot build on */
 };
 
 /* The exit-status section every --help ends with. */
@@ -44,8 +45,8 @@ enum cli_exit {
 	"  7  integrity problem: tampered, damaged or missing data (verify found problems), a\n"   \
 	"     rolled-back or (with --require-fresh) expired head pointer, a substituted key\n"     \
 	"  8  store unreachable, timed out, I/O error or out of space\n"                           \
-	"  9  conflict: another seal (or commit) moved the store's head at the same time and\n"    \
-	"     won; run the command again\n"
+	"  9  conflict: another writer (seal, commit, forget, prune) changed the store at the\n"   \
+	"     same time in a way this command cannot build on; run the command again\n"
 
 /* The option groups of --help texts. A command's help names the groups of the options it
  * takes, and its option table the matching CLI_OPTS_* macros, so help and parser agree (the
@@ -375,6 +376,14 @@ int auth_passphrase_from(const char *file, const char *cmd, struct cli_auth *out
 void auth_clear(struct cli_auth *a);
 /* Open STORE with gathered credentials, reporting failures; returns an exit code. */
 int cli_open_store(const struct cli_ctx *c, const char *url, bool need_sealer, struct store **out);
+
+/* ---- cmd_prune.c (also run by forget --prune) ---- */
+struct prune_opts;
+struct prune_result;
+/* Run prune_run with a progress bar and report failures; text: print the summary. Returns
+ * an exit code. */
+int cli_prune(const struct cli_ctx *c, struct store *s, struct prune_opts *po,
+	      struct prune_result *r, const char *url, bool text);
 
 /* ---- main.c ---- */
 const struct cli_cmd *cli_find(const char *name);

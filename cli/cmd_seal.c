@@ -43,8 +43,10 @@ static const char help[] =
     "\n"
     "  A seal only adds objects and moves the head last, so an interrupted seal (Ctrl-C,\n"
     "  kill, power loss) leaves the store valid; the next seal reuses what was uploaded.\n"
-    "  Two seals into one store at the same time: one moves the head, the other exits\n"
-    "  with 9 (its snapshot stays in the store, not the latest; run it again).\n"
+    "  Two seals into one store at the same time both publish: each adds its snapshot to\n"
+    "  a new generation of the signed snapshot list, written create-only; the one that\n"
+    "  loses that race builds again on the winner's list (its snapshot becomes the latest,\n"
+    "  the winner's its parent). Exit 9 only when other writers kept winning.\n"
     "\n"
     "  With a profile, PATH may be left out too: the profile's 'path' lines are sealed.\n"
     "\n"
@@ -255,10 +257,8 @@ static int report(const struct seal_args *a, const struct seal_result *r, int sr
 	return sret == 3 ? EXIT_WARN : EXIT_OK;
 }
 
-static int seal_error(const char *url, const struct seal_result *r, int err)
+static int seal_error(const char *url, int err)
 {
-	char id[2 * ID_LEN + 1];
-
 	switch (err) {
 	case -ENOSPC:
 	case -EDQUOT:
@@ -267,11 +267,10 @@ static int seal_error(const char *url, const struct seal_result *r, int err)
 			  url);
 		return EXIT_IO;
 	case -EEXIST:
-		hex_encode(r->snapshot, ID_LEN, id);
-		cli_error("another seal published to store %s at the same time and its snapshot "
-			  "is the latest; this seal's snapshot %.12s is in the store, not the "
-			  "latest: seal again",
-			  url, id);
+	case -EAGAIN: /* too many lost races for the snapshot list (lifecycle/snaplist.h) */
+		cli_error("other writers kept publishing to store %s at the same time; no snapshot "
+			  "was published: seal again",
+			  url);
 		return EXIT_CONFLICT;
 	default:
 		cli_error("seal into store %s failed: %s; no snapshot was written (the store "
@@ -333,7 +332,7 @@ static int run(int argc, char **argv)
 	scan_stop(w.scan);
 	progress_free(w.bar);
 	if (err < 0)
-		ret = seal_error(url, &res, err);
+		ret = seal_error(url, err);
 	else
 		ret = report(&a, &res, err, w.start_ns);
 	store_close(s);

@@ -19,9 +19,12 @@ static const char help[] =
     "\n"
     "DESCRIPTION\n"
     "  Checks the store descriptor, every snapshot manifest's signature, the signed head\n"
-    "  pointer, every directory record (it must decode and be well formed), and that every\n"
-    "  record a snapshot refers to is present (its pack exists and is long enough). With\n"
-    "  --read-data every record is also fetched, authenticated and checked against its id.\n"
+    "  pointer and the signed list of live snapshots it names (a listed snapshot the host\n"
+    "  no longer serves is a problem), every directory record of the live snapshots (it\n"
+    "  must decode and be well formed), and that every record they refer to is present\n"
+    "  (its pack exists and is long enough). With --read-data every record is also fetched,\n"
+    "  authenticated and checked against its id. Manifests outside the signed list\n"
+    "  (forgotten, or left by an interrupted seal) are checked for forgery only.\n"
     "\n"
     "  Each problem is printed as one line on standard output naming the object and, where\n"
     "  known, the snapshot and path affected; a summary line follows. The exit status is 0\n"
@@ -98,13 +101,19 @@ static int print_summary(const struct verify_ctx *v, const struct verify_result 
 			printf("%llu problem(s)\n", (unsigned long long)r->problems);
 		else
 			printf("no problems\n");
+		if (r->unlisted)
+			printf("note: %llu manifest(s) outside the signed snapshot list "
+			       "(forgotten, or "
+			       "left by interrupted seals; 'embassy prune' removes them)\n",
+			       (unsigned long long)r->unlisted);
 		return 0;
 	}
-	o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:O, s:f}", "type", "summary", "ok",
+	o = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:O, s:f}", "type", "summary", "ok",
 		      r->problems == 0, "snapshots", (json_int_t)r->snapshots, "trees",
 		      (json_int_t)r->trees, "records", (json_int_t)r->records, "packs",
-		      (json_int_t)r->packs, "problems", (json_int_t)r->problems, "report", v->lines,
-		      "elapsed_s", cli_elapsed_s(v->start_ns));
+		      (json_int_t)r->packs, "problems", (json_int_t)r->problems, "unlisted",
+		      (json_int_t)r->unlisted, "report", v->lines, "elapsed_s",
+		      cli_elapsed_s(v->start_ns));
 	return cli_print_json(o);
 }
 

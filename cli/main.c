@@ -22,6 +22,8 @@ extern const struct cli_cmd cli_cmd_key __attribute__((weak));
 extern const struct cli_cmd cli_cmd_agent __attribute__((weak));
 /* The write-through mount's commands (mount --rw). */
 extern const struct cli_cmd cli_cmd_commit, cli_cmd_status;
+/* The store's lifecycle (issue 13). */
+extern const struct cli_cmd cli_cmd_forget, cli_cmd_prune;
 
 static const struct cli_cmd *commands(size_t i)
 {
@@ -29,7 +31,8 @@ static const struct cli_cmd *commands(size_t i)
 	    &cli_cmd_init,	   &cli_cmd_keygen, &cli_cmd_seal,    &cli_cmd_snapshots,
 	    &cli_cmd_ls,	   &cli_cmd_cat,    &cli_cmd_restore, &cli_cmd_verify,
 	    &cli_cmd_refresh_head, &cli_cmd_mount,  &cli_cmd_key,     &cli_cmd_info,
-	    &cli_cmd_agent,	   &cli_cmd_commit, &cli_cmd_status,
+	    &cli_cmd_agent,	   &cli_cmd_commit, &cli_cmd_status,  &cli_cmd_forget,
+	    &cli_cmd_prune,
 	};
 
 	return i < sizeof(table) / sizeof(table[0]) ? table[i] : (const struct cli_cmd *)-1;

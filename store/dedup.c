@@ -191,6 +191,8 @@ static void keylist_free(struct keylist *l)
 
 struct load_ctx {
 	struct dedup *d, *packs; /* packs: pack ids present, as refs with the id in .id */
+	bool (*skip)(void *ctx, const uint8_t pack[PACK_ID_LEN]);
+	void *skip_ctx;
 };
 
 static int add_entry(void *ctx, const struct index_entry *e)
@@ -201,6 +203,8 @@ static int add_entry(void *ctx, const struct index_entry *e)
 	pid[ID_LEN - 1] = 1; /* never all-zero */
 	if (!dedup_find(c->packs, pid, NULL))
 		return 0; /* pack deleted since: do not dedup against it */
+	if (c->skip && c->skip(c->skip_ctx, e->ref.pack))
+		return 0; /* prune is deleting it (lifecycle/gcwriter.h) */
 	return dedup_add(c->d, &e->ref);
 }
 
@@ -256,8 +260,14 @@ static void fetch_index(void *ctx, size_t i)
 
 int dedup_load(struct dedup *d, struct store *s)
 {
+	return dedup_load_filtered(d, s, NULL, NULL);
+}
+
+int dedup_load_filtered(struct dedup *d, struct store *s,
+			bool (*skip)(void *ctx, const uint8_t pack[PACK_ID_LEN]), void *ctx)
+{
 	struct keylist l = {0};
-	struct load_ctx c = {.d = d};
+	struct load_ctx c = {.d = d, .skip = skip, .skip_ctx = ctx};
 	struct remote_req *reqs = NULL;
 	int ret = dedup_new(&c.packs);
 

@@ -14,6 +14,10 @@ void dedup_free(struct dedup *d);
 /* Read every index/ object of the store. Unreadable index objects are skipped with a
  * warning (they only cost deduplication). */
 int dedup_load(struct dedup *d, struct store *s);
+/* The same, leaving out the records of packs for which skip returns true (packs prune is
+ * deleting: lifecycle/gcwriter.h). */
+int dedup_load_filtered(struct dedup *d, struct store *s,
+			bool (*skip)(void *ctx, const uint8_t pack[PACK_ID_LEN]), void *ctx);
 bool dedup_find(struct dedup *d, const uint8_t id[ID_LEN], struct rec_ref *out);
 int dedup_add(struct dedup *d, const struct rec_ref *ref);
 size_t dedup_count(struct dedup *d);

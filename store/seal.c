@@ -11,12 +11,15 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "gcwriter.h"
 #include "log.h"
 #include "memtune.h"
 #include "par.h"
 #include "rootmeta.h"
 #include "seal_int.h"
+#include "snaplist.h"
 #include "store_int.h"
+#include "store_write.h"
 
 #define DEFAULT_VALID_FOR    (7 * 24 * 3600)
 #define XATTR_LIST_MAX_BYTES (64u << 10)
@@ -238,9 +241,14 @@ static bool unchanged(struct sealer *sl, const struct tree_entry *old, const str
 	    old->size != (uint64_t)st->st_size || old->mtime_ns != mtime ||
 	    old->mode != (st->st_mode & 07777))
 		return false;
-	for (size_t i = 0; i < old->nchunks; i++)
-		if (!dedup_find(sl->dedup, old->chunks[i].rec.id, NULL))
+	for (size_t i = 0; i < old->nchunks; i++) {
+		struct rec_ref at;
+		/* known where the old snapshot says: not in a pack prune condemned, for one */
+		if (!dedup_find(sl->dedup, old->chunks[i].rec.id, &at) ||
+		    memcmp(at.pack, old->chunks[i].rec.pack, PACK_ID_LEN) ||
+		    at.off != old->chunks[i].rec.off)
 			return false;
+	}
 	return true;
 }
 
@@ -594,68 +602,72 @@ static int seal_root(struct sealer *sl, struct rec_ref *ref, uint64_t *count)
 	return ret;
 }
 
-/* Sequence: above every snapshot present and the head, so order never goes backwards. */
-static int next_seq(struct store *s, struct head *prev, bool *has_prev, uint64_t *seq)
-{
-	struct snapshot *v = NULL;
-	size_t n = 0;
-	int ret = store_head_walk(s, prev); /* heads/latest, and any claims beyond it */
+/* Publishing: the manifest, then one new generation of the signed snapshot list naming it,
+ * then the head (snaplist_update). seq is one above the newest listed snapshot and parent is
+ * that snapshot; when another writer publishes first, the edit runs again on its list and the
+ * manifest is rewritten with the next seq (the one written before stays unlisted: prune
+ * removes it). */
+struct publication {
+	struct sealer *sl;
+	struct snapshot sn;
+	bool written;
+};
 
-	*has_prev = ret == 0;
-	if (ret && ret != -ENOENT)
-		return ret;
-	*seq = *has_prev ? prev->seq : 0;
-	ret = store_list_snapshots(s, &v, &n, NULL);
-	for (size_t i = 0; !ret && i < n; i++)
-		if (v[i].seq > *seq)
-			*seq = v[i].seq;
-	store_free_snapshots(v, n);
-	(*seq)++;
-	return ret;
+static int publish_edit(void *ctx, const struct snaplist *cur, struct snaplist *next)
+{
+	struct publication *p = ctx;
+	const struct snaplist_snap *newest = snaplist_newest(cur);
+	uint64_t seq = (newest ? newest->seq : 0) + 1;
+	struct timespec now;
+	int ret;
+
+	if (!p->written || p->sn.seq != seq || p->sn.has_parent != (newest != NULL) ||
+	    (newest && memcmp(p->sn.parent, newest->id, ID_LEN))) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		p->sn.time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+		p->sn.seq = seq;
+		p->sn.has_parent = newest != NULL;
+		if (newest)
+			memcpy(p->sn.parent, newest->id, ID_LEN);
+		ret = store_write_snapshot(p->sl->s, &p->sn);
+		if (ret)
+			return ret;
+		p->written = true;
+	}
+	ret = gcw_claim(p->sl->gc, next); /* packs prune condemned meanwhile: ours again */
+	return ret ? ret : snaplist_add(next, p->sn.id, p->sn.seq);
 }
 
 static int publish(struct sealer *sl, const struct rec_ref *root, struct seal_result *res)
 {
-	struct snapshot sn = {0};
-	struct head prev, h = {0};
-	struct timespec now;
-	bool has_prev;
-	int ret = next_seq(sl->s, &prev, &has_prev, &sn.seq);
+	struct publication p = {.sl = sl};
+	struct snapshot *sn = &p.sn;
+	int ret;
 
-	if (ret)
-		return ret;
-	clock_gettime(CLOCK_REALTIME, &now);
-	sn.time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	if (sl->o->host)
-		snprintf(sn.host, sizeof(sn.host), "%s", sl->o->host);
-	else if (gethostname(sn.host, sizeof(sn.host) - 1))
-		snprintf(sn.host, sizeof(sn.host), "unknown");
-	sn.tags = (char **)sl->o->tags;
-	sn.ntags = sl->o->ntags;
-	sn.has_parent = has_prev;
-	if (has_prev)
-		memcpy(sn.parent, prev.snapshot, ID_LEN);
-	sn.root = *root;
-	sn.has_root_meta = sl->has_root_meta;
-	sn.root_meta = sl->root_meta; /* borrowed: sn is not cleared */
-	sn.files = res->files;
-	sn.dirs = res->dirs;
-	sn.bytes = res->bytes;
-	sn.has_xattr_count = true;
-	sn.xattr_entries = res->xattr_entries + (sl->has_root_meta && sl->root_meta.nxattrs);
-	ret = store_write_snapshot(sl->s, &sn);
+		snprintf(sn->host, sizeof(sn->host), "%s", sl->o->host);
+	else if (gethostname(sn->host, sizeof(sn->host) - 1))
+		snprintf(sn->host, sizeof(sn->host), "unknown");
+	sn->tags = (char **)sl->o->tags;
+	sn->ntags = sl->o->ntags;
+	sn->root = *root;
+	sn->has_root_meta = sl->has_root_meta;
+	sn->root_meta = sl->root_meta; /* borrowed: sn is not cleared */
+	sn->files = res->files;
+	sn->dirs = res->dirs;
+	sn->bytes = res->bytes;
+	sn->has_xattr_count = true;
+	sn->xattr_entries = res->xattr_entries + (sl->has_root_meta && sl->root_meta.nxattrs);
+	ret = gcw_check_present(sl->gc); /* a prune may have deleted what we deduplicated */
+	if (!ret)
+		ret = snaplist_update(sl->s, publish_edit, &p,
+				      sl->o->valid_for_s ? sl->o->valid_for_s : DEFAULT_VALID_FOR,
+				      NULL);
 	if (ret)
 		return ret;
-	memcpy(res->snapshot, sn.id, ID_LEN);
-	res->seq = sn.seq;
-	h.seq = sn.seq;
-	memcpy(h.snapshot, sn.id, ID_LEN);
-	h.time_ns = sn.time_ns;
-	h.expires_ns = sn.time_ns +
-		       (sl->o->valid_for_s ? sl->o->valid_for_s : DEFAULT_VALID_FOR) * 1000000000LL;
-	/* only if nobody (a commit from a recovery host, another seal) moved the head since:
-	 * -EEXIST otherwise, and the snapshot stays unpublished (store_head.c) */
-	return store_publish_head(sl->s, has_prev ? prev.snapshot : NULL, &h);
+	memcpy(res->snapshot, sn->id, ID_LEN);
+	res->seq = sn->seq;
+	return 0;
 }
 
 /* The snapshot the head names: files unchanged since are not read again. A rollback or an
@@ -691,7 +703,9 @@ static int sealer_setup(struct sealer *sl, struct store *s, const struct seal_op
 	if (!ret)
 		ret = dedup_new(&sl->dedup);
 	if (!ret)
-		ret = dedup_load(sl->dedup, s);
+		ret = gcw_begin(s, "seal", &sl->gc);
+	if (!ret)
+		ret = dedup_load_filtered(sl->dedup, s, gcw_skip, sl->gc);
 	if (!ret && !o->reread)
 		load_parent(sl);
 	if (!ret)
@@ -709,6 +723,7 @@ static void sealer_free(struct sealer *sl)
 	packer_free(sl->data);
 	packer_free(sl->trees);
 	dedup_free(sl->dedup);
+	gcw_end(sl->gc);
 	free(sl->readbuf);
 	tree_entry_clear(&sl->root_meta);
 	for (size_t i = 0; i < sl->nlinks; i++)

@@ -37,9 +37,10 @@ struct seal_result {
 	uint64_t warnings; /* unreadable or changing files, skipped sockets */
 };
 
-/* 0 all well; 3 (positive) snapshot written but with warnings; -errno on failure. -EEXIST:
- * another seal moved the head while this one published; res->snapshot is in the store, but
- * the head names the other's. */
+/* 0 all well; 3 (positive) snapshot written but with warnings; -errno on failure. A seal
+ * that loses the race for the snapshot list to another writer publishes on top of the
+ * winner's list (both snapshots stay listed, this one the latest); -EAGAIN after too many
+ * lost races, nothing published. */
 int seal_run(struct store *s, const struct seal_opts *o, struct seal_result *res);
 
 #endif

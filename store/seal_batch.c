@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "gcwriter.h"
 #include "log.h"
 #include "par.h"
 #include "seal_int.h"
@@ -197,6 +198,21 @@ void sbatch_free(struct sealer *sl)
 	}
 }
 
+/* Every pack this tree refers to, and the tree's own: prune must not delete them before the
+ * snapshot is published (lifecycle/gcwriter.h). */
+static int seal_note_packs(struct sealer *sl, const struct tree *t, const struct rec_ref *ref)
+{
+	int ret = gcw_note(sl->gc, ref->pack);
+	for (size_t i = 0; !ret && i < t->n; i++) {
+		const struct tree_entry *e = &t->e[i];
+		if (e->type == ENT_DIR)
+			ret = gcw_note(sl->gc, e->subtree.pack);
+		for (size_t c = 0; !ret && c < e->nchunks; c++)
+			ret = gcw_note(sl->gc, e->chunks[c].rec.pack);
+	}
+	return ret;
+}
+
 int seal_tree_record(struct sealer *sl, struct tree *t, struct rec_ref *ref)
 {
 	uint8_t id[ID_LEN], *rec = NULL, *plain = NULL;
@@ -214,11 +230,16 @@ int seal_tree_record(struct sealer *sl, struct tree *t, struct rec_ref *ref)
 	}
 	ret = store_record_id(sl->s, REC_TREE, plain, len, id, NULL);
 	/* an unchanged directory has the same id: reuse it */
-	if (ret || dedup_find(sl->dedup, id, ref))
+	if (ret)
 		goto out;
+	if (dedup_find(sl->dedup, id, ref))
+		goto note;
 	ret = store_record_seal(sl->s, REC_TREE, id, NULL, plain, len, sl->zlevel, &rec, &rlen);
 	if (!ret)
 		ret = packer_add(sl->trees, REC_TREE, id, rec, rlen, (uint32_t)len, ref);
+note:
+	if (!ret)
+		ret = seal_note_packs(sl, t, ref);
 out:
 	free(rec);
 	free(plain);

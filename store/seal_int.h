@@ -53,10 +53,12 @@ struct sbatch {
 	size_t n, bytes;
 };
 
+struct gcw;
 struct sealer {
 	struct store *s;
 	const struct seal_opts *o;
 	struct seal_result *res;
+	struct gcw *gc; /* prune's protocol: marker, packs left out, packs referred to */
 	struct chunker ck;
 	struct dedup *dedup;
 	struct packer *data, *trees;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gcwriter.h"
 #include "memtune.h"
 #include "par.h"
 #include "seal_int.h"
@@ -40,8 +41,10 @@ int seal_session_new(struct store *s, struct seal_session **out)
 		ret = sbatch_init(&ss->sl);
 	if (!ret)
 		ret = dedup_new(&ss->sl.dedup);
+	if (!ret) /* prune's protocol, as for a seal (lifecycle/gcwriter.h) */
+		ret = gcw_begin(s, "commit", &ss->sl.gc);
 	if (!ret)
-		ret = dedup_load(ss->sl.dedup, s);
+		ret = dedup_load_filtered(ss->sl.dedup, s, gcw_skip, ss->sl.gc);
 	if (!ret)
 		ret = packer_new(s, ss->sl.dedup, PACK_TARGET_DATA, &ss->sl.data);
 	if (!ret)
@@ -58,6 +61,7 @@ void seal_session_free(struct seal_session *ss)
 {
 	if (!ss)
 		return;
+	gcw_end(ss->sl.gc);
 	sbatch_free(&ss->sl);
 	packer_free(ss->sl.data);
 	packer_free(ss->sl.trees);
@@ -140,6 +144,8 @@ int seal_session_finish(struct seal_session *ss)
 		packer_get_stats(ss->sl.trees, &ps);
 		ss->res.packs_new += ps.packs;
 	}
+	if (!ret) /* a prune may have deleted what we deduplicated: -EIDRM */
+		ret = gcw_check_present(ss->sl.gc);
 	return ret;
 }
 

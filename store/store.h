@@ -126,32 +126,55 @@ struct head {
 	uint64_t seq;
 	uint8_t snapshot[ID_LEN];
 	int64_t time_ns, expires_ns;
+	/* The signed snapshot list this head names (lifecycle/snaplist.h): its generation and
+	 * the BLAKE2b-256 of the object's bytes. has_list false: a head written before lists. */
+	bool has_list;
+	uint64_t gen;
+	uint8_t list[ID_LEN];
 };
 
 /* Read and verify one snapshot manifest. -ENOENT, -EBADMSG (bad signature or record). */
 int store_read_snapshot(struct store *s, const uint8_t id[ID_LEN], struct snapshot *out);
-/* All snapshots whose manifests verify, sorted by seq. Bad manifests are logged and counted
- * in *bad (may be NULL). */
+/* The live snapshots, sorted by seq: those the signed snapshot list names (lifecycle/
+ * snaplist.h) when the head names one, else (a store sealed before lists) every manifest
+ * that verifies. A listed manifest that is missing or does not verify, and any other
+ * manifest that does not verify, is logged and counted in *bad (may be NULL); manifests
+ * outside the list that verify (forgotten, or left by an interrupted seal) are not listed.
+ * Errors of the head pointer (-ESTALE rollback, -EKEYEXPIRED, -EBADMSG) are returned. */
 int store_list_snapshots(struct store *s, struct snapshot **out, size_t *n, size_t *bad);
+/* Every manifest under snapshots/ that verifies, list or not, sorted by seq. */
+int store_list_manifests(struct store *s, struct snapshot **out, size_t *n, size_t *bad);
+/* Resolve a hex prefix among the snapshots the signed list names: -ENODATA when the head
+ * names no list (the caller falls back to all manifests); else as store_resolve_snapshot. */
+int store_live_resolve(struct store *s, const char *prefix, struct snapshot *out);
+/* Check a snapshot object's magic and signature without keys: -EBADMSG if forged. */
+int store_snapshot_check(const uint8_t sid[STORE_ID_LEN], const uint8_t pk[SIGN_PK_LEN],
+			 const uint8_t id[ID_LEN], const uint8_t *obj, size_t n);
 void store_free_snapshots(struct snapshot *v, size_t n);
 /* The verified head pointer; -ENOENT when the store has no snapshot yet. */
 int store_read_head(struct store *s, struct head *out);
 /* Sign, seal and upload a manifest (create-only; sealer only); fills sn->id. It is not the
  * head until store_publish_head makes it so. */
 int store_write_snapshot(struct store *s, struct snapshot *sn);
-/* The newest head for a writer: heads/latest, then along the claims heads/next-<id> of
- * writers that did not get to update heads/latest (each verified like the head, and the
- * result checked against the trust state). -ENOENT: no snapshot yet. (store_head.c) */
+/* The newest head for a writer: heads/latest, or the newest snapshot of a signed list
+ * generation beyond it (a writer that did not get to update heads/latest; verified like the
+ * head, the result checked against the trust state). -ENOENT: no snapshot yet.
+ * (store_head.c) */
 int store_head_walk(struct store *s, struct head *out);
 /* Make h (whose snapshot is written) the head if and only if the head is still parent (NULL:
- * the store has no snapshot yet): the create-only claim heads/next-<parent> decides between
- * writers racing for the same next head, then heads/latest follows. -EEXIST: another writer
- * claimed it first (nothing was changed). */
+ * the store has no snapshot yet): the create-only put of the next snapshot-list generation
+ * decides between writers racing for the same next head, then heads/latest follows (its
+ * expiry: h's time to expires). -EEXIST: another writer moved the head first (nothing was
+ * changed). */
 int store_publish_head(struct store *s, const uint8_t *parent, const struct head *h);
+/* Parse and verify a head pointer object against a store id and signing key, without a
+ * store handle and without the trust checks (the keyless copier). -EBADMSG if forged. */
+int store_head_decode(const uint8_t sid[STORE_ID_LEN], const uint8_t pk[SIGN_PK_LEN],
+		      const uint8_t *data, size_t n, struct head *out);
 /* Re-sign the head pointer with a new expiry (sealer only), without a new snapshot. Refuses
- * (-ESTALE) a head below the remembered sequence or below the newest manifest that
- * verifies, and (-ENODATA) to run without a remembered sequence for the store unless
- * without_state: re-signing turns whatever the host serves into a fresh head. */
+ * (-ESTALE) a head below the remembered sequence (or list generation) or below the newest
+ * manifest that verifies, and (-ENODATA) to run without a remembered sequence for the store
+ * unless without_state: re-signing turns whatever the host serves into a fresh head. */
 int store_refresh_head(struct store *s, int64_t valid_for_s, bool without_state, struct head *out);
 /* "latest", a full hex id, or a unique prefix. -ENOENT none, -ENOTUNIQ ambiguous. */
 int store_resolve_snapshot(struct store *s, const char *spec, struct snapshot *out);

@@ -5,6 +5,7 @@
 
 #include "cache.h"
 #include "store.h"
+#include "store_write.h"
 #include "trust.h"
 
 #define BUNDLE_MAGIC	  "EMBKEYS1"
@@ -34,17 +35,6 @@ struct store {
 	char kept_entry[64]; /* the key entry that opened it: the mount's mirror keeps it */
 };
 
-/* Parse a signed envelope {"format":N,"body":"...","sig":hex}: returns the body string
- * (borrowed from *root) after checking the signature with pk (skipped when pk is NULL).
- * -EPROTONOSUPPORT when N is not a supported format. */
-int store_envelope_open(const uint8_t *data, size_t len, const char *ctx, const uint8_t *pk,
-			json_t **root, const char **body, size_t *body_len);
-int store_envelope_make(const struct store *s, const char *ctx, json_t *body, char **out);
-
-/* Sign, seal and upload a manifest (create-only); fills sn->id. */
-int store_write_snapshot(struct store *s, struct snapshot *sn);
-/* Sign and publish the head pointer. */
-int store_write_head(struct store *s, const struct head *h);
 /* A failure to reach the store (timeout, refused, reset, I/O), not of integrity: the cache
  * remembers it a moment (cache.h). */
 bool store_err_transport(int err);

@@ -166,11 +166,32 @@ out:
 	return ret;
 }
 
+int store_snapshot_check(const uint8_t sid[STORE_ID_LEN], const uint8_t pk[SIGN_PK_LEN],
+			 const uint8_t id[ID_LEN], const uint8_t *obj, size_t n)
+{
+	uint8_t *msg;
+	size_t mlen, rlen = n - SNAP_HDR;
+	int ret;
+
+	if (n < SNAP_HDR + RECORD_OVERHEAD || memcmp(obj, SNAP_MAGIC, 8))
+		return -EBADMSG;
+	msg = malloc(STORE_ID_LEN + ID_LEN + rlen);
+	if (!msg)
+		return -ENOMEM;
+	memcpy(msg, sid, STORE_ID_LEN);
+	memcpy(msg + STORE_ID_LEN, id, ID_LEN);
+	memcpy(msg + STORE_ID_LEN + ID_LEN, obj + SNAP_HDR, rlen);
+	mlen = STORE_ID_LEN + ID_LEN + rlen;
+	ret = sign_verify(pk, SIGCTX_SNAPSHOT, msg, mlen, obj + 8);
+	free(msg);
+	return ret;
+}
+
 int store_read_snapshot(struct store *s, const uint8_t id[ID_LEN], struct snapshot *sn)
 {
 	char key[128], idhex[2 * ID_LEN + 1];
-	uint8_t *obj = NULL, *msg = NULL, *plain = NULL;
-	size_t n, mlen, plen;
+	uint8_t *obj = NULL, *plain = NULL;
+	size_t n, plen;
 	int ret, retry;
 
 	memset(sn, 0, sizeof(*sn));
@@ -179,19 +200,14 @@ int store_read_snapshot(struct store *s, const uint8_t id[ID_LEN], struct snapsh
 	ret = remote_get(s->remote, key, 0, 0, SMALL_OBJECT_MAX, &obj, &n);
 	if (ret)
 		return ret;
-	ret = -EBADMSG;
-	if (n < SNAP_HDR + RECORD_OVERHEAD || memcmp(obj, SNAP_MAGIC, 8))
-		goto out;
-	msg = signed_msg(s, id, obj + SNAP_HDR, n - SNAP_HDR, &mlen);
-	if (!msg || sign_verify(s->sign_pk, SIGCTX_SNAPSHOT, msg, mlen, obj + 8))
-		goto out;
-	ret = record_open(s->keys, REC_MANIFEST, id, obj + SNAP_HDR, n - SNAP_HDR, SMALL_OBJECT_MAX,
-			  &plain, &plen);
+	ret = store_snapshot_check(s->store_id, s->sign_pk, id, obj, n);
+	if (!ret)
+		ret = record_open(s->keys, REC_MANIFEST, id, obj + SNAP_HDR, n - SNAP_HDR,
+				  SMALL_OBJECT_MAX, &plain, &plen);
 	if (!ret)
 		ret = parse_manifest(s, plain, plen, sn);
 	if (!ret)
 		memcpy(sn->id, id, ID_LEN);
-out:
 	/* a local copy (the mount's mirror) that fails is fetched again from the store once */
 	retry = ret == -EBADMSG && remote_reject(s->remote, key);
 	if (ret == -EBADMSG && !retry)
@@ -201,7 +217,6 @@ out:
 	if (ret)
 		snapshot_clear(sn);
 	free(plain);
-	free(msg);
 	free(obj);
 	return retry ? store_read_snapshot(s, id, sn) : ret;
 }
@@ -257,7 +272,7 @@ static void read_one(void *ctx, size_t i)
 
 /* Manifests are fetched with many requests in flight: over a WAN link a store with hundreds
  * of snapshots would otherwise take a round trip each to list. */
-int store_list_snapshots(struct store *s, struct snapshot **out, size_t *n, size_t *bad)
+int store_list_manifests(struct store *s, struct snapshot **out, size_t *n, size_t *bad)
 {
 	struct idlist l = {0};
 	struct snapshot *v = NULL;
@@ -312,7 +327,7 @@ void store_free_snapshots(struct snapshot *v, size_t n)
 
 int store_write_head(struct store *s, const struct head *h)
 {
-	char snap[2 * ID_LEN + 1], *env = NULL;
+	char snap[2 * ID_LEN + 1], list[2 * ID_LEN + 1], *env = NULL;
 	json_t *body;
 	int ret;
 
@@ -320,54 +335,89 @@ int store_write_head(struct store *s, const struct head *h)
 	body = json_pack("{s:i s:s s:I s:s s:I s:I}", "v", 1, "store_id", s->store_id_hex, "seq",
 			 (json_int_t)h->seq, "snapshot", snap, "time", (json_int_t)h->time_ns,
 			 "expires", (json_int_t)h->expires_ns);
+	if (body && h->has_list) { /* optional members: v1 readers ignore them */
+		hex_encode(h->list, ID_LEN, list);
+		if (json_object_set_new(body, "gen", json_integer((json_int_t)h->gen)) ||
+		    json_object_set_new(body, "list", json_string(list))) {
+			json_decref(body);
+			body = NULL;
+		}
+	}
 	if (!body)
 		return -ENOMEM;
 	ret = store_envelope_make(s, SIGCTX_HEAD, body, &env);
 	if (!ret)
 		ret = remote_put(s->remote, HEAD_KEY, env, strlen(env), 0);
 	if (!ret)
-		trust_remember(&s->trust, s->store_id_hex, s->sign_pk, h->seq);
+		trust_remember(&s->trust, s->store_id_hex, s->sign_pk, h->seq,
+			       h->has_list ? h->gen : 0);
 	free(env);
 	json_decref(body);
 	return ret;
 }
 
-int store_read_head(struct store *s, struct head *h)
+/* gen and list come together or not at all; gen 0 is never written (lists start at 1). */
+static int decode_list_ref(const json_t *b, struct head *h)
 {
-	uint8_t *data = NULL, sid[STORE_ID_LEN];
+	const json_t *g = json_object_get(b, "gen"), *l = json_object_get(b, "list");
+	h->has_list = false;
+	h->gen = 0;
+	if (!g && !l)
+		return 0;
+	if (!g || !l || refjson_get_uint(b, "gen", INT64_MAX, &h->gen) || h->gen == 0 ||
+	    refjson_get_hex(b, "list", h->list, ID_LEN))
+		return -EBADMSG;
+	h->has_list = true;
+	return 0;
+}
+
+int store_head_decode(const uint8_t sid[STORE_ID_LEN], const uint8_t pk[SIGN_PK_LEN],
+		      const uint8_t *data, size_t n, struct head *h)
+{
+	uint8_t bsid[STORE_ID_LEN];
 	json_t *root = NULL, *b = NULL;
 	const char *text;
-	size_t n, len;
+	size_t len;
+	int ret = store_envelope_open(data, n, SIGCTX_HEAD, pk, &root, &text, &len);
+
+	if (ret)
+		return ret;
+	ret = -EBADMSG;
+	b = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	const json_t *t = json_object_get(b, "time"), *e = json_object_get(b, "expires");
+	if (json_integer_value(json_object_get(b, "v")) != 1 ||
+	    refjson_get_hex(b, "store_id", bsid, STORE_ID_LEN) || memcmp(bsid, sid, STORE_ID_LEN) ||
+	    refjson_get_uint(b, "seq", INT64_MAX, &h->seq) ||
+	    refjson_get_hex(b, "snapshot", h->snapshot, ID_LEN) || !json_is_integer(t) ||
+	    !json_is_integer(e) || decode_list_ref(b, h))
+		goto out;
+	h->time_ns = json_integer_value(t);
+	h->expires_ns = json_integer_value(e);
+	ret = 0;
+out:
+	json_decref(b);
+	json_decref(root);
+	return ret;
+}
+
+int store_read_head(struct store *s, struct head *h)
+{
+	uint8_t *data = NULL;
+	size_t n;
 	int ret = remote_get(s->remote, HEAD_KEY, 0, 0, SMALL_OBJECT_MAX, &data, &n);
 
 	if (ret == -ENOENT)
 		return trust_check_missing_head(&s->trust, s->store_id_hex);
 	if (ret)
 		return ret;
-	ret = store_envelope_open(data, n, SIGCTX_HEAD, s->sign_pk, &root, &text, &len);
-	if (ret)
-		goto out;
-	ret = -EBADMSG;
-	b = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-	const json_t *t = json_object_get(b, "time"), *e = json_object_get(b, "expires");
-	if (json_integer_value(json_object_get(b, "v")) != 1 ||
-	    refjson_get_hex(b, "store_id", sid, STORE_ID_LEN) ||
-	    memcmp(sid, s->store_id, STORE_ID_LEN) ||
-	    refjson_get_uint(b, "seq", INT64_MAX, &h->seq) ||
-	    refjson_get_hex(b, "snapshot", h->snapshot, ID_LEN) || !json_is_integer(t) ||
-	    !json_is_integer(e))
-		goto out;
-	h->time_ns = json_integer_value(t);
-	h->expires_ns = json_integer_value(e);
-	ret = trust_check_head(&s->trust, s->store_id_hex, s->sign_pk, h);
-	if (!ret)
-		remote_keep(s->remote, HEAD_KEY, data, n); /* for offline mounts */
-out:
+	ret = store_head_decode(s->store_id, s->sign_pk, data, n, h);
 	if (ret == -EBADMSG)
 		log_err("%s: head pointer does not verify (forged or from another store)",
 			HEAD_KEY);
-	json_decref(b);
-	json_decref(root);
+	if (!ret)
+		ret = trust_check_head(&s->trust, s->store_id_hex, s->sign_pk, h);
+	if (!ret)
+		remote_keep(s->remote, HEAD_KEY, data, n); /* for offline mounts */
 	free(data);
 	return ret;
 }
@@ -394,6 +444,9 @@ int store_resolve_snapshot(struct store *s, const char *spec, struct snapshot *o
 	}
 	if (!*spec || strlen(spec) > 2 * ID_LEN || strspn(spec, "0123456789abcdef") != strlen(spec))
 		return -ENOENT;
+	ret = store_live_resolve(s, spec, out); /* against the signed list, when there is one */
+	if (ret != -ENODATA)
+		return ret;
 	ret = remote_list(s->remote, "snapshots/", collect_id, &l);
 	if (ret >= 0)
 		ret = l.n == 0	? -ENOENT
@@ -403,12 +456,13 @@ int store_resolve_snapshot(struct store *s, const char *spec, struct snapshot *o
 	return ret;
 }
 
-/* The newest snapshot that verifies, to compare the head with. */
+/* The newest snapshot that verifies, to compare the head with: every manifest, listed or
+ * not (a head rolled back with its older snapshot list lists only older ones). */
 static int newest_manifest(struct store *s, uint64_t *seq)
 {
 	struct snapshot *v = NULL;
 	size_t n = 0;
-	int ret = store_list_snapshots(s, &v, &n, NULL);
+	int ret = store_list_manifests(s, &v, &n, NULL);
 	*seq = 0;
 	for (size_t i = 0; !ret && i < n; i++)
 		if (v[i].seq > *seq)

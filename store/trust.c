@@ -18,6 +18,7 @@
 
 struct state {
 	uint64_t seq;
+	uint64_t gen; /* highest snapshot-list generation seen (0: none) */
 	char fpr[33]; /* empty: none pinned */
 };
 
@@ -50,18 +51,21 @@ char *trust_state_path(const struct trust_opts *o, const char *sid)
 	return p;
 }
 
-/* ---- a store's state: {"seq":N,"sign_fpr":"<32 hex>"} ---- */
+/* ---- a store's state: {"seq":N,"gen":G,"sign_fpr":"<32 hex>"} ---- */
 
 static int st_parse(const json_t *j, struct state *st)
 {
 	const json_t *seq = json_object_get(j, "seq"), *f = json_object_get(j, "sign_fpr");
+	const json_t *gen = json_object_get(j, "gen");
 	const char *fs = json_string_value(f);
 
 	memset(st, 0, sizeof(*st));
 	if ((seq && (!json_is_integer(seq) || json_integer_value(seq) < 0)) ||
+	    (gen && (!json_is_integer(gen) || json_integer_value(gen) < 0)) ||
 	    (f && (!fs || strlen(fs) != 32 || strspn(fs, "0123456789abcdef") != 32)))
 		return -ENOTRECOVERABLE;
 	st->seq = seq ? (uint64_t)json_integer_value(seq) : 0;
+	st->gen = gen ? (uint64_t)json_integer_value(gen) : 0;
 	if (fs)
 		memcpy(st->fpr, fs, 33);
 	return 0;
@@ -127,6 +131,7 @@ static int update_named(const struct trust_opts *o, const char *name,
 
 struct raise {
 	uint64_t seq;	  /* raise the remembered sequence to at least this */
+	uint64_t gen;	  /* and the snapshot-list generation */
 	const char *fpr;  /* pin this key when none is pinned */
 	bool pin_refused; /* out: another key was pinned meanwhile */
 	char pinned[33];  /* out: that key */
@@ -155,11 +160,16 @@ static int raise_fn(json_t **j, void *ctx)
 		st.seq = r->seq;
 		change = true;
 	}
+	if (r->gen > st.gen) {
+		st.gen = r->gen;
+		change = true;
+	}
 	if (!change)
 		return 0;
 	json_decref(*j);
-	*j = st.fpr[0] ? json_pack("{s:I s:s}", "seq", (json_int_t)st.seq, "sign_fpr", st.fpr)
-		       : json_pack("{s:I}", "seq", (json_int_t)st.seq);
+	*j = json_pack("{s:I s:I}", "seq", (json_int_t)st.seq, "gen", (json_int_t)st.gen);
+	if (*j && st.fpr[0] && json_object_set_new(*j, "sign_fpr", json_string(st.fpr)))
+		return -ENOMEM;
 	return 1;
 }
 
@@ -222,12 +232,33 @@ int trust_check_key(const struct trust_opts *o, const char *sid, const uint8_t p
 
 /* ---- the head pointer ---- */
 
+/* A snapshot-list generation below the one seen before is a rollback even at the same
+ * sequence: the host replays the list from before a forget (lifecycle/snaplist.h). */
+static int check_gen(const struct trust_opts *o, const char *sid, const struct head *h,
+		     uint64_t seen)
+{
+	uint64_t gen = h->has_list ? h->gen : 0;
+	if (gen >= seen)
+		return 0;
+	if (o && o->allow_rollback) {
+		log_warn("store %s: accepting snapshot list generation %llu below %llu "
+			 "(--allow-rollback)",
+			 sid, (unsigned long long)gen, (unsigned long long)seen);
+		return 0;
+	}
+	log_err("store %s: head pointer names snapshot list generation %llu but %llu was seen "
+		"before: the host is serving an older set of snapshots (rollback); "
+		"--allow-rollback overrides",
+		sid, (unsigned long long)gen, (unsigned long long)seen);
+	return -ESTALE;
+}
+
 int trust_check_head(const struct trust_opts *o, const char *sid, const uint8_t pk[SIGN_PK_LEN],
 		     const struct head *h)
 {
 	struct state st = {0};
 	struct timespec now;
-	struct raise r = {.seq = h->seq};
+	struct raise r = {.seq = h->seq, .gen = h->has_list ? h->gen : 0};
 	bool no_state = o && o->no_state;
 	char fpr[33];
 	uint64_t floor;
@@ -248,6 +279,8 @@ int trust_check_head(const struct trust_opts *o, const char *sid, const uint8_t 
 		log_warn("store %s: accepting head sequence %llu below %llu (--allow-rollback)",
 			 sid, (unsigned long long)h->seq, (unsigned long long)floor);
 	}
+	if (check_gen(o, sid, h, st.gen))
+		return -ESTALE;
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (h->expires_ns < (int64_t)now.tv_sec * 1000000000 + now.tv_nsec) {
 		if (o && o->require_fresh) {
@@ -261,7 +294,7 @@ int trust_check_head(const struct trust_opts *o, const char *sid, const uint8_t 
 			 "host may be hiding newer snapshots",
 			 sid);
 	}
-	if (no_state || h->seq <= st.seq)
+	if (no_state || (h->seq <= st.seq && r.gen <= st.gen))
 		return 0;
 	sign_fingerprint(pk, fpr);
 	r.fpr = fpr;
@@ -294,10 +327,10 @@ int trust_check_missing_head(const struct trust_opts *o, const char *sid)
 }
 
 int trust_remember(const struct trust_opts *o, const char *sid, const uint8_t pk[SIGN_PK_LEN],
-		   uint64_t seq)
+		   uint64_t seq, uint64_t gen)
 {
 	char fpr[33];
-	struct raise r = {.seq = seq, .fpr = fpr};
+	struct raise r = {.seq = seq, .gen = gen, .fpr = fpr};
 	int ret;
 	if (o && o->no_state)
 		return 0;

@@ -5,7 +5,8 @@
  * State (trust_state.h keeps it safe: private directory, no symlinks followed, atomic
  * writes, read-modify-write under a lock that only ever raises a sequence), in the state
  * directory ($EMBASSY_STATE_DIR, else $XDG_STATE_HOME/embassy, else ~/.local/state/embassy):
- *   <store id>.json      {"seq": highest head sequence verified, "sign_fpr": pinned key}
+ *   <store id>.json      {"seq": highest head sequence verified, "gen": highest
+ *                        snapshot-list generation, "sign_fpr": pinned key}
  *   url-<hash>.json      {"store_id": the store this address served, "url": the address}
  * Store ids, not URLs, key the sequence and the pin (a host can serve one store under many
  * addresses); the URL files catch the converse, another store under a known address.
@@ -16,7 +17,9 @@
  *   open      the URL served another store id before → a loud warning (accept_new_store
  *             records the new one)
  *   head      seq < remembered (or < min_seq) → -ESTALE ("rollback"), unless allow_rollback
- *             (logged); expired → warning, -EKEYEXPIRED when require_fresh
+ *             (logged); likewise a snapshot-list generation below the remembered one (a
+ *             head without a list counts as 0: the host replays a list from before a
+ *             forget); expired → warning, -EKEYEXPIRED when require_fresh
  * An unsafe or unreadable state is an error (-ENOTRECOVERABLE), never silently empty;
  * failing to *write* it is a warning for readers (they checked what they knew). */
 #ifndef EMBASSY_TRUST_H
@@ -50,10 +53,11 @@ int trust_check_head(const struct trust_opts *o, const char *store_id_hex,
 /* No head pointer at all: -ENOENT (an empty store) unless a sequence was seen before, which
  * makes it a rollback (-ESTALE). */
 int trust_check_missing_head(const struct trust_opts *o, const char *store_id_hex);
-/* The sealer publishes seq: remember it, so its own next read cannot be rolled back.
- * 0 or -errno (the state could not be written). */
+/* The sealer publishes seq (and snapshot-list generation gen, 0 for none): remember them,
+ * so its own next read cannot be rolled back. 0 or -errno (the state could not be
+ * written). */
 int trust_remember(const struct trust_opts *o, const char *store_id_hex,
-		   const uint8_t sign_pk[SIGN_PK_LEN], uint64_t seq);
+		   const uint8_t sign_pk[SIGN_PK_LEN], uint64_t seq, uint64_t gen);
 /* What is remembered of a store, for a writer that must not act without it
  * (refresh-head): -ENOENT when nothing is, and it is checked that the state can be written
  * (-errno otherwise). */

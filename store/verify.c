@@ -13,6 +13,7 @@
 #include "dedup.h"
 #include "hex.h"
 #include "log.h"
+#include "snaplist.h"
 #include "store_int.h"
 
 #define VBATCH_BYTES (64u << 20)
@@ -36,6 +37,7 @@ struct verifier {
 	const struct verify_opts *o;
 	struct verify_result *res;
 	struct dedup *trees_seen; /* record id → the first place it was read from */
+	struct snaplist *live;	  /* the signed list, or NULL (sealed before lists) */
 	struct use *uses;
 	size_t nuses, capuses;
 	struct tree_copy *copies;
@@ -304,19 +306,48 @@ static void report_files(struct verifier *v)
 	free(hit);
 }
 
+/* A manifest outside the signed list is no live snapshot (forgotten, or an interrupted
+ * seal's): its data may be gone. Only a forgery among them is a problem. */
+static int check_unlisted(struct verifier *v, const char *key, const uint8_t id[ID_LEN])
+{
+	struct snapshot sn;
+	int ret = store_read_snapshot(v->s, id, &sn);
+	if (ret == -EBADMSG) {
+		report(v, "%s: manifest signature or record does not verify", key);
+		return 0;
+	}
+	if (ret == -ENOENT)
+		return 0;
+	if (ret)
+		return ret;
+	v->res->unlisted++;
+	snapshot_clear(&sn);
+	return 0;
+}
+
+static int walk_snapshot(struct verifier *v, const struct snapshot *sn)
+{
+	char path[32], idh[2 * ID_LEN + 1];
+	hex_encode(sn->id, ID_LEN, idh);
+	snprintf(path, sizeof(path), "%.12s:", idh);
+	v->res->snapshots++;
+	return walk(v, &sn->root, path, 0);
+}
+
 static int check_snapshot(void *ctx, const char *key)
 {
 	struct verifier *v = ctx;
 	struct snapshot sn;
 	uint8_t id[ID_LEN];
 	const char *name = key + strlen("snapshots/");
-	char path[32];
 	int ret;
 
 	if (strlen(name) != 2 * ID_LEN || hex_decode(name, id, ID_LEN)) {
 		report(v, "%s: stray object (not a snapshot name)", key);
 		return 0;
 	}
+	if (v->live && !snaplist_find(v->live, id))
+		return check_unlisted(v, key, id);
 	ret = store_read_snapshot(v->s, id, &sn);
 	if (ret == -EBADMSG || ret == -ENOENT) {
 		report(v, "%s: manifest signature or record does not verify", key);
@@ -324,10 +355,56 @@ static int check_snapshot(void *ctx, const char *key)
 	}
 	if (ret)
 		return ret;
-	v->res->snapshots++;
-	snprintf(path, sizeof(path), "%.12s:", name);
-	ret = walk(v, &sn.root, path, 0);
+	if (v->live && snaplist_find(v->live, id)->seq != sn.seq)
+		report(v, "%s: sequence %llu, but the signed snapshot list says %llu", key,
+		       (unsigned long long)sn.seq,
+		       (unsigned long long)snaplist_find(v->live, id)->seq);
+	ret = walk_snapshot(v, &sn);
 	snapshot_clear(&sn);
+	return ret;
+}
+
+/* Every snapshot the signed list names must be served; the walk above saw the ones that are. */
+static int check_listed(struct verifier *v)
+{
+	for (size_t i = 0; i < v->live->nsnaps; i++) {
+		char key[128], idh[2 * ID_LEN + 1];
+		uint64_t size;
+		int ret;
+		hex_encode(v->live->snaps[i].id, ID_LEN, idh);
+		snprintf(key, sizeof(key), "snapshots/%s", idh);
+		ret = remote_stat(store_remote(v->s), key, &size);
+		if (ret == -ENOENT)
+			report(v,
+			       "%s: in the signed snapshot list (sequence %llu) but missing: "
+			       "deleted or withheld by the host",
+			       key, (unsigned long long)v->live->snaps[i].seq);
+		else if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The signed list the head names, when it names one (a store sealed before lists: NULL). */
+static int load_live(struct verifier *v)
+{
+	struct head h;
+	int ret = store_read_head(v->s, &h);
+	if (ret || !h.has_list)
+		return 0; /* check_head reports head problems */
+	v->live = calloc(1, sizeof(*v->live));
+	if (!v->live)
+		return -ENOMEM;
+	ret = snaplist_of_head(v->s, &h, v->live);
+	if (ret == -EBADMSG || ret == -ENOENT) {
+		report(v,
+		       "lists/: the snapshot list the head pointer names (generation %llu) is "
+		       "missing or does not verify",
+		       (unsigned long long)h.gen);
+		free(v->live);
+		v->live = NULL;
+		return 0;
+	}
 	return ret;
 }
 
@@ -370,7 +447,11 @@ int verify_run(struct store *s, const struct verify_opts *o, struct verify_resul
 	memset(res, 0, sizeof(*res));
 	ret = dedup_new(&v.trees_seen);
 	if (!ret)
+		ret = load_live(&v);
+	if (!ret)
 		ret = remote_list(store_remote(s), "snapshots/", check_snapshot, &v);
+	if (ret >= 0 && v.live)
+		ret = check_listed(&v);
 	if (ret >= 0) {
 		check_head(&v);
 		ret = check_packs(&v);
@@ -389,6 +470,9 @@ int verify_run(struct store *s, const struct verify_opts *o, struct verify_resul
 	free(v.paths);
 	free(v.uses);
 	dedup_free(v.trees_seen);
+	if (v.live)
+		snaplist_clear(v.live);
+	free(v.live);
 	if (ret < 0)
 		return ret;
 	return res->problems ? -EBADMSG : 0;

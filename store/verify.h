@@ -1,6 +1,9 @@
-/* verify: check a store: descriptor, every snapshot manifest's signature, the head pointer,
- * every tree (structure, decodes), and that every referenced record exists (its pack is
- * present and long enough); with read_data, every record is fetched and opened. */
+/* verify: check a store: descriptor, every snapshot manifest's signature, the head pointer
+ * and the signed snapshot list it names (every listed snapshot present), every live
+ * snapshot's trees (structure, decodes), and that every referenced record exists (its pack
+ * is present and long enough); with read_data, every record is fetched and opened.
+ * Manifests outside the signed list are checked for forgery only: they are no live
+ * snapshot (forgotten, or left by an interrupted seal) and their data may be pruned. */
 #ifndef EMBASSY_VERIFY_H
 #define EMBASSY_VERIFY_H
 #include <stdbool.h>
@@ -24,6 +27,7 @@ struct verify_opts {
 struct verify_result {
 	uint64_t snapshots, trees, records, packs;
 	uint64_t problems;
+	uint64_t unlisted; /* manifests outside the signed snapshot list (not problems) */
 };
 
 /* 0 when all is well, -EBADMSG when problems were found, other -errno on failure. */

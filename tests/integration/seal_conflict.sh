@@ -2,9 +2,11 @@
 # label: network
 # timeout: 240
 # seal_conflict.sh — two seals racing to publish: seal A (through a proxy that holds its
-# PUTs) has read the head and is writing its manifest when seal B publishes; A must not
-# replace B's head: it exits 9 (EXIT_CONFLICT) with one clear line, B's snapshot stays the
-# latest, A's is in the store and listed. A seal that nobody races exits 0 as before.
+# manifest PUT) has read the signed snapshot list and is writing its manifest when seal B
+# publishes a new list generation. A must not replace B's change: its create-only put of
+# the same generation fails, and it builds again on B's list. Both snapshots stay listed,
+# A's is the latest with B's as its parent, nothing else is lost, and verify is clean. A
+# seal that nobody races publishes as before.
 . "$(dirname "$0")/lib.sh"
 command -v nginx >/dev/null || skip "nginx not installed (scripts/deps.sh --test)"
 
@@ -26,36 +28,54 @@ start_bg python3 "$SRC_DIR/tests/tools/faultproxy.py" --upstream "${STORE_URL%/}
 wait_until 30 test -s "$T/proxy.port"
 P=127.0.0.1:$(cat "$T/proxy.port")
 PURL=http://$P/embassy/
-puts() { curl -sf "http://$P/__stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"].get("PUT", 0))'; }
+held() { curl -sf "http://$P/__stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["held"])'; }
+some_held() { [ "$(held)" -gt 0 ]; }
 
 log "an unraced seal through the proxy publishes"
 expect_rc 0 em_seal "$PURL" "$SRC" -q
 
-log "seal A holds at its first PUT (the manifest: nothing else changed) while B publishes"
-curl -sf "http://$P/__fault?hold=PUT" >/dev/null
-before=$(puts)
-"$EMBASSY" seal "$PURL" "$SRC" --sealer-key "$SEALER" --host seal-a --json >"$T/a.out" 2>"$T/a.err" &
+log "seal A holds at its manifest PUT (after reading the list) while B publishes"
+curl -sf "http://$P/__fault?hold=PUT&hold_path=/snapshots/" >/dev/null
+"$EMBASSY" seal "$PURL" "$SRC" --sealer-key "$SEALER" --host seal-a --json -v \
+	>"$T/a.out" 2>"$T/a.err" &
 A=$!
 BG_PIDS+=("$A")
-puts_above() { [ "$(puts)" -gt "$1" ]; }
-wait_until 60 puts_above "$before"
+wait_until 60 some_held
 expect_rc 0 em_seal "$URL" "$SRC" --host seal-b --json
 B_SNAP=$(json_get "$T/out" 'd["snapshot"]')
-curl -sf "http://$P/__fault?hold=" >/dev/null
+curl -sf "http://$P/__fault?hold=&hold_path=" >/dev/null
 set +e
 wait "$A"
 A_RC=$?
 set -e
-[ "$A_RC" = 9 ] || { cat "$T/a.err" >&2; fail "the losing seal exited $A_RC, not 9"; }
-grep -q "^embassy: error: another seal published to store .* at the same time" "$T/a.err" ||
-	fail "no clear conflict message: $(cat "$T/a.err")"
-[ "$(grep -c '^embassy: error:' "$T/a.err")" = 1 ] || fail "more than one error line: $(cat "$T/a.err")"
+[ "$A_RC" = 0 ] || { cat "$T/a.err" >&2; fail "the seal that lost the race exited $A_RC, not 0"; }
+grep -q "generation taken by another writer" "$T/a.err" ||
+	fail "seal A did not lose the race for the list (the test raced nothing): $(cat "$T/a.err")"
+A_SNAP=$(json_get "$T/a.out" 'd["snapshot"]')
 
-log "B's snapshot is the latest; A's is in the store, not the latest"
+log "both are listed; A's is the latest, on top of B's; nothing else was lost"
 expect_rc 0 em_read snapshots "$URL" --json
-[ "$(json_get "$T/out" '[s["id"] for s in d if s["latest"]][0]')" = "$B_SNAP" ] ||
-	fail "the latest is not B's snapshot"
-[ "$(json_get "$T/out" 'len([s for s in d if s["host"] == "seal-a"])')" = 1 ] ||
-	fail "A's snapshot is not listed"
+cp "$T/out" "$T/snaps.json"
+[ "$(json_get "$T/snaps.json" 'len(d)')" = 4 ] || fail "not 4 snapshots listed: $(cat "$T/snaps.json")"
+[ "$(json_get "$T/snaps.json" '[s["id"] for s in d if s["latest"]][0]')" = "$A_SNAP" ] ||
+	fail "the latest is not A's snapshot"
+[ "$(json_get "$T/snaps.json" '[s["parent"] for s in d if s["id"] == "'"$A_SNAP"'"][0]')" = "$B_SNAP" ] ||
+	fail "A's parent is not B's snapshot"
+[ "$(json_get "$T/snaps.json" 'len([s for s in d if s["id"] == "'"$B_SNAP"'"])')" = 1 ] ||
+	fail "B's snapshot is not listed"
+expect_rc 0 em_read verify "$URL" -q
+
+log "the manifest A wrote before it lost is not listed; prune removes it once past --grace"
+pruned=0
+prune_stray() {
+	em prune "$URL" --sealer-key "$SEALER" --grace 1s --json \
+		>"$T/prune.json" || fail "prune failed"
+	pruned=$((pruned + $(json_get "$T/prune.json" 'd["manifests_deleted"]')))
+	[ "$pruned" -ge 1 ]
+}
+wait_until 60 prune_stray
+[ "$pruned" = 1 ] || fail "prune deleted $pruned manifests, not the 1 stray one"
+expect_rc 0 em_read snapshots "$URL" --json
+[ "$(json_get "$T/out" 'len(d)')" = 4 ] || fail "prune changed the listed snapshots"
 expect_rc 0 em_read verify "$URL" -q
 log "OK"

@@ -20,6 +20,8 @@ Faults (command-line flags, changeable at run time with GET /__fault?name=value&
   hold=LIST      requests of these methods (e.g. PUT) are counted, then held until hold is
                  changed (hold= releases them; at most 120 s): a test can act while a
                  client's request is in flight, without a timed sleep
+  hold_path=S    hold only those whose path contains S (empty: all); /__stats "held" counts
+                 the requests being held now
   clear=1        all faults off (and held requests released)
 Other control paths: GET /__stats (JSON: requests by method, injected faults by kind),
 GET /__reset (zero the counters). Control requests are neither counted nor faulted.
@@ -55,8 +57,9 @@ class State:
             "latency_ms": args.latency_ms, "bandwidth": args.bandwidth,
             "fail503": args.fail503, "fail429": args.fail429, "reset": args.reset,
             "truncate": args.truncate, "stall": args.stall, "methods": args.methods,
-            "hold": "",
+            "hold": "", "hold_path": "",
         }
+        self.holding = 0
         self.rng = random.Random(args.seed)
         self.reset_stats()
 
@@ -75,7 +78,8 @@ class State:
                         self.cfg[k] = 0
                     self.cfg["methods"] = ""
                     self.cfg["hold"] = ""
-                elif key in ("methods", "hold"):
+                    self.cfg["hold_path"] = ""
+                elif key in ("methods", "hold", "hold_path"):
                     self.cfg[key] = value
                 elif key in ("latency_ms", "bandwidth"):
                     self.cfg[key] = int(float(value))
@@ -85,13 +89,18 @@ class State:
                     raise ValueError("unknown fault %r" % key)
             return dict(self.cfg)
 
-    def held(self):
+    def held(self, method, path):
         with self.lock:
-            return [m for m in self.cfg["hold"].split(",") if m]
+            return (method in [m for m in self.cfg["hold"].split(",") if m]
+                    and self.cfg["hold_path"] in path)
+
+    def holding_add(self, n):
+        with self.lock:
+            self.holding += n
 
     def stats(self):
         with self.lock:
-            return {"total": self.total, "requests": dict(self.requests),
+            return {"total": self.total, "requests": dict(self.requests), "held": self.holding,
                     "faults": dict(self.faults), "config": dict(self.cfg)}
 
     def choose(self, method):
@@ -227,8 +236,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.read_body()
         kind, latency_ms, bandwidth = self.server.state.choose(self.command)
         deadline = time.monotonic() + 120
-        while self.command in self.server.state.held() and time.monotonic() < deadline:
-            time.sleep(0.01)  # until the test releases it (hold=)
+        if self.server.state.held(self.command, self.path):
+            self.server.state.holding_add(1)
+            while self.server.state.held(self.command, self.path) and \
+                    time.monotonic() < deadline:
+                time.sleep(0.01)  # until the test releases it (hold=)
+            self.server.state.holding_add(-1)
         if latency_ms:
             time.sleep(latency_ms / 1000.0)
         if kind == "stall":

@@ -18,6 +18,7 @@
  *       Ed25519 key, and (unless --no-head) a head pointer signed with it. --swap-key also
  *       replaces the passphrase key entry and the descriptor to name the random key.
  *   hostile forge-head STORE --sealer-key F --seq N --expires-in SECONDS [--snapshot ID]
+ *       [--no-list]   (a head as written before snapshot lists: no gen, no list)
  *   hostile hostile-tree STORE --sealer-key F --kind KIND [--symlink-target PATH]
  *       kinds: slash dotdot dot empty nul dup unsorted hugesize overlap overflow deep
  *              cycle symlink-parent typeconfuse hugelink
@@ -38,6 +39,7 @@
 #include "keyfile.h"
 #include "refjson.h"
 #include "secmem.h"
+#include "snaplist.h"
 #include "store_int.h"
 #include "wrap.h"
 
@@ -426,9 +428,24 @@ static int pb_put(struct store *s, struct pbuild *p)
 	return ret;
 }
 
-/* Publish a manifest for root (signed with whatever s->sign_sk holds) and a head for it. */
+/* The sealer's way: the manifest joins a new generation of the signed snapshot list. */
+struct listed_pub {
+	struct snapshot *sn;
+	bool written;
+};
+
+static int listed_edit(void *ctx, const struct snaplist *cur, struct snaplist *next)
+{
+	struct listed_pub *p = ctx;
+	(void)cur;
+	return snaplist_add(next, p->sn->id, p->sn->seq);
+}
+
+/* Publish a manifest for root (signed with whatever s->sign_sk holds) and a head for it.
+ * listed: through the signed snapshot list (the real sealer key); otherwise a bare head
+ * (a forger, whose list would not verify anyway). */
 static int publish(struct store *s, const struct rec_ref *root, uint64_t seq, const char *host,
-		   const char *tag, bool head)
+		   const char *tag, bool head, bool listed)
 {
 	char *tags[1] = {(char *)tag};
 	struct snapshot sn = {
@@ -442,7 +459,10 @@ static int publish(struct store *s, const struct rec_ref *root, uint64_t seq, co
 		return ret;
 	memcpy(h.snapshot, sn.id, ID_LEN);
 	h.expires_ns = h.time_ns + 7LL * 86400 * 1000000000;
-	ret = store_write_head(s, &h);
+	if (listed)
+		ret = snaplist_update(s, listed_edit, &(struct listed_pub){.sn = &sn}, 0, NULL);
+	else
+		ret = store_write_head(s, &h);
 	if (!ret) {
 		char idh[2 * ID_LEN + 1];
 		hex_encode(sn.id, ID_LEN, idh);
@@ -577,7 +597,7 @@ static int cmd_forge_snapshot(int argc, char **argv)
 		ret = swap_key(s, pf);
 	if (!ret)
 		ret = publish(s, &root, sn.seq + 1, "forger", "forged",
-			      !flag(argc, argv, "--no-head"));
+			      !flag(argc, argv, "--no-head"), false);
 	snapshot_clear(&sn);
 	store_close(s);
 	return ret ? die("forge-snapshot", ret) : 0;
@@ -602,6 +622,8 @@ static int cmd_forge_head(int argc, char **argv)
 	ret = store_resolve_snapshot(s, spec ? spec : "latest", &sn);
 	if (ret)
 		return die("snapshot", ret);
+	if (store_read_head(s, &h) || flag(argc, argv, "--no-list"))
+		memset(&h, 0, sizeof(h)); /* else keep the list it names: only the chosen fields */
 	memcpy(h.snapshot, sn.id, ID_LEN);
 	h.seq = strtoull(seq, NULL, 0);
 	h.time_ns = now_ns();
@@ -822,7 +844,7 @@ static int cmd_hostile_tree(int argc, char **argv)
 	if (!ret)
 		ret = pb_put(h.s, &h.p);
 	if (!ret)
-		ret = publish(h.s, &root, head_seq(h.s) + 1, "hostile", h.kind, true);
+		ret = publish(h.s, &root, head_seq(h.s) + 1, "hostile", h.kind, true, true);
 	store_close(h.s);
 	return ret ? die(ret == -EINVAL ? "unknown --kind" : "hostile-tree", ret) : 0;
 }

@@ -138,7 +138,7 @@ Test(trust, missing_head_after_seen_is_rollback)
 Test(trust, sealer_remembers_what_it_publishes)
 {
 	struct head h = head(8, 3600);
-	trust_remember(&o, sid, pk, 9);
+	trust_remember(&o, sid, pk, 9, 0);
 	cr_assert_eq(trust_check_head(&o, sid, pk, &h), -ESTALE);
 }
 
@@ -245,10 +245,10 @@ Test(trust, refresh_needs_what_was_remembered)
 {
 	uint64_t seq;
 	cr_assert_eq(trust_known_seq(&o, sid, &seq), -ENOENT);
-	cr_assert_eq(trust_remember(&o, sid, pk, 4), 0);
+	cr_assert_eq(trust_remember(&o, sid, pk, 4, 0), 0);
 	cr_assert_eq(trust_known_seq(&o, sid, &seq), 0);
 	cr_assert_eq(seq, 4);
-	cr_assert_eq(trust_remember(&o, sid, pk, 2), 0); /* only ever raised */
+	cr_assert_eq(trust_remember(&o, sid, pk, 2, 0), 0); /* only ever raised */
 	cr_assert_eq(trust_known_seq(&o, sid, &seq), 0);
 	cr_assert_eq(seq, 4);
 }
@@ -296,4 +296,38 @@ Test(trust, canonical_addresses)
 	c = trust_url_canonical(dir);
 	cr_assert(!strncmp(c, "file:///", 8) && strstr(c, dir + 4));
 	free(c);
+}
+
+static struct head listed(uint64_t seq, uint64_t gen)
+{
+	struct head h = head(seq, 3600);
+	h.has_list = true;
+	h.gen = gen;
+	return h;
+}
+
+Test(trust, older_list_generation_is_rollback_at_same_seq)
+{
+	struct head g6 = listed(10, 6), g5 = listed(10, 5), g7 = listed(10, 7);
+	cr_assert_eq(trust_check_head(&o, sid, pk, &g6), 0);
+	cr_assert_eq(trust_check_head(&o, sid, pk, &g5), -ESTALE); /* replayed pre-forget list */
+	cr_assert_eq(trust_check_head(&o, sid, pk, &g6), 0);
+	cr_assert_eq(trust_check_head(&o, sid, pk, &g7), 0);
+	cr_assert_eq(trust_check_head(&o, sid, pk, &g6), -ESTALE);
+	o.allow_rollback = true;
+	cr_assert_eq(trust_check_head(&o, sid, pk, &g5), 0);
+}
+
+Test(trust, head_without_list_after_a_list_was_seen_is_rollback)
+{
+	struct head g2 = listed(3, 2), old = head(3, 3600);
+	cr_assert_eq(trust_check_head(&o, sid, pk, &g2), 0);
+	cr_assert_eq(trust_check_head(&o, sid, pk, &old), -ESTALE); /* downgrade to no list */
+}
+
+Test(trust, sealer_remembers_the_generation_it_publishes)
+{
+	struct head g3 = listed(5, 3);
+	cr_assert_eq(trust_remember(&o, sid, pk, 5, 4), 0);
+	cr_assert_eq(trust_check_head(&o, sid, pk, &g3), -ESTALE);
 }

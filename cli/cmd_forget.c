@@ -1,0 +1,295 @@
+/* forget: remove snapshots from the store's signed list, by policy or by id. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "forget.h"
+#include "hex.h"
+#include "prune.h"
+
+#define MAX_TAGSETS 64
+
+enum {
+	OPT_KEEP_LAST = OPT_CMD_BASE,
+	OPT_KEEP_HOURLY,
+	OPT_KEEP_DAILY,
+	OPT_KEEP_WEEKLY,
+	OPT_KEEP_MONTHLY,
+	OPT_KEEP_YEARLY,
+	OPT_KEEP_WITHIN,
+	OPT_KEEP_TAG,
+	OPT_GROUP_BY,
+	OPT_PRUNE,
+	OPT_MAX_UNUSED,
+	OPT_DRY_RUN,
+	OPT_VALID_FOR,
+};
+
+static const char help[] =
+    "NAME\n"
+    "  embassy forget - remove snapshots from a store by a retention policy or by id\n"
+    "\n"
+    "SYNOPSIS\n"
+    "  embassy forget STORE --sealer-key FILE [--keep-last N] [--keep-hourly N]\n"
+    "                 [--keep-daily N] [--keep-weekly N] [--keep-monthly N]\n"
+    "                 [--keep-yearly N] [--keep-within DURATION] [--keep-tag TAG[,TAG]]...\n"
+    "                 [--group-by host|none] [--prune [--max-unused PERCENT]]\n"
+    "                 [--dry-run] [--json]\n"
+    "  embassy forget STORE SNAPSHOT... --sealer-key FILE [--prune] [--dry-run] [--json]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "  The store's snapshots are named in a list the sealer signs. forget writes a new\n"
+    "  generation of that list without the snapshots it removes, then deletes their\n"
+    "  manifests; readers stop listing them at once, and a host cannot forget (or hide) a\n"
+    "  snapshot itself. The data only they used stays until 'embassy prune' (or --prune).\n"
+    "\n"
+    "  The policy follows restic's 'forget': snapshots are grouped by host (--group-by\n"
+    "  none: all together) and walked newest first; a snapshot is kept if any rule keeps it.\n"
+    "    --keep-last N     the N newest\n"
+    "    --keep-hourly N   the newest snapshot of each of the N most recent hours that have\n"
+    "                      one; likewise --keep-daily, --keep-weekly (ISO weeks),\n"
+    "                      --keep-monthly, --keep-yearly (local time, like restic)\n"
+    "    --keep-within D   every snapshot within D of the group's newest snapshot (not of\n"
+    "                      now); D as restic writes it: 1y2m3d4h (years, months, days,\n"
+    "                      hours; also w for weeks) - note m is months here\n"
+    "    --keep-tag T[,U]  snapshots carrying every listed tag; repeatable (any of them)\n"
+    "  N may be 'unlimited'. Unlike restic, the newest snapshot of the store is always kept:\n"
+    "  the signed head pointer must name a snapshot. Without a rule and without SNAPSHOT\n"
+    "  nothing is forgotten (an error, as in restic).\n"
+    "\n"
+    "  With SNAPSHOT ids (or unique prefixes) exactly those are forgotten.\n"
+    "\n"
+    "OPTIONS\n"
+    "  --sealer-key FILE  the sealer's identity (required: forgetting is signed)\n"
+    "  --prune            run 'embassy prune' afterwards (see its --help)\n"
+    "  --max-unused P     with --prune: as prune's --max-unused\n"
+    "  --dry-run          print what would be kept and forgotten; change nothing\n"
+    "  --valid-for D      expiry of the re-signed head pointer (default 7d; as seal)\n"
+    "  --json             print {dry_run, generation, keep: [...], forget: [...],\n"
+    "                     manifests_deleted, prune: {...}}; each snapshot as {id, seq,\n"
+    "                     time, host, tags, reasons}\n"
+    "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
+    "EXAMPLES\n"
+    "  embassy forget /srv/embassy --sealer-key sealer.key --keep-daily 7 --keep-weekly 5 \\\n"
+    "      --keep-monthly 12 --keep-yearly unlimited --prune\n"
+    "  embassy forget /srv/embassy 3f2a9c --sealer-key sealer.key --dry-run\n";
+
+struct forget_args {
+	struct policy pol;
+	const char *tagsets[MAX_TAGSETS];
+	bool dry_run, json, prune;
+	double max_unused;
+	int64_t valid_for;
+};
+
+static int parse_count(struct cli_ctx *c, const char *opt, const char *arg, int *out)
+{
+	uint64_t v;
+	if (!strcmp(arg, "unlimited") || !strcmp(arg, "-1")) {
+		*out = POLICY_ALL;
+		return 0;
+	}
+	if (opts_parse_u64(arg, 1000000, &v) < 0)
+		return opts_usage(c, "%s needs a count or 'unlimited', not '%s'", opt, arg);
+	*out = (int)v;
+	return 0;
+}
+
+static int parse_opt(struct cli_ctx *c, struct forget_args *a, int opt, const char *arg)
+{
+	static const char *const names[] = {"--keep-last",   "--keep-hourly",  "--keep-daily",
+					    "--keep-weekly", "--keep-monthly", "--keep-yearly"};
+	int *counts[] = {&a->pol.last,	 &a->pol.hourly,  &a->pol.daily,
+			 &a->pol.weekly, &a->pol.monthly, &a->pol.yearly};
+
+	if (opt >= OPT_KEEP_LAST && opt <= OPT_KEEP_YEARLY)
+		return parse_count(c, names[opt - OPT_KEEP_LAST], arg, counts[opt - OPT_KEEP_LAST]);
+	switch (opt) {
+	case OPT_KEEP_WITHIN:
+		a->pol.has_within = true;
+		if (policy_parse_span(arg, &a->pol.within) < 0)
+			return opts_usage(
+			    c, "--keep-within needs a duration like 30d or 1y6m, not '%s'", arg);
+		return 0;
+	case OPT_KEEP_TAG:
+		if (a->pol.ntagsets == MAX_TAGSETS || !*arg)
+			return opts_usage(c, "--keep-tag needs a tag (at most %d times)",
+					  MAX_TAGSETS);
+		a->tagsets[a->pol.ntagsets++] = arg;
+		return 0;
+	case OPT_GROUP_BY:
+		if (strcmp(arg, "host") && strcmp(arg, "none"))
+			return opts_usage(c, "--group-by is 'host' or 'none', not '%s'", arg);
+		a->pol.by_host = !strcmp(arg, "host");
+		return 0;
+	case OPT_MAX_UNUSED:
+		return prune_parse_percent(arg, &a->max_unused) < 0
+			   ? opts_usage(c, "--max-unused needs a percentage 0..100, not '%s'", arg)
+			   : 0;
+	case OPT_VALID_FOR:
+		if (opts_parse_duration(arg, &a->valid_for) < 0 || a->valid_for <= 0)
+			return opts_usage(c, "--valid-for needs a duration like 7d, not '%s'", arg);
+		return 0;
+	case OPT_PRUNE:
+		a->prune = true;
+		return 0;
+	case OPT_DRY_RUN:
+		a->dry_run = true;
+		return 0;
+	case OPT_JSON:
+		a->json = true;
+		return 0;
+	}
+	return -1;
+}
+
+static json_t *snap_json(const struct snapshot *sn, unsigned reasons)
+{
+	char id[2 * ID_LEN + 1], t[48], why[128];
+	json_t *tags = json_array(), *why_a = json_array();
+	hex_encode(sn->id, ID_LEN, id);
+	cli_format_time(sn->time_ns, true, t);
+	for (size_t i = 0; i < sn->ntags; i++)
+		json_array_append_new(tags, json_string(sn->tags[i]));
+	policy_reasons(reasons, why, sizeof(why));
+	for (char *p = why, *tok; (tok = strtok_r(p, ",", &p));)
+		json_array_append_new(why_a, json_string(tok));
+	return json_pack("{s:s s:I s:s s:s s:o s:o}", "id", id, "seq", (json_int_t)sn->seq, "time",
+			 t, "host", cli_utf8_ok(sn->host, strlen(sn->host)) ? sn->host : "?",
+			 "tags", tags, "reasons", why_a);
+}
+
+static int print_json(const struct forget_args *a, const struct forget_result *r,
+		      const struct prune_result *pr)
+{
+	json_t *keep = json_array(), *gone = json_array(), *o;
+	int ret;
+	for (size_t i = 0; i < r->n; i++)
+		json_array_append_new(r->reasons[i] ? keep : gone,
+				      snap_json(&r->v[i], r->reasons[i]));
+	o = json_pack("{s:b s:I s:o s:o s:I}", "dry_run", a->dry_run, "generation",
+		      (json_int_t)r->gen, "keep", keep, "forget", gone, "manifests_deleted",
+		      (json_int_t)r->deleted);
+	if (o && pr)
+		json_object_set_new(o, "prune", prune_result_json(pr));
+	ret = o && json_dumpf(o, stdout, JSON_INDENT(2)) == 0 ? 0 : -EIO;
+	putchar('\n');
+	json_decref(o);
+	return ret;
+}
+
+static void print_table(const struct forget_args *a, const struct forget_result *r)
+{
+	char id[2 * ID_LEN + 1], t[48], why[128];
+	printf("  %-12s  %-20s  %-16s  %s\n", "ID", "TIME (UTC)", "HOST", "KEPT BECAUSE");
+	for (size_t i = 0; i < r->n; i++) {
+		hex_encode(r->v[i].id, ID_LEN, id);
+		cli_format_time(r->v[i].time_ns, false, t);
+		policy_reasons(r->reasons[i], why, sizeof(why));
+		printf("%c %.12s  %-20s  ", r->reasons[i] ? ' ' : '-', id, t);
+		cli_print_name(stdout, r->v[i].host, strnlen(r->v[i].host, 16));
+		printf("%*s  %s\n", (int)(16 - strnlen(r->v[i].host, 16)), "",
+		       r->reasons[i] ? why : "(forget)");
+	}
+	printf("%zu snapshot(s) kept, %zu %s\n", r->n - r->forgotten, r->forgotten,
+	       a->dry_run ? "would be forgotten (dry run)" : "forgotten");
+}
+
+static int run_prune(const struct cli_ctx *c, struct store *s, const struct forget_args *a,
+		     struct prune_result *pr, const char *url)
+{
+	struct prune_opts po = {.max_unused = a->max_unused, .dry_run = a->dry_run};
+	int err = cli_prune(c, s, &po, pr, url, !a->json);
+	return err;
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    CLI_COMMON_OPTIONS,
+	    {"keep-last", required_argument, NULL, OPT_KEEP_LAST},
+	    {"keep-hourly", required_argument, NULL, OPT_KEEP_HOURLY},
+	    {"keep-daily", required_argument, NULL, OPT_KEEP_DAILY},
+	    {"keep-weekly", required_argument, NULL, OPT_KEEP_WEEKLY},
+	    {"keep-monthly", required_argument, NULL, OPT_KEEP_MONTHLY},
+	    {"keep-yearly", required_argument, NULL, OPT_KEEP_YEARLY},
+	    {"keep-within", required_argument, NULL, OPT_KEEP_WITHIN},
+	    {"keep-tag", required_argument, NULL, OPT_KEEP_TAG},
+	    {"group-by", required_argument, NULL, OPT_GROUP_BY},
+	    {"prune", no_argument, NULL, OPT_PRUNE},
+	    {"max-unused", required_argument, NULL, OPT_MAX_UNUSED},
+	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	    {"valid-for", required_argument, NULL, OPT_VALID_FOR},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {NULL, 0, NULL, 0}};
+	struct forget_args a = {.pol.by_host = true, .max_unused = PRUNE_DEFAULT_MAX_UNUSED};
+	struct forget_opts fo = {0};
+	struct forget_result r = {0};
+	struct prune_result pr = {0};
+	struct cli_ctx c;
+	struct store *s = NULL;
+	int opt, k, ret, err;
+
+	opts_init(&c, "forget");
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		if ((k = opts_common(&c, opt, optarg)) < 0)
+			return EXIT_USAGE;
+		if (k)
+			continue;
+		k = parse_opt(&c, &a, opt, optarg);
+		if (k < 0)
+			return opts_bad(&c, argv);
+		if (k)
+			return k;
+	}
+	if (c.help)
+		return opts_help(&c);
+	if (argc - optind < 1)
+		return opts_usage(&c, "needs a STORE");
+	a.pol.tagsets = a.tagsets;
+	fo.ids = (const char *const *)argv + optind + 1;
+	fo.nids = (size_t)(argc - optind - 1);
+	if (fo.nids && policy_any(&a.pol))
+		return opts_usage(&c, "give either SNAPSHOT ids or --keep-* rules, not both");
+	if (!fo.nids && !policy_any(&a.pol))
+		return opts_usage(&c,
+				  "no --keep-* rule and no SNAPSHOT: nothing would be forgotten");
+	fo.policy = &a.pol;
+	fo.dry_run = a.dry_run;
+	fo.valid_for_s = a.valid_for;
+	ret = cli_open_store(&c, argv[optind], true, &s);
+	if (ret != EXIT_OK)
+		return ret;
+	err = forget_run(s, &fo, &r);
+	if (err == -ENOENT || err == -ENOTUNIQ) {
+		cli_error("nothing forgotten in store %s (see above, and 'embassy snapshots')",
+			  argv[optind]);
+		ret = EXIT_NOTFOUND;
+		goto out;
+	}
+	if (err < 0) {
+		cli_error("forget in store %s failed: %s", argv[optind], strerror(-err));
+		ret = err == -EINVAL ? EXIT_USAGE : cli_exit_for(err);
+		goto out;
+	}
+	if (!a.json)
+		print_table(&a, &r);
+	if (a.prune)
+		ret = run_prune(&c, s, &a, &pr, argv[optind]);
+	if (a.json && print_json(&a, &r, a.prune ? &pr : NULL) < 0)
+		ret = EXIT_IO;
+	if (fflush(stdout) != 0)
+		ret = EXIT_IO;
+out:
+	forget_result_clear(&r);
+	prune_result_clear(&pr);
+	store_close(s);
+	return ret;
+}
+
+const struct cli_cmd cli_cmd_forget = {
+    "forget", "remove snapshots by a retention policy or by id (sealer)", help, run};

@@ -1,0 +1,188 @@
+/* prune: delete the data no live snapshot uses. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "prune.h"
+
+enum { OPT_MAX_UNUSED = OPT_CMD_BASE, OPT_DRY_RUN, OPT_GRACE, OPT_VALID_FOR };
+
+static const char help[] =
+    "NAME\n"
+    "  embassy prune - delete the data no live snapshot uses\n"
+    "\n"
+    "SYNOPSIS\n"
+    "  embassy prune STORE --sealer-key FILE [--max-unused PERCENT] [--grace DURATION]\n"
+    "                [--dry-run] [--json]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "  Walks every snapshot in the store's signed list, then deletes the packs none of them\n"
+    "  uses (with their index objects): what forgotten snapshots and interrupted seals left\n"
+    "  behind. Also removes manifests outside the list (forgotten, or left by an interrupted\n"
+    "  seal) older than the grace period, old generations of the list and expired markers.\n"
+    "\n"
+    "  Safe beside seals: a seal at work marks itself in the store, and prune first only\n"
+    "  condemns (in a signed generation of the list) the packs a running seal might still\n"
+    "  refer to; a later prune deletes them. A seal that does refer to one takes it back\n"
+    "  when it publishes. Safe to interrupt: every step leaves a store that verifies clean,\n"
+    "  and the next prune finishes what an interrupted one decided. A snapshot that was\n"
+    "  forgotten while mounted reads as I/O errors once its data is pruned, never as other\n"
+    "  data.\n"
+    "\n"
+    "  Nothing is deleted while a live snapshot cannot be read in full (run 'verify').\n"
+    "\n"
+    "OPTIONS\n"
+    "  --sealer-key FILE    the sealer's identity (required)\n"
+    "  --max-unused P       tolerated share of unused bytes inside packs still in use, as\n"
+    "                       restic (default 5%); repacking them is not implemented yet:\n"
+    "                       prune only reports when the share is above P\n"
+    "  --grace DURATION     keep manifests outside the list younger than this (default 1h;\n"
+    "                       a seal's own manifest is younger while it publishes)\n"
+    "  --dry-run            report what would be deleted; change nothing\n"
+    "  --valid-for D        expiry of the re-signed head pointer (default 7d)\n"
+    "  --json               print the figures as one JSON object: snapshots, packs_total,\n"
+    "                       bytes_total, packs_used, bytes_used, packs_deleted,\n"
+    "                       bytes_deleted, packs_deferred, bytes_deferred, packs_repacked,\n"
+    "                       bytes_repacked, indexes_deleted, manifests_deleted,\n"
+    "                       lists_deleted, markers_deleted, writers, generation_start,\n"
+    "                       generation (the last one published), bytes_partly_unused,\n"
+    "                       dry_run\n"
+    "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
+    "EXAMPLES\n"
+    "  embassy prune /srv/embassy --sealer-key sealer.key\n"
+    "  embassy forget /srv/embassy --sealer-key sealer.key --keep-daily 30 --prune\n";
+
+struct bar_ctx {
+	struct progress *bar;
+	const char *phase;
+};
+
+static void on_progress(void *ctx, const struct prune_progress *pp)
+{
+	struct bar_ctx *b = ctx;
+	if (b->bar && pp->total)
+		progress_update(b->bar, pp->done, pp->total);
+}
+
+static void print_text(const struct prune_result *r, const struct prune_opts *po)
+{
+	char tot[32], used[32], del[32], def[32], part[32];
+	bool dry = po->dry_run;
+	cli_format_size(r->bytes_total, tot);
+	cli_format_size(r->bytes_used, used);
+	cli_format_size(r->bytes_deleted, del);
+	cli_format_size(r->bytes_deferred, def);
+	cli_format_size(r->bytes_partly_unused, part);
+	printf("snapshot list generation %llu: %llu snapshot(s) use %s in %llu of %llu pack(s) "
+	       "(%s)\n",
+	       (unsigned long long)r->gen_start, (unsigned long long)r->snapshots, used,
+	       (unsigned long long)r->packs_used, (unsigned long long)r->packs_total, tot);
+	printf("%s %llu pack(s), %s", dry ? "would delete" : "deleted",
+	       (unsigned long long)r->packs_deleted, del);
+	if (!dry)
+		printf(" (and %llu index object(s), %llu manifest(s), %llu list generation(s))",
+		       (unsigned long long)r->indexes_deleted,
+		       (unsigned long long)r->manifests_deleted,
+		       (unsigned long long)r->lists_deleted);
+	putchar('\n');
+	if (r->bytes_total &&
+	    100.0 * (double)r->bytes_partly_unused / (double)r->bytes_total > po->max_unused)
+		printf("%s (%.1f%%) unused inside packs still in use, above --max-unused %.1f%%: "
+		       "repacking them is not implemented yet\n",
+		       part, 100.0 * (double)r->bytes_partly_unused / (double)r->bytes_total,
+		       po->max_unused);
+	if (r->packs_deferred)
+		printf("%llu unused pack(s), %s, left for a later prune: %llu seal(s) at work may "
+		       "still use them\n",
+		       (unsigned long long)r->packs_deferred, def, (unsigned long long)r->writers);
+}
+
+int cli_prune(const struct cli_ctx *c, struct store *s, struct prune_opts *po,
+	      struct prune_result *r, const char *url, bool text)
+{
+	struct bar_ctx b = {.bar = text ? progress_new("prune", false) : NULL};
+	int err;
+	(void)c;
+	po->progress = on_progress;
+	po->progress_ctx = &b;
+	err = prune_run(s, po, r);
+	progress_free(b.bar);
+	if (err == -ENOENT) {
+		cli_error("store %s has no snapshot yet: nothing to prune", url);
+		return EXIT_NOTFOUND;
+	}
+	if (err < 0) {
+		cli_error("prune of store %s stopped: %s", url, strerror(-err));
+		return cli_exit_for(err);
+	}
+	if (text)
+		print_text(r, po);
+	return EXIT_OK;
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    CLI_COMMON_OPTIONS,
+	    {"max-unused", required_argument, NULL, OPT_MAX_UNUSED},
+	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	    {"grace", required_argument, NULL, OPT_GRACE},
+	    {"valid-for", required_argument, NULL, OPT_VALID_FOR},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {NULL, 0, NULL, 0}};
+	struct prune_opts po = {.max_unused = PRUNE_DEFAULT_MAX_UNUSED};
+	struct prune_result r;
+	struct cli_ctx c;
+	struct store *s = NULL;
+	bool json = false;
+	int opt, k, ret;
+
+	opts_init(&c, "prune");
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		if ((k = opts_common(&c, opt, optarg)) < 0)
+			return EXIT_USAGE;
+		if (k)
+			continue;
+		if (opt == OPT_MAX_UNUSED && prune_parse_percent(optarg, &po.max_unused) < 0)
+			return opts_usage(&c, "--max-unused needs a percentage 0..100, not '%s'",
+					  optarg);
+		else if (opt == OPT_GRACE &&
+			 (opts_parse_duration(optarg, &po.grace_s) < 0 || po.grace_s <= 0))
+			return opts_usage(&c, "--grace needs a duration like 1h, not '%s'", optarg);
+		else if (opt == OPT_VALID_FOR &&
+			 (opts_parse_duration(optarg, &po.valid_for_s) < 0 || po.valid_for_s <= 0))
+			return opts_usage(&c, "--valid-for needs a duration like 7d, not '%s'",
+					  optarg);
+		else if (opt == OPT_DRY_RUN)
+			po.dry_run = true;
+		else if (opt == OPT_JSON)
+			json = true;
+		else if (opt != OPT_MAX_UNUSED && opt != OPT_GRACE && opt != OPT_VALID_FOR)
+			return opts_bad(&c, argv);
+	}
+	if (c.help)
+		return opts_help(&c);
+	if (argc - optind != 1)
+		return opts_usage(&c, "needs exactly one STORE");
+	ret = cli_open_store(&c, argv[optind], true, &s);
+	if (ret != EXIT_OK)
+		return ret;
+	ret = cli_prune(&c, s, &po, &r, argv[optind], !json);
+	if (ret == EXIT_OK && json) {
+		json_t *o = prune_result_json(&r);
+		if (!o || json_dumpf(o, stdout, JSON_INDENT(2)) < 0)
+			ret = EXIT_IO;
+		putchar('\n');
+		json_decref(o);
+	}
+	if (fflush(stdout) != 0)
+		ret = EXIT_IO;
+	store_close(s);
+	return ret;
+}
+
+const struct cli_cmd cli_cmd_prune = {"prune", "delete data no live snapshot uses (sealer)", help,
+				      run};
