@@ -63,15 +63,16 @@ static const char help[] =
     "  With SNAPSHOT ids (or unique prefixes) exactly those are forgotten.\n"
     "\n"
     "OPTIONS\n"
-    "  --sealer-key FILE  the sealer's identity (required: forgetting is signed)\n"
     "  --prune            run 'embassy prune' afterwards (see its --help)\n"
     "  --max-unused P     with --prune: as prune's --max-unused\n"
     "  --dry-run          print what would be kept and forgotten; change nothing\n"
     "  --valid-for D      expiry of the re-signed head pointer (default 7d; as seal)\n"
-    "  --json             print {dry_run, generation, keep: [...], forget: [...],\n"
-    "                     manifests_deleted, prune: {...}}; each snapshot as {id, seq,\n"
-    "                     time, host, tags, reasons}\n"
-    "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
+    "  --json             print one object: dry_run, generation, keep and forget (arrays of\n"
+    "                     {id, seq, time, time_ns, host, tags, reasons}),\n"
+    "                     manifests_deleted, elapsed_s, and with --prune prune (as\n"
+    "                     'embassy prune --json' prints it)\n"
+    "\n" CLI_HELP_SEALER "\n" CLI_HELP_STORE "\n" CLI_HELP_TRUST "\n" CLI_HELP_GENERAL
+    "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy forget /srv/embassy --sealer-key sealer.key --keep-daily 7 --keep-weekly 5 \\\n"
     "      --keep-monthly 12 --keep-yearly unlimited --prune\n"
@@ -83,6 +84,7 @@ struct forget_args {
 	bool dry_run, json, prune;
 	double max_unused;
 	int64_t valid_for;
+	int64_t start_ns;
 };
 
 static int parse_count(struct cli_ctx *c, const char *opt, const char *arg, int *out)
@@ -151,34 +153,32 @@ static json_t *snap_json(const struct snapshot *sn, unsigned reasons)
 	char id[2 * ID_LEN + 1], t[48], why[128];
 	json_t *tags = json_array(), *why_a = json_array();
 	hex_encode(sn->id, ID_LEN, id);
-	cli_format_time(sn->time_ns, true, t);
+	cli_format_time(sn->time_ns, false, t);
 	for (size_t i = 0; i < sn->ntags; i++)
 		json_array_append_new(tags, json_string(sn->tags[i]));
 	policy_reasons(reasons, why, sizeof(why));
 	for (char *p = why, *tok; (tok = strtok_r(p, ",", &p));)
 		json_array_append_new(why_a, json_string(tok));
-	return json_pack("{s:s s:I s:s s:s s:o s:o}", "id", id, "seq", (json_int_t)sn->seq, "time",
-			 t, "host", cli_utf8_ok(sn->host, strlen(sn->host)) ? sn->host : "?",
-			 "tags", tags, "reasons", why_a);
+	return json_pack("{s:s s:I s:s s:I s:s s:o s:o}", "id", id, "seq", (json_int_t)sn->seq,
+			 "time", t, "time_ns", (json_int_t)sn->time_ns, "host",
+			 cli_utf8_ok(sn->host, strlen(sn->host)) ? sn->host : "?", "tags", tags,
+			 "reasons", why_a);
 }
 
 static int print_json(const struct forget_args *a, const struct forget_result *r,
 		      const struct prune_result *pr)
 {
 	json_t *keep = json_array(), *gone = json_array(), *o;
-	int ret;
+
 	for (size_t i = 0; i < r->n; i++)
 		json_array_append_new(r->reasons[i] ? keep : gone,
 				      snap_json(&r->v[i], r->reasons[i]));
-	o = json_pack("{s:b s:I s:o s:o s:I}", "dry_run", a->dry_run, "generation",
+	o = json_pack("{s:b s:I s:o s:o s:I s:f}", "dry_run", a->dry_run, "generation",
 		      (json_int_t)r->gen, "keep", keep, "forget", gone, "manifests_deleted",
-		      (json_int_t)r->deleted);
+		      (json_int_t)r->deleted, "elapsed_s", cli_elapsed_s(a->start_ns));
 	if (o && pr)
 		json_object_set_new(o, "prune", prune_result_json(pr));
-	ret = o && json_dumpf(o, stdout, JSON_INDENT(2)) == 0 ? 0 : -EIO;
-	putchar('\n');
-	json_decref(o);
-	return ret;
+	return cli_print_json(o);
 }
 
 static void print_table(const struct forget_args *a, const struct forget_result *r)
@@ -209,7 +209,10 @@ static int run_prune(const struct cli_ctx *c, struct store *s, const struct forg
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS,
+	    CLI_OPTS_SEALER,
+	    CLI_OPTS_STORE,
+	    CLI_OPTS_TRUST,
+	    CLI_OPTS_GENERAL,
 	    {"keep-last", required_argument, NULL, OPT_KEEP_LAST},
 	    {"keep-hourly", required_argument, NULL, OPT_KEEP_HOURLY},
 	    {"keep-daily", required_argument, NULL, OPT_KEEP_DAILY},
@@ -231,8 +234,10 @@ static int run(int argc, char **argv)
 	struct prune_result pr = {0};
 	struct cli_ctx c;
 	struct store *s = NULL;
+	const char *url;
 	int opt, k, ret, err;
 
+	a.start_ns = cli_monotonic_ns();
 	opts_init(&c, "forget");
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -248,11 +253,13 @@ static int run(int argc, char **argv)
 	}
 	if (c.help)
 		return opts_help(&c);
-	if (argc - optind < 1)
-		return opts_usage(&c, "needs a STORE");
+	/* STORE [SNAPSHOT...]: with several, the first is STORE unless a default store is set */
+	url = opts_store_arg(&c, argc, argv, argc - optind >= 2 ? -1 : 0, "");
+	if (!url)
+		return EXIT_USAGE;
 	a.pol.tagsets = a.tagsets;
-	fo.ids = (const char *const *)argv + optind + 1;
-	fo.nids = (size_t)(argc - optind - 1);
+	fo.ids = (const char *const *)argv + optind;
+	fo.nids = (size_t)(argc - optind);
 	if (fo.nids && policy_any(&a.pol))
 		return opts_usage(&c, "give either SNAPSHOT ids or --keep-* rules, not both");
 	if (!fo.nids && !policy_any(&a.pol))
@@ -261,25 +268,25 @@ static int run(int argc, char **argv)
 	fo.policy = &a.pol;
 	fo.dry_run = a.dry_run;
 	fo.valid_for_s = a.valid_for;
-	ret = cli_open_store(&c, argv[optind], true, &s);
+	ret = cli_open_store(&c, url, true, &s);
 	if (ret != EXIT_OK)
 		return ret;
 	err = forget_run(s, &fo, &r);
 	if (err == -ENOENT || err == -ENOTUNIQ) {
 		cli_error("nothing forgotten in store %s (see above, and 'embassy snapshots')",
-			  argv[optind]);
+			  url);
 		ret = EXIT_NOTFOUND;
 		goto out;
 	}
 	if (err < 0) {
-		cli_error("forget in store %s failed: %s", argv[optind], strerror(-err));
+		cli_error("forget in store %s failed: %s", url, strerror(-err));
 		ret = err == -EINVAL ? EXIT_USAGE : cli_exit_for(err);
 		goto out;
 	}
-	if (!a.json)
+	if (!a.json && (!cli_quiet() || a.dry_run))
 		print_table(&a, &r);
 	if (a.prune)
-		ret = run_prune(&c, s, &a, &pr, argv[optind]);
+		ret = run_prune(&c, s, &a, &pr, url);
 	if (a.json && print_json(&a, &r, a.prune ? &pr : NULL) < 0)
 		ret = EXIT_IO;
 	if (fflush(stdout) != 0)

@@ -34,7 +34,6 @@ static const char help[] =
     "  Nothing is deleted while a live snapshot cannot be read in full (run 'verify').\n"
     "\n"
     "OPTIONS\n"
-    "  --sealer-key FILE    the sealer's identity (required)\n"
     "  --max-unused P       tolerated share of unused bytes inside packs still in use, as\n"
     "                       restic (default 5%); repacking them is not implemented yet:\n"
     "                       prune only reports when the share is above P\n"
@@ -48,8 +47,9 @@ static const char help[] =
     "                       bytes_repacked, indexes_deleted, manifests_deleted,\n"
     "                       lists_deleted, markers_deleted, writers, generation_start,\n"
     "                       generation (the last one published), bytes_partly_unused,\n"
-    "                       dry_run\n"
-    "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
+    "                       dry_run, elapsed_s\n"
+    "\n" CLI_HELP_SEALER "\n" CLI_HELP_STORE "\n" CLI_HELP_TRUST "\n" CLI_HELP_GENERAL
+    "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy prune /srv/embassy --sealer-key sealer.key\n"
     "  embassy forget /srv/embassy --sealer-key sealer.key --keep-daily 30 --prune\n";
@@ -125,7 +125,10 @@ int cli_prune(const struct cli_ctx *c, struct store *s, struct prune_opts *po,
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS,
+	    CLI_OPTS_SEALER,
+	    CLI_OPTS_STORE,
+	    CLI_OPTS_TRUST,
+	    CLI_OPTS_GENERAL,
 	    {"max-unused", required_argument, NULL, OPT_MAX_UNUSED},
 	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	    {"grace", required_argument, NULL, OPT_GRACE},
@@ -136,6 +139,8 @@ static int run(int argc, char **argv)
 	struct prune_result r;
 	struct cli_ctx c;
 	struct store *s = NULL;
+	const char *url;
+	int64_t start = cli_monotonic_ns();
 	bool json = false;
 	int opt, k, ret;
 
@@ -165,18 +170,20 @@ static int run(int argc, char **argv)
 	}
 	if (c.help)
 		return opts_help(&c);
-	if (argc - optind != 1)
+	if (!(url = opts_store_arg(&c, argc, argv, 0, "")))
+		return EXIT_USAGE;
+	if (argc != optind)
 		return opts_usage(&c, "needs exactly one STORE");
-	ret = cli_open_store(&c, argv[optind], true, &s);
+	ret = cli_open_store(&c, url, true, &s);
 	if (ret != EXIT_OK)
 		return ret;
-	ret = cli_prune(&c, s, &po, &r, argv[optind], !json);
+	ret = cli_prune(&c, s, &po, &r, url, !json && (!cli_quiet() || po.dry_run));
 	if (ret == EXIT_OK && json) {
 		json_t *o = prune_result_json(&r);
-		if (!o || json_dumpf(o, stdout, JSON_INDENT(2)) < 0)
+		if (o)
+			json_object_set_new(o, "elapsed_s", json_real(cli_elapsed_s(start)));
+		if (cli_print_json(o) < 0)
 			ret = EXIT_IO;
-		putchar('\n');
-		json_decref(o);
 	}
 	if (fflush(stdout) != 0)
 		ret = EXIT_IO;

@@ -272,6 +272,11 @@ static int seal_error(const char *url, int err)
 			  "was published: seal again",
 			  url);
 		return EXIT_CONFLICT;
+	case -EIDRM: /* lifecycle/gcwriter.h */
+		cli_error("a prune of store %s running at the same time deleted data this seal "
+			  "reused; no snapshot was written (the store is still valid): seal again",
+			  url);
+		return EXIT_CONFLICT;
 	default:
 		cli_error("seal into store %s failed: %s; no snapshot was written (the store "
 			  "is still valid)",

@@ -6,7 +6,7 @@
 # the same snapshots. Then the rules through the real command: forget --keep-last/--keep-tag
 # and by id on a sealed store, the newest always kept, a dry run changing nothing.
 . "$(dirname "$0")/lib.sh"
-command -v restic >/dev/null || { log "SKIP: restic not installed (scripts/deps.sh)"; exit 77; }
+command -v restic >/dev/null || skip "restic is not installed (scripts/deps.sh --test installs it)"
 POLICYCHECK=$(tool policycheck)
 export TZ=UTC RESTIC_PASSWORD=test RESTIC_REPOSITORY=$T/restic
 
