@@ -392,9 +392,13 @@ int snaplist_of_head(struct store *s, const struct head *h, struct snaplist *out
 		return ret;
 	e = snaplist_newest(out);
 	if (!e || memcmp(e->id, h->snapshot, ID_LEN) || e->seq != h->seq) {
-		log_err("the head pointer and its snapshot list (generation %llu) disagree on the "
-			"latest snapshot",
-			(unsigned long long)h->gen);
+		char idh[2 * ID_LEN + 1];
+		hex_encode(h->snapshot, ID_LEN, idh);
+		log_err("the head pointer says sequence %llu (snapshot %.12s…), but the newest "
+			"manifest in its snapshot list (generation %llu) says %llu%s",
+			(unsigned long long)h->seq, idh, (unsigned long long)h->gen,
+			(unsigned long long)(e ? e->seq : 0),
+			e && memcmp(e->id, h->snapshot, ID_LEN) ? " and is another snapshot" : "");
 		snaplist_clear(out);
 		return -EBADMSG;
 	}

@@ -9,6 +9,7 @@
 #include "hex.h"
 #include "log.h"
 #include "par.h"
+#include "refjson.h"
 #include "snaplist.h"
 #include "store_int.h"
 
@@ -245,5 +246,29 @@ int store_live_resolve(struct store *s, const char *prefix, struct snapshot *out
 		ret = -EBADMSG;
 	}
 	snaplist_clear(&l);
+	return ret;
+}
+
+int store_descriptor_check(const uint8_t *data, size_t n, uint8_t sid[STORE_ID_LEN],
+			   uint8_t pk[SIGN_PK_LEN])
+{
+	json_t *root = NULL, *b = NULL;
+	const char *text;
+	size_t len;
+	int ret = store_envelope_open(data, n, NULL, NULL, &root, &text, &len); /* a peek */
+
+	if (ret)
+		return ret;
+	b = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	ret = refjson_get_hex(b, "store_id", sid, STORE_ID_LEN) ||
+		      refjson_get_hex(b, "sign_pk", pk, SIGN_PK_LEN)
+		  ? -EBADMSG
+		  : 0;
+	json_decref(b);
+	json_decref(root);
+	if (!ret) /* now with the key it names */
+		ret = store_envelope_open(data, n, SIGCTX_DESCRIPTOR, pk, &root, &text, &len);
+	if (!ret)
+		json_decref(root);
 	return ret;
 }
