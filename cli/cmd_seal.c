@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "hex.h"
+#include "pathmatch.h"
 #include "seal.h"
 
 #define MAX_TAGS    64
@@ -17,7 +18,17 @@
 #define THREADS_MAX 256
 #define MAX_PATHS   4096
 
-enum { OPT_TAG = OPT_CMD_BASE, OPT_HOST, OPT_VALID_FOR, OPT_LEVEL, OPT_THREADS, OPT_FORCE_READ };
+enum {
+	OPT_TAG = OPT_CMD_BASE,
+	OPT_HOST,
+	OPT_VALID_FOR,
+	OPT_LEVEL,
+	OPT_THREADS,
+	OPT_FORCE_READ,
+	OPT_EXCLUDE,
+	OPT_EXCLUDE_FILE,
+	OPT_ONE_FS,
+};
 
 static const char help[] =
     "NAME\n"
@@ -25,6 +36,7 @@ static const char help[] =
     "\n"
     "SYNOPSIS\n"
     "  embassy seal STORE PATH... --sealer-key FILE [--tag TAG]... [--host NAME]\n"
+    "               [--exclude PATTERN]... [--exclude-file FILE]... [--one-file-system]\n"
     "               [--valid-for DURATION] [--json] [-q]\n"
     "\n"
     "DESCRIPTION\n"
@@ -61,6 +73,19 @@ static const char help[] =
     "  --force-read           read every file; by default a file whose size, mtime (to the\n"
     "                         nanosecond) and mode match the latest snapshot, and whose\n"
     "                         records are all in the store, is not read again\n"
+    "  --exclude PATTERN      leave out what PATTERN matches below the PATHs; repeatable.\n"
+    "                         Matched against the path inside the snapshot (relative to\n"
+    "                         its root, '/'-separated). Without a '/', PATTERN matches a\n"
+    "                         name at any depth ('*.tmp', 'cache'); with one it is anchored\n"
+    "                         at the root ('var/log', '/data/*.csv'); '**' matches any\n"
+    "                         number of directories; '*', '?', '[...]' match within one\n"
+    "                         name. An excluded directory is left out with all it holds.\n"
+    "                         A PATH named on the command line is always sealed.\n"
+    "  --exclude-file FILE    --exclude patterns from FILE, one a line ('#' comments and\n"
+    "                         blank lines ignored); repeatable\n"
+    "  --one-file-system      do not descend into directories on another file system than\n"
+    "                         their PATH (mount points are kept, empty, as tar and rsync -x\n"
+    "                         keep them)\n"
     "  --json                 print {\"type\":\"progress\"} lines while sealing (about once\n"
     "                         a second), then one {\"type\":\"summary\"} line: the snapshot\n"
     "                         id and all figures (docs/JSON.md)\n"
@@ -82,7 +107,23 @@ struct seal_args {
 	int zlevel, threads;
 	bool json;
 	bool force_read;
+	bool one_fs;
+	struct pathmatch *exclude; /* NULL until the first --exclude or --exclude-file */
 };
+
+static int add_exclude(struct cli_ctx *c, struct seal_args *a, const char *arg, bool file)
+{
+	int r;
+
+	if (!a->exclude && !(a->exclude = pathmatch_new()))
+		return EXIT_FAIL;
+	r = file ? pathmatch_add_file(a->exclude, arg) : pathmatch_add(a->exclude, arg);
+	if (r == -EINVAL && !file)
+		return opts_usage(c, "--exclude needs a pattern");
+	if (r < 0)
+		return file ? opts_usage(c, "--exclude-file %s: %s", arg, strerror(-r)) : EXIT_FAIL;
+	return EXIT_OK;
+}
 
 static int parse_opt(struct cli_ctx *c, struct seal_args *a, int opt, char **argv)
 {
@@ -123,6 +164,12 @@ static int parse_opt(struct cli_ctx *c, struct seal_args *a, int opt, char **arg
 	case OPT_FORCE_READ:
 		a->force_read = true;
 		return EXIT_OK;
+	case OPT_EXCLUDE:
+	case OPT_EXCLUDE_FILE:
+		return add_exclude(c, a, optarg, opt == OPT_EXCLUDE_FILE);
+	case OPT_ONE_FS:
+		a->one_fs = true;
+		return EXIT_OK;
 	default:
 		return opts_bad(c, argv);
 	}
@@ -142,6 +189,9 @@ static int parse(struct cli_ctx *c, struct seal_args *a, int argc, char **argv)
 	    {"threads", required_argument, NULL, OPT_THREADS},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"force-read", no_argument, NULL, OPT_FORCE_READ},
+	    {"exclude", required_argument, NULL, OPT_EXCLUDE},
+	    {"exclude-file", required_argument, NULL, OPT_EXCLUDE_FILE},
+	    {"one-file-system", no_argument, NULL, OPT_ONE_FS},
 	    {NULL, 0, NULL, 0}};
 	int opt, r;
 
@@ -226,6 +276,12 @@ static int print_json(const struct seal_result *r, const char *id, double elapse
 	    "packs_new", (json_int_t)r->packs_new, "warnings", (json_int_t)r->warnings, "elapsed_s",
 	    elapsed);
 
+	if (o &&
+	    (json_object_set_new(o, "excluded", json_integer((json_int_t)r->excluded)) ||
+	     json_object_set_new(o, "fs_boundaries", json_integer((json_int_t)r->fs_boundaries)))) {
+		json_decref(o);
+		o = NULL;
+	}
 	return cli_print_json(o);
 }
 
@@ -252,6 +308,10 @@ static int report(const struct seal_args *a, const struct seal_result *r, int sr
 		 "%llu new pack(s)",
 		 (unsigned long long)r->files, in, elapsed, (unsigned long long)r->chunks_new,
 		 (unsigned long long)r->chunks, out, (unsigned long long)r->packs_new);
+	if (r->excluded || r->fs_boundaries)
+		cli_note("left out: %llu excluded entries, %llu directories on other file systems "
+			 "(kept empty)",
+			 (unsigned long long)r->excluded, (unsigned long long)r->fs_boundaries);
 	if (fflush(stdout) != 0)
 		return EXIT_IO;
 	return sret == 3 ? EXIT_WARN : EXIT_OK;
@@ -285,10 +345,9 @@ static int seal_error(const char *url, int err)
 	}
 }
 
-static int run(int argc, char **argv)
+static int seal_cmd(int argc, char **argv, struct seal_args *a)
 {
 	struct cli_ctx c;
-	struct seal_args a = {0};
 	struct seal_opts so = {0};
 	struct seal_result res = {0};
 	struct seal_watch w = {0};
@@ -298,7 +357,7 @@ static int run(int argc, char **argv)
 	int ret, err;
 
 	opts_init(&c, "seal");
-	ret = parse(&c, &a, argc, argv);
+	ret = parse(&c, a, argc, argv);
 	if (ret != EXIT_OK || c.help)
 		return ret != EXIT_OK ? ret : opts_help(&c);
 	if (argc == optind && c.store && (npaths = profile_all("path", paths, MAX_PATHS))) {
@@ -321,15 +380,17 @@ static int run(int argc, char **argv)
 		return ret;
 	so.paths = paths;
 	so.npaths = npaths;
-	so.tags = a.tags;
-	so.ntags = a.ntags;
-	so.host = a.host;
-	so.valid_for_s = a.valid_for_s;
-	so.zlevel = a.zlevel;
-	so.threads = a.threads;
-	so.reread = a.force_read;
+	so.tags = a->tags;
+	so.ntags = a->ntags;
+	so.host = a->host;
+	so.valid_for_s = a->valid_for_s;
+	so.zlevel = a->zlevel;
+	so.threads = a->threads;
+	so.reread = a->force_read;
+	so.exclude = a->exclude;
+	so.one_file_system = a->one_fs;
 	w.start_ns = cli_monotonic_ns();
-	w.bar = progress_start("seal", "bytes", a.json);
+	w.bar = progress_start("seal", "bytes", a->json);
 	w.scan = w.bar ? scan_start(paths, npaths) : NULL;
 	so.progress_ctx = &w;
 	so.progress = w.bar ? on_progress : NULL;
@@ -339,8 +400,17 @@ static int run(int argc, char **argv)
 	if (err < 0)
 		ret = seal_error(url, err);
 	else
-		ret = report(&a, &res, err, w.start_ns);
+		ret = report(a, &res, err, w.start_ns);
 	store_close(s);
+	return ret;
+}
+
+static int run(int argc, char **argv)
+{
+	struct seal_args a = {0};
+	int ret = seal_cmd(argc, argv, &a);
+
+	pathmatch_free(a.exclude);
 	return ret;
 }
 

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "memtune.h"
 #include "par.h"
+#include "pathmatch.h"
 #include "rootmeta.h"
 #include "seal_int.h"
 #include "snaplist.h"
@@ -205,8 +206,8 @@ static int links_settle(struct sealer *sl, struct tree *t)
 
 /* ---- the walk ---- */
 
-static int seal_dir(struct sealer *sl, int fd, const char *disp, struct rec_ref *ref,
-		    uint64_t *count, const struct rec_ref *old_ref);
+static int seal_dir(struct sealer *sl, int fd, const char *disp, const char *rel,
+		    struct rec_ref *ref, uint64_t *count, const struct rec_ref *old_ref);
 
 static char *join(const char *a, const char *b)
 {
@@ -291,8 +292,22 @@ static int seal_regular(struct sealer *sl, int dirfd, const char *name, const ch
 	return ret;
 }
 
+/* --one-file-system: a directory on another file system is kept with its own metadata, but
+ * empty (as tar and rsync -x keep a mount point). */
+static int seal_boundary(struct sealer *sl, int fd, const char *disp, struct tree_entry *e)
+{
+	struct tree t = {0};
+	int ret = read_xattrs(fd, disp, e);
+
+	log_info("%s: on another file system; kept empty (--one-file-system)", disp);
+	sl->res->fs_boundaries++;
+	e->subtree_entries = 0;
+	return ret ? ret : seal_tree_record(sl, &t, &e->subtree);
+}
+
 static int seal_entry(struct sealer *sl, int dirfd, const char *name, const char *disp,
-		      struct tree_entry *e, const struct stat *st, const struct tree_entry *old)
+		      const char *rel, struct tree_entry *e, const struct stat *st,
+		      const struct tree_entry *old)
 {
 	char buf[4096];
 	ssize_t n;
@@ -305,9 +320,12 @@ static int seal_entry(struct sealer *sl, int dirfd, const char *name, const char
 		fd = open_ro(dirfd, name, O_DIRECTORY);
 		if (fd < 0)
 			return skip(sl, e, disp, "cannot open directory", errno);
-		ret = read_xattrs(fd, disp, e);
-		if (!ret)
-			ret = seal_dir(sl, fd, disp, &e->subtree, &e->subtree_entries,
+		if (sl->o->one_file_system && st->st_dev != sl->root_dev)
+			ret = seal_boundary(sl, fd, disp, e);
+		else
+			ret = read_xattrs(fd, disp, e);
+		if (!ret && !(sl->o->one_file_system && st->st_dev != sl->root_dev))
+			ret = seal_dir(sl, fd, disp, rel, &e->subtree, &e->subtree_entries,
 				       old && old->type == ENT_DIR ? &old->subtree : NULL);
 		close(fd);
 		sl->res->dirs++;
@@ -344,9 +362,30 @@ static int pending_cmp(const void *a, const void *b)
 	return tree_namecmp(x->name, x->namelen, y->name, y->namelen);
 }
 
-static int add_pending(struct sealer *sl, int fd, const char *disp, const char *name,
-		       struct pending **v, size_t *n, size_t *cap)
+/* Is the entry name of directory rel (its snapshot path, "" at the root) excluded? */
+static bool excluded(struct sealer *sl, const char *disp, const char *rel, const char *name)
 {
+	char *path;
+	bool out;
+
+	if (!sl->o->exclude)
+		return false;
+	if (asprintf(&path, "%s%s%s", rel, *rel ? "/" : "", name) < 0)
+		return false; /* out of memory: keep it (never silently lose data) */
+	out = pathmatch_match(sl->o->exclude, path);
+	free(path);
+	if (out) {
+		log_info("%s/%s: excluded", disp, name);
+		sl->res->excluded++;
+	}
+	return out;
+}
+
+static int add_pending(struct sealer *sl, int fd, const char *disp, const char *rel,
+		       const char *name, struct pending **v, size_t *n, size_t *cap)
+{
+	if (excluded(sl, disp, rel, name))
+		return 0;
 	if (*n == *cap) {
 		size_t c = *cap ? 2 * *cap : 64;
 		struct pending *p = realloc(*v, c * sizeof(*p));
@@ -373,7 +412,8 @@ static int add_pending(struct sealer *sl, int fd, const char *disp, const char *
 }
 
 /* Read a directory into name-sorted entries (t->e) and their stat buffers (*sts). */
-static int list_dir(struct sealer *sl, int fd, const char *disp, struct tree *t, struct stat **sts)
+static int list_dir(struct sealer *sl, int fd, const char *disp, const char *rel, struct tree *t,
+		    struct stat **sts)
 {
 	int dfd = dup(fd);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
@@ -390,7 +430,7 @@ static int list_dir(struct sealer *sl, int fd, const char *disp, struct tree *t,
 	}
 	while (!ret && (errno = 0, de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			ret = add_pending(sl, fd, disp, de->d_name, &v, &n, &cap);
+			ret = add_pending(sl, fd, disp, rel, de->d_name, &v, &n, &cap);
 	if (!ret && errno) /* a directory that cannot be listed completely is an error */
 		ret = -errno;
 	closedir(d);
@@ -440,22 +480,25 @@ static const struct tree_entry *old_entry(const struct tree *old, const struct t
 	return old ? tree_find(old, e->name, e->namelen) : NULL;
 }
 
-static int seal_dir(struct sealer *sl, int fd, const char *disp, struct rec_ref *ref,
-		    uint64_t *count, const struct rec_ref *old_ref)
+static int seal_dir(struct sealer *sl, int fd, const char *disp, const char *rel,
+		    struct rec_ref *ref, uint64_t *count, const struct rec_ref *old_ref)
 {
 	struct tree t = {0}, *old = old_tree(sl, old_ref);
 	struct stat *sts = NULL;
-	int ret = list_dir(sl, fd, disp, &t, &sts);
+	int ret = list_dir(sl, fd, disp, rel, &t, &sts);
 
 	if (ret) {
 		log_err("%s: cannot list directory: %s", disp, strerror(-ret));
 		goto out;
 	}
 	for (size_t i = 0; !ret && i < t.n; i++) {
-		char *sub = join(disp, t.e[i].name);
-		ret = sub ? seal_entry(sl, fd, t.e[i].name, sub, &t.e[i], &sts[i],
-				       old_entry(old, &t.e[i]))
-			  : -ENOMEM;
+		char *sub = join(disp, t.e[i].name), *subrel = NULL;
+		if (asprintf(&subrel, "%s%s%s", rel, *rel ? "/" : "", t.e[i].name) < 0)
+			subrel = NULL;
+		ret = sub && subrel ? seal_entry(sl, fd, t.e[i].name, sub, subrel, &t.e[i], &sts[i],
+						 old_entry(old, &t.e[i]))
+				    : -ENOMEM;
+		free(subrel);
 		free(sub);
 	}
 	if (!ret)
@@ -534,8 +577,9 @@ static int seal_multi_root(struct sealer *sl, struct rec_ref *ref, uint64_t *cou
 		t.e[i] = v[i].p.e;
 		memset(&v[i].p.e, 0, sizeof(v[i].p.e));
 		t.n++;
-		ret = seal_entry(sl, AT_FDCWD, v[i].path, v[i].path, &t.e[i], &v[i].p.st,
-				 old_entry(old, &t.e[i]));
+		sl->root_dev = v[i].p.st.st_dev; /* each PATH is its own file system's root */
+		ret = seal_entry(sl, AT_FDCWD, v[i].path, v[i].path, t.e[i].name, &t.e[i],
+				 &v[i].p.st, old_entry(old, &t.e[i]));
 	}
 	if (!ret)
 		ret = sbatch_flush(sl);
@@ -596,8 +640,9 @@ static int seal_root(struct sealer *sl, struct rec_ref *ref, uint64_t *count)
 		return ret;
 	}
 	ret = root_meta(sl, fd, p);
+	sl->root_dev = st.st_dev;
 	if (!ret)
-		ret = seal_dir(sl, fd, p, ref, count, sl->has_parent ? &sl->parent.root : NULL);
+		ret = seal_dir(sl, fd, p, "", ref, count, sl->has_parent ? &sl->parent.root : NULL);
 	close(fd);
 	return ret;
 }

@@ -9,6 +9,8 @@
 
 #include "store.h"
 
+struct pathmatch;
+
 struct seal_progress {
 	uint64_t files, bytes_read, bytes_total, bytes_new;
 };
@@ -23,6 +25,11 @@ struct seal_opts {
 	int zlevel;	     /* zstd level; 0: default 3 */
 	int threads;	     /* 0: number of CPUs */
 	bool reread;	     /* read every file, even those unchanged since the last seal */
+	/* entries below a PATH whose snapshot path (relative to the root, pathmatch.h) a
+	 * pattern matches are left out; a PATH itself is always sealed. NULL: none */
+	const struct pathmatch *exclude;
+	/* directories on another file system than their PATH are kept, empty */
+	bool one_file_system;
 	/* called from the sealing thread now and then; may be NULL */
 	void (*progress)(void *ctx, const struct seal_progress *p);
 	void *progress_ctx;
@@ -34,7 +41,9 @@ struct seal_result {
 	uint64_t files, dirs, symlinks, others, bytes;
 	uint64_t xattr_entries; /* entries recorded with xattrs (the root's own included) */
 	uint64_t chunks, chunks_new, bytes_new_plain, bytes_new_stored, packs_new;
-	uint64_t warnings; /* unreadable or changing files, skipped sockets */
+	uint64_t warnings;	/* unreadable or changing files, skipped sockets */
+	uint64_t excluded;	/* entries left out by --exclude (their contents not counted) */
+	uint64_t fs_boundaries; /* directories not descended into (one_file_system) */
 };
 
 /* 0 all well; 3 (positive) snapshot written but with warnings; -errno on failure. A seal
