@@ -220,7 +220,8 @@ static int settle_links(struct live *l, struct cplan *p, struct cdir *cd, uint64
 		e->chunks = malloc((first->nchunks ? first->nchunks : 1) * sizeof(*e->chunks));
 		if (!e->chunks)
 			return -ENOMEM;
-		memcpy(e->chunks, first->chunks, first->nchunks * sizeof(*e->chunks));
+		if (first->nchunks)
+			memcpy(e->chunks, first->chunks, first->nchunks * sizeof(*e->chunks));
 		e->nchunks = first->nchunks;
 	}
 	return ret;

@@ -31,7 +31,8 @@ static int copy_xattrs(struct tree_entry *e, const struct xattr *x, size_t n)
 			free(e->xattrs[i].value);
 			return -ENOMEM;
 		}
-		memcpy(e->xattrs[i].value, x[i].value, x[i].len);
+		if (x[i].len)
+			memcpy(e->xattrs[i].value, x[i].value, x[i].len);
 		e->xattrs[i].len = x[i].len;
 		e->nxattrs++;
 	}
@@ -43,7 +44,8 @@ static int copy_chunks(struct tree_entry *e, const struct chunk_ref *c, size_t n
 	e->chunks = malloc((n ? n : 1) * sizeof(*c));
 	if (!e->chunks)
 		return -ENOMEM;
-	memcpy(e->chunks, c, n * sizeof(*c));
+	if (n) /* an empty file's list may be NULL: memcpy from NULL is undefined even for 0 */
+		memcpy(e->chunks, c, n * sizeof(*c));
 	e->nchunks = n;
 	return 0;
 }
@@ -175,7 +177,8 @@ static int freeze_file(struct tree_entry *e, struct cextra *x, const struct lnod
 		c->oc = malloc((k ? k : 1) * sizeof(*c->oc));
 		if (!c->oc)
 			return -ENOMEM;
-		memcpy(c->oc, o->chunks, k * sizeof(*c->oc));
+		if (k)
+			memcpy(c->oc, o->chunks, k * sizeof(*c->oc));
 		c->noc = k;
 	}
 	if (n->ext.n) {
