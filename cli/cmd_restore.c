@@ -8,9 +8,10 @@
 
 #include "cli.h"
 #include "hex.h"
+#include "pathmatch.h"
 #include "restore.h"
 
-enum { OPT_OVERWRITE = OPT_CMD_BASE };
+enum { OPT_OVERWRITE = OPT_CMD_BASE, OPT_INCLUDE, OPT_EXCLUDE };
 
 struct restore_watch {
 	struct progress *bar;
@@ -22,7 +23,8 @@ static const char help[] =
     "  embassy restore - restore a snapshot (or part of it) into a directory\n"
     "\n"
     "SYNOPSIS\n"
-    "  embassy restore STORE SNAPSHOT[:PATH] TARGET [--overwrite] [--json]\n"
+    "  embassy restore STORE SNAPSHOT[:PATH] TARGET [--include PATTERN]...\n"
+    "                  [--exclude PATTERN]... [--overwrite] [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "  Writes the contents of SNAPSHOT (or of its directory PATH) into TARGET, or, when\n"
@@ -40,9 +42,19 @@ static const char help[] =
     "  unless --overwrite is given.\n"
     "\n"
     "OPTIONS\n"
-    "  --overwrite  restore into a non-empty TARGET, replacing entries of the same names\n"
-    "  --json       print {\"type\":\"progress\"} lines while restoring (about once a\n"
-    "               second), then one {\"type\":\"summary\"} line (docs/JSON.md)\n"
+    "  --include PATTERN  restore only what PATTERN matches (a matched directory with all\n"
+    "                     it holds), and the directories on the way to it; repeatable\n"
+    "  --exclude PATTERN  leave out what PATTERN matches (a directory with all it holds);\n"
+    "                     repeatable; wins over --include\n"
+    "  --overwrite        restore into a non-empty TARGET, replacing entries of the same\n"
+    "                     names\n"
+    "  --json             print {\"type\":\"progress\"} lines while restoring (about once\n"
+    "                     a second), then one {\"type\":\"summary\"} line (docs/JSON.md)\n"
+    "\n"
+    "  Patterns are matched against paths inside the snapshot (from its root, also when\n"
+    "  restoring a PATH of it), as 'seal --exclude' matches them: without a '/' a name at\n"
+    "  any depth ('*.db', 'logs'); with one, anchored at the root ('land/*.db'); '**'\n"
+    "  matches any number of directories; '*', '?', '[...]' match within one name.\n"
     "\n"
     "  On a terminal, standard error shows progress: bytes and files written of the\n"
     "  total, the rate and the time left.\n"
@@ -69,13 +81,13 @@ static int print_summary(const struct snapshot *sn, const char *path, const char
 	char id[2 * ID_LEN + 1];
 
 	hex_encode(sn->id, ID_LEN, id);
-	return cli_print_json(
-	    json_pack("{s:s, s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "type",
-		      "summary", "ok", r->errors == 0, "snapshot", id, "path", path, "target",
-		      target, "files", (json_int_t)r->files, "dirs", (json_int_t)r->dirs,
-		      "symlinks", (json_int_t)r->symlinks, "others", (json_int_t)r->others, "bytes",
-		      (json_int_t)r->bytes, "errors", (json_int_t)r->errors, "damaged",
-		      (json_int_t)r->damaged, "elapsed_s", cli_elapsed_s(start_ns)));
+	return cli_print_json(json_pack(
+	    "{s:s, s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I}", "type",
+	    "summary", "ok", r->errors == 0, "snapshot", id, "path", path, "target", target,
+	    "files", (json_int_t)r->files, "dirs", (json_int_t)r->dirs, "symlinks",
+	    (json_int_t)r->symlinks, "others", (json_int_t)r->others, "bytes", (json_int_t)r->bytes,
+	    "errors", (json_int_t)r->errors, "damaged", (json_int_t)r->damaged, "elapsed_s",
+	    cli_elapsed_s(start_ns), "skipped", (json_int_t)r->skipped));
 }
 
 static int restore_error(const char *spec, const char *target, const struct restore_result *res,
@@ -120,10 +132,26 @@ static int restore_error(const char *spec, const char *target, const struct rest
 	return cli_exit_for(err);
 }
 
-static int run(int argc, char **argv)
+/* --include/--exclude PATTERN into *pm (made at the first one). */
+static int add_pattern(struct cli_ctx *c, const struct pathmatch **pm, const char *opt,
+		       const char *arg)
+{
+	struct pathmatch *m = (struct pathmatch *)*pm;
+
+	if (!m && !(m = pathmatch_new()))
+		return EXIT_FAIL;
+	*pm = m;
+	if (pathmatch_add(m, arg) < 0)
+		return opts_usage(c, "%s needs a pattern", opt);
+	return EXIT_OK;
+}
+
+static int restore_cmd(int argc, char **argv, struct restore_opts *ro)
 {
 	static const struct option longopts[] = {CLI_COMMON_OPTIONS,
 						 {"overwrite", no_argument, NULL, OPT_OVERWRITE},
+						 {"include", required_argument, NULL, OPT_INCLUDE},
+						 {"exclude", required_argument, NULL, OPT_EXCLUDE},
 						 {"json", no_argument, NULL, OPT_JSON},
 						 {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
@@ -131,7 +159,6 @@ static int run(int argc, char **argv)
 	struct snapshot sn = {0};
 	struct tree *dir = NULL;
 	const struct tree_entry *ent = NULL;
-	struct restore_opts ro = {0};
 	struct restore_result res = {0};
 	const char *url, *path, *spec, *target;
 	struct restore_watch w = {0};
@@ -149,8 +176,14 @@ static int run(int argc, char **argv)
 		if (opt == OPT_JSON)
 			json = true;
 		else if (opt == OPT_OVERWRITE)
-			ro.overwrite = true;
-		else
+			ro->overwrite = true;
+		else if (opt == OPT_INCLUDE || opt == OPT_EXCLUDE) {
+			bool in = opt == OPT_INCLUDE;
+			r = add_pattern(&c, in ? &ro->include : &ro->exclude,
+					in ? "--include" : "--exclude", optarg);
+			if (r != EXIT_OK)
+				return r;
+		} else
 			return opts_bad(&c, argv);
 	}
 	if (c.help)
@@ -169,9 +202,9 @@ static int run(int argc, char **argv)
 		goto out;
 	w.bar = progress_start("restore", "bytes", json);
 	w.files_total = ent ? (ent->type == ENT_DIR ? 0 : 1) : sn.files;
-	ro.progress_ctx = &w;
-	ro.progress = w.bar ? on_progress : NULL;
-	err = restore_run(s, &sn, path, target, &ro, &res);
+	ro->progress_ctx = &w;
+	ro->progress = w.bar ? on_progress : NULL;
+	err = restore_run(s, &sn, path, target, ro, &res);
 	progress_free(w.bar);
 	if (json && (err == 0 || res.errors) && print_summary(&sn, path, target, &res, start) < 0)
 		err = err ? err : -EIO;
@@ -180,6 +213,16 @@ static int run(int argc, char **argv)
 out:
 	tree_free(dir);
 	store_close(s);
+	return ret;
+}
+
+static int run(int argc, char **argv)
+{
+	struct restore_opts ro = {0};
+	int ret = restore_cmd(argc, argv, &ro);
+
+	pathmatch_free((struct pathmatch *)ro.include);
+	pathmatch_free((struct pathmatch *)ro.exclude);
 	return ret;
 }
 

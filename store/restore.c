@@ -18,6 +18,7 @@
 #include "cbuf.h"
 #include "log.h"
 #include "memtune.h"
+#include "pathmatch.h"
 #include "restore_int.h"
 
 static char *join(const char *a, const char *b)
@@ -267,12 +268,39 @@ static int restore_dir(struct restorer *r, int dirfd, const struct tree_entry *e
 	return ret;
 }
 
+/* --include / --exclude, on the entry's path inside the snapshot: 1 restore it, 0 leave it
+ * out, -ENOMEM. A directory is entered when something below it may be included. */
+static int wanted(struct restorer *r, const struct tree_entry *e, const char *rel)
+{
+	const struct pathmatch *in = r->o->include, *ex = r->o->exclude;
+	char *full;
+	int ret;
+
+	if (!in && !ex)
+		return 1;
+	full = join(r->base, rel);
+	if (!full)
+		return -ENOMEM;
+	ret = !(ex && pathmatch_match(ex, full)) &&
+	      (!in || pathmatch_match(in, full) ||
+	       (e->type == ENT_DIR && pathmatch_may_contain(in, full)));
+	free(full);
+	if (!ret)
+		r->res->skipped++;
+	return ret;
+}
+
 static int restore_entry(struct restorer *r, int dirfd, const struct tree_entry *e, const char *rel)
 {
 	char *sub = join(rel, e->name);
 	int ret;
 	if (!sub)
 		return -ENOMEM;
+	ret = wanted(r, e, sub);
+	if (ret <= 0) {
+		free(sub);
+		return ret;
+	}
 	ret = make_room(r, dirfd, e);
 	if (ret) {
 		rfail(r, sub, "cannot replace existing entry", ret);
@@ -360,6 +388,25 @@ static void raise_nofile(void)
 	}
 }
 
+/* The snapshot path that entries' paths below the restore's top are relative to: the
+ * restored directory, or the parent of a restored file; no leading or trailing '/'. */
+static int restore_base(struct restorer *r, const char *path, const struct tree_entry *e)
+{
+	char *b = strdup(path ? path + strspn(path, "/") : ""), *slash;
+	size_t n = b ? strlen(b) : 0;
+
+	if (!b)
+		return -ENOMEM;
+	while (n && b[n - 1] == '/')
+		b[--n] = 0;
+	if (e && e->type != ENT_DIR) {
+		slash = strrchr(b, '/');
+		*(slash ? slash : b) = 0;
+	}
+	r->base = b;
+	return 0;
+}
+
 int restore_run(struct store *s, const struct snapshot *sn, const char *path, const char *target,
 		const struct restore_opts *o, struct restore_result *res)
 {
@@ -374,7 +421,9 @@ int restore_run(struct store *s, const struct snapshot *sn, const char *path, co
 	ret = store_lookup(s, sn, path ? path : "", &dir, &e);
 	if (ret)
 		return ret;
-	ret = prepare_target(&r, target);
+	ret = restore_base(&r, path, e);
+	if (!ret)
+		ret = prepare_target(&r, target);
 	if (ret)
 		goto out;
 	r.prog.bytes_total = sn->bytes;
@@ -402,5 +451,6 @@ out:
 	tree_free(dir);
 	if (r.rootfd >= 0)
 		close(r.rootfd);
+	free((char *)r.base);
 	return ret;
 }

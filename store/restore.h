@@ -9,18 +9,24 @@
 
 #include "store.h"
 
+struct pathmatch;
+
 struct restore_progress {
 	uint64_t files, bytes, bytes_total;
 };
 
 struct restore_opts {
 	bool overwrite; /* allow a non-empty target */
+	/* patterns on paths inside the snapshot (pathmatch.h; NULL: none): only what include
+	 * matches (and the directories on the way to it), nothing exclude matches */
+	const struct pathmatch *include, *exclude;
 	void (*progress)(void *ctx, const struct restore_progress *p);
 	void *progress_ctx;
 };
 
 struct restore_result {
 	uint64_t files, dirs, symlinks, others, bytes;
+	uint64_t skipped; /* entries left out by include/exclude */
 	uint64_t errors;  /* entries that failed (each logged with its path) */
 	uint64_t damaged; /* of those, failed because store data was tampered or missing */
 };

@@ -51,7 +51,8 @@ struct restorer {
 	struct restore_result *res;
 	int rootfd;
 	bool root_user;
-	unsigned depth; /* of the directory being restored */
+	unsigned depth;	  /* of the directory being restored */
+	const char *base; /* snapshot path of the restore's top ("" for the root), for patterns */
 	struct rfile files[RBATCH_FILES];
 	size_t nfiles;
 	struct rchunk *chunks;
