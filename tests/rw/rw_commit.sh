@@ -82,6 +82,11 @@ log "uploaded $NEW bytes for the changes (4 KiB in a 24 MiB file among them)"
 [ "$(status_json 'd["last_commit"]["snapshot"]')" = "$SNAP1" ] || fail "status: last commit"
 [ "$(em_read snapshots "$STORE" --json | json_get /dev/stdin '[s["id"] for s in d if s["latest"]][0]')" = "$SNAP1" ] ||
 	fail "the head does not name the commit"
+em_read snapshots "$STORE" --json >"$T/snaps.json"
+[ "$(json_get "$T/snaps.json" "[s['parent'] for s in d if s['id'] == '$SNAP1'][0]")" = "$BASE" ] ||
+	fail "the commit's parent is not the base"
+[ "$(json_get "$T/snaps.json" "[s['tags'] for s in d if s['id'] == '$SNAP1'][0]")" = "['first']" ] ||
+	fail "the commit's tag"
 ro_check 1
 expect_rc 0 em_read restore "$STORE" "$SNAP1" "$T/restored"
 "$TREECMP" "$MNT" "$T/restored" || fail "restore of the commit differs from the mount"
