@@ -160,102 +160,168 @@ out:
 	return ret;
 }
 
-/* ---- loading from the store ---- */
+/* ---- loading from the store ----
+ *
+ * What the host lists drives no allocation beyond a small batch: index/ names are checked
+ * (index/<64 hex>) and fetched INDEX_BATCH at a time as the listing goes, each opened,
+ * decoded and freed before the next batch; at most INDEX_BATCH * INDEX_PARALLEL_MAX bytes
+ * are in flight, and an index object larger than that share (up to RECORD_MAX_PLAIN) is
+ * fetched again alone. Entries go to a candidate table, and the packs they name to a set;
+ * the packs/ listing then only marks which of those packs exist (a listed name nobody
+ * wants costs nothing). Only then are the candidates whose pack exists added. After
+ * INDEX_UNUSABLE_MAX index objects that cannot be used (missing, oversize, not opening
+ * with the store's keys), the rest of the listing is not fetched: deduplication is lost
+ * for them, nothing else. */
 
-struct keylist {
-	char **keys;
-	size_t n, cap;
-};
-
-static int collect_key(void *ctx, const char *key)
-{
-	struct keylist *l = ctx;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 256;
-		char **k = realloc(l->keys, cap * sizeof(char *));
-		if (!k)
-			return -ENOMEM;
-		l->keys = k;
-		l->cap = cap;
-	}
-	l->keys[l->n] = strdup(key);
-	return l->keys[l->n++] ? 0 : -ENOMEM;
-}
-
-static void keylist_free(struct keylist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->keys[i]);
-	free(l->keys);
-}
+#define INDEX_BATCH	   8
+#define INDEX_PARALLEL_MAX (4u << 20)
+#define INDEX_UNUSABLE_MAX 1000
 
 struct load_ctx {
-	struct dedup *d, *packs; /* packs: pack ids present, as refs with the id in .id */
+	struct store *s;
+	struct dedup *cand;  /* entries of the index objects read so far */
+	struct dedup *packs; /* packs they name: id in .id (padded), present: .off = 1 */
+	char batch[INDEX_BATCH][6 + 2 * ID_LEN + 1];
+	struct remote_req reqs[INDEX_BATCH];
+	size_t nbatch, unusable, skipped;
+	int err; /* a failure to reach the store: the load fails */
 	bool (*skip)(void *ctx, const uint8_t pack[PACK_ID_LEN]);
 	void *skip_ctx;
 };
 
-static int add_entry(void *ctx, const struct index_entry *e)
+/* The slot of id (present or where it would go); the table is not shared yet (no lock). */
+static struct rec_ref *slot(struct dedup *d, const uint8_t *id)
+{
+	return &d->slots[slot_of(d->slots, d->cap, id)];
+}
+
+static void pack_key_id(const uint8_t pack[PACK_ID_LEN], uint8_t id[ID_LEN])
+{
+	memset(id, 0, ID_LEN);
+	memcpy(id, pack, PACK_ID_LEN);
+	id[ID_LEN - 1] = 1; /* never all-zero */
+}
+
+static int add_candidate(void *ctx, const struct index_entry *e)
 {
 	struct load_ctx *c = ctx;
-	uint8_t pid[ID_LEN] = {0};
-	memcpy(pid, e->ref.pack, PACK_ID_LEN);
-	pid[ID_LEN - 1] = 1; /* never all-zero */
-	if (!dedup_find(c->packs, pid, NULL))
-		return 0; /* pack deleted since: do not dedup against it */
-	if (c->skip && c->skip(c->skip_ctx, e->ref.pack))
-		return 0; /* prune is deleting it (lifecycle/gcwriter.h) */
-	return dedup_add(c->d, &e->ref);
+	struct rec_ref p = {0};
+	int ret;
+
+	pack_key_id(e->ref.pack, p.id);
+	if (!dedup_find(c->packs, p.id, NULL) && (ret = dedup_add(c->packs, &p)))
+		return ret;
+	return dedup_add(c->cand, &e->ref);
 }
 
-static int load_pack_set(struct store *s, struct dedup *packs)
-{
-	struct keylist l = {0};
-	int ret = remote_list(store_remote(s), "packs/", collect_key, &l);
-	for (size_t i = 0; ret >= 0 && i < l.n; i++) {
-		const char *name = strrchr(l.keys[i], '/');
-		struct rec_ref r = {0};
-		if (!name || strlen(name + 1) != 2 * PACK_ID_LEN ||
-		    hex_decode(name + 1, r.id, PACK_ID_LEN))
-			continue;
-		r.id[ID_LEN - 1] = 1;
-		ret = dedup_add(packs, &r);
-	}
-	keylist_free(&l);
-	return ret < 0 ? ret : 0;
-}
-
-static int load_one_index(struct store *s, struct load_ctx *c, const char *key, const uint8_t *data,
-			  size_t n)
+static int load_one_index(struct load_ctx *c, const char *key, const uint8_t *data, size_t n)
 {
 	uint8_t id[ID_LEN], *plain = NULL;
 	size_t plen;
-	const char *name = key + strlen("index/");
-	int ret = -EBADMSG;
-	if (strlen(name) == 2 * ID_LEN && !hex_decode(name, id, ID_LEN))
-		ret = record_open(store_keys(s), REC_INDEX, id, data, n, RECORD_MAX_PLAIN, &plain,
-				  &plen);
-	if (!ret)
-		ret = index_decode(plain, plen, add_entry, c);
-	free(plain);
-	if (ret == -EBADMSG)
-		log_warn("%s: unreadable index object ignored (costs only deduplication)", key);
-	return ret == -EBADMSG ? 0 : ret;
-}
+	int ret = hex_decode(key + 6, id, ID_LEN) ? -EBADMSG : 0;
 
-struct fetch_ctx {
-	struct store *s;
-	struct keylist *l;
-	struct remote_req *reqs;
-};
+	if (!ret)
+		ret = record_open(store_keys(c->s), REC_INDEX, id, data, n, RECORD_MAX_PLAIN,
+				  &plain, &plen);
+	if (!ret)
+		ret = index_decode(plain, plen, add_candidate, c);
+	free(plain);
+	return ret;
+}
 
 static void fetch_index(void *ctx, size_t i)
 {
-	struct fetch_ctx *f = ctx;
+	struct load_ctx *c = ctx;
 	size_t n = 0;
-	f->reqs[i].result = remote_get(store_remote(f->s), f->l->keys[i], 0, 0, RECORD_MAX_PLAIN,
-				       &f->reqs[i].data, &n);
-	f->reqs[i].len = n;
+
+	c->reqs[i].result = remote_get(store_remote(c->s), c->batch[i], 0, 0, INDEX_PARALLEL_MAX,
+				       &c->reqs[i].data, &n);
+	c->reqs[i].len = n;
+}
+
+/* One fetched index object (result: its fetch's): used, skipped, or the load's end. */
+static void use_index(struct load_ctx *c, const char *key, int result, uint8_t *data, size_t n)
+{
+	int ret = result;
+
+	if (ret == -EBADMSG) { /* perhaps only too big to fetch with others: alone, fully */
+		free(data);
+		data = NULL;
+		ret = remote_get(store_remote(c->s), key, 0, 0, RECORD_MAX_PLAIN, &data, &n);
+	}
+	if (!ret)
+		ret = load_one_index(c, key, data, n);
+	free(data);
+	if (ret == -ENOMEM || ret == -EIO || ret == -ETIMEDOUT || ret == -ECONNREFUSED ||
+	    ret == -EACCES) {
+		c->err = c->err ? c->err : ret;
+		return;
+	}
+	if (ret) {
+		c->unusable++;
+		/* gone since the listing (-ENOENT) is no news; the first few others are */
+		if (ret != -ENOENT && c->unusable <= 10)
+			log_warn("%s: unreadable index object ignored (costs only deduplication)",
+				 key);
+	}
+}
+
+static int flush_batch(struct load_ctx *c)
+{
+	memset(c->reqs, 0, sizeof(c->reqs));
+	/* index objects are small and many: several requests in flight */
+	par_for(c->nbatch, INDEX_BATCH, fetch_index, c);
+	for (size_t i = 0; i < c->nbatch; i++) {
+		use_index(c, c->batch[i], c->reqs[i].result, c->reqs[i].data, c->reqs[i].len);
+		c->reqs[i].data = NULL; /* freed as we go */
+	}
+	c->nbatch = 0;
+	if (c->err)
+		return c->err;
+	if (c->unusable >= INDEX_UNUSABLE_MAX) {
+		log_warn("%zu index objects could not be used: the rest are not read (the new "
+			 "snapshot may store again data the store already holds)",
+			 c->unusable);
+		return 1; /* stop the listing */
+	}
+	return 0;
+}
+
+static bool is_index_name(const char *key)
+{
+	size_t n = strlen(key);
+
+	return n == 6 + 2 * ID_LEN && !strncmp(key, "index/", 6) &&
+	       strspn(key + 6, "0123456789abcdef") == 2 * ID_LEN;
+}
+
+static int on_index_name(void *ctx, const char *key)
+{
+	struct load_ctx *c = ctx;
+
+	if (!is_index_name(key)) {
+		c->skipped++; /* not a name this store writes: never fetched */
+		return 0;
+	}
+	memcpy(c->batch[c->nbatch++], key, strlen(key) + 1);
+	return c->nbatch == INDEX_BATCH ? flush_batch(c) : 0;
+}
+
+/* packs/xx/<32 hex>: marks a wanted pack present; other names cost nothing. */
+static int on_pack_name(void *ctx, const char *key)
+{
+	struct load_ctx *c = ctx;
+	uint8_t pack[PACK_ID_LEN], id[ID_LEN];
+	const char *name = key + 9;
+
+	if (strlen(key) != 9 + 2 * PACK_ID_LEN || strncmp(key, "packs/", 6) || key[8] != '/' ||
+	    strncmp(key + 6, name, 2) || hex_decode(name, pack, PACK_ID_LEN))
+		return 0;
+	pack_key_id(pack, id);
+	struct rec_ref *r = slot(c->packs, id);
+	if (!memcmp(r->id, id, ID_LEN))
+		r->off = 1;
+	return 0;
 }
 
 int dedup_load(struct dedup *d, struct store *s)
@@ -266,33 +332,38 @@ int dedup_load(struct dedup *d, struct store *s)
 int dedup_load_filtered(struct dedup *d, struct store *s,
 			bool (*skip)(void *ctx, const uint8_t pack[PACK_ID_LEN]), void *ctx)
 {
-	struct keylist l = {0};
-	struct load_ctx c = {.d = d, .skip = skip, .skip_ctx = ctx};
-	struct remote_req *reqs = NULL;
-	int ret = dedup_new(&c.packs);
+	struct load_ctx c = {.s = s, .skip = skip, .skip_ctx = ctx};
+	int ret = dedup_new(&c.cand);
 
 	if (!ret)
-		ret = load_pack_set(s, c.packs);
+		ret = dedup_new(&c.packs);
 	if (!ret)
-		ret = remote_list(store_remote(s), "index/", collect_key, &l);
-	if (ret < 0)
-		goto out;
-	reqs = calloc(l.n ? l.n : 1, sizeof(*reqs));
-	ret = reqs ? 0 : -ENOMEM;
-	/* index objects are small and many: fetch them with several requests in flight */
+		ret = remote_list(store_remote(s), "index/", on_index_name, &c);
+	if (ret == 0 && c.nbatch)
+		ret = flush_batch(&c);
+	if (ret == 1)
+		ret = 0; /* stopped early: what was read is used */
+	if (c.skipped)
+		log_warn("%zu names under index/ are not index objects: ignored", c.skipped);
+	if (c.unusable > 10)
+		log_warn("%zu index objects were unusable in all", c.unusable);
 	if (!ret)
-		par_for(l.n, 8, fetch_index, &(struct fetch_ctx){.s = s, .l = &l, .reqs = reqs});
-	for (size_t i = 0; !ret && i < l.n; i++) {
-		if (reqs[i].result == 0)
-			ret = load_one_index(s, &c, l.keys[i], reqs[i].data, reqs[i].len);
-		else if (reqs[i].result != -ENOENT)
-			ret = reqs[i].result;
+		ret = remote_list(store_remote(s), "packs/", on_pack_name, &c);
+	/* only records in packs that exist (an index may outlive its pack, or precede it) */
+	for (size_t i = 0; !ret && c.cand && i < c.cand->cap; i++) {
+		const struct rec_ref *e = &c.cand->slots[i];
+		uint8_t pid[ID_LEN];
+		if (!memcmp(e->id, zero_id, ID_LEN))
+			continue;
+		pack_key_id(e->pack, pid);
+		if (slot(c.packs, pid)->off != 1)
+			continue; /* pack deleted since, or not written yet: do not dedup against it
+				   */
+		if (c.skip && c.skip(c.skip_ctx, e->pack))
+			continue; /* prune is deleting it (lifecycle/gcwriter.h) */
+		ret = dedup_add(d, e);
 	}
-out:
-	for (size_t i = 0; reqs && i < l.n; i++)
-		free(reqs[i].data);
-	free(reqs);
-	keylist_free(&l);
+	dedup_free(c.cand);
 	dedup_free(c.packs);
 	return ret < 0 ? ret : 0;
 }

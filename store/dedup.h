@@ -11,8 +11,10 @@ struct dedup;
 
 int dedup_new(struct dedup **out);
 void dedup_free(struct dedup *d);
-/* Read every index/ object of the store. Unreadable index objects are skipped with a
- * warning (they only cost deduplication). */
+/* Read the store's index/ objects: names checked, a few at a time, each freed once read
+ * (memory does not grow with what the host lists; see dedup.c). Unreadable index objects
+ * are skipped with a warning (they only cost deduplication); after 1000 of them the rest
+ * are not read. Entries count only if their pack is listed under packs/. */
 int dedup_load(struct dedup *d, struct store *s);
 /* The same, leaving out the records of packs for which skip returns true (packs prune is
  * deleting: lifecycle/gcwriter.h). */
