@@ -8,14 +8,14 @@
 #include "cli.h"
 #include "verify.h"
 
-enum { OPT_READ_DATA = OPT_CMD_BASE };
+enum { OPT_READ_DATA = OPT_CMD_BASE, OPT_SUBSET };
 
 static const char help[] =
     "NAME\n"
     "  embassy verify - check a store's signatures, structure and data\n"
     "\n"
     "SYNOPSIS\n"
-    "  embassy verify STORE [--read-data] [--json]\n"
+    "  embassy verify STORE [--read-data | --read-data-subset N/M] [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "  Checks the store descriptor, every snapshot manifest's signature, the signed head\n"
@@ -32,6 +32,11 @@ static const char help[] =
     "\n"
     "OPTIONS\n"
     "  --read-data  open every record (reads the whole store)\n"
+    "  --read-data-subset N/M\n"
+    "               like --read-data, but open only the records in the N-th of M subsets\n"
+    "               of the packs (by pack id, 1 <= N <= M <= 65536): run 1/M, 2/M, ... on\n"
+    "               successive days for a rolling check of a large store over a slow link.\n"
+    "               The other checks are done in full every time\n"
     "  --json       print {\"type\":\"progress\"} lines while checking (about once a\n"
     "               second), then one {\"type\":\"summary\"} line: ok, snapshots, trees,\n"
     "               records, packs, problems (count), report (the problem lines)\n"
@@ -119,10 +124,12 @@ static int print_summary(const struct verify_ctx *v, const struct verify_result 
 
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {CLI_COMMON_OPTIONS,
-						 {"read-data", no_argument, NULL, OPT_READ_DATA},
-						 {"json", no_argument, NULL, OPT_JSON},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    CLI_COMMON_OPTIONS,
+	    {"read-data", no_argument, NULL, OPT_READ_DATA},
+	    {"read-data-subset", required_argument, NULL, OPT_SUBSET},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	struct store *s = NULL;
 	struct verify_ctx v = {0};
@@ -140,7 +147,19 @@ static int run(int argc, char **argv)
 			continue;
 		if (opt == OPT_READ_DATA)
 			vo.read_data = true;
-		else if (opt == OPT_JSON)
+		else if (opt == OPT_SUBSET) {
+			unsigned n, m;
+			char end;
+			if (sscanf(optarg, "%u/%u%c", &n, &m, &end) != 2 || n < 1 || n > m ||
+			    m > 65536)
+				return opts_usage(&c,
+						  "--read-data-subset needs N/M, 1 <= N <= M <= "
+						  "65536, not '%s'",
+						  optarg);
+			vo.read_data = true;
+			vo.subset_n = n;
+			vo.subset_m = m;
+		} else if (opt == OPT_JSON)
 			v.json = true;
 		else
 			return opts_bad(&c, argv);

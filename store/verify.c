@@ -238,6 +238,13 @@ static int check_batch(struct verifier *v, const size_t *group, size_t n, struct
 	return ret;
 }
 
+static bool in_subset(const struct verifier *v, const struct rec_ref *ref)
+{
+	uint32_t x = (uint32_t)ref->pack[0] << 24 | (uint32_t)ref->pack[1] << 16 |
+		     (uint32_t)ref->pack[2] << 8 | ref->pack[3];
+	return !v->o->subset_m || x % v->o->subset_m == v->o->subset_n - 1;
+}
+
 static int read_all(struct verifier *v)
 {
 	size_t *group = malloc(4096 * sizeof(*group)), n = 0, bytes = 0;
@@ -246,12 +253,15 @@ static int read_all(struct verifier *v)
 
 	v->prog.records_total = 0;
 	for (size_t i = 0; i < v->nuses; i++)
-		v->prog.records_total += !i || !same_place(&v->uses[i - 1].ref, &v->uses[i].ref);
+		v->prog.records_total +=
+		    (!i || !same_place(&v->uses[i - 1].ref, &v->uses[i].ref)) &&
+		    in_subset(v, &v->uses[i].ref);
 	for (size_t i = 0; !ret && i <= v->nuses; i++) {
 		bool last = i == v->nuses;
 		if (!last && i && same_place(&v->uses[i - 1].ref, &v->uses[i].ref))
-			continue;		/* the same stored record, named again */
-		if (!last && !v->uses[i].bad) { /* bad: its pack is missing or short */
+			continue; /* the same stored record, named again */
+		if (!last && !v->uses[i].bad && in_subset(v, &v->uses[i].ref)) {
+			/* bad: its pack is missing or short */
 			group[n++] = i;
 			bytes += v->uses[i].ref.plen;
 			v->res->records++;

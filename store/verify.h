@@ -17,6 +17,10 @@ struct verify_progress {
 
 struct verify_opts {
 	bool read_data;
+	/* with read_data: open only the records in packs of subset subset_n (1..subset_m) of
+	 * subset_m; a pack's subset is the first 4 bytes of its (random) id, big-endian, mod
+	 * subset_m. subset_m 0: every pack. Runs 1/M .. M/M together read every record once. */
+	uint32_t subset_n, subset_m;
 	/* every problem is reported here as one line (default: log_err) */
 	void (*report)(void *ctx, const char *line);
 	void *report_ctx;
