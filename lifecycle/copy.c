@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "hex.h"
+#include "keylist.h"
 #include "log.h"
 #include "packset.h"
 #include "par.h"
@@ -51,34 +52,6 @@ struct copier {
 };
 
 /* ---- key lists ---- */
-
-struct keys {
-	char **v;
-	size_t n, cap;
-};
-
-static int collect(void *ctx, const char *key)
-{
-	struct keys *k = ctx;
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 256;
-		char **v = realloc(k->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		k->v = v;
-		k->cap = cap;
-	}
-	k->v[k->n] = strdup(key);
-	return k->v[k->n++] ? 0 : -ENOMEM;
-}
-
-static void keys_clear(struct keys *k)
-{
-	for (size_t i = 0; i < k->n; i++)
-		free(k->v[i]);
-	free(k->v);
-	memset(k, 0, sizeof(*k));
-}
 
 static int strp_cmp(const void *a, const void *b)
 {
@@ -196,7 +169,7 @@ static int read_src_list(struct copier *c)
  * manifest under snapshots/. */
 static int pick_snapshots(struct copier *c)
 {
-	struct keys k = {0};
+	struct keylist k = {0};
 	int ret = 0;
 
 	if (c->o->nsnapshots || c->live.gen) {
@@ -217,13 +190,13 @@ static int pick_snapshots(struct copier *c)
 	}
 	if (ret || c->o->nsnapshots || c->live.gen)
 		return ret;
-	ret = remote_list(c->src->r, "snapshots/", collect, &k); /* before lists: all */
+	ret = remote_list(c->src->r, "snapshots/", keylist_collect, &k); /* before lists: all */
 	c->snaps = calloc(k.n ? k.n : 1, ID_LEN);
 	for (size_t i = 0; ret >= 0 && c->snaps && i < k.n; i++)
 		if (strlen(k.v[i]) == 10 + 2 * ID_LEN &&
 		    !hex_decode(k.v[i] + 10, c->snaps[c->nsnaps], ID_LEN))
 			c->nsnaps++;
-	keys_clear(&k);
+	keylist_free(&k);
 	return ret < 0 ? ret : c->snaps ? 0 : -ENOMEM;
 }
 
@@ -233,12 +206,12 @@ static int read_dst(struct copier *c)
 {
 	static const char *const prefixes[] = {"packs/", "index/", "snapshots/", "keys/",
 					       SNAPLIST_PREFIX};
-	struct keys k = {0};
+	struct keylist k = {0};
 	int ret = 0;
 	for (size_t i = 0; ret >= 0 && i < sizeof(prefixes) / sizeof(*prefixes); i++)
-		ret = remote_list(c->dst, prefixes[i], collect, &k);
+		ret = remote_list(c->dst, prefixes[i], keylist_collect, &k);
 	if (ret < 0) {
-		keys_clear(&k);
+		keylist_free(&k);
 		return ret;
 	}
 	if (k.n)
@@ -341,14 +314,14 @@ static int add_used_packs(struct copier *c)
 
 static int add_listed(struct copier *c, const char *prefix, enum kind kind)
 {
-	struct keys k = {0};
-	int ret = remote_list(c->src->r, prefix, collect, &k);
+	struct keylist k = {0};
+	int ret = remote_list(c->src->r, prefix, keylist_collect, &k);
 	for (size_t i = 0; ret >= 0 && i < k.n; i++) {
 		ret = add(c, k.v[i], kind);
 		if (kind == K_PACK)
 			c->r->packs++;
 	}
-	keys_clear(&k);
+	keylist_free(&k);
 	return ret < 0 ? ret : 0;
 }
 

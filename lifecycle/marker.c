@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hex.h"
+#include "keylist.h"
 #include "log.h"
 
 #define MARKER_MAX (64u << 10)
@@ -137,26 +138,6 @@ const char *marker_key(const struct marker *m)
 
 /* ---- reading ---- */
 
-struct keylist {
-	char **v;
-	size_t n, cap;
-};
-
-static int collect(void *ctx, const char *key)
-{
-	struct keylist *k = ctx;
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 16;
-		char **v = realloc(k->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		k->v = v;
-		k->cap = cap;
-	}
-	k->v[k->n] = strdup(key);
-	return k->v[k->n++] ? 0 : -ENOMEM;
-}
-
 static void parse(const uint8_t *data, size_t n, struct marker_info *mi)
 {
 	json_t *j = json_loadb((const char *)data, n, JSON_REJECT_DUPLICATES, NULL);
@@ -184,7 +165,7 @@ int marker_list(struct store *s, struct marker_info **out, size_t *n)
 	struct keylist k = {0};
 	struct marker_info *v = NULL;
 	size_t nv = 0;
-	int ret = remote_list(store_remote(s), MARKER_PREFIX, collect, &k);
+	int ret = remote_list(store_remote(s), MARKER_PREFIX, keylist_collect, &k);
 
 	if (ret >= 0) {
 		v = calloc(k.n ? k.n : 1, sizeof(*v));
@@ -206,9 +187,7 @@ int marker_list(struct store *s, struct marker_info **out, size_t *n)
 		nv++;
 		free(data);
 	}
-	for (size_t i = 0; i < k.n; i++)
-		free(k.v[i]);
-	free(k.v);
+	keylist_free(&k);
 	if (ret < 0) {
 		free(v);
 		return ret;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hex.h"
+#include "keylist.h"
 #include "log.h"
 #include "par.h"
 #include "prune_int.h"
@@ -66,33 +67,6 @@ int inv_walk_new(struct pruner *p, const struct snaplist *l)
 
 /* ---- inventory ---- */
 
-struct keylist {
-	char **v;
-	size_t n, cap;
-};
-
-static int collect(void *ctx, const char *key)
-{
-	struct keylist *k = ctx;
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 256;
-		char **v = realloc(k->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		k->v = v;
-		k->cap = cap;
-	}
-	k->v[k->n] = strdup(key);
-	return k->v[k->n++] ? 0 : -ENOMEM;
-}
-
-static void keylist_free(struct keylist *k)
-{
-	for (size_t i = 0; i < k->n; i++)
-		free(k->v[i]);
-	free(k->v);
-}
-
 struct idx_load {
 	struct pruner *p;
 	struct keylist *k;
@@ -149,7 +123,7 @@ static int load_indexes(struct pruner *p, struct packset *ends)
 {
 	struct keylist k = {0};
 	struct idx_load l = {.p = p, .k = &k};
-	int ret = remote_list(store_remote(p->s), "index/", collect, &k);
+	int ret = remote_list(store_remote(p->s), "index/", keylist_collect, &k);
 
 	if (ret >= 0) {
 		l.res = calloc(k.n ? k.n : 1, sizeof(*l.res));
@@ -231,7 +205,7 @@ int inv_load(struct pruner *p)
 	int ret = ends ? load_indexes(p, ends) : -ENOMEM;
 
 	if (!ret)
-		ret = remote_list(store_remote(p->s), "packs/", collect, &k);
+		ret = remote_list(store_remote(p->s), "packs/", keylist_collect, &k);
 	if (ret >= 0) {
 		unknown = calloc(k.n ? k.n : 1, PACK_ID_LEN);
 		ret = unknown ? 0 : -ENOMEM;
