@@ -45,6 +45,7 @@ int cli_exit_for(int err)
 	case -EBADMSG:
 	case -ESTALE:	   /* rolled-back head pointer */
 	case -EKEYEXPIRED: /* expired head with --require-fresh */
+	case -E2BIG:	   /* a host listing more names than any real store has */
 		return EXIT_INTEGRITY;
 	case -EIO:
 	case -ETIMEDOUT:

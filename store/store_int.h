@@ -17,7 +17,11 @@
 #define SIGCTX_HEAD	  "embassy-head-v1"
 #define SNAP_MAGIC	  "EMBSNAP1"
 #define PACK_MAGIC	  "EMBPACK1"
-#define SMALL_OBJECT_MAX  (1u << 20) /* descriptor, key entries, head pointer */
+/* The host can list any number of names under snapshots/: a listing that accumulates them
+ * stops at this many (centuries of nightly seals; forget keeps a store far below it) instead of
+ * holding and fetching whatever the host makes up. */
+#define SNAPSHOT_NAMES_MAX 100000
+#define SMALL_OBJECT_MAX   (1u << 20) /* descriptor, key entries, head pointer */
 
 /* Immutable after store_open except the cache, which locks itself. */
 struct store {
@@ -38,4 +42,8 @@ struct store {
 /* A failure to reach the store (timeout, refused, reset, I/O), not of integrity: the cache
  * remembers it a moment (cache.h). */
 bool store_err_transport(int err);
+
+/* 0 while a listing has collected fewer than SNAPSHOT_NAMES_MAX snapshot names; then logs why
+ * and returns -E2BIG, which ends the listing. */
+int store_snapnames_bound(size_t n);
 #endif

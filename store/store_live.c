@@ -72,6 +72,8 @@ static int collect_unlisted(void *ctx, const char *key)
 	if (strncmp(key, "snapshots/", 10) || strlen(name) != 2 * ID_LEN ||
 	    hex_decode(name, id, ID_LEN) || snaplist_find(u->l, id))
 		return 0;
+	if (u->n >= SNAPSHOT_NAMES_MAX)
+		return 1; /* a flood: the rest is not examined (check_unlisted says so) */
 	if (u->n == u->cap) {
 		size_t cap = u->cap ? 2 * u->cap : 16;
 		void *p = realloc(u->ids, cap * ID_LEN);
@@ -93,6 +95,15 @@ static int check_unlisted(struct store *s, const struct snaplist *l, size_t *bad
 	int *res = NULL;
 	int ret = remote_list(s->remote, "snapshots/", collect_unlisted, &u);
 
+	if (ret > 0) {
+		/* the live snapshots come from the signed list: a flood of other names is damage
+		 * to report, not a reason to hold and fetch all of it */
+		log_warn("the store lists more than %d snapshot names outside the signed snapshot "
+			 "list: only the first %d were checked (a broken or hostile host)",
+			 SNAPSHOT_NAMES_MAX, SNAPSHOT_NAMES_MAX);
+		(*bad)++;
+		ret = 0;
+	}
 	if (ret >= 0)
 		ret = fetch_all(s, (const uint8_t(*)[ID_LEN])u.ids, u.n, &v, &res);
 	for (size_t i = 0; i < u.n && v && res; i++) {

@@ -1,5 +1,6 @@
 /* store_snap: snapshot manifests and the head pointer (docs/FORMAT.md, "Snapshots", "Head"). */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -187,6 +188,20 @@ int store_snapshot_check(const uint8_t sid[STORE_ID_LEN], const uint8_t pk[SIGN_
 	return ret;
 }
 
+/* A host can serve any number of manifests that do not verify: the first ones are named, the
+ * rest only counted by the callers' summaries (a flood must not flood the terminal or log). */
+#define BAD_MANIFESTS_NAMED 20
+static atomic_uint bad_manifests;
+
+static void log_bad_manifest(const char *idhex)
+{
+	unsigned k = atomic_fetch_add(&bad_manifests, 1);
+	if (k < BAD_MANIFESTS_NAMED)
+		log_err("snapshot %s: signature or record does not verify", idhex);
+	else if (k == BAD_MANIFESTS_NAMED)
+		log_err("more snapshot manifests do not verify: not named one by one");
+}
+
 int store_read_snapshot(struct store *s, const uint8_t id[ID_LEN], struct snapshot *sn)
 {
 	char key[128], idhex[2 * ID_LEN + 1];
@@ -211,7 +226,7 @@ int store_read_snapshot(struct store *s, const uint8_t id[ID_LEN], struct snapsh
 	/* a local copy (the mount's mirror) that fails is fetched again from the store once */
 	retry = ret == -EBADMSG && remote_reject(s->remote, key);
 	if (ret == -EBADMSG && !retry)
-		log_err("snapshot %s: signature or record does not verify", idhex);
+		log_bad_manifest(idhex);
 	if (!ret)
 		remote_keep(s->remote, key, obj, n); /* verified: the mirror may keep it */
 	if (ret)
@@ -227,6 +242,16 @@ struct idlist {
 	const char *prefix; /* only ids whose hex starts with this (NULL: all) */
 };
 
+int store_snapnames_bound(size_t n)
+{
+	if (n < SNAPSHOT_NAMES_MAX)
+		return 0;
+	log_err("the store lists more than %d snapshot names: not reading them (a broken or "
+		"hostile host; a real store is kept far smaller with forget)",
+		SNAPSHOT_NAMES_MAX);
+	return -E2BIG;
+}
+
 static int collect_id(void *ctx, const char *key)
 {
 	struct idlist *l = ctx;
@@ -235,6 +260,8 @@ static int collect_id(void *ctx, const char *key)
 		return 0;
 	if (l->prefix && strncmp(name, l->prefix, strlen(l->prefix)))
 		return 0;
+	if (store_snapnames_bound(l->n))
+		return -E2BIG;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 64;
 		void *p = realloc(l->ids, cap * ID_LEN);
