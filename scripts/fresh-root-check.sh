@@ -37,6 +37,7 @@ done
 MIRROR=${FRESH_MIRROR:-http://deb.debian.org/debian}
 
 R=$(mktemp -d "$parent/embassy-fresh.XXXXXX")
+chmod 755 "$R" # a root directory is 0755: mktemp's 0700 kept every non-root user out of /lib
 LOG=$R.log
 MOUNTED=()
 say() { printf '%s fresh-root-check: %s\n' "$(date +%T)" "$*" | tee -a "$LOG" >&2; }
@@ -107,6 +108,10 @@ EOF
 cp /etc/resolv.conf "$R/etc/resolv.conf"
 [ ! -e "$R/usr/sbin/policy-rc.d" ] || { say "debootstrap left a policy-rc.d: this check cannot tell"; exit 1; }
 
+# the root is a mount point on a real host: unshare(1) (the package test) changes the
+# propagation of / and fails with EINVAL when / is a plain directory of another file system
+mount --bind "$R" "$R"
+MOUNTED+=("$R")
 for m in dev proc sys; do
 	case $m in
 	dev) mount --rbind /dev "$R/dev" && mount --make-rslave "$R/dev" ;;

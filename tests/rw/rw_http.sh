@@ -34,7 +34,8 @@ expect_rc 0 em_mount_rw "$URL" "$MA" "$T/journal-a"
 expect_rc 0 em_mount_rw "$URL" "$MB" "$T/journal-b"
 printf 'shared: a\n' >"$MA/reg/shared.txt"
 mkdir "$MA/reg/new"
-cp /etc/services "$MA/reg/new/"
+seq 1 3000 | sed "s/^/service line /" >"$T/services" # (not /etc/services: minbase lacks it)
+cp "$T/services" "$MA/reg/new/"
 python3 -c 'import os,sys; fd = os.open(sys.argv[1], os.O_RDWR); os.pwrite(fd, b"x" * 4096, 1000000); os.fsync(fd)' \
 	"$MA/reg/data.bin"
 expect_rc 0 em commit "$MA" --json
@@ -54,7 +55,7 @@ em_mount "$URL" "$T/ro2" --cache-dir "$T/cache2"
 [ "$(cat "$T/ro2/latest/reg/shared.txt")" = "shared: a" ] || fail "the head's version"
 [ "$(cat "$T/ro2/latest/$COPY")" = "shared: b" ] || fail "b's version"
 [ "$(cat "$T/ro2/latest/reg/b.txt")" = "from b" ] || fail "b's new file"
-cmp /etc/services "$T/ro2/latest/reg/new/services" || fail "a's new file"
+cmp "$T/services" "$T/ro2/latest/reg/new/services" || fail "a's new file"
 unmount "$T/ro2"
 unmount "$MB"
 
