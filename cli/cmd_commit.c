@@ -94,16 +94,20 @@ static int run(int argc, char **argv)
 	opts_init(&c, "commit");
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(&c, opt, optarg)) < 0)
+		if ((r = opts_common(&c, opt, optarg)) < 0) {
+			json_decref(req);
 			return EXIT_USAGE;
+		}
 		if (r)
 			continue;
 		if (opt == OPT_TAG)
 			json_array_append_new(json_object_get(req, "tags"), json_string(optarg));
 		else if (opt == OPT_JSON)
 			as_json = true;
-		else
+		else {
+			json_decref(req); /* the request is built as the options are read */
 			return opts_bad(&c, argv);
+		}
 	}
 	if (c.help) {
 		json_decref(req);

@@ -87,12 +87,16 @@ static int run(int argc, char **argv)
 	opts_init(&c, "status");
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(&c, opt, optarg)) < 0)
+		if ((r = opts_common(&c, opt, optarg)) < 0) {
+			json_decref(req);
 			return EXIT_USAGE;
+		}
 		if (r)
 			continue;
-		if (opt != OPT_JSON)
+		if (opt != OPT_JSON) {
+			json_decref(req);
 			return opts_bad(&c, argv);
+		}
 		as_json = true;
 	}
 	if (c.help) {
