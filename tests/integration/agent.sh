@@ -134,15 +134,19 @@ EOF
 	log "the agent is not dumpable: its /proc files belong to root, not to its user"
 	NOB=$T/nob
 	mkdir -p "$NOB/home" && chown -R 65534:65534 "$NOB" && chmod 711 "$T"
+	# a copy nobody can run: the build may be where nobody cannot reach (a checkout under
+	# /root, mode 0700, on a fresh Debian host)
+	NOBEM=$T/nobin/embassy
+	install -m 755 -D "$EMBASSY" "$NOBEM"
 	setpriv --reuid=65534 --regid=65534 --clear-groups env EMBASSY_AGENT_DIR="$NOB/agent" \
-		HOME="$NOB/home" "$EMBASSY" agent start --lifetime 5m >"$T/out" 2>"$T/err" ||
+		HOME="$NOB/home" "$NOBEM" agent start --lifetime 5m >"$T/out" 2>"$T/err" ||
 		{ cat "$T/err" >&2; fail "agent start as nobody"; }
 	NPID=$(sed -n 's/^agent \([0-9]*\) on .*/\1/p' "$T/out")
 	AGENT_PIDS+=("$NPID")
 	assert_eq 65534 "$(ps -o uid= -p "$NPID" | tr -d ' ')" "the agent runs as nobody"
 	assert_eq 0 "$(stat -c %u "/proc/$NPID/environ")" "owner of /proc/PID/environ"
 	setpriv --reuid=65534 --regid=65534 --clear-groups env EMBASSY_AGENT_DIR="$NOB/agent" \
-		"$EMBASSY" agent stop || fail "agent stop as nobody"
+		"$NOBEM" agent stop || fail "agent stop as nobody"
 	wait_until 30 bash -c "! kill -0 $NPID 2>/dev/null"
 	chmod 700 "$T"
 else
