@@ -641,17 +641,35 @@ static int scan(struct diskcache *dc)
 	return 0;
 }
 
+int diskcache_lock_wait_ms = 10000;
+
 /* One process per store cache: two indexes over one directory would each keep their own
- * bound, and one's temp-file cleanup would delete the other's puts in flight. */
+ * bound, and one's temp-file cleanup would delete the other's puts in flight. A mount that
+ * was just unmounted holds the lock until its daemon has exited (a moment, seconds on a
+ * loaded host), so `umount; mount` waits for it; a mount that stays is -EBUSY. */
 static int lock_dir(struct diskcache *dc)
 {
+	const struct timespec step = {0, 20 * 1000 * 1000};
+	bool said = false;
+
 	dc->lockfd = openat(dc->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (dc->lockfd < 0)
 		return -errno;
-	if (!flock(dc->lockfd, LOCK_EX | LOCK_NB))
-		return 0;
-	if (errno != EWOULDBLOCK)
-		return -errno;
+	for (int waited = 0;; waited += 20) {
+		if (!flock(dc->lockfd, LOCK_EX | LOCK_NB))
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (waited >= diskcache_lock_wait_ms)
+			break;
+		if (!said && waited >= 500) {
+			log_info(
+			    "disk cache %s is in use (a mount that is ending?); waiting up to %d s",
+			    dc->path, diskcache_lock_wait_ms / 1000);
+			said = true;
+		}
+		nanosleep(&step, NULL);
+	}
 	log_warn("disk cache %s: in use by another process", dc->path);
 	return -EBUSY;
 }

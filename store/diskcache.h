@@ -64,11 +64,15 @@ struct diskcache_stats {
 	uint64_t bytes, entries; /* current totals */
 };
 
+/* How long diskcache_open waits for the cache lock held by another process (a mount that is
+ * ending) before -EBUSY. */
+extern int diskcache_lock_wait_ms;
+
 /* Open (creating as needed) the cache of one store. dir NULL: $XDG_CACHE_HOME/embassy, else
  * $HOME/.cache/embassy. store_id_hex: lower-case hex, at most 64 chars. Scans the existing
  * entries (sizes and mtimes only: contents are checked on use) and removes stray temp files.
  * Errors: -EINVAL bad store id or no usable default dir, -EPERM unsafe ownership or mode,
- * -EBUSY another process has this store's cache open, other -errno from the filesystem. */
+ * -EBUSY another process keeps this store's cache open, other -errno from the filesystem. */
 int diskcache_open(const char *dir, const char *store_id_hex, uint64_t max_bytes,
 		   struct diskcache **out);
 void diskcache_close(struct diskcache *dc);

@@ -459,9 +459,35 @@ Test(diskcache, second_open_busy)
 	struct diskcache *two = NULL;
 
 	open_dc(1 << 20);
+	diskcache_lock_wait_ms = 100;
 	cr_assert_eq(diskcache_open(dir, STORE, 1 << 20, &two), -EBUSY);
 	cr_assert_null(two);
 	reopen(1 << 20); /* closing released it */
+}
+
+static void *close_later(void *arg)
+{
+	const struct timespec pause = {0, 200 * 1000 * 1000};
+
+	nanosleep(&pause, NULL);
+	diskcache_close(arg);
+	return NULL;
+}
+
+/* `umount; mount` at once: the ending mount's daemon still holds the lock for a moment, and
+ * the new mount waits for it instead of failing (mirror_poison hit this on a loaded host). */
+Test(diskcache, open_waits_for_an_ending_holder)
+{
+	struct diskcache *two = NULL;
+	pthread_t th;
+
+	open_dc(1 << 20);
+	diskcache_lock_wait_ms = 30000;
+	cr_assert_eq(pthread_create(&th, NULL, close_later, dc), 0);
+	dc = NULL;
+	cr_assert_eq(diskcache_open(dir, STORE, 1 << 20, &two), 0, "did not wait for the holder");
+	pthread_join(th, NULL);
+	dc = two;
 }
 
 Test(diskcache, bad_store_id)
