@@ -193,7 +193,10 @@ Test(commit, a_small_change_uploads_about_one_chunk)
 	cr_assert_leq(r.chunks_new, 2, "%llu new chunks", (unsigned long long)r.chunks_new);
 	cr_assert_leq(r.bytes_new, allowed + (64u << 10), "%llu bytes uploaded, %llu allowed",
 		      (unsigned long long)r.bytes_new, (unsigned long long)allowed);
-	cr_assert_geq(r.chunks, 2);
+	/* the file's records were all counted (reused ones too), not only the new ones; one
+	 * record is possible: 3 MiB fits in one chunk when no secret cut point falls in it */
+	cr_assert(r.chunks >= 1 && r.chunks >= r.chunks_new, "%llu records, %llu new",
+		  (unsigned long long)r.chunks, (unsigned long long)r.chunks_new);
 	live_close(l);
 	commit_result_clear(&r);
 }
