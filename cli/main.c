@@ -24,6 +24,7 @@ extern const struct cli_cmd cli_cmd_agent __attribute__((weak));
 extern const struct cli_cmd cli_cmd_commit, cli_cmd_status;
 /* The store's lifecycle (issue 13). */
 extern const struct cli_cmd cli_cmd_forget, cli_cmd_prune, cli_cmd_copy;
+extern const struct cli_cmd cli_cmd_diff, cli_cmd_find, cli_cmd_stats;
 
 static const struct cli_cmd *commands(size_t i)
 {
@@ -32,7 +33,8 @@ static const struct cli_cmd *commands(size_t i)
 	    &cli_cmd_ls,	   &cli_cmd_cat,    &cli_cmd_restore, &cli_cmd_verify,
 	    &cli_cmd_refresh_head, &cli_cmd_mount,  &cli_cmd_key,     &cli_cmd_info,
 	    &cli_cmd_agent,	   &cli_cmd_commit, &cli_cmd_status,  &cli_cmd_forget,
-	    &cli_cmd_prune,	   &cli_cmd_copy,
+	    &cli_cmd_prune,	   &cli_cmd_copy,   &cli_cmd_diff,    &cli_cmd_find,
+	    &cli_cmd_stats,
 	};
 
 	return i < sizeof(table) / sizeof(table[0]) ? table[i] : (const struct cli_cmd *)-1;

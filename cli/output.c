@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "hex.h"
 #include "log.h"
 
 /* Compact; reals (elapsed_s) with 10 significant digits: 0.055, not 0.055000000000000000. */
@@ -150,4 +152,35 @@ double cli_elapsed_s(int64_t start_ns)
 {
 	/* milliseconds are precision enough for a summary, and print short */
 	return (double)((cli_monotonic_ns() - start_ns + 500000) / 1000000) / 1000.0;
+}
+
+void cli_json_set_name(struct json_t *o, const char *key, const char *s, size_t len)
+{
+	char hexkey[64], *buf = NULL, *hex;
+	size_t size = 0;
+	FILE *f;
+
+	if (cli_utf8_ok(s, len)) {
+		json_object_set_new(o, key, json_stringn(s, len));
+		return;
+	}
+	if ((f = open_memstream(&buf, &size)) != NULL) {
+		cli_print_name(f, s, len);
+		fclose(f);
+		json_object_set_new(o, key, json_stringn(buf, size));
+	}
+	free(buf);
+	if ((hex = malloc(2 * len + 1)) != NULL) {
+		hex_encode((const uint8_t *)s, len, hex);
+		snprintf(hexkey, sizeof(hexkey), "%s_hex", key);
+		json_object_set_new(o, hexkey, json_string(hex));
+	}
+	free(hex);
+}
+
+const char *cli_entry_type(int type)
+{
+	static const char *const names[] = {"?", "file", "dir", "symlink", "fifo", "chr", "blk"};
+
+	return type >= 0 && (unsigned)type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }

@@ -144,6 +144,17 @@ static bool match_from(const struct pattern *p, size_t pi, char **c, size_t n, s
 	return ci < n && comp(p->c[pi], c[ci]) && match_from(p, pi + 1, c, n, ci + 1);
 }
 
+/* Like match_from, but the pattern must end exactly at the path's last component. */
+static bool exact_from(const struct pattern *p, size_t pi, char **c, size_t n, size_t ci)
+{
+	if (pi == p->n)
+		return ci == n;
+	if (!strcmp(p->c[pi], "**"))
+		return exact_from(p, pi + 1, c, n, ci) ||
+		       (ci < n && exact_from(p, pi, c, n, ci + 1));
+	return ci < n && comp(p->c[pi], c[ci]) && exact_from(p, pi + 1, c, n, ci + 1);
+}
+
 /* Can a path below components [0..n) still match? */
 static bool prefix_from(const struct pattern *p, size_t pi, char **c, size_t n, size_t ci)
 {
@@ -162,7 +173,21 @@ static bool match_one(const struct pattern *p, char **c, size_t n)
 	return false;
 }
 
-static bool test(const struct pathmatch *pm, const char *path, bool prefix)
+enum test_kind { TEST_MATCH, TEST_PREFIX, TEST_SELF };
+
+static bool test_one(const struct pattern *p, char **c, size_t n, enum test_kind k)
+{
+	switch (k) {
+	case TEST_PREFIX:
+		return !p->anchored || prefix_from(p, 0, c, n, 0);
+	case TEST_SELF:
+		return p->anchored ? exact_from(p, 0, c, n, 0) : n && comp(p->c[0], c[n - 1]);
+	default:
+		return match_one(p, c, n);
+	}
+}
+
+static bool test(const struct pathmatch *pm, const char *path, enum test_kind k)
 {
 	char **c = NULL;
 	size_t n = 0;
@@ -171,8 +196,7 @@ static bool test(const struct pathmatch *pm, const char *path, bool prefix)
 	if (!pm || !pm->n || split(path, &c, &n))
 		return false;
 	for (size_t i = 0; !hit && i < pm->n; i++)
-		hit = prefix ? !pm->v[i].anchored || prefix_from(&pm->v[i], 0, c, n, 0)
-			     : match_one(&pm->v[i], c, n);
+		hit = test_one(&pm->v[i], c, n, k);
 	for (size_t i = 0; i < n; i++)
 		free(c[i]);
 	free(c);
@@ -181,10 +205,15 @@ static bool test(const struct pathmatch *pm, const char *path, bool prefix)
 
 bool pathmatch_match(const struct pathmatch *pm, const char *path)
 {
-	return test(pm, path, false);
+	return test(pm, path, TEST_MATCH);
+}
+
+bool pathmatch_match_self(const struct pathmatch *pm, const char *path)
+{
+	return test(pm, path, TEST_SELF);
 }
 
 bool pathmatch_may_contain(const struct pathmatch *pm, const char *dir)
 {
-	return test(pm, dir, true);
+	return test(pm, dir, TEST_PREFIX);
 }

@@ -28,6 +28,8 @@ size_t pathmatch_count(const struct pathmatch *pm);
 /* Does a pattern match path (or one of its ancestors, i.e. is path inside a matched
  * directory)? */
 bool pathmatch_match(const struct pathmatch *pm, const char *path);
+/* Does a pattern match path itself (not merely one of its ancestors)? For find. */
+bool pathmatch_match_self(const struct pathmatch *pm, const char *path);
 /* Could something below directory path match (for --include: descend into it)? */
 bool pathmatch_may_contain(const struct pathmatch *pm, const char *dir);
 

@@ -17,6 +17,8 @@ echo "cadastre" >"$SRC/sub/parcels.txt"
 ln -s pop.csv "$SRC/zz-link" # after the files: the example shows a file first
 expect_rc 0 em_init "$STORE" -q
 expect_rc 0 em_seal "$STORE" "$SRC" --tag nightly -q
+echo "cadastre v2" >"$SRC/sub/parcels.txt" # something for the diff example to show
+expect_rc 0 em_seal "$STORE" "$SRC" --tag nightly -q
 
 # What the examples run with: the store, its credentials, fresh places for new things.
 export STORE SRC EMBASSY_STORE=$STORE EMBASSY_PASSPHRASE_FILE=$PASSFILE

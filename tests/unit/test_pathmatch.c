@@ -92,3 +92,21 @@ Test(pathmatch, exclude_files)
 	pathmatch_free(pm);
 	unlink(path);
 }
+
+Test(pathmatch, match_self_is_the_path_not_its_ancestors)
+{
+	const char *p[] = {"*.csv", "/land/**/parcels", "cache", NULL};
+	struct pathmatch *pm = of(p);
+	cr_assert(pathmatch_match_self(pm, "pop.csv"));
+	cr_assert(pathmatch_match_self(pm, "a/b/pop.csv"), "a name matches at any depth");
+	cr_assert_not(pathmatch_match_self(pm, "x.csv/inner"), "inside a match is no match");
+	cr_assert(pathmatch_match(pm, "x.csv/inner"), "though the exclude rule covers it");
+	cr_assert(pathmatch_match_self(pm, "land/parcels"));
+	cr_assert(pathmatch_match_self(pm, "land/a/b/parcels"));
+	cr_assert_not(pathmatch_match_self(pm, "land/parcels/p1"));
+	cr_assert_not(pathmatch_match_self(pm, "x/land/parcels"), "anchored");
+	cr_assert(pathmatch_match_self(pm, "srv/cache"));
+	cr_assert_not(pathmatch_match_self(pm, "srv/cache/f"));
+	cr_assert_not(pathmatch_match_self(pm, ""));
+	pathmatch_free(pm);
+}
