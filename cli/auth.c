@@ -462,6 +462,11 @@ static int open_error(const struct cli_ctx *c, const char *url, const struct cli
 	case -EINVAL:
 		cli_error("cannot use store %s: invalid address or options", url);
 		return EXIT_USAGE;
+	case -E2BIG:
+		cli_error("store %s lists more than %d key entries: not reading them (a broken or "
+			  "hostile host; a real store has a handful)",
+			  url, KEY_NAMES_MAX);
+		return EXIT_INTEGRITY;
 	case -ENOTRECOVERABLE:
 		cli_error("store %s not opened: this host's trust state cannot be used safely (see "
 			  "above)",

@@ -397,6 +397,12 @@ static int open_error(const char *url, int err)
 			  url);
 		return EXIT_NOSTORE;
 	}
+	if (err == -E2BIG) {
+		cli_error("store %s lists more than %d key entries: not reading them (a broken or "
+			  "hostile host; a real store has a handful)",
+			  url, KEY_NAMES_MAX);
+		return EXIT_INTEGRITY;
+	}
 	cli_error("cannot read store %s: %s", url, strerror(-err));
 	return cli_exit_for(err);
 }

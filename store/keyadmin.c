@@ -56,6 +56,8 @@ static int collect_cb(void *ctx, const char *key)
 
 	if (strncmp(key, l->prefix, strlen(l->prefix)) != 0 || strlen(key) >= KEY_NAME_MAX)
 		return 0;
+	if (l->n == KEY_NAMES_MAX)
+		return -E2BIG;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 16;
 		void *p = realloc(l->names, cap * sizeof(*l->names));

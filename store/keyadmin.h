@@ -18,6 +18,9 @@
 #include "store.h"
 
 #define QUORUM_MAX_TRIES 64 /* quorum entries looked at while unlocking */
+/* Names under keys/ read from a listing: a real store has a handful of entries; a host that
+ * lists millions must not make a reader or the sealer hold them all (-E2BIG past this). */
+#define KEY_NAMES_MAX 10000
 
 /* ---- unlocking with a quorum (used by store.c) ---- */
 struct quorum_creds {
