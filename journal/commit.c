@@ -192,7 +192,8 @@ static int publish(struct live *l, struct seal_session *ss, const struct commit_
 
 	if (!have_head || (l->has_base && !memcmp(h.snapshot, l->base.id, ID_LEN))) {
 		struct head mine = head_of(ours, o);
-		ret = store_publish_head(l->s, l->has_base ? l->base.id : NULL, &mine);
+		ret = store_publish_head_claim(l->s, l->has_base ? l->base.id : NULL, &mine,
+					       seal_session_claim, ss);
 		if (!ret) {
 			memcpy(res->snapshot, ours->id, ID_LEN);
 			res->seq = ours->seq;
@@ -209,7 +210,8 @@ static int publish(struct live *l, struct seal_session *ss, const struct commit_
 		ret = write_merge(l, ss, o, ours, &h, &m, &ms);
 		if (!ret) {
 			struct head mh = head_of(&ms, o);
-			ret = store_publish_head(l->s, h.snapshot, &mh);
+			ret =
+			    store_publish_head_claim(l->s, h.snapshot, &mh, seal_session_claim, ss);
 		}
 		if (!ret) {
 			memcpy(res->snapshot, ms.id, ID_LEN);

@@ -149,6 +149,11 @@ int seal_session_finish(struct seal_session *ss)
 	return ret;
 }
 
+int seal_session_claim(void *ss, struct snaplist *next)
+{
+	return gcw_claim(((struct seal_session *)ss)->sl.gc, next);
+}
+
 void seal_session_stats(const struct seal_session *ss, struct seal_result *out)
 {
 	*out = ss->res;

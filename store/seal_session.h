@@ -35,6 +35,10 @@ int seal_session_flush(struct seal_session *ss);
 int seal_session_tree(struct seal_session *ss, struct tree *t, struct rec_ref *ref);
 /* Upload what is still packed; afterwards every record added is in the store. */
 int seal_session_finish(struct seal_session *ss);
+/* For store_publish_head_claim (ctx = the session): take back the packs prune condemned that
+ * the session's records refer to; -EIDRM if prune swept one (nothing may be published). */
+struct snaplist;
+int seal_session_claim(void *ss, struct snaplist *next);
 /* Chunks and bytes so far (chunks, chunks_new, bytes_new_plain, bytes_new_stored, packs_new). */
 void seal_session_stats(const struct seal_session *ss, struct seal_result *out);
 

@@ -167,6 +167,12 @@ int store_head_walk(struct store *s, struct head *out);
  * expiry: h's time to expires). -EEXIST: another writer moved the head first (nothing was
  * changed). */
 int store_publish_head(struct store *s, const uint8_t *parent, const struct head *h);
+/* The same, calling claim(ctx, next) in the edit that publishes (before the snapshot is
+ * added): a writer takes back the packs prune condemned and refuses (non-zero, returned) to
+ * publish over packs prune swept (lifecycle/gcwriter.h gcw_claim). */
+struct snaplist;
+int store_publish_head_claim(struct store *s, const uint8_t *parent, const struct head *h,
+			     int (*claim)(void *ctx, struct snaplist *next), void *ctx);
 /* Parse and verify a head pointer object against a store id and signing key, without a
  * store handle and without the trust checks (the keyless copier). -EBADMSG if forged. */
 int store_head_decode(const uint8_t sid[STORE_ID_LEN], const uint8_t pk[SIGN_PK_LEN],

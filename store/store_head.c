@@ -23,6 +23,8 @@ struct cas {
 	uint8_t merged[ID_LEN];
 	uint64_t merged_seq;
 	bool moved; /* out: the newest listed snapshot is not parent */
+	int (*claim)(void *ctx, struct snaplist *next); /* the writer's gcw_claim, or NULL */
+	void *claim_ctx;
 };
 
 static int cas_edit(void *ctx, const struct snaplist *cur, struct snaplist *next)
@@ -36,6 +38,11 @@ static int cas_edit(void *ctx, const struct snaplist *cur, struct snaplist *next
 	}
 	if (e && c->h->seq <= e->seq)
 		return -EINVAL; /* the head must name the newest entry */
+	if (c->claim) { /* prune's sets: what it condemned is ours again; what it swept is gone */
+		int ret = c->claim(c->claim_ctx, next);
+		if (ret)
+			return ret;
+	}
 	if (c->has_merged && c->merged_seq < c->h->seq && !snaplist_find(cur, c->merged)) {
 		int ret = snaplist_add(next, c->merged, c->merged_seq);
 		if (ret)
@@ -68,7 +75,13 @@ static int find_merged(struct store *s, const struct head *h, struct cas *c)
 
 int store_publish_head(struct store *s, const uint8_t *parent, const struct head *h)
 {
-	struct cas c = {.parent = parent, .h = h};
+	return store_publish_head_claim(s, parent, h, NULL, NULL);
+}
+
+int store_publish_head_claim(struct store *s, const uint8_t *parent, const struct head *h,
+			     int (*claim)(void *ctx, struct snaplist *next), void *ctx)
+{
+	struct cas c = {.parent = parent, .h = h, .claim = claim, .claim_ctx = ctx};
 	int64_t valid_for_s = (h->expires_ns - h->time_ns) / 1000000000LL;
 	int ret;
 
