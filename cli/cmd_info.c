@@ -280,7 +280,7 @@ static int run(int argc, char **argv)
 		return ret;
 	ret = gather(&in);
 	if (ret == EXIT_OK || ret == EXIT_INTEGRITY) {
-		sign_fingerprint(store_sign_pk(in.s), fpr);
+		sign_fingerprint(store_anchor_pk(in.s), fpr);
 		if (json ? print_json(&in, fpr) < 0 : (print_text(&in, fpr), false))
 			ret = EXIT_IO;
 		if (in.bad)

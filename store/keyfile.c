@@ -89,7 +89,26 @@ static int load_sealer(const char *text, struct keyfile *kf)
 	    field(text, "sign", kf->secret, SIGN_SK_LEN))
 		return -EBADMSG;
 	crypto_sign_ed25519_sk_to_pk(kf->pub, kf->secret);
+	if (strstr(text, "\norigin ")) { /* optional; malformed: the whole file is */
+		if (field(text, "origin", kf->origin, SIGN_PK_LEN))
+			return -EBADMSG;
+		kf->has_origin = true;
+	}
 	return 0;
+}
+
+static int load_signing(const char *text, struct keyfile *kf)
+{
+	uint8_t pk[SIGN_PK_LEN];
+	kf->kind = KEYFILE_SIGNING;
+	kf->secret = secmem_alloc(SIGN_SK_LEN);
+	if (!kf->secret)
+		return -ENOMEM;
+	if (field(text, "public", kf->pub, SIGN_PK_LEN) ||
+	    field(text, "secret", kf->secret, SIGN_SK_LEN))
+		return -EBADMSG;
+	crypto_sign_ed25519_sk_to_pk(pk, kf->secret);
+	return memcmp(pk, kf->pub, SIGN_PK_LEN) ? -EBADMSG : 0;
 }
 
 /* Every "trust <32 hex>" line. A malformed one fails the whole file: an anchor that is
@@ -146,6 +165,11 @@ int keyfile_load(const char *path, struct keyfile *kf)
 		ret = field(text, "public", kf->pub, 32);
 		goto out;
 	}
+	if (!strncmp(text, "embassy-signing-pub-v1\n", 23)) {
+		kf->kind = KEYFILE_SIGNING_PUB;
+		ret = field(text, "public", kf->pub, SIGN_PK_LEN);
+		goto out;
+	}
 	secmem_free(text);
 	text = NULL;
 	ret = read_secret_file(path, &text, true);
@@ -155,6 +179,8 @@ int keyfile_load(const char *path, struct keyfile *kf)
 		ret = load_sealer(text, kf);
 	else if (!strncmp(text, "embassy-recipient-key-v1\n", 25))
 		ret = load_recipient(text, kf);
+	else if (!strncmp(text, "embassy-signing-key-v1\n", 23))
+		ret = load_signing(text, kf);
 	else
 		ret = -EBADMSG;
 out:
@@ -189,6 +215,13 @@ static int write_exclusive(const char *path, const char *text)
 int keyfile_write_sealer(const char *path, const uint8_t store_id[STORE_ID_LEN],
 			 const uint8_t master[KEY_LEN], const uint8_t sign_sk[SIGN_SK_LEN])
 {
+	return keyfile_write_sealer_origin(path, store_id, master, sign_sk, NULL);
+}
+
+int keyfile_write_sealer_origin(const char *path, const uint8_t store_id[STORE_ID_LEN],
+				const uint8_t master[KEY_LEN], const uint8_t sign_sk[SIGN_SK_LEN],
+				const uint8_t *origin)
+{
 	char *text = secmem_alloc(KEYFILE_MAX);
 	char sid[2 * STORE_ID_LEN + 1], m[2 * KEY_LEN + 1], sk[2 * SIGN_SK_LEN + 1];
 	int ret;
@@ -199,6 +232,12 @@ int keyfile_write_sealer(const char *path, const uint8_t store_id[STORE_ID_LEN],
 	hex_encode(sign_sk, SIGN_SK_LEN, sk);
 	snprintf(text, KEYFILE_MAX, "embassy-sealer-key-v1\nstore %s\nmaster %s\nsign %s\n", sid, m,
 		 sk);
+	if (origin) {
+		char o[2 * SIGN_PK_LEN + 1];
+		size_t l = strlen(text);
+		hex_encode(origin, SIGN_PK_LEN, o);
+		snprintf(text + l, KEYFILE_MAX - l, "origin %s\n", o);
+	}
 	ret = write_exclusive(path, text);
 	secmem_wipe(m, sizeof(m));
 	secmem_wipe(sk, sizeof(sk));
@@ -223,6 +262,30 @@ int keyfile_write_recipient(const char *path, const uint8_t pk[32], const uint8_
 		ret = write_exclusive(pubpath, text);
 		free(pubpath);
 	}
+	secmem_free(text);
+	return ret;
+}
+
+int keyfile_write_signing(const char *path, const uint8_t sk[SIGN_SK_LEN])
+{
+	char *text = secmem_alloc(KEYFILE_MAX), *pubpath = NULL;
+	char p[2 * SIGN_PK_LEN + 1], *s = secmem_alloc(2 * SIGN_SK_LEN + 1);
+	uint8_t pk[SIGN_PK_LEN];
+	int ret = -ENOMEM;
+	if (!text || !s)
+		goto out;
+	crypto_sign_ed25519_sk_to_pk(pk, sk);
+	hex_encode(pk, SIGN_PK_LEN, p);
+	hex_encode(sk, SIGN_SK_LEN, s);
+	snprintf(text, KEYFILE_MAX, "embassy-signing-key-v1\npublic %s\nsecret %s\n", p, s);
+	ret = write_exclusive(path, text);
+	if (!ret && asprintf(&pubpath, "%s.pub", path) > 0) {
+		snprintf(text, KEYFILE_MAX, "embassy-signing-pub-v1\npublic %s\n", p);
+		ret = write_exclusive(pubpath, text);
+		free(pubpath);
+	}
+out:
+	secmem_free(s);
 	secmem_free(text);
 	return ret;
 }

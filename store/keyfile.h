@@ -14,16 +14,26 @@
 #include "keys.h"
 #include "sign.h"
 
-enum keyfile_kind { KEYFILE_SEALER = 1, KEYFILE_RECIPIENT, KEYFILE_RECIPIENT_PUB };
+enum keyfile_kind {
+	KEYFILE_SEALER = 1,
+	KEYFILE_RECIPIENT,
+	KEYFILE_RECIPIENT_PUB,
+	KEYFILE_SIGNING,    /* "embassy-signing-key-v1": an officer's or the timestamp key */
+	KEYFILE_SIGNING_PUB /* "embassy-signing-pub-v1": its public half */
+};
 
 #define KEYFILE_MAX_TRUST 16 /* trust anchors per recipient key file */
 
 struct keyfile {
 	enum keyfile_kind kind;
-	uint8_t store_id[STORE_ID_LEN];	   /* sealer */
-	uint8_t pub[32];		   /* recipient: X25519 pk; sealer: Ed25519 pk */
-	uint8_t *master;		   /* sealer: secmem KEY_LEN */
-	uint8_t *secret;		   /* sealer: Ed25519 sk (64); recipient: X25519 sk (32) */
+	uint8_t store_id[STORE_ID_LEN]; /* sealer */
+	uint8_t pub[32];		/* recipient: X25519 pk; sealer, signing: Ed25519 pk */
+	uint8_t *master;		/* sealer: secmem KEY_LEN */
+	uint8_t *secret; /* sealer, signing: Ed25519 sk (64); recipient: X25519 sk (32) */
+	/* sealer, after a signing-key rotation: the store's original signing key (the
+	 * descriptor's), which differs from pub; absent: pub is the original */
+	bool has_origin;
+	uint8_t origin[SIGN_PK_LEN];
 	char trust[KEYFILE_MAX_TRUST][33]; /* recipient: anchored signing-key fingerprints */
 	unsigned ntrust;
 };
@@ -34,7 +44,13 @@ void keyfile_clear(struct keyfile *kf);
 /* Create path exclusively with mode 0600; -EEXIST if present. */
 int keyfile_write_sealer(const char *path, const uint8_t store_id[STORE_ID_LEN],
 			 const uint8_t master[KEY_LEN], const uint8_t sign_sk[SIGN_SK_LEN]);
+/* The same with an "origin" line: the sealer key of a rotated store (FORMAT.md 15.2). */
+int keyfile_write_sealer_origin(const char *path, const uint8_t store_id[STORE_ID_LEN],
+				const uint8_t master[KEY_LEN], const uint8_t sign_sk[SIGN_SK_LEN],
+				const uint8_t *origin);
 int keyfile_write_recipient(const char *path, const uint8_t pk[32], const uint8_t sk[32]);
+/* A new Ed25519 signing key file at path (0600, exclusive) and path.pub (0644). */
+int keyfile_write_signing(const char *path, const uint8_t sk[SIGN_SK_LEN]);
 /* Add the anchor fpr (32 lower-case hex) to the recipient key file at path, replacing it
  * atomically with the same content plus one "trust" line. 0 also when it was there already;
  * -EBADMSG not a recipient key file, -ENOSPC already KEYFILE_MAX_TRUST anchors. */

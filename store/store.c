@@ -16,6 +16,7 @@
 #include "keyfile.h"
 #include "log.h"
 #include "refjson.h"
+#include "root.h"
 #include "secmem.h"
 #include "store_int.h"
 #include "wrap.h"
@@ -51,6 +52,11 @@ bad:
 
 int store_envelope_make(const struct store *s, const char *ctx, json_t *body, char **out)
 {
+	return store_envelope_sign(s->sign_sk, s->format, ctx, body, out);
+}
+
+int store_envelope_sign(const uint8_t *sk, int format, const char *ctx, json_t *body, char **out)
+{
 	char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
 	uint8_t sig[SIGN_LEN];
 	char sighex[2 * SIGN_LEN + 1];
@@ -58,11 +64,11 @@ int store_envelope_make(const struct store *s, const char *ctx, json_t *body, ch
 
 	if (!text)
 		return -ENOMEM;
-	ret = sign_detached(s->sign_sk, ctx, text, strlen(text), sig);
+	ret = sk ? sign_detached(sk, ctx, text, strlen(text), sig) : -EPERM;
 	if (ret)
 		goto out;
 	hex_encode(sig, SIGN_LEN, sighex);
-	json_t *env = json_pack("{s:i s:s s:s}", "format", s->format, "body", text, "sig", sighex);
+	json_t *env = json_pack("{s:i s:s s:s}", "format", format, "body", text, "sig", sighex);
 	*out = env ? json_dumps(env, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(env);
 	ret = *out ? 0 : -ENOMEM;
@@ -324,7 +330,9 @@ static int unlock_entries(struct store *s, const struct store_auth *a, const str
 static int unlock_sealer(struct store *s, const struct keyfile *kf)
 {
 	memcpy(s->store_id, kf->store_id, STORE_ID_LEN);
-	memcpy(s->sign_pk, kf->pub, SIGN_PK_LEN);
+	/* after a rotation the file's key is not the store's original one (FORMAT.md 15.2) */
+	memcpy(s->sign_pk, kf->has_origin ? kf->origin : kf->pub, SIGN_PK_LEN);
+	memcpy(s->seal_pk, kf->pub, SIGN_PK_LEN);
 	s->sign_sk = secmem_alloc(SIGN_SK_LEN);
 	if (!s->sign_sk)
 		return -ENOMEM;
@@ -570,7 +578,8 @@ static int check_anchors(struct store *s, const struct store_auth *a, bool *anch
 		struct keyfile kf;
 		if (keyfile_load(path, &kf))
 			continue; /* authentication reported it, or did not need it */
-		if (kf.kind == KEYFILE_SEALER && !memcmp(kf.pub, s->sign_pk, SIGN_PK_LEN))
+		if (kf.kind == KEYFILE_SEALER &&
+		    !memcmp(kf.has_origin ? kf.origin : kf.pub, s->sign_pk, SIGN_PK_LEN))
 			*anchored = true;
 		if (kf.kind == KEYFILE_RECIPIENT && kf.ntrust) {
 			if (keyfile_trusts(&kf, fpr)) {
@@ -627,6 +636,8 @@ static int open_once(const char *url, const struct remote_opts *ro, const struct
 		s->trust = *a->trust;
 	if (!ret)
 		ret = check_trust(s, a, url);
+	if (!ret)
+		ret = store_root_load(s); /* after the pin: the chain starts at the pinned key */
 	if (ret)
 		goto out;
 	s->cache = cache_new(DEFAULT_MEMORY_CACHE);
@@ -674,6 +685,10 @@ void store_close(struct store *s)
 		return;
 	keys_free(s->keys);
 	secmem_free(s->sign_sk);
+	secmem_free(s->ts_sk);
+	if (s->root)
+		root_clear(s->root);
+	free(s->root);
 	cache_free(s->cache);
 	remote_free(s->remote);
 	free(s);
@@ -692,6 +707,11 @@ bool store_can_seal(const struct store *s)
 	return s->sign_sk != NULL;
 }
 const uint8_t *store_sign_pk(const struct store *s)
+{
+	return s->snap_pk;
+}
+
+const uint8_t *store_anchor_pk(const struct store *s)
 {
 	return s->sign_pk;
 }

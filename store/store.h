@@ -79,7 +79,11 @@ void store_close(struct store *s);
 struct remote *store_remote(const struct store *s);
 const struct keys *store_keys(const struct store *s);
 bool store_can_seal(const struct store *s);
+/* The key that signs snapshots and snapshot lists now: the root document's snapshot key
+ * (docs/FORMAT.md 19), else the store's original signing key. */
 const uint8_t *store_sign_pk(const struct store *s);
+/* The store's original signing key: the descriptor's, the one anchors and pins name. */
+const uint8_t *store_anchor_pk(const struct store *s);
 /* Chunker parameters recorded in the descriptor. */
 void store_chunker_params(const struct store *s, uint32_t *min, uint32_t *avg, uint32_t *max);
 /* Signing secret (NULL unless opened with a sealer key). */
@@ -182,6 +186,10 @@ int store_head_decode(const uint8_t sid[STORE_ID_LEN], const uint8_t pk[SIGN_PK_
  * manifest that verifies, and (-ENODATA) to run without a remembered sequence for the store
  * unless without_state: re-signing turns whatever the host serves into a fresh head. */
 int store_refresh_head(struct store *s, int64_t valid_for_s, bool without_state, struct head *out);
+/* Sign heads with a timestamp key (an "embassy-signing-key-v1" file, FORMAT.md 19) instead of
+ * the sealer key, for store_refresh_head on a reader's open: it must be the timestamp key the
+ * store's root document names (-EKEYREJECTED otherwise; -EBADMSG not a signing key file). */
+int store_set_timestamp_key(struct store *s, const char *path);
 /* "latest", a full hex id, or a unique prefix. -ENOENT none, -ENOTUNIQ ambiguous. */
 int store_resolve_snapshot(struct store *s, const char *spec, struct snapshot *out);
 

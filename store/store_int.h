@@ -37,7 +37,19 @@ struct store {
 	struct store_fetch_hook *hook; /* optional persistent cache (set by the mount) */
 	struct trust_opts trust;
 	char kept_entry[64]; /* the key entry that opened it: the mount's mirror keeps it */
+	/* The root document (store_root.c, docs/FORMAT.md 19). sign_pk above stays the store's
+	 * original key (descriptor, key bundles, the readers' pin); snap_pk is the key that
+	 * signs snapshots and lists now: the newest root's snapshot key, else sign_pk. */
+	struct root *root; /* NULL: the store has no root document */
+	uint8_t snap_pk[SIGN_PK_LEN];
+	uint8_t seal_pk[SIGN_PK_LEN]; /* the sealer key file's own key (sign_sk's public half) */
+	uint8_t *ts_sk;		      /* secmem: a timestamp key for refresh-head, else NULL */
 };
+
+/* Walk and verify the root document chain (store_root.c); sets root and snap_pk. */
+int store_root_load(struct store *s);
+/* A signed envelope made with a given key (the head with the timestamp key). */
+int store_envelope_sign(const uint8_t *sk, int format, const char *ctx, json_t *body, char **out);
 
 /* A failure to reach the store (timeout, refused, reset, I/O), not of integrity: the cache
  * remembers it a moment (cache.h). */

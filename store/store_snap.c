@@ -9,6 +9,7 @@
 #include "log.h"
 #include "par.h"
 #include "refjson.h"
+#include "root.h"
 #include "rootmeta.h"
 #include "store_int.h"
 
@@ -202,8 +203,37 @@ static void log_bad_manifest(const char *idhex)
 		log_err("more snapshot manifests do not verify: not named one by one");
 }
 
+/* Which key signed a snapshot: the current snapshot key, or one a root document retired
+ * (valid only up to the sequence the rotation named, checked once the manifest is open).
+ * *retired: the index of that retired key, -1 for the current one. */
+static int snapshot_signer(const struct store *s, const uint8_t id[ID_LEN], const uint8_t *obj,
+			   size_t n, int *retired)
+{
+	int ret = store_snapshot_check(s->store_id, s->snap_pk, id, obj, n);
+	*retired = -1;
+	for (unsigned i = 0; ret == -EBADMSG && s->root && i < s->root->nretired; i++)
+		if (!store_snapshot_check(s->store_id, s->root->retired[i].pk, id, obj, n)) {
+			*retired = (int)i;
+			ret = 0;
+		}
+	return ret;
+}
+
+static int retired_ok(const struct store *s, int retired, const struct snapshot *sn)
+{
+	const struct root_retired *r = retired < 0 ? NULL : &s->root->retired[retired];
+	if (!r || sn->seq <= r->max_seq)
+		return 0;
+	log_err("snapshot with sequence %llu is signed by a snapshot key that root document "
+		"version %llu retired after sequence %llu: refusing (signed with a stolen key?)",
+		(unsigned long long)sn->seq, (unsigned long long)s->root->version,
+		(unsigned long long)r->max_seq);
+	return -EBADMSG;
+}
+
 int store_read_snapshot(struct store *s, const uint8_t id[ID_LEN], struct snapshot *sn)
 {
+	int retired;
 	char key[128], idhex[2 * ID_LEN + 1];
 	uint8_t *obj = NULL, *plain = NULL;
 	size_t n, plen;
@@ -215,12 +245,14 @@ int store_read_snapshot(struct store *s, const uint8_t id[ID_LEN], struct snapsh
 	ret = remote_get(s->remote, key, 0, 0, SMALL_OBJECT_MAX, &obj, &n);
 	if (ret)
 		return ret;
-	ret = store_snapshot_check(s->store_id, s->sign_pk, id, obj, n);
+	ret = snapshot_signer(s, id, obj, n, &retired);
 	if (!ret)
 		ret = record_open(s->keys, REC_MANIFEST, id, obj + SNAP_HDR, n - SNAP_HDR,
 				  SMALL_OBJECT_MAX, &plain, &plen);
 	if (!ret)
 		ret = parse_manifest(s, plain, plen, sn);
+	if (!ret && (ret = retired_ok(s, retired, sn)))
+		snapshot_clear(sn);
 	if (!ret)
 		memcpy(sn->id, id, ID_LEN);
 	/* a local copy (the mount's mirror) that fails is fetched again from the store once */
@@ -372,7 +404,9 @@ int store_write_head(struct store *s, const struct head *h)
 	}
 	if (!body)
 		return -ENOMEM;
-	ret = store_envelope_make(s, SIGCTX_HEAD, body, &env);
+	/* the sealer signs with its snapshot key; refresh-head may hold only the timestamp key */
+	ret = store_envelope_sign(s->sign_sk ? s->sign_sk : s->ts_sk, s->format, SIGCTX_HEAD, body,
+				  &env);
 	if (!ret)
 		ret = remote_put(s->remote, HEAD_KEY, env, strlen(env), 0);
 	if (!ret)
@@ -437,7 +471,9 @@ int store_read_head(struct store *s, struct head *h)
 		return trust_check_missing_head(&s->trust, s->store_id_hex);
 	if (ret)
 		return ret;
-	ret = store_head_decode(s->store_id, s->sign_pk, data, n, h);
+	ret = store_head_decode(s->store_id, s->snap_pk, data, n, h);
+	if (ret == -EBADMSG && s->root) /* or by the root's timestamp key (refresh-head) */
+		ret = store_head_decode(s->store_id, s->root->timestamp_pk, data, n, h);
 	if (ret == -EBADMSG)
 		log_err("%s: head pointer does not verify (forged or from another store)",
 			HEAD_KEY);
@@ -506,7 +542,7 @@ int store_refresh_head(struct store *s, int64_t valid_for_s, bool without_state,
 	uint64_t known = 0, newest;
 	int ret;
 
-	if (!store_can_seal(s))
+	if (!store_can_seal(s) && !s->ts_sk)
 		return -EPERM;
 	/* re-signing makes whatever the host serves fresh: only with the memory of what was
 	 * published can a rolled-back head be told from the real one */

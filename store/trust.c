@@ -18,8 +18,10 @@
 
 struct state {
 	uint64_t seq;
-	uint64_t gen; /* highest snapshot-list generation seen (0: none) */
-	char fpr[33]; /* empty: none pinned */
+	uint64_t gen;	    /* highest snapshot-list generation seen (0: none) */
+	char fpr[33];	    /* empty: none pinned */
+	uint64_t root;	    /* highest root document version verified (0: none) */
+	char root_hash[65]; /* BLAKE2b-256 of that version's body, hex */
 };
 
 /* Absolute (xdg.h), so that a daemon that changed to / keeps using the same directory. */
@@ -56,18 +58,25 @@ char *trust_state_path(const struct trust_opts *o, const char *sid)
 static int st_parse(const json_t *j, struct state *st)
 {
 	const json_t *seq = json_object_get(j, "seq"), *f = json_object_get(j, "sign_fpr");
-	const json_t *gen = json_object_get(j, "gen");
-	const char *fs = json_string_value(f);
+	const json_t *gen = json_object_get(j, "gen"), *root = json_object_get(j, "root");
+	const json_t *rh = json_object_get(j, "root_hash");
+	const char *fs = json_string_value(f), *rhs = json_string_value(rh);
 
 	memset(st, 0, sizeof(*st));
 	if ((seq && (!json_is_integer(seq) || json_integer_value(seq) < 0)) ||
 	    (gen && (!json_is_integer(gen) || json_integer_value(gen) < 0)) ||
-	    (f && (!fs || strlen(fs) != 32 || strspn(fs, "0123456789abcdef") != 32)))
+	    (f && (!fs || strlen(fs) != 32 || strspn(fs, "0123456789abcdef") != 32)) ||
+	    (root && (!json_is_integer(root) || json_integer_value(root) < 1 || !rhs)) ||
+	    (rh && (!root || !rhs || strlen(rhs) != 64 || strspn(rhs, "0123456789abcdef") != 64)))
 		return -ENOTRECOVERABLE;
 	st->seq = seq ? (uint64_t)json_integer_value(seq) : 0;
 	st->gen = gen ? (uint64_t)json_integer_value(gen) : 0;
 	if (fs)
 		memcpy(st->fpr, fs, 33);
+	if (root) {
+		st->root = (uint64_t)json_integer_value(root);
+		memcpy(st->root_hash, rhs, 65);
+	}
 	return 0;
 }
 
@@ -135,6 +144,10 @@ struct raise {
 	const char *fpr;  /* pin this key when none is pinned */
 	bool pin_refused; /* out: another key was pinned meanwhile */
 	char pinned[33];  /* out: that key */
+	uint64_t root;	  /* raise the root document version to this (0: leave it) */
+	const char *root_hash;
+	bool reset;	   /* with a higher root: seq and gen start again from seq, gen */
+	bool root_refused; /* out: a newer root was recorded meanwhile */
 };
 
 /* Only ever raise: a concurrent reader that saw less can never lower what another saw. */
@@ -156,6 +169,17 @@ static int raise_fn(json_t **j, void *ctx)
 		memcpy(st.fpr, r->fpr, 33);
 		change = true;
 	}
+	if (r->root && r->root < st.root) {
+		r->root_refused = true; /* another reader saw a newer version meanwhile */
+		return 0;
+	}
+	if (r->root > st.root) {
+		st.root = r->root;
+		snprintf(st.root_hash, sizeof(st.root_hash), "%s", r->root_hash);
+		if (r->reset) /* a new snapshot key: its sequence numbers start afresh */
+			st.seq = st.gen = 0;
+		change = true;
+	}
 	if (r->seq > st.seq) {
 		st.seq = r->seq;
 		change = true;
@@ -169,6 +193,10 @@ static int raise_fn(json_t **j, void *ctx)
 	json_decref(*j);
 	*j = json_pack("{s:I s:I}", "seq", (json_int_t)st.seq, "gen", (json_int_t)st.gen);
 	if (*j && st.fpr[0] && json_object_set_new(*j, "sign_fpr", json_string(st.fpr)))
+		return -ENOMEM;
+	if (*j && st.root &&
+	    (json_object_set_new(*j, "root", json_integer((json_int_t)st.root)) ||
+	     json_object_set_new(*j, "root_hash", json_string(st.root_hash))))
 		return -ENOMEM;
 	return 1;
 }
@@ -337,6 +365,37 @@ int trust_remember(const struct trust_opts *o, const char *sid, const uint8_t pk
 	sign_fingerprint(pk, fpr);
 	ret = st_raise(o, sid, &r);
 	return r.pin_refused ? key_refused(sid, fpr, r.pinned) : ret;
+}
+
+int trust_root_get(const struct trust_opts *o, const char *sid, uint64_t *version,
+		   char hash_hex[65])
+{
+	struct state st;
+	int ret = o && o->no_state ? (memset(&st, 0, sizeof(st)), 0) : st_load(o, sid, &st);
+	*version = st.root;
+	memcpy(hash_hex, st.root_hash, 65);
+	return ret;
+}
+
+int trust_root_advance(const struct trust_opts *o, const char *sid, const uint8_t pk[SIGN_PK_LEN],
+		       uint64_t version, const char *hash_hex, bool reset)
+{
+	char fpr[33];
+	struct raise r = {.fpr = fpr, .root = version, .root_hash = hash_hex, .reset = reset};
+	int ret;
+	if (o && o->no_state)
+		return 0;
+	sign_fingerprint(pk, fpr);
+	ret = st_raise(o, sid, &r);
+	if (r.pin_refused)
+		return key_refused(sid, fpr, r.pinned);
+	if (r.root_refused) {
+		log_err("store %s: a newer root document than version %llu was recorded "
+			"meanwhile: refusing the older one",
+			sid, (unsigned long long)version);
+		return -ESTALE;
+	}
+	return ret == -ENOTRECOVERABLE ? ret : 0;
 }
 
 static int nothing_fn(json_t **j, void *ctx)

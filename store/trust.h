@@ -62,6 +62,17 @@ int trust_remember(const struct trust_opts *o, const char *store_id_hex,
  * (refresh-head): -ENOENT when nothing is, and it is checked that the state can be written
  * (-errno otherwise). */
 int trust_known_seq(const struct trust_opts *o, const char *store_id_hex, uint64_t *seq);
+/* The newest root document version (docs/FORMAT.md 19) verified for a store and the hex
+ * BLAKE2b-256 of its body ("" and 0: none yet). */
+int trust_root_get(const struct trust_opts *o, const char *store_id_hex, uint64_t *version,
+		   char hash_hex[65]);
+/* Remember a newer root version (pk: the store's pinned original key). reset: it names
+ * another snapshot key than the version remembered before, so the remembered sequence and
+ * generation start again at 0 (a thief who pushed them to the maximum with a stolen key
+ * does not lock readers out after the rotation). -ESTALE when a newer one was recorded. */
+int trust_root_advance(const struct trust_opts *o, const char *store_id_hex,
+		       const uint8_t pk[SIGN_PK_LEN], uint64_t version, const char *hash_hex,
+		       bool reset);
 /* The state directory, absolute (a daemon resolves it before it leaves its cwd and keeps
  * it in state_dir); caller frees. */
 char *trust_state_dir(const struct trust_opts *o);

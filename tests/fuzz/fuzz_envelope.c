@@ -42,6 +42,7 @@ static void setup(void)
 	if (!S.sign_sk || sign_keypair(S.sign_pk, S.sign_sk) ||
 	    keys_new(master, S.store_id, &S.keys))
 		abort();
+	memcpy(S.snap_pk, S.sign_pk, SIGN_PK_LEN); /* no root document: the same key */
 	S.trust = no_state;
 	S.format = STORE_FORMAT;
 	snprintf(keypath, sizeof(keypath), "%s/sealer.key", dir);

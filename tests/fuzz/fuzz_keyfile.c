@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	ret = keyfile_load(path, &kf);
 	if (ret == 0) {
-		if (kf.kind < KEYFILE_SEALER || kf.kind > KEYFILE_RECIPIENT_PUB)
+		if (kf.kind < KEYFILE_SEALER || kf.kind > KEYFILE_SIGNING_PUB)
 			abort();
 		if (kf.kind == KEYFILE_SEALER && (!kf.master || !kf.secret))
 			abort();

@@ -592,6 +592,7 @@ static int cmd_forge_snapshot(int argc, char **argv)
 	if (ret)
 		return die("reading the latest snapshot", ret);
 	sign_keypair(s->sign_pk, fake);
+	memcpy(s->snap_pk, s->sign_pk, SIGN_PK_LEN); /* it signs snapshots, lists and heads */
 	s->sign_sk = fake; /* the forger's own key: freed by store_close */
 	if (flag(argc, argv, "--swap-key"))
 		ret = swap_key(s, pf);
@@ -919,6 +920,7 @@ static int cmd_twin(int argc, char **argv)
 	randombytes_buf(dst.store_id, STORE_ID_LEN);
 	hex_encode(dst.store_id, STORE_ID_LEN, dst.store_id_hex);
 	memcpy(dst.sign_pk, src->sign_pk, SIGN_PK_LEN);
+	memcpy(dst.snap_pk, src->sign_pk, SIGN_PK_LEN);
 	dst.sign_sk = src->sign_sk;
 	dst.format = store_format(src); /* a twin in every respect but its id */
 	ret = remote_open(argv[3], NULL, &dst.remote);

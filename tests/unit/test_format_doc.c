@@ -9,6 +9,7 @@
  * code gives is printed, so the document can be corrected. */
 #include <criterion/criterion.h>
 #include <ctype.h>
+#include <errno.h>
 #include <libgen.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "hex.h"
 #include "keys.h"
 #include "record.h"
+#include "root.h"
 #include "secmem.h"
 #include "sign.h"
 #include "wrap.h"
@@ -233,4 +235,56 @@ Test(format_doc, recipient_id)
 	snprintf(entry, sizeof(entry), "keys/rcpt-");
 	sodium_bin2hex(entry + 10, sizeof(entry) - 10, id, 8);
 	cr_expect_str_eq(field(name, "entry_name"), entry, "entry name: the code gives %s", entry);
+}
+
+/* FORMAT.md 19: a root document, version 1, as init-root writes it: the body's hash and the
+ * signatures of the store's original key and of one officer over it. */
+Test(format_doc, root_document)
+{
+	const char *name = "root document";
+	uint8_t seed[32], h[32], *sk = secmem_alloc(SIGN_SK_LEN), origin[SIGN_PK_LEN];
+	uint8_t pka[SIGN_PK_LEN], pkb[SIGN_PK_LEN];
+	struct root r = {0};
+	char *env;
+
+	hexf(name, "store_id", r.store_id, STORE_ID_LEN);
+	r.version = 1;
+	r.time_ns = 1795768268642987001;
+	r.threshold = 2;
+	hexf(name, "snapshot_seed", seed, 32);
+	crypto_sign_seed_keypair(r.snapshot_pk, sk, seed);
+	hexf(name, "timestamp_seed", seed, 32);
+	crypto_sign_seed_keypair(r.timestamp_pk, sk, seed);
+	hexf(name, "officer_b_seed", seed, 32);
+	crypto_sign_seed_keypair(pkb, sk, seed);
+	hexf(name, "officer_a_seed", seed, 32);
+	crypto_sign_seed_keypair(pka, sk, seed);
+	memcpy(r.officers[0], pka, SIGN_PK_LEN);
+	memcpy(r.officers[1], pkb, SIGN_PK_LEN);
+	r.nofficers = 2;
+	cr_assert_eq(root_seal_body(&r), 0);
+	cr_expect_eq(r.body_len, strtoul(field(name, "body_length"), NULL, 10),
+		     "body length: the code gives %zu (%s)", r.body_len, r.body);
+	crypto_generichash(h, 32, (const uint8_t *)r.body, r.body_len, NULL, 0);
+	expect(name, "body_blake2b", h, 32);
+	root_hash(&r, h);
+	expect(name, "body_blake2b", h, 32);
+	cr_assert_eq(root_sign(&r, sk), 0); /* officer a */
+	expect(name, "sig_officer_a", r.sig[0], SIGN_LEN);
+	hexf(name, "origin_seed", seed, 32);
+	crypto_sign_seed_keypair(origin, sk, seed);
+	cr_assert_eq(root_sign(&r, sk), 0);
+	expect(name, "sig_origin", r.sig[1], SIGN_LEN);
+	/* origin and one officer of a threshold of two: not yet valid; the second makes it */
+	cr_assert_eq(root_verify_first(&r, r.store_id, origin), -EBADMSG);
+	hexf(name, "officer_b_seed", seed, 32);
+	crypto_sign_seed_keypair(pkb, sk, seed);
+	cr_assert_eq(root_sign(&r, sk), 0);
+	cr_assert_eq(root_envelope(&r, &env), 0);
+	root_clear(&r);
+	cr_assert_eq(root_decode((uint8_t *)env, strlen(env), &r), 0);
+	cr_assert_eq(root_verify_first(&r, r.store_id, origin), 0);
+	free(env);
+	root_clear(&r);
+	secmem_free(sk);
 }
