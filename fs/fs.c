@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cbuf.h"
 #include "deadline.h"
 #include "fs_int.h"
 #include "log.h"
@@ -27,6 +28,8 @@ int fs_new(struct store *s, const struct fs_opts *o, struct fs **out)
 	fs->budget_ms = remote_timeout_ms(store_remote(s));
 	if (!fs->o.memory_cache)
 		fs->o.memory_cache = FS_DEFAULT_CACHE;
+	/* frame slots stay resident up to the cache plus what is in flight (cbuf.h) */
+	cbuf_pool_bound(fs->o.memory_cache + FS_POOL_SLACK);
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->list_lock, NULL);
 	pthread_cond_init(&fs->list_cond, NULL);

@@ -16,9 +16,10 @@
 
 /* The snapshot is immutable: the kernel may cache names and attributes for as long as it
  * likes (a year; the kernel caps what it stores anyway). */
-#define FS_TIMEOUT  (86400.0 * 365)
-#define FS_MAX_READ (1u << 20)
-#define FS_INO_ROOT 1
+#define FS_TIMEOUT    (86400.0 * 365)
+#define FS_MAX_READ   (1u << 20)
+#define FS_POOL_SLACK (32u << 20) /* frame slots kept beyond the memory cache: in flight */
+#define FS_INO_ROOT   1
 
 /* ---- directory listings ---- */
 

@@ -6,61 +6,103 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define SLOT	       (offsetof(struct cbuf, data) + CBUF_SLOT_LEN)
-#define SLOT_STRIDE    ((SLOT + 4095) / 4096 * 4096) /* page-aligned: madvise frees whole slots */
 #define SLOTS_PER_SLAB 32
 
-/* The pool: free slots in a list threaded through them. Slabs are never unmapped (a slot's
- * address must stay valid while it is on the list). Guarded by pool_lock. */
-struct free_slot {
-	struct free_slot *next;
-	uint8_t resident; /* its pages are in memory (not given back with madvise) */
-};
+/* The pool: slabs of SLOTS_PER_SLAB data slots (page-aligned, so madvise frees whole slots)
+ * and their headers, malloc'd apart. Free headers are on one of two lists threaded through
+ * pnext: resident (pages in memory, reused first) and given back (madvised). Slabs are never
+ * unmapped. All below guarded by pool_lock. */
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct free_slot *free_head; /* pool_lock: resident slots first, then given-back ones */
-static size_t free_resident;	    /* pool_lock */
+static struct cbuf *free_res, *free_gone;
+static size_t n_in_use, n_free_res;
+static size_t bound_slots = CBUF_POOL_KEEP / CBUF_SLOT_LEN;
+
+static int pool_grow(void)
+{
+	/* populated at once: one call instead of a page fault per page (a fresh slot is
+	 * written by the decryptor right away) */
+	uint8_t *slab = mmap(NULL, (size_t)CBUF_SLOT_LEN * SLOTS_PER_SLAB, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	struct cbuf *h;
+
+	if (slab == MAP_FAILED)
+		return -1;
+	h = calloc(SLOTS_PER_SLAB, sizeof(*h));
+	if (!h) {
+		munmap(slab, (size_t)CBUF_SLOT_LEN * SLOTS_PER_SLAB);
+		return -1;
+	}
+	for (size_t i = SLOTS_PER_SLAB; i-- > 0;) {
+		h[i].pooled = 1;
+		h[i].data = slab + i * CBUF_SLOT_LEN;
+		h[i].pnext = free_res;
+		free_res = &h[i];
+		n_free_res++;
+	}
+	return 0;
+}
 
 static struct cbuf *pool_get(void)
 {
-	struct free_slot *s;
+	struct cbuf *b = NULL;
 
 	pthread_mutex_lock(&pool_lock);
-	if (!free_head) {
-		uint8_t *slab = mmap(NULL, SLOT_STRIDE * SLOTS_PER_SLAB, PROT_READ | PROT_WRITE,
-				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (slab == MAP_FAILED) {
-			pthread_mutex_unlock(&pool_lock);
-			return NULL;
-		}
-		for (size_t i = SLOTS_PER_SLAB; i-- > 0;) {
-			s = (struct free_slot *)(void *)(slab + i * SLOT_STRIDE);
-			s->next = free_head;
-			s->resident = 0;
-			free_head = s;
-		}
+	if (!free_res && !free_gone)
+		pool_grow(); /* a fresh slab's slots are resident */
+	if (free_res) {
+		b = free_res;
+		free_res = b->pnext;
+		n_free_res--;
+	} else if (free_gone) {
+		b = free_gone;
+		free_gone = b->pnext;
 	}
-	s = free_head;
-	free_head = s->next;
-	if (s->resident)
-		free_resident--;
+	if (b)
+		n_in_use++;
 	pthread_mutex_unlock(&pool_lock);
-	return (struct cbuf *)(void *)s;
+	return b;
 }
 
 static void pool_put(struct cbuf *b)
 {
-	struct free_slot *s = (struct free_slot *)(void *)b;
-	bool keep;
+	pthread_mutex_lock(&pool_lock);
+	n_in_use--;
+	if (n_in_use + n_free_res < bound_slots) {
+		b->pnext = free_res;
+		free_res = b;
+		n_free_res++;
+	} else { /* past the bound: its pages go back to the kernel, the slot stays */
+		madvise(b->data, CBUF_SLOT_LEN, MADV_DONTNEED);
+		b->pnext = free_gone;
+		free_gone = b;
+	}
+	pthread_mutex_unlock(&pool_lock);
+}
+
+void cbuf_pool_bound(size_t bytes)
+{
+	pthread_mutex_lock(&pool_lock);
+	bound_slots = bytes / CBUF_SLOT_LEN;
+	/* a lower bound takes effect at once: resident free slots beyond it go back */
+	while (free_res && n_in_use + n_free_res > bound_slots) {
+		struct cbuf *b = free_res;
+		free_res = b->pnext;
+		n_free_res--;
+		madvise(b->data, CBUF_SLOT_LEN, MADV_DONTNEED);
+		b->pnext = free_gone;
+		free_gone = b;
+	}
+	pthread_mutex_unlock(&pool_lock);
+}
+
+size_t cbuf_pool_resident(void)
+{
+	size_t n;
 
 	pthread_mutex_lock(&pool_lock);
-	keep = free_resident < CBUF_POOL_KEEP / SLOT_STRIDE;
-	if (!keep) /* past the bound: its pages go back to the kernel, the slot stays */
-		madvise(s, SLOT_STRIDE, MADV_DONTNEED);
-	s->resident = keep;
-	free_resident += keep;
-	s->next = free_head;
-	free_head = s;
+	n = n_in_use + n_free_res;
 	pthread_mutex_unlock(&pool_lock);
+	return n * CBUF_SLOT_LEN;
 }
 
 struct cbuf *cbuf_new(size_t len)
@@ -71,7 +113,6 @@ struct cbuf *cbuf_new(size_t len)
 		b = pool_get();
 		if (b) {
 			atomic_init(&b->refs, 1);
-			b->pooled = 1;
 			b->len = len;
 			return b;
 		}
@@ -82,6 +123,7 @@ struct cbuf *cbuf_new(size_t len)
 	atomic_init(&b->refs, 1);
 	b->pooled = 0;
 	b->len = len;
+	b->data = (uint8_t *)(b + 1);
 	return b;
 }
 
@@ -100,6 +142,7 @@ struct cbuf *cbuf_adopt(uint8_t *block, size_t len)
 	atomic_init(&b->refs, 1);
 	b->pooled = 0;
 	b->len = len;
+	b->data = block + CBUF_ROOM;
 	return b;
 }
 

@@ -2,12 +2,19 @@
  * shared between the cache and readers without copying.
  *
  * Buffers of exactly CBUF_SLOT_LEN bytes (a full frame of a framed record, frec.h: most of
- * what a mount caches) come from a pool of fixed slots outside the malloc heap. A mount
+ * what a mount caches) come from a pool of fixed 64 KiB slots outside the malloc heap, their
+ * headers kept apart so a slot is exactly its data (no page lost per frame). A mount
  * allocates and frees thousands of them per second as its cache turns over; from the heap,
  * freed frames and short-lived buffers fragmented it (RSS far above the cache) and fresh
- * pages cost a fault each. Pool slots are reused, never unmapped: the pool grows to the most
- * frames alive at once (the memory cache's bound plus the reads in flight), and free slots
- * beyond CBUF_POOL_KEEP are given back to the kernel (madvise) so they stop counting. */
+ * pages cost a fault each. Pool slots are reused, never unmapped.
+ *
+ * Residency: giving a free slot's pages back to the kernel (madvise) costs a TLB shootdown
+ * on every CPU and a page fault per page when it is reused; a stream that turns the cache
+ * over paid that per frame (perf: 9 % of a cold read in smp_call_function_many_cond, 8 %
+ * in page faults). So free slots stay resident while the slots in memory (in use + free
+ * resident) are within the pool's bound: the memory cache plus what is in flight, set by
+ * the mount with cbuf_pool_bound (CBUF_POOL_KEEP until then). Only beyond it are pages
+ * given back, so the pool's RSS is at most max(bound, the most slots alive at once). */
 #ifndef EMBASSY_CBUF_H
 #define EMBASSY_CBUF_H
 #include <stdatomic.h>
@@ -15,22 +22,32 @@
 #include <stdint.h>
 
 #define CBUF_SLOT_LEN  (64u << 10)
-#define CBUF_POOL_KEEP (16u << 20) /* free slots kept resident */
+#define CBUF_POOL_KEEP (16u << 20) /* default bound of resident slots */
 
 struct cbuf {
 	atomic_uint refs;
 	uint8_t pooled; /* a pool slot (cbuf.c) */
 	size_t len;
-	uint8_t data[];
+	uint8_t *data;
+	struct cbuf *pnext; /* cbuf.c: the pool's free lists */
 };
+
+/* Room a block needs in front of its data for cbuf_adopt. */
+#define CBUF_ROOM sizeof(struct cbuf)
 
 struct cbuf *cbuf_new(size_t len);
 /* Take ownership of a malloc'd buffer's bytes (copied; p is freed). */
 struct cbuf *cbuf_from(uint8_t *p, size_t len);
-/* Turn a malloc'd block whose first offsetof(struct cbuf, data) bytes are free and whose
- * data follows into a cbuf (see record_open_room). */
+/* Turn a malloc'd block whose first CBUF_ROOM bytes are free and whose data follows into a
+ * cbuf (see record_open_room). */
 struct cbuf *cbuf_adopt(uint8_t *block, size_t len);
 struct cbuf *cbuf_ref(struct cbuf *b);
 void cbuf_unref(struct cbuf *b);
+
+/* Keep up to bytes of pool slots resident (in use and free together); see above. */
+void cbuf_pool_bound(size_t bytes);
+/* Pool slots whose pages are in memory: in use + free resident (bytes). For tests and the
+ * bench's accounting. */
+size_t cbuf_pool_resident(void);
 
 #endif

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #define GRAIN	 (64u << 10) /* sizes are rounded up to this: fewer distinct sizes to reuse */
+#define BIG	 (1u << 20)  /* and above this, to whole MiB (chunks vary: 256 KiB … 4 MiB) */
 #define MAX_FREE 32
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -16,7 +17,8 @@ static size_t nfree, free_bytes; /* lock */
 
 uint8_t *iobuf_get(size_t len, size_t *cap)
 {
-	size_t want = (len + GRAIN - 1) / GRAIN * GRAIN, best = MAX_FREE;
+	size_t grain = len > BIG ? BIG : GRAIN;
+	size_t want = (len + grain - 1) / grain * grain, best = MAX_FREE;
 	uint8_t *p = NULL;
 
 	if (want == 0)
@@ -35,7 +37,9 @@ uint8_t *iobuf_get(size_t len, size_t *cap)
 	pthread_mutex_unlock(&lock);
 	if (p)
 		return p;
-	p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* populated at once: one call instead of a page fault per page as it is filled */
+	p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1,
+		 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	*cap = want;

@@ -221,7 +221,7 @@ static void open_one(void *ctx, size_t t)
 static void open_frames(struct fetch *f, size_t nt)
 {
 	if (nt >= PAR_MIN)
-		par_for(nt, par_ncpu(), open_one, f);
+		par_cpu_for(nt, open_one, f);
 	else
 		for (size_t t = 0; t < nt; t++)
 			open_one(f, t);
@@ -589,6 +589,7 @@ static int pf_read(struct store *s, struct pf_rec *r, size_t n, struct remote_re
 	char(*keys)[64] = calloc(n, 64);
 	size_t nreq = 0, *run = calloc(n, sizeof(size_t));
 	const struct rec_ref *p = NULL; /* the last record put in a request */
+	bool local = remote_is_local(s->remote);
 	int ret = -ENOMEM;
 
 	if (!q || !keys || !run)
@@ -600,8 +601,10 @@ static int pf_read(struct store *s, struct pf_rec *r, size_t n, struct remote_re
 		run[i] = SIZE_MAX;
 		if (r[i].disk)
 			continue;
-		if (last && !memcmp(p->pack, x->pack, PACK_ID_LEN) && x->off >= last->off &&
-		    x->off <= last->off + last->len + ONE_READ_GAP &&
+		/* a local store has no round trips to save: a read per record keeps the buffers
+		 * to a few sizes the iobuf pool reuses (runs of any length were fresh mappings) */
+		if (last && !local && !memcmp(p->pack, x->pack, PACK_ID_LEN) &&
+		    x->off >= last->off && x->off <= last->off + last->len + ONE_READ_GAP &&
 		    x->off + x->len - last->off <= PF_RUN_MAX) {
 			if (x->off + x->len > last->off + last->len)
 				last->len = x->off + x->len - last->off;
@@ -619,7 +622,7 @@ static int pf_read(struct store *s, struct pf_rec *r, size_t n, struct remote_re
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (remote_is_local(s->remote)) { /* no round trips to save: read into reused buffers */
+	if (local) { /* no round trips to save: read into reused buffers */
 		ret = 0;
 		for (size_t i = 0; i < nreq; i++) {
 			q[i].result = read_into(s, &q[i], &(*bufs_out)[i]);
@@ -698,7 +701,7 @@ static void pf_open(struct pf_batch *b)
 			b->frame_idx[nf++] = r->idx[m];
 		}
 	}
-	par_for(nf, par_ncpu(), pf_open_frame, b);
+	par_cpu_for(nf, pf_open_frame, b);
 	/* publish what opened, forget the rest (its reader will fetch it and see the error) */
 	for (size_t i = 0; i < b->nr; i++) {
 		struct pf_rec *r = &b->r[i];

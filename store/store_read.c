@@ -236,7 +236,7 @@ static int fetch_misses(struct batch *b)
 	ret = remote_get_many(b->s->remote, b->reqs, nreq);
 	if (ret)
 		goto out;
-	par_for(b->nmiss, par_ncpu(), open_one, b);
+	par_cpu_for(b->nmiss, open_one, b);
 	for (size_t q = 0; q < nreq; q++)
 		free(b->reqs[q].data);
 out:

@@ -76,8 +76,8 @@ int store_record_open(const struct store *s, enum record_type type, const struct
 		return 0;
 	}
 	/* the plaintext lands behind room for the cbuf header: no copy */
-	ret = record_open_room(s->keys, type, ref->id, rec, len, ref->plen,
-			       offsetof(struct cbuf, data), &base, &plen);
+	ret =
+	    record_open_room(s->keys, type, ref->id, rec, len, ref->plen, CBUF_ROOM, &base, &plen);
 	if (!ret && plen != ref->plen)
 		ret = -EBADMSG;
 	if (ret) {

@@ -1,0 +1,154 @@
+/* cbuf: pool slots are reused and stay resident up to the bound, never beyond it (plus one
+ * fresh slab); par_cpu_for runs every index once, for concurrent and nested callers. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cbuf.h"
+#include "par.h"
+
+#define SLAB (32u * CBUF_SLOT_LEN) /* cbuf.c: slots per slab */
+
+Test(cbuf, slot_reused_resident)
+{
+	struct cbuf *a = cbuf_new(CBUF_SLOT_LEN), *b;
+	uint8_t *p = a->data;
+
+	cr_assert(a->pooled);
+	memset(a->data, 0x11, CBUF_SLOT_LEN);
+	cbuf_unref(a);
+	b = cbuf_new(CBUF_SLOT_LEN);
+	cr_assert_eq(b->data, p, "a freed slot within the bound is the next one handed out");
+	cbuf_unref(b);
+}
+
+Test(cbuf, slots_distinct_and_bounded)
+{
+	enum { N = 200 };
+	struct cbuf *b[N];
+
+	cbuf_pool_bound(64u * CBUF_SLOT_LEN);
+	for (int i = 0; i < N; i++) {
+		b[i] = cbuf_new(CBUF_SLOT_LEN);
+		cr_assert_not_null(b[i]);
+		memset(b[i]->data, i, CBUF_SLOT_LEN);
+	}
+	/* every slot kept its own bytes: no two buffers share memory */
+	for (int i = 0; i < N; i++)
+		for (size_t j = 0; j < CBUF_SLOT_LEN; j += 4093)
+			cr_assert_eq(b[i]->data[j], (uint8_t)i);
+	cr_assert_geq(cbuf_pool_resident(), (size_t)N * CBUF_SLOT_LEN, "slots in use count");
+	for (int i = 0; i < N; i++)
+		cbuf_unref(b[i]);
+	cr_assert_leq(cbuf_pool_resident(), 64u * CBUF_SLOT_LEN + SLAB,
+		      "free slots beyond the bound go back: %zu", cbuf_pool_resident());
+	cr_assert_geq(cbuf_pool_resident(), 63u * CBUF_SLOT_LEN, "within the bound they stay");
+	/* a lower bound gives the excess back at once */
+	cbuf_pool_bound(8u * CBUF_SLOT_LEN);
+	cr_assert_leq(cbuf_pool_resident(), 8u * CBUF_SLOT_LEN);
+	/* a slot given back reads as zeros or its old bytes, and works again */
+	struct cbuf *c = cbuf_new(CBUF_SLOT_LEN);
+	memset(c->data, 0x5a, CBUF_SLOT_LEN);
+	cr_assert_eq(c->data[CBUF_SLOT_LEN - 1], 0x5a);
+	cbuf_unref(c);
+}
+
+Test(cbuf, other_sizes_and_adopt)
+{
+	struct cbuf *a = cbuf_new(100), *b;
+	uint8_t *block = malloc(CBUF_ROOM + 10), *p;
+
+	cr_assert(!a->pooled);
+	memset(a->data, 7, 100);
+	cr_assert_eq(a->data, (uint8_t *)(a + 1));
+	b = cbuf_ref(a);
+	cbuf_unref(a);
+	cr_assert_eq(b->data[99], 7, "a reference keeps it alive");
+	cbuf_unref(b);
+	memcpy(block + CBUF_ROOM, "0123456789", 10);
+	b = cbuf_adopt(block, 10);
+	cr_assert_eq(memcmp(b->data, "0123456789", 10), 0);
+	cbuf_unref(b);
+	p = malloc(5);
+	memcpy(p, "abcde", 5);
+	b = cbuf_from(p, 5);
+	cr_assert_eq(memcmp(b->data, "abcde", 5), 0);
+	cbuf_unref(b);
+}
+
+/* ---- par_cpu_for ---- */
+
+struct count {
+	size_t n;
+	atomic_int *seen;
+	int nested; /* > 0: each index runs a par_cpu_for of its own */
+};
+
+static atomic_int nested_bad; /* helpers do not assert (Criterion asserts on its thread) */
+
+static void count_one(void *ctx, size_t i)
+{
+	struct count *c = ctx;
+
+	atomic_fetch_add(&c->seen[i], 1);
+	if (c->nested) {
+		atomic_int inner[8] = {0};
+		struct count in = {.n = 8, .seen = inner};
+		par_cpu_for(8, count_one, &in);
+		for (int k = 0; k < 8; k++)
+			if (atomic_load(&inner[k]) != 1)
+				atomic_fetch_add(&nested_bad, 1);
+	}
+}
+
+static void run_count(size_t n, int nested)
+{
+	atomic_int *seen = calloc(n ? n : 1, sizeof(*seen));
+	struct count c = {.n = n, .seen = seen, .nested = nested};
+
+	par_cpu_for(n, count_one, &c);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(atomic_load(&seen[i]), 1, "index %zu of %zu ran %d times", i, n,
+			     atomic_load(&seen[i]));
+	cr_assert_eq(atomic_load(&nested_bad), 0, "a nested call missed or repeated indices");
+	free(seen);
+}
+
+Test(par, every_index_once)
+{
+	for (size_t n = 0; n < 40; n++)
+		run_count(n, 0);
+	run_count(10000, 0);
+	run_count(64, 1);
+}
+
+static atomic_int caller_bad;
+
+static void *caller(void *arg)
+{
+	(void)arg;
+	for (int r = 0; r < 200; r++) {
+		size_t n = 1 + (size_t)r % 37;
+		atomic_int seen[37] = {0};
+		struct count c = {.n = n, .seen = seen, .nested = r % 5 == 0};
+		par_cpu_for(n, count_one, &c);
+		for (size_t i = 0; i < n; i++)
+			if (atomic_load(&seen[i]) != 1)
+				atomic_fetch_add(&caller_bad, 1);
+	}
+	return NULL;
+}
+
+Test(par, concurrent_callers)
+{
+	pthread_t t[8];
+
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, caller, NULL), 0);
+	for (int i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	cr_assert_eq(atomic_load(&caller_bad), 0);
+	cr_assert_eq(atomic_load(&nested_bad), 0);
+}
