@@ -11,7 +11,7 @@
 #include "pathmatch.h"
 #include "restore.h"
 
-enum { OPT_OVERWRITE = OPT_CMD_BASE, OPT_INCLUDE, OPT_EXCLUDE };
+enum { OPT_OVERWRITE = OPT_CMD_BASE, OPT_INCLUDE, OPT_EXCLUDE, OPT_INCLUDE_FILE, OPT_EXCLUDE_FILE };
 
 struct restore_watch {
 	struct progress *bar;
@@ -24,7 +24,8 @@ static const char help[] =
     "\n"
     "SYNOPSIS\n"
     "  embassy restore STORE SNAPSHOT[:PATH] TARGET [--include PATTERN]...\n"
-    "                  [--exclude PATTERN]... [--overwrite] [--json]\n"
+    "                  [--exclude PATTERN]... [--include-file FILE]...\n"
+    "                  [--exclude-file FILE]... [--overwrite] [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "  Writes the contents of SNAPSHOT (or of its directory PATH) into TARGET, or, when\n"
@@ -46,6 +47,11 @@ static const char help[] =
     "                     it holds), and the directories on the way to it; repeatable\n"
     "  --exclude PATTERN  leave out what PATTERN matches (a directory with all it holds);\n"
     "                     repeatable; wins over --include\n"
+    "  --include-file FILE\n"
+    "                     --include patterns from FILE, one a line ('#' comments and blank\n"
+    "                     lines ignored); repeatable\n"
+    "  --exclude-file FILE\n"
+    "                     --exclude patterns from FILE, the same way; repeatable\n"
     "  --overwrite        restore into a non-empty TARGET, replacing entries of the same\n"
     "                     names\n"
     "  --json             print {\"type\":\"progress\"} lines while restoring (about once\n"
@@ -132,28 +138,38 @@ static int restore_error(const char *spec, const char *target, const struct rest
 	return cli_exit_for(err);
 }
 
-/* --include/--exclude PATTERN into *pm (made at the first one). */
+/* --include/--exclude PATTERN (or the patterns of --include-file/--exclude-file FILE) into
+ * *pm (made at the first one). */
 static int add_pattern(struct cli_ctx *c, const struct pathmatch **pm, const char *opt,
-		       const char *arg)
+		       const char *arg, bool file)
 {
 	struct pathmatch *m = (struct pathmatch *)*pm;
+	int r;
 
 	if (!m && !(m = pathmatch_new()))
 		return EXIT_FAIL;
 	*pm = m;
-	if (pathmatch_add(m, arg) < 0)
+	r = file ? pathmatch_add_file(m, arg) : pathmatch_add(m, arg);
+	if (r == -ENOMEM)
+		return EXIT_FAIL;
+	if (r < 0 && file)
+		return opts_usage(c, "%s %s: %s", opt, arg, strerror(-r));
+	if (r < 0)
 		return opts_usage(c, "%s needs a pattern", opt);
 	return EXIT_OK;
 }
 
 static int restore_cmd(int argc, char **argv, struct restore_opts *ro)
 {
-	static const struct option longopts[] = {CLI_COMMON_OPTIONS,
-						 {"overwrite", no_argument, NULL, OPT_OVERWRITE},
-						 {"include", required_argument, NULL, OPT_INCLUDE},
-						 {"exclude", required_argument, NULL, OPT_EXCLUDE},
-						 {"json", no_argument, NULL, OPT_JSON},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    CLI_COMMON_OPTIONS,
+	    {"overwrite", no_argument, NULL, OPT_OVERWRITE},
+	    {"include", required_argument, NULL, OPT_INCLUDE},
+	    {"exclude", required_argument, NULL, OPT_EXCLUDE},
+	    {"include-file", required_argument, NULL, OPT_INCLUDE_FILE},
+	    {"exclude-file", required_argument, NULL, OPT_EXCLUDE_FILE},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	struct store *s = NULL;
 	struct snapshot sn = {0};
@@ -177,10 +193,14 @@ static int restore_cmd(int argc, char **argv, struct restore_opts *ro)
 			json = true;
 		else if (opt == OPT_OVERWRITE)
 			ro->overwrite = true;
-		else if (opt == OPT_INCLUDE || opt == OPT_EXCLUDE) {
-			bool in = opt == OPT_INCLUDE;
+		else if (opt == OPT_INCLUDE || opt == OPT_EXCLUDE || opt == OPT_INCLUDE_FILE ||
+			 opt == OPT_EXCLUDE_FILE) {
+			static const char *const names[] = {"--include", "--exclude",
+							    "--include-file", "--exclude-file"};
+			bool in = opt == OPT_INCLUDE || opt == OPT_INCLUDE_FILE;
 			r = add_pattern(&c, in ? &ro->include : &ro->exclude,
-					in ? "--include" : "--exclude", optarg);
+					names[opt - OPT_INCLUDE], optarg,
+					opt == OPT_INCLUDE_FILE || opt == OPT_EXCLUDE_FILE);
 			if (r != EXIT_OK)
 				return r;
 		} else

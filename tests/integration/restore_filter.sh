@@ -4,7 +4,8 @@
 # come back, byte for byte, and nothing else (checked against the list of every file):
 # include by name at any depth, exclude by name and by anchored path, both together
 # (exclude wins), a PATH of the snapshot restored with patterns anchored at the snapshot's
-# root, and an empty pattern is a usage error.
+# root, the patterns read from --include-file/--exclude-file, and an empty pattern or a
+# missing pattern file is a usage error.
 . "$(dirname "$0")/lib.sh"
 
 STORE=$T/store
@@ -43,6 +44,15 @@ check "$T/r3" docs/keep.txt
 log "a PATH of the snapshot: patterns still anchored at the snapshot root"
 expect_rc 0 em_read restore "$STORE" latest:docs "$T/r4" --include docs/deep
 PREFIX=docs/ check "$T/r4" deep/y.db
+
+log "--include-file / --exclude-file: the same patterns from files"
+printf '# what the registry team restores\n\n*.db\ndocs\r\n' >"$T/inc"
+printf '/docs/deep\n' >"$T/exc"
+expect_rc 0 em_read restore "$STORE" latest "$T/r6" --include-file "$T/inc" --exclude-file "$T/exc"
+check "$T/r6" land/a.db docs/keep.txt top.db
+expect_rc 2 em_read restore "$STORE" latest "$T/r7" --include-file "$T/missing"
+assert_grep "include-file .*missing" "$T/err" "a missing pattern file is named"
+[ ! -e "$T/r7" ] || fail "a usage error created the target"
 
 log "an empty pattern is a usage error"
 expect_rc 2 em_read restore "$STORE" latest "$T/r5" --include ''
