@@ -15,7 +15,7 @@ static const char help[] =
     "  embassy verify - check a store's signatures, structure and data\n"
     "\n"
     "SYNOPSIS\n"
-    "  embassy verify STORE [--read-data | --read-data-subset N/M] [--json]\n"
+    "  embassy verify STORE [--read-data | --read-data-subset N/M|P%|SIZE] [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "  Checks the store descriptor, every snapshot manifest's signature, the signed head\n"
@@ -32,10 +32,14 @@ static const char help[] =
     "\n"
     "OPTIONS\n"
     "  --read-data  open every record (reads the whole store)\n"
-    "  --read-data-subset N/M\n"
+    "  --read-data-subset N/M|P%|SIZE\n"
     "               like --read-data, but open only the records in the N-th of M subsets\n"
     "               of the packs (by pack id, 1 <= N <= M <= 65536): run 1/M, 2/M, ... on\n"
     "               successive days for a rolling check of a large store over a slow link.\n"
+    "               P% (0 < P <= 100, e.g. 2.5%): packs in use drawn at random, P% of\n"
+    "               them; SIZE (e.g. 500M, 2G): packs drawn at random until their records\n"
+    "               in use reach SIZE. Random draws differ every run and cover the store\n"
+    "               only with high probability over many runs (N/M covers it for sure).\n"
     "               The other checks are done in full every time\n"
     "  --json       print {\"type\":\"progress\"} lines while checking (about once a\n"
     "               second), then one {\"type\":\"summary\"} line: ok, snapshots, trees,\n"
@@ -122,6 +126,31 @@ static int print_summary(const struct verify_ctx *v, const struct verify_result 
 	return cli_print_json(o);
 }
 
+/* N/M, P% or SIZE (docs/CLI.md sizes). */
+static int parse_subset(const char *arg, struct verify_opts *vo)
+{
+	unsigned n, m;
+	size_t len = strlen(arg);
+	char end, *stop;
+
+	vo->read_data = true;
+	if (strchr(arg, '/')) {
+		if (sscanf(arg, "%u/%u%c", &n, &m, &end) != 2 || n < 1 || n > m || m > 65536)
+			return -EINVAL;
+		vo->subset_n = n;
+		vo->subset_m = m;
+		return 0;
+	}
+	if (len > 1 && arg[len - 1] == '%') {
+		double p = strtod(arg, &stop);
+		if (stop != arg + len - 1 || !(p > 0 && p <= 100))
+			return -EINVAL;
+		vo->subset_percent = p;
+		return 0;
+	}
+	return opts_parse_size(arg, &vo->subset_bytes) < 0 || !vo->subset_bytes ? -EINVAL : 0;
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -148,17 +177,12 @@ static int run(int argc, char **argv)
 		if (opt == OPT_READ_DATA)
 			vo.read_data = true;
 		else if (opt == OPT_SUBSET) {
-			unsigned n, m;
-			char end;
-			if (sscanf(optarg, "%u/%u%c", &n, &m, &end) != 2 || n < 1 || n > m ||
-			    m > 65536)
+			if (parse_subset(optarg, &vo) < 0)
 				return opts_usage(&c,
-						  "--read-data-subset needs N/M, 1 <= N <= M <= "
-						  "65536, not '%s'",
+						  "--read-data-subset needs N/M (1 <= N <= M <= "
+						  "65536), P%% (0 < P <= 100) or a SIZE like 500M, "
+						  "not '%s'",
 						  optarg);
-			vo.read_data = true;
-			vo.subset_n = n;
-			vo.subset_m = m;
 		} else if (opt == OPT_JSON)
 			v.json = true;
 		else

@@ -3,6 +3,7 @@
 #include "verify.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "dedup.h"
 #include "hex.h"
 #include "log.h"
+#include "packset.h"
 #include "snaplist.h"
 #include "store_int.h"
 
@@ -45,6 +47,7 @@ struct verifier {
 	char **paths;
 	size_t npaths, cappaths;
 	struct verify_progress prog;
+	struct packset *chosen; /* --read-data-subset P% or SIZE: the packs drawn */
 };
 
 __attribute__((format(printf, 2, 3))) static void report(struct verifier *v, const char *fmt, ...)
@@ -242,7 +245,61 @@ static bool in_subset(const struct verifier *v, const struct rec_ref *ref)
 {
 	uint32_t x = (uint32_t)ref->pack[0] << 24 | (uint32_t)ref->pack[1] << 16 |
 		     (uint32_t)ref->pack[2] << 8 | ref->pack[3];
+	if (v->chosen)
+		return packset_has(v->chosen, ref->pack);
 	return !v->o->subset_m || x % v->o->subset_m == v->o->subset_n - 1;
+}
+
+struct pack_bytes {
+	uint8_t pack[PACK_ID_LEN];
+	uint64_t bytes;
+};
+
+struct pack_vec {
+	struct pack_bytes *v;
+	size_t n;
+};
+
+static int collect_pack(void *ctx, const uint8_t pack[PACK_ID_LEN], uint64_t bytes)
+{
+	struct pack_vec *pv = ctx;
+	memcpy(pv->v[pv->n].pack, pack, PACK_ID_LEN);
+	pv->v[pv->n++].bytes = bytes;
+	return 0;
+}
+
+/* P% or SIZE: shuffle the packs in use (bytes of their records in use), keep a prefix. */
+static int choose_packs(struct verifier *v)
+{
+	struct packset *all = packset_new();
+	struct pack_vec pv = {0};
+	uint64_t bytes = 0;
+	size_t want;
+	int ret = all && (v->chosen = packset_new()) ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !ret && i < v->nuses; i++)
+		if (!i || !same_place(&v->uses[i - 1].ref, &v->uses[i].ref))
+			ret = packset_add(all, v->uses[i].ref.pack, v->uses[i].ref.len);
+	if (!ret && !(pv.v = calloc(packset_count(all) + 1, sizeof(*pv.v))))
+		ret = -ENOMEM;
+	if (!ret)
+		packset_each(all, collect_pack, &pv);
+	for (size_t i = pv.n; !ret && i > 1; i--) { /* Fisher-Yates, libsodium's randomness */
+		size_t j = randombytes_uniform((uint32_t)i);
+		struct pack_bytes t = pv.v[i - 1];
+		pv.v[i - 1] = pv.v[j];
+		pv.v[j] = t;
+	}
+	want = (size_t)((double)pv.n * v->o->subset_percent / 100.0 + 0.999999);
+	for (size_t i = 0; !ret && i < pv.n; i++) {
+		if (v->o->subset_bytes ? bytes >= v->o->subset_bytes : i >= want)
+			break;
+		bytes += pv.v[i].bytes;
+		ret = packset_add(v->chosen, pv.v[i].pack, pv.v[i].bytes);
+	}
+	free(pv.v);
+	packset_free(all);
+	return ret;
 }
 
 static int read_all(struct verifier *v)
@@ -468,6 +525,8 @@ int verify_run(struct store *s, const struct verify_opts *o, struct verify_resul
 	}
 	if (!ret)
 		ret = check_copies(&v);
+	if (!ret && o->read_data && !o->subset_m && (o->subset_percent > 0 || o->subset_bytes))
+		ret = choose_packs(&v);
 	if (!ret && o->read_data)
 		ret = read_all(&v);
 	if (!ret)
@@ -480,6 +539,7 @@ int verify_run(struct store *s, const struct verify_opts *o, struct verify_resul
 	free(v.paths);
 	free(v.uses);
 	dedup_free(v.trees_seen);
+	packset_free(v.chosen);
 	if (v.live)
 		snaplist_clear(v.live);
 	free(v.live);

@@ -21,6 +21,12 @@ struct verify_opts {
 	 * subset_m; a pack's subset is the first 4 bytes of its (random) id, big-endian, mod
 	 * subset_m. subset_m 0: every pack. Runs 1/M .. M/M together read every record once. */
 	uint32_t subset_n, subset_m;
+	/* or (subset_m 0) with read_data: open the records of randomly chosen packs in use, as
+	 * many as make subset_percent of those packs (0 < p <= 100), or as many as hold at
+	 * least subset_bytes of records in use; 0: unused. A new choice every run: successive
+	 * runs cover the store with high probability, not with certainty (N/M does). */
+	double subset_percent;
+	uint64_t subset_bytes;
 	/* every problem is reported here as one line (default: log_err) */
 	void (*report)(void *ctx, const char *line);
 	void *report_ctx;
