@@ -418,6 +418,9 @@ int restore_run(struct store *s, const struct snapshot *sn, const char *path, co
 	memset(res, 0, sizeof(*res));
 	memtune_bulk();
 	raise_nofile();
+	ret = store_set_memory_cache(s, RESTORE_MEMORY_CACHE);
+	if (ret)
+		return ret;
 	ret = store_lookup(s, sn, path ? path : "", &dir, &e);
 	if (ret)
 		return ret;

@@ -33,7 +33,8 @@ struct restore_result {
 
 /* -ENOTEMPTY target not empty without overwrite; 0 when everything was restored;
  * when some entries failed (res->errors > 0; the rest is restored): -EBADMSG if any failed
- * because store data was tampered or missing, else -EIO. */
+ * because store data was tampered or missing, else -EIO. Shrinks s's memory cache to
+ * RESTORE_MEMORY_CACHE (restore_int.h): a restore reads each chunk once. */
 int restore_run(struct store *s, const struct snapshot *sn, const char *path, const char *target,
 		const struct restore_opts *o, struct restore_result *res);
 
