@@ -11,6 +11,8 @@
 #include "log.h"
 #include "store_int.h"
 
+#define PACK_BUF_ALIGN 4096
+
 /* A full pack on its way to the store. */
 struct upload {
 	uint8_t id[PACK_ID_LEN];
@@ -108,9 +110,13 @@ static int reserve(struct packer *p, size_t more)
 		size_t cap = p->cap ? p->cap : p->target + (1u << 20);
 		while (cap < p->len + more)
 			cap *= 2;
-		uint8_t *b = realloc(p->buf, cap);
-		if (!b)
+		/* page-aligned: the local store writes a pack's whole pages with O_DIRECT */
+		void *b;
+		if (posix_memalign(&b, PACK_BUF_ALIGN, cap))
 			return -ENOMEM;
+		if (p->len)
+			memcpy(b, p->buf, p->len);
+		free(p->buf);
 		p->buf = b;
 		p->cap = cap;
 	}
