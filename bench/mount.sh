@@ -102,7 +102,7 @@ MOUNTS=0
 mount_fresh() {
   local sys=$1 t0 n url opt=()
   MOUNTS=$((MOUNTS + 1)); n=$MOUNTS
-  drop_caches
+  [ "${WARM_MOUNT:-0}" = 1 ] || drop_caches
   t0=$(now_ns)
   case $sys in
     local) ROOT=$DATA; DPID=; READY=0; return 0 ;;
@@ -229,6 +229,36 @@ for s in local restic embassy embassy-https rclone; do has "$s" && SYS0+=("$s");
 if [ "$DO30" = 1 ]; then for s in embassy-30 restic-30 rclone-30; do has "$s" && SYS30+=("$s"); done; fi
 for s in "${SYS0[@]}" "${SYS30[@]}"; do run_sys "$s"; done
 
+# ---- mount ready of embassy (local store) in detail: where the time goes ----
+# first = first contact of this host with the store (empty trust state and metadata mirror:
+# TOFU pin, mirror filled), with the passphrase; agent cold / warm = the key from a running
+# `embassy agent` (no KDF), caches dropped or not. The passphrase figures are above
+# (embassy|ready|all). Samples: READY_N each.
+ready_study() {
+  local i n=${READY_N:-5}
+  for i in $(seq 1 "$n"); do
+    EMBASSY_STATE_DIR=$WORK/first-$i/state XDG_CACHE_HOME=$WORK/first-$i/cache mount_fresh embassy &&
+      V["embassy|ready_first|all"]="${V["embassy|ready_first|all"]:-}${V["embassy|ready_first|all"]:+ }$READY"
+    umount_now embassy
+  done
+  export EMBASSY_AGENT_DIR=$WORK/agent
+  mkdir -p -m 700 "$EMBASSY_AGENT_DIR"
+  "$EMBASSY" agent start --lifetime 1h >"$LOGDIR/agent.out" 2>&1 || { log "agent did not start"; unset EMBASSY_AGENT_DIR; return 0; }
+  add_cmd "EMBASSY_AGENT_DIR='$EMBASSY_AGENT_DIR' '$EMBASSY' agent stop >/dev/null 2>&1"
+  "$EMBASSY" agent add "$ESTORE" --passphrase-file "$WORK/pass" >>"$LOGDIR/agent.out" 2>&1 || log "agent add failed"
+  for ph in cold warm; do
+    for i in $(seq 1 "$n"); do
+      WARM_MOUNT=$([ $ph = warm ] && echo 1 || echo 0) mount_fresh embassy &&
+        V["embassy|ready_agent_$ph|all"]="${V["embassy|ready_agent_$ph|all"]:-}${V["embassy|ready_agent_$ph|all"]:+ }$READY"
+      umount_now embassy
+    done
+  done
+  EMBASSY_AGENT_DIR=$EMBASSY_AGENT_DIR "$EMBASSY" agent stop >/dev/null 2>&1 || true
+  unset EMBASSY_AGENT_DIR
+}
+median() { tr ' ' '\n' | sort -g | awk '{a[NR]=$1} END {print NR ? a[int((NR + 1) / 2)] : "n/a"}'; }
+has embassy && ready_study
+
 # ---- figures for bench/ratio.py ----
 for k in "${!V[@]}"; do figure "mount|$k" "${V[$k]}"; done
 for k in "${!HWM[@]}"; do figure "mount|$k|hwm_mib" "$(kib2mib "${HWM[$k]}")"; done
@@ -270,6 +300,14 @@ done
   echo "- cold = caches dropped and a fresh mount (fresh daemon caches) for every test; warm = the same test again on that mount. fio: ${FIO_S} s per run, --invalidate=1 cold / 0 warm. Steps bounded at ${CAP} s (\">${CAP}\": capped; its warm run skipped)."
   echo "- embassy: one store, mounted as a local directory (no disk cache: the store is on local disk), through nginx HTTPS h2, and through bench/latproxy at 30 ms (15 ms each way, TLS end to end); --memory-cache default (256M), a fresh disk cache per network mount. restic: local repository; at 30 ms its REST server (\`rclone serve restic\`) through the same proxy. uploads: ${UP[embassy]:-n/a} s embassy seal (local), ${UP[restic]:-n/a} s restic backup (local)"
   echo "- mount-ready samples (s): $(for s in "${SYS0[@]}" "${SYS30[@]}"; do printf '%s: %s; ' "$s" "$(v "$s|ready|all")"; done)"
+  if has embassy; then
+    echo "- embassy mount ready (local store; ready = \`test -e latest/$DS_DB\` succeeds), median of samples:" \
+      "passphrase, first contact (empty trust state and mirror) $(v "embassy|ready_first|all" | median) s [$(v "embassy|ready_first|all")];" \
+      "passphrase, cold $(v "embassy|ready|all" | median) s;" \
+      "agent, cold $(v "embassy|ready_agent_cold|all" | median) s [$(v "embassy|ready_agent_cold|all")];" \
+      "agent, warm (page cache kept) $(v "embassy|ready_agent_warm|all" | median) s [$(v "embassy|ready_agent_warm|all")];" \
+      "restic cold $(v "restic|ready|all" | median) s"
+  fi
   echo
   echo "### loopback (0 ms)"
   echo
