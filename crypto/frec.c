@@ -101,8 +101,13 @@ void frec_id(const struct keys *k, const void *plain, size_t len, uint8_t id[ID_
 }
 
 /* body of frame F (len bytes) into dst (capacity len): compressed when strictly smaller. */
-static size_t frame_body(const uint8_t *f, size_t len, int zlevel, uint8_t *dst)
+/* A frame's body before encryption: compressed into dst when that saves a byte, else the
+ * plaintext itself, encrypted from where it lies (no copy: incompressible data, most of a
+ * big register's bytes, went through a memcpy per frame before). *body: where it is. */
+static size_t frame_body(const uint8_t *f, size_t len, int zlevel, uint8_t *dst,
+			 const uint8_t **body)
 {
+	*body = dst;
 	if (zlevel > 0 && len > 1) {
 		ZSTD_CCtx *c = zctx_compress();
 		size_t z = c ? ZSTD_compressCCtx(c, dst, len - 1, f, len, zlevel)
@@ -110,7 +115,7 @@ static size_t frame_body(const uint8_t *f, size_t len, int zlevel, uint8_t *dst)
 		if (!ZSTD_isError(z))
 			return z;
 	}
-	memcpy(dst, f, len);
+	*body = f;
 	return len;
 }
 
@@ -139,12 +144,13 @@ int frec_seal_nonce(const struct keys *k, const uint8_t id[ID_LEN], const uint8_
 	for (uint32_t i = 0; i < n; i++) {
 		size_t flen = frec_frame_len(len, i), blen;
 		unsigned long long clen;
+		const uint8_t *body;
 
 		blen = frame_body((const uint8_t *)plain + (size_t)i * FREC_FRAME, flen, zlevel,
-				  rec + pos);
+				  rec + pos, &body);
 		put_le32(ad + HDR_AD_LEN, i);
 		frame_nonce(nonce, i, fn);
-		crypto_aead_xchacha20poly1305_ietf_encrypt(rec + pos, &clen, rec + pos, blen, ad,
+		crypto_aead_xchacha20poly1305_ietf_encrypt(rec + pos, &clen, body, blen, ad,
 							   FRAME_AD_LEN, NULL, fn, key);
 		memcpy(tab + (size_t)i * FREC_ENTRY_LEN, hashes + (size_t)i * FREC_HASH_LEN,
 		       FREC_HASH_LEN);
