@@ -6,9 +6,13 @@
  * Chunking: a file's data spans (what the journal wrote, and the base's chunks below base_len)
  * are walked from the start; a base chunk that begins exactly where the walk is, lies inside
  * the span and was not written over is reused as it is; anywhere else the content-defined
- * chunker cuts anew. Since the chunker only looks at the bytes, cuts after a changed region
- * fall back onto the base's own boundaries and reuse resumes: a 4 KiB change in a big file
- * costs about one chunk. */
+ * chunker cuts anew, but never past the start of the next base chunk that can be reused: so
+ * a change costs exactly the base chunks it touches, never a run of neighbours whose cut the
+ * change moved (the chunker's cuts depend on where the previous one fell). Inside a base
+ * chunk rewritten around a small write, the write's 64 KiB-aligned window becomes a chunk of
+ * its own (with the untouched parts before and after it, each one chunk, unless shorter than
+ * the chunker's minimum): the next change at the same place — SQLite's header page, a hot
+ * index page — then costs that window, not the whole ~1 MiB chunk again. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,8 +104,59 @@ struct chunker {
 	struct seal_session *ss;
 	uint8_t *buf; /* 2 * max */
 	size_t cap;
-	uint32_t max;
+	uint32_t min, max;
 };
+
+/* A write window of at most this many bytes (a run of adjacent written extents) inside a base
+ * chunk is cut out on its own, aligned out to WINDOW_ALIGN (the framed record's frame). Longer
+ * runs (a file rewritten, a big sequential write) are cut by the chunker alone, as seal would. */
+#define WINDOW_MAX   (1u << 20)
+#define WINDOW_ALIGN (64u << 10)
+
+/* The start of the first reusable base chunk after pos, if one starts before pos + max. */
+static uint64_t next_reusable(const struct cfile *c, uint64_t pos, uint64_t span_end, uint32_t max)
+{
+	size_t lo = 0, hi = c->noc;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (c->oc[mid].foff <= pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < c->noc && c->oc[lo].foff < span_end && c->oc[lo].foff - pos < max; lo++)
+		if (reusable(c, c->oc[lo].foff, span_end))
+			return c->oc[lo].foff;
+	return UINT64_MAX;
+}
+
+/* Where the window of the small write run at or after pos (within a base chunk) says to cut:
+ * at its aligned start if pos is before it, at its aligned end if pos is in it; UINT64_MAX if
+ * there is no such run or it is long. Pieces shorter than min are not cut off (they join the
+ * window), so the chunk count stays bounded by the file size over min plus the windows. */
+static uint64_t window_cut(const struct cfile *c, uint64_t pos, uint64_t lim, uint32_t min)
+{
+	struct extmap m = {.v = c->ext, .n = c->next};
+	size_t i = extmap_find(&m, pos);
+	uint64_t r0, r1, a, z;
+
+	if (pos >= c->base_len || i == c->next || c->ext[i].off >= lim)
+		return UINT64_MAX;
+	r0 = c->ext[i].off;
+	r1 = r0 + c->ext[i].len;
+	while (++i < c->next && c->ext[i].off == r1 && r1 - r0 <= WINDOW_MAX)
+		r1 += c->ext[i].len;
+	if (r1 - r0 > WINDOW_MAX)
+		return UINT64_MAX;
+	a = r0 - r0 % WINDOW_ALIGN;
+	z = r1 + (WINDOW_ALIGN - r1 % WINDOW_ALIGN) % WINDOW_ALIGN;
+	if (pos < a && a - pos >= min)
+		return a;
+	if (z < lim && lim - z >= min)
+		return z;
+	return UINT64_MAX;
+}
 
 /* One data span [a, b): base chunks where they can be reused, new cuts elsewhere. buf holds
  * the bytes from pos on (have of them, at head) while cutting; a reuse empties it. */
@@ -133,6 +188,12 @@ static int chunk_span(struct chunker *ck, const struct cfile *c, struct tree_ent
 		}
 		/* have >= max here, or the span ends within it */
 		size_t cut = seal_session_cut(ck->ss, ck->buf + head, have);
+		uint64_t lim = next_reusable(c, pos, b, ck->max);
+		uint64_t w = window_cut(c, pos, lim == UINT64_MAX ? b : lim, ck->min);
+		if (w < lim)
+			lim = w;
+		if (lim - pos < cut)
+			cut = (size_t)(lim - pos);
 		ret = seal_session_add_chunk(ck->ss, e, pos, ck->buf + head, cut);
 		head += cut;
 		have -= cut;
@@ -253,6 +314,7 @@ int cplan_build(struct live *l, struct cplan *p, struct seal_session *ss, struct
 	int ret;
 
 	seal_session_chunker(ss, &mn, &mx);
+	ck.min = mn;
 	ck.max = mx;
 	ck.cap = 2 * (size_t)mx;
 	ck.buf = malloc(ck.cap);
