@@ -108,7 +108,7 @@ static uint64_t chunk_end(size_t i)
 static uint64_t change_and_commit(uint64_t off, unsigned tag)
 {
 	uint32_t max_plen;
-	uint64_t allowed = touched(off, 4096, &max_plen) + (16u << 10), ino;
+	uint64_t allowed = touched(off, 4096, &max_plen) + (16u << 10), ino = 0;
 	uint8_t buf[4096];
 	char jname[32];
 
