@@ -612,10 +612,32 @@ static int ck_walk(struct ck *k, struct lnode *d, bool *needed)
 	return ret;
 }
 
+/* A node no name reaches any more that is still open (unlinked while open). */
+static bool orphan(const struct live *l, const struct lnode *n)
+{
+	return n != l->root && n->nlink == 0 && (n->nopen || n->nlookup);
+}
+
+/* Orphans are restated too, without their origin: writes through their open handles need
+ * a number the new generation knows, and their extents' segments must stay. An origin path
+ * would be wrong: after a commit it names whatever the new base holds there (a BIND of it
+ * made a later replay write an unlinked file's bytes into another file). */
+static int mark_orphans(struct ck *k)
+{
+	struct live *l = k->l;
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < l->inos.cap; i++)
+		if (l->inos.keys[i] && orphan(l, l->inos.vals[i]))
+			ret = mark(k, l->inos.vals[i]);
+	return ret;
+}
+
 static int emit_node(struct ck *k, struct lnode *n)
 {
 	struct live *l = k->l;
-	char *path = n->otree || n == l->root ? live_origin_path(l, n) : NULL;
+	bool named = !orphan(l, n) && (n->otree || n == l->root);
+	char *path = named ? live_origin_path(l, n) : NULL;
 	static const uint32_t bits[] = {
 	    [ENT_FILE] = S_IFREG, [ENT_DIR] = S_IFDIR, [ENT_SYMLINK] = S_IFLNK,
 	    [ENT_FIFO] = S_IFIFO, [ENT_CHR] = S_IFCHR, [ENT_BLK] = S_IFBLK};
@@ -631,7 +653,7 @@ static int emit_node(struct ck *k, struct lnode *n)
 			 .flags = (n->chg_epoch ? JNODE_CHANGED : 0) |
 				  (n->kids_epoch ? JNODE_KIDS_CHANGED : 0),
 			 .size = n->size,
-			 .base_len = n->base_len,
+			 .base_len = named ? n->base_len : 0, /* replay never reads an orphan */
 			 .atime = n->atime,
 			 .mtime = n->mtime,
 			 .ctime = n->ctime,
@@ -639,7 +661,7 @@ static int emit_node(struct ck *k, struct lnode *n)
 			 .datalen = n->target ? strlen(n->target) : 0};
 	int ret;
 
-	if ((n->otree || n == l->root) && !path)
+	if (named && !path)
 		return -ENOMEM;
 	if (!n->jid) {
 		n->jid = l->next_jid++;
@@ -789,6 +811,8 @@ int live_checkpoint(struct live *l)
 	if (l->has_base)
 		memcpy(gen.id, l->base.id, ID_LEN);
 	ret = ck_walk(&k, l->root, &needed);
+	if (!ret)
+		ret = mark_orphans(&k);
 	if (!ret) {
 		/* jids are renumbered from 2 for nodes the old generation did not know */
 		gen.jid = l->next_jid;

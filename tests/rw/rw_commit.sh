@@ -117,6 +117,39 @@ wait_until 60 committed
 ro_check 3
 unmount "$MNT"
 
+log "files unlinked while open stay writable across a commit; their bytes never reach another file"
+# (rwfuzz found: after a commit, a write to a file made in the journal and unlinked while open
+# was ENOMEM, and one to a base file unlinked while open was journaled under its old path, so
+# the next mount wrote it into the file that had taken that name)
+expect_rc 0 em_mount_rw "$STORE" "$MNT" "$JDIR"
+printf 'replacement\n' >"$MNT/reg/replacement"
+python3 - "$MNT" "$EMBASSY" <<'PY' || fail "an unlinked open file after a commit"
+import os, subprocess, sys
+mnt, embassy = sys.argv[1:]
+d = mnt + "/reg"
+made = os.open(f"{d}/made", os.O_CREAT | os.O_RDWR, 0o644)
+os.pwrite(made, b"m" * 100, 0)
+os.unlink(f"{d}/made")
+base = os.open(f"{d}/new.txt", os.O_RDWR)  # in the base (committed above)
+os.rename(f"{d}/replacement", f"{d}/new.txt")  # the open file loses its name
+subprocess.run([embassy, "commit", mnt], check=True, stdout=subprocess.DEVNULL)
+for fd, what in ((made, "made"), (base, "base")):
+    os.pwrite(fd, b"AFTER-COMMIT", 4000)
+    os.fsync(fd)
+    got = os.pread(fd, 12, 4000)
+    assert got == b"AFTER-COMMIT", (what, got)
+assert os.pread(made, 100, 0) == b"m" * 100
+os.close(made)
+os.close(base)
+PY
+[ "$(cat "$MNT/reg/new.txt")" = replacement ] || fail "the renamed file's content changed"
+unmount "$MNT"
+expect_rc 0 em_mount_rw "$STORE" "$MNT" "$JDIR"
+[ "$(cat "$MNT/reg/new.txt")" = replacement ] || fail "after a remount: the unlinked file's write landed in new.txt"
+expect_rc 0 em commit "$MNT"
+ro_check 4
+unmount "$MNT"
+
 log "--journal-max: past it, writers wait for a commit (no ENOSPC)"
 expect_rc 0 em_mount_rw "$STORE" "$MNT" "$JDIR" --journal-max 64M
 head -c $((150 << 20)) /dev/urandom >"$T/blob"
@@ -125,7 +158,7 @@ sync -f "$MNT/reg/blob"
 [ "$(status_json 'd["journal_bytes"] <= 80 << 20')" = True ] || fail "the journal grew past its bound"
 cmp "$T/blob" "$MNT/reg/blob" || fail "the big file reads back differently"
 expect_rc 0 em commit "$MNT"
-ro_check 4
+ro_check 5
 unmount "$MNT"
 expect_rc 0 em_read verify "$STORE" --read-data
 log "ok"
