@@ -15,7 +15,7 @@
 STORE=$T/store
 MNT=$T/mnt
 JDIR=$T/journal
-MODEL=$T/model
+MODEL=$T/m/model # (a level deeper than the mount: a symlink to ../b leaves each tree for a file of its own)
 OPS=${RWFUZZ_OPS:-4000}
 [ "$SANITIZED" = 1 ] && OPS=2000
 
@@ -42,6 +42,7 @@ assert_grep 'needs the sealer key' "$T/err"
 log "mount --rw; the root is the latest snapshot, writable"
 expect_rc 0 em_mount_rw "$STORE" "$MNT" "$JDIR"
 "$TREECMP" "$T/src" "$MNT" || fail "the mount does not show the sealed tree"
+mkdir -p "${MODEL%/*}"
 cp -a "$MNT/." "$MODEL" # what the mount shows (sockets are not sealed)
 
 log "$OPS random operations against a plain directory, remounting every 2000"

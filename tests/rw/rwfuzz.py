@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """rwfuzz: random file-system operations applied to an embassy --rw mount and to a plain
 directory (the model) in lockstep. Every return value, errno and byte read must agree; the
-whole trees are compared now and then. Lifecycle events (commit, unmount + mount, a read-only
-check of what was committed) are run through shell commands given on the command line, with
-every open file closed first. The seed is printed first, so a failure replays:
+whole trees are compared now and then. Lifecycle events are shell commands given on the
+command line: --commit CMD (open files stay open: the mount stays writable while a commit
+runs; the model's tree at that instant is what the snapshot must hold), --remount CMD
+(unmount + mount: every open file is closed first), and --ro-mount CMD / --ro-umount CMD
+(a read-only mount of the store with an empty cache; the tree under --ro-root must equal the
+model's tree at the last commit, however much was written since). One python process makes
+every operation with os.* calls, so 50,000 of them fit in about a minute. The seed is
+printed first, so a failure replays (the same seed, base tree and options):
 
-    rwfuzz.py --mount M --model D --seed S --ops N [--remount CMD] [--commit CMD] ...
+    rwfuzz.py --mount M --model D --seed S --ops N [--commit CMD --commit-every N] ...
 
 Exit 0: all agreed. Exit 1: a difference (what, where, seed, step). Exit 2: bad usage.
 """
@@ -52,7 +57,16 @@ def attempt(fn, *args, **kw):
         return ("err", e.errno)
 
 
+LOG_KEEP = int(os.environ.get("RWFUZZ_LOG", "30"))  # operations shown after a failure
 NAMES = ["a", "b", "c", "sub", "f.db", "x" * 255, "y" * 256]
+
+
+def short(v):
+    """A value for the log, without formatting all of a 1 MiB read first."""
+    if isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], bytes):
+        b = v[1]
+        return f"({v[0]!r}, {len(b)} bytes {hashlib.sha256(b).hexdigest()[:12]})"
+    return repr(v)[:200]
 
 
 class Mismatch(Exception):
@@ -68,6 +82,7 @@ class Fuzz:
         self.step = 0
         self.stats = {}
         self.log = []
+        self.commits = self.remounts = self.ro_checks = self.nfds = 0
 
     # ---- helpers ----
     def rel(self, depth=None):
@@ -84,8 +99,8 @@ class Fuzz:
         return os.path.join(self.mnt, rel), os.path.join(self.model, rel)
 
     def same(self, what, got, want):
-        self.log.append(f"{self.step}: {what} -> {want!r}"[:200])
-        if len(self.log) > 30:
+        self.log.append(f"{self.step}: {what} -> {short(want)}")
+        if len(self.log) > LOG_KEEP:
             self.log.pop(0)
         if got != want:
             raise Mismatch(f"{what}: mount {got!r}, model {want!r}")
@@ -112,7 +127,8 @@ class Fuzz:
             os.close(fm)
             os.close(fp)
             return
-        self.fds.append([fm, fp, r, flags])
+        self.nfds += 1  # the label names the open, not just the path
+        self.fds.append([fm, fp, f"{r}#{self.nfds}", flags])
         if len(self.fds) > 8:
             self.close_one(0)
 
@@ -124,8 +140,15 @@ class Fuzz:
     def is_device(self, p):
         """Device nodes: a FUSE mount is nodev (opening one is EACCES there, as it should be
         for registers from a snapshot); they are created and listed, never opened."""
+        try:  # open follows symlinks: so does this
+            return stat.S_ISCHR(os.stat(p).st_mode)
+        except OSError:
+            return False
+
+    @staticmethod
+    def is_fifo(p):
         try:
-            return stat.S_ISCHR(os.lstat(p).st_mode)
+            return stat.S_ISFIFO(os.stat(p).st_mode)
         except OSError:
             return False
 
@@ -134,10 +157,13 @@ class Fuzz:
         m, p = self.both(r)
         if self.is_device(p):
             return
-        flags = os.O_RDWR | self.rng.choice([0, 0, os.O_APPEND, os.O_TRUNC])
+        flags = self.rng.choice([os.O_RDWR] * 4 + [os.O_RDONLY, os.O_WRONLY])
+        flags |= self.rng.choice([0, 0, 0, os.O_APPEND, os.O_TRUNC])
+        if self.is_fifo(p):  # read-only or write-only, a FIFO waits for its other end
+            flags |= os.O_NONBLOCK
         want = attempt(os.open, p, flags)
         got = attempt(os.open, m, flags)
-        self.same(f"open({r})", got[0] == "ok" or got, want[0] == "ok" or want)
+        self.same(f"open({r}, {flags:#o})", got[0] == "ok" or got, want[0] == "ok" or want)
         if got[0] == "ok":
             self.keep(got[1], want[1], r, flags)
 
@@ -148,21 +174,34 @@ class Fuzz:
         f = self.pick_fd()
         if not f:
             return self.op_create()
-        n = self.rng.choice([1, 7, 100, 4096, 5000, 65536, 70001, 300000])
-        off = self.rng.choice([0, self.rng.randrange(0, 200000), self.rng.randrange(0, 3 << 20)])
+        n = self.rng.choice([1, 7, 100, 4095, 4096, 4097, 5000, 65536, 70001, 131073, 300000,
+                             self.rng.randrange(1, 20000)])
+        off = self.rng.choice([0, self.rng.randrange(0, 200000), self.rng.randrange(0, 3 << 20),
+                               max(0, 4096 * self.rng.randrange(0, 64) + self.rng.choice([-1, 0, 1])),
+                               os.fstat(f[1]).st_size])
         buf = self.data(n)[:n]
-        if f[3] & os.O_APPEND or self.rng.random() < 0.1:
+        if f[3] & os.O_APPEND or self.rng.random() < 0.15:
             want, got = attempt(os.write, f[1], buf), attempt(os.write, f[0], buf)
+            self.same_pos(f, "write")
         else:
             want, got = attempt(os.pwrite, f[1], buf, off), attempt(os.pwrite, f[0], buf, off)
         self.same(f"write({f[2]}, {n} @ {off})", got, want)
+
+    def same_pos(self, f, after):
+        """read(2) and write(2) move the file position (O_APPEND: to the new end)."""
+        self.same(f"position of {f[2]} after {after}", os.lseek(f[0], 0, os.SEEK_CUR),
+                  os.lseek(f[1], 0, os.SEEK_CUR))
 
     def op_read(self):
         f = self.pick_fd()
         if not f:
             return
-        n = self.rng.choice([1, 100, 4096, 65536, 1 << 20])
-        off = self.rng.randrange(0, 400000)
+        n = self.rng.choice([1, 100, 4095, 4096, 65536, 1 << 20, self.rng.randrange(1, 9000)])
+        off = self.rng.choice([self.rng.randrange(0, 400000), self.rng.randrange(0, 3 << 20)])
+        if self.rng.random() < 0.2:  # read(2) at the file position (after writes, appends)
+            self.same(f"read({f[2]}, {n})", attempt(os.read, f[0], n), attempt(os.read, f[1], n))
+            self.same_pos(f, "read")
+            return
         self.same(f"pread({f[2]}, {n} @ {off})", attempt(os.pread, f[0], n, off),
                   attempt(os.pread, f[1], n, off))
 
@@ -181,7 +220,16 @@ class Fuzz:
     def op_fsync(self):
         f = self.pick_fd()
         if f:
-            self.same(f"fsync({f[2]})", attempt(os.fsync, f[0]), attempt(os.fsync, f[1]))
+            fn = self.rng.choice([os.fsync, os.fdatasync])
+            self.same(f"{fn.__name__}({f[2]})", attempt(fn, f[0]), attempt(fn, f[1]))
+
+    def op_fstat(self):
+        """fstat of an open file (unlinked ones too): size, mode, links as the model's."""
+        f = self.pick_fd()
+        if f:
+            a, b = os.fstat(f[0]), os.fstat(f[1])
+            self.same(f"fstat({f[2]})", (a.st_size, a.st_mode, a.st_nlink),
+                      (b.st_size, b.st_mode, b.st_nlink))
 
     def op_close(self):
         if self.fds:
@@ -215,7 +263,7 @@ class Fuzz:
             pos = got[1]
             if not off <= pos <= size:
                 raise Mismatch(f"lseek({f[2]}, {off}, {name}) = {pos} outside [{off}, {size}]")
-            if whence == os.SEEK_DATA and pos > off:
+            if whence == os.SEEK_DATA and pos > off and f[3] & os.O_ACCMODE != os.O_WRONLY:
                 gap = os.pread(f[0], pos - off, off)
                 if gap.strip(b"\0"):
                     raise Mismatch(f"{f[2]}: [{off}, {pos}) reported a hole but holds data")
@@ -372,7 +420,7 @@ class Fuzz:
             raise Mismatch(f"statvfs: {st}")
 
     OPS = [("create", 8), ("open", 4), ("write", 14), ("read", 8), ("truncate", 4),
-           ("fsync", 2), ("close", 4), ("seek", 2), ("unlink", 5), ("mkdir", 4), ("rmdir", 3),
+           ("fsync", 2), ("fstat", 2), ("close", 4), ("seek", 2), ("unlink", 5), ("mkdir", 4), ("rmdir", 3),
            ("rename", 7), ("link", 3), ("symlink", 2), ("chmod", 2), ("chown", 1),
            ("utime", 2), ("xattr", 4), ("special", 1), ("mmap", 2), ("stat", 6),
            ("listdir", 3), ("statfs", 1)]
@@ -415,29 +463,60 @@ class Fuzz:
                 if a.get(k) != b.get(k):
                     raise Mismatch(f"{what}: {k}: mount {a.get(k)}, model {b.get(k)}")
 
-    def lifecycle(self, cmd, what):
-        while self.fds:
-            self.close_one(0)
+    def shell(self, cmd, what):
+        self.log.append(f"{self.step}: {what}")
         r = subprocess.run(cmd, shell=True)
         if r.returncode != 0:
             raise Mismatch(f"{what} ({cmd}) exited {r.returncode}")
-        self.compare_trees(f"after {what}")
+
+    def do_commit(self):
+        """Files stay open across a commit: the snapshot is the model at this instant."""
+        self.shell(self.a.commit, "commit")
+        self.committed = self.tree(self.model)
+        self.compare_trees("after a commit")
+        self.commits += 1
+
+    def do_remount(self):
+        while self.fds:
+            self.close_one(0)
+        self.shell(self.a.remount, "remount")
+        self.compare_trees("after a remount")
+        self.remounts += 1
+
+    def do_ro_check(self):
+        """The last commit, read through a read-only mount with an empty cache."""
+        self.shell(self.a.ro_mount, "read-only mount")
+        try:
+            got = self.tree(self.a.ro_root)
+        finally:
+            self.shell(self.a.ro_umount, "read-only unmount")
+        for k in got:
+            self.dir_nlink(got[k], self.committed.get(k))
+        if got != self.committed:
+            for k in sorted(set(got) | set(self.committed)):
+                if got.get(k) != self.committed.get(k):
+                    raise Mismatch(f"read-only view of the last commit: {k}: snapshot "
+                                   f"{got.get(k)}, model at the commit {self.committed.get(k)}")
+        self.ro_checks += 1
 
     def run(self):
         names, weights = zip(*self.OPS)
+        ops = [getattr(self, "op_" + n) for n in names]
         every = self.a.compare_every
+        self.committed = self.tree(self.model)  # the base: what the store's head holds now
+        events = ((self.a.commit, self.a.commit_every, self.do_commit),
+                  (self.a.remount, self.a.remount_every, self.do_remount),
+                  (self.a.ro_mount, self.a.ro_every, self.do_ro_check))
         for self.step in range(self.a.ops):
-            op = self.rng.choices(names, weights)[0]
-            self.stats[op] = self.stats.get(op, 0) + 1
-            getattr(self, "op_" + op)()
+            i = self.rng.choices(range(len(ops)), weights)[0]
+            self.stats[names[i]] = self.stats.get(names[i], 0) + 1
+            ops[i]()
             s = self.step + 1
             if s % every == 0:
                 self.compare_trees("tree")
-            for cmd, n, what in ((self.a.commit, self.a.commit_every, "commit"),
-                                 (self.a.remount, self.a.remount_every, "remount"),
-                                 (self.a.ro_check, self.a.ro_check_every, "read-only check")):
+            for cmd, n, fn in events:
                 if cmd and n and s % n == 0:
-                    self.lifecycle(cmd, what)
+                    fn()
         while self.fds:
             self.close_one(0)
         self.compare_trees("at the end")
@@ -454,9 +533,14 @@ def main():
     ap.add_argument("--commit-every", type=int, default=0)
     ap.add_argument("--remount", help="shell command that unmounts and mounts again")
     ap.add_argument("--remount-every", type=int, default=0)
-    ap.add_argument("--ro-check", help="shell command that checks the committed state")
-    ap.add_argument("--ro-check-every", type=int, default=0)
+    ap.add_argument("--ro-mount", help="shell command that mounts the store read-only with an "
+                    "empty cache (the tree under --ro-root is then the last commit)")
+    ap.add_argument("--ro-root", help="the latest snapshot's directory in the read-only mount")
+    ap.add_argument("--ro-umount", help="shell command that unmounts the read-only mount")
+    ap.add_argument("--ro-every", type=int, default=0)
     a = ap.parse_args()
+    if a.ro_mount and not (a.ro_root and a.ro_umount):
+        ap.error("--ro-mount needs --ro-root and --ro-umount")
     if a.seed is None:
         a.seed = random.SystemRandom().randrange(1 << 31)
     print(f"rwfuzz: seed {a.seed}, {a.ops} operations", flush=True)
@@ -467,7 +551,8 @@ def main():
         print("rwfuzz: the last operations:\n  " + "\n  ".join(f.log), file=sys.stderr)
         print(f"rwfuzz: FAIL at step {f.step} (seed {a.seed}): {e}", file=sys.stderr)
         return 1
-    print(f"rwfuzz: {a.ops} operations agreed (seed {a.seed}): "
+    print(f"rwfuzz: {a.ops} operations agreed (seed {a.seed}), {f.commits} commits, "
+          f"{f.remounts} remounts, {f.ro_checks} read-only checks: "
           + ", ".join(f"{k} {v}" for k, v in sorted(f.stats.items())), flush=True)
     return 0
 
