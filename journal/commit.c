@@ -19,14 +19,23 @@
 
 int (*commit_failpoint)(const char *stage);
 
-/* A crash here, for the tests: -EINTR leaves everything as a killed process would. */
+/* A crash here, for the tests: -EINTR leaves everything as a killed process would.
+ * EMBASSY_COMMIT_PAUSE=stage stops the daemon there once (SIGSTOP; SIGCONT resumes it), so
+ * a test can make the server fail, or seal from home, at that very point of a commit, and
+ * then see the next commit of the same mount succeed. */
 static int failpoint(const char *stage)
 {
+	static int paused;
 	const char *env = getenv("EMBASSY_COMMIT_CRASH");
+	const char *pause = getenv("EMBASSY_COMMIT_PAUSE");
 
 	if (env && !strcmp(env, stage)) {
 		log_warn("commit: EMBASSY_COMMIT_CRASH=%s: killing myself", stage);
 		raise(SIGKILL);
+	}
+	if (pause && !strcmp(pause, stage) && !__atomic_exchange_n(&paused, 1, __ATOMIC_SEQ_CST)) {
+		log_warn("commit: EMBASSY_COMMIT_PAUSE=%s: stopped until SIGCONT", stage);
+		raise(SIGSTOP);
 	}
 	return commit_failpoint && commit_failpoint(stage) ? -EINTR : 0;
 }
