@@ -1,6 +1,7 @@
 #include "cbuf.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,32 @@
  * unmapped. All below guarded by pool_lock. */
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cbuf *free_res, *free_gone;
-static size_t n_in_use, n_free_res;
-static size_t bound_slots = CBUF_POOL_KEEP / CBUF_SLOT_LEN;
+static size_t n_in_use;
+static atomic_size_t n_free_res; /* read without the lock by heap_grew */
+static size_t bound = CBUF_POOL_KEEP;
+/* Bytes of live buffers outside the pool (small files' frames, trees, headers): they share
+ * the memory cache with the slots, so they count against the bound too. */
+static atomic_size_t heap_bytes;
+
+/* Would one more resident slot exceed the bound? (pool_lock held) */
+static bool over_bound(size_t more)
+{
+	return (n_in_use + n_free_res + more) * (size_t)CBUF_SLOT_LEN + atomic_load(&heap_bytes) >
+	       bound;
+}
+
+/* Give free resident slots back until within the bound (pool_lock held). */
+static void shed(void)
+{
+	while (free_res && over_bound(0)) {
+		struct cbuf *b = free_res;
+		free_res = b->pnext;
+		n_free_res--;
+		madvise(b->data, CBUF_SLOT_LEN, MADV_DONTNEED);
+		b->pnext = free_gone;
+		free_gone = b;
+	}
+}
 
 static int pool_grow(void)
 {
@@ -67,7 +92,7 @@ static void pool_put(struct cbuf *b)
 {
 	pthread_mutex_lock(&pool_lock);
 	n_in_use--;
-	if (n_in_use + n_free_res < bound_slots) {
+	if (!over_bound(1)) {
 		b->pnext = free_res;
 		free_res = b;
 		n_free_res++;
@@ -82,16 +107,8 @@ static void pool_put(struct cbuf *b)
 void cbuf_pool_bound(size_t bytes)
 {
 	pthread_mutex_lock(&pool_lock);
-	bound_slots = bytes / CBUF_SLOT_LEN;
-	/* a lower bound takes effect at once: resident free slots beyond it go back */
-	while (free_res && n_in_use + n_free_res > bound_slots) {
-		struct cbuf *b = free_res;
-		free_res = b->pnext;
-		n_free_res--;
-		madvise(b->data, CBUF_SLOT_LEN, MADV_DONTNEED);
-		b->pnext = free_gone;
-		free_gone = b;
-	}
+	bound = bytes;
+	shed(); /* a lower bound takes effect at once */
 	pthread_mutex_unlock(&pool_lock);
 }
 
@@ -103,6 +120,18 @@ size_t cbuf_pool_resident(void)
 	n = n_in_use + n_free_res;
 	pthread_mutex_unlock(&pool_lock);
 	return n * CBUF_SLOT_LEN;
+}
+
+/* A buffer outside the pool was made: free slots make room for it when the bound is
+ * reached (checked without the lock first: most of the time there is nothing to do). */
+static void heap_grew(size_t len)
+{
+	atomic_fetch_add(&heap_bytes, len);
+	if (atomic_load(&n_free_res) == 0)
+		return;
+	pthread_mutex_lock(&pool_lock);
+	shed();
+	pthread_mutex_unlock(&pool_lock);
 }
 
 struct cbuf *cbuf_new(size_t len)
@@ -124,6 +153,7 @@ struct cbuf *cbuf_new(size_t len)
 	b->pooled = 0;
 	b->len = len;
 	b->data = (uint8_t *)(b + 1);
+	heap_grew(len);
 	return b;
 }
 
@@ -143,6 +173,7 @@ struct cbuf *cbuf_adopt(uint8_t *block, size_t len)
 	b->pooled = 0;
 	b->len = len;
 	b->data = block + CBUF_ROOM;
+	heap_grew(len);
 	return b;
 }
 
@@ -156,8 +187,10 @@ void cbuf_unref(struct cbuf *b)
 {
 	if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
 		return;
-	if (b->pooled)
+	if (b->pooled) {
 		pool_put(b);
-	else
+	} else {
+		atomic_fetch_sub(&heap_bytes, b->len);
 		free(b);
+	}
 }

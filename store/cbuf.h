@@ -12,9 +12,10 @@
  * on every CPU and a page fault per page when it is reused; a stream that turns the cache
  * over paid that per frame (perf: 9 % of a cold read in smp_call_function_many_cond, 8 %
  * in page faults). So free slots stay resident while the slots in memory (in use + free
- * resident) are within the pool's bound: the memory cache plus what is in flight, set by
- * the mount with cbuf_pool_bound (CBUF_POOL_KEEP until then). Only beyond it are pages
- * given back, so the pool's RSS is at most max(bound, the most slots alive at once). */
+ * resident) and the live buffers outside the pool (small files, trees: they share the memory
+ * cache) are within the bound: the memory cache plus what is in flight, set by the mount
+ * with cbuf_pool_bound (CBUF_POOL_KEEP until then). Only beyond it are pages given back, so
+ * the pool's RSS is at most max(bound - live heap buffers, the most slots alive at once). */
 #ifndef EMBASSY_CBUF_H
 #define EMBASSY_CBUF_H
 #include <stdatomic.h>

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IOBUF_KEEP (24u << 20)
+#define IOBUF_KEEP (16u << 20)
 
 /* A buffer of at least len bytes (its real size in *cap), or NULL (-ENOMEM). */
 uint8_t *iobuf_get(size_t len, size_t *cap);

@@ -152,3 +152,27 @@ Test(par, concurrent_callers)
 	cr_assert_eq(atomic_load(&caller_bad), 0);
 	cr_assert_eq(atomic_load(&nested_bad), 0);
 }
+
+Test(cbuf, heap_buffers_count_against_the_bound)
+{
+	enum { N = 64 };
+	struct cbuf *b[N], *big;
+
+	cbuf_pool_bound((size_t)N * CBUF_SLOT_LEN);
+	for (int i = 0; i < N; i++)
+		b[i] = cbuf_new(CBUF_SLOT_LEN);
+	for (int i = 0; i < N; i++)
+		cbuf_unref(b[i]);
+	cr_assert_geq(cbuf_pool_resident(), (size_t)(N - 1) * CBUF_SLOT_LEN);
+	/* half the bound in buffers outside the pool (small files, trees): free slots make room */
+	big = cbuf_new((size_t)N / 2 * CBUF_SLOT_LEN);
+	cr_assert(!big->pooled);
+	cr_assert_leq(cbuf_pool_resident(), (size_t)N / 2 * CBUF_SLOT_LEN,
+		      "free slots stay resident beside %zu bytes of heap buffers: %zu", big->len,
+		      cbuf_pool_resident());
+	/* and a slot freed while they live is given back, not kept */
+	b[0] = cbuf_new(CBUF_SLOT_LEN);
+	cbuf_unref(b[0]);
+	cr_assert_leq(cbuf_pool_resident(), (size_t)N / 2 * CBUF_SLOT_LEN);
+	cbuf_unref(big);
+}
