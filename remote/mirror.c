@@ -180,7 +180,9 @@ static int m_reject(void *be, const char *key)
 
 	if (m->offline || m->no_copies || !is_immutable(key) || strlen(key) >= NAME_MAX_LEN ||
 	    m->local_ops->stat(m->local, key, &size) != 0 || bypassed(m, key))
-		return 0; /* the bytes came from the store: fetching again gets the same */
+		/* the bytes came from the store: it may know another source (multi.c) */
+		return !m->offline && m->inner_ops->reject ? m->inner_ops->reject(m->inner, key)
+							   : 0;
 	pthread_mutex_lock(&m->lock);
 	snprintf(m->bypass[m->nbypass++ % BYPASS_MAX], NAME_MAX_LEN, "%s", key);
 	pthread_mutex_unlock(&m->lock);

@@ -3,6 +3,7 @@
 #include "backend.h"
 #include "log.h"
 #include "mirror.h"
+#include "multi.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct remote {
 	char *name;	     /* URL without credentials; immutable after open */
@@ -18,6 +20,7 @@ struct remote {
 	void *be;
 	const struct backend_ops *ops;
 	bool local; /* immutable: a directory on this host (local.c), not a network store */
+	void *multi; /* immutable: the multi backend (multi.c) under any mirror, or NULL */
 	/* Counters: updated by any thread without a lock, hence atomic. */
 	_Atomic uint64_t gets, puts, lists, bytes_in, bytes_out;
 };
@@ -143,6 +146,38 @@ bad:
 	return -EINVAL;
 }
 
+bool remote_url_is_multi(const char *url)
+{
+	const char *path = url;
+	struct stat st;
+
+	if (!url || !strchr(url, ','))
+		return false;
+	if (strncmp(url, "file://", 7) == 0)
+		path = url + 7;
+	else if (strstr(url, "://"))
+		return true;
+	/* a local directory whose name holds a comma stays what it was: one store */
+	return !(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
+struct part_ctx {
+	const struct remote_opts *o;
+};
+
+static int open_part(const char *part, void **be, const struct backend_ops **ops, void *ctx)
+{
+	struct part_ctx *p = ctx;
+	char *name = name_from_url(part);
+	int ret;
+
+	if (!name)
+		return -ENOMEM;
+	ret = open_backend(part, name, p->o, be, ops);
+	free(name);
+	return ret;
+}
+
 int remote_open(const char *url, const struct remote_opts *opts, struct remote **out)
 {
 	struct remote_opts o;
@@ -163,10 +198,18 @@ int remote_open(const char *url, const struct remote_opts *opts, struct remote *
 		goto out;
 	}
 	/* offline: the store itself is not even looked at (it may be unreachable or gone) */
-	ret = o.offline && o.mirror_dir ? 0 : open_backend(url, r->name, &o, &r->be, &r->ops);
+	if (o.offline && o.mirror_dir) {
+		ret = 0;
+	} else if (remote_url_is_multi(url)) {
+		struct part_ctx pc = {&o};
+		ret = multi_backend_open(url, open_part, &pc, r->timeout_ms, &r->be, &r->ops);
+		r->multi = ret ? NULL : r->be;
+	} else {
+		ret = open_backend(url, r->name, &o, &r->be, &r->ops);
+	}
 	if (ret < 0)
 		goto out;
-	r->local = !(o.offline && o.mirror_dir) &&
+	r->local = !(o.offline && o.mirror_dir) && !r->multi &&
 		   (!strstr(url, "://") || strncmp(url, "file://", 7) == 0);
 	if (o.mirror_dir) {
 		ret = mirror_wrap(o.mirror_dir, o.offline, o.mirror_fresh, &r->be, &r->ops);
@@ -359,4 +402,77 @@ void remote_get_stats(const struct remote *r, struct remote_stats *out)
 	out->bytes_in = atomic_load(&rw->bytes_in);
 	out->bytes_out = atomic_load(&rw->bytes_out);
 	out->retries = r->ops->retries ? r->ops->retries(r->be) : 0;
+}
+
+size_t remote_mirrors(const struct remote *r)
+{
+	return r->multi ? multi_count(r->multi) : 1;
+}
+
+const char *remote_mirror_name(const struct remote *r, size_t i)
+{
+	return r->multi ? multi_name(r->multi, i) : r->name;
+}
+
+int remote_get_from(struct remote *r, size_t i, const char *key, size_t max_len, uint8_t **data,
+		    size_t *n)
+{
+	int ret;
+
+	*data = NULL;
+	*n = 0;
+	if (!r->multi)
+		return i == 0 ? remote_get(r, key, 0, 0, max_len, data, n) : -EINVAL;
+	if (remote_key_check(key) < 0)
+		return -EINVAL;
+	atomic_fetch_add(&r->gets, 1);
+	ret = multi_get_from(r->multi, i, key, max_len, data, n);
+	if (ret == 0)
+		atomic_fetch_add(&r->bytes_in, *n);
+	return ret;
+}
+
+void remote_note_head(struct remote *r, size_t i, int state, uint64_t seq)
+{
+	if (r->multi)
+		multi_note_head(r->multi, i, state, seq);
+}
+
+int remote_mirror_stats(const struct remote *r, size_t i, struct remote_mirror_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (i >= remote_mirrors(r))
+		return -EINVAL;
+	if (r->multi) {
+		multi_stats(r->multi, i, out);
+		return 0;
+	}
+	out->name = r->name;
+	out->gets = atomic_load(&((struct remote *)r)->gets);
+	out->bytes = atomic_load(&((struct remote *)r)->bytes_in);
+	return 0;
+}
+
+static const char *head_word(int h)
+{
+	static const char *const w[] = {"not asked", "current", "OLDER (lagging or rolled back)",
+					"DOES NOT VERIFY", "missing", "unreachable"};
+	return h >= 0 && h <= REMOTE_HEAD_UNREACHABLE ? w[h] : "?";
+}
+
+void remote_log_mirrors(const struct remote *r)
+{
+	struct remote_mirror_stats m;
+
+	for (size_t i = 0; r->multi && i < remote_mirrors(r); i++) {
+		remote_mirror_stats(r, i, &m);
+		log_msg(m.failures || m.rejected || m.head > REMOTE_HEAD_CURRENT ? LOG_NOTICE
+										 : LOG_INFO,
+			"mirror %s: %llu requests answered, %llu bytes, %llu failed, %llu "
+			 "missing, %llu rejected (failed verification); head %s (sequence %llu)%s",
+			 m.name, (unsigned long long)m.gets, (unsigned long long)m.bytes,
+			 (unsigned long long)m.failures, (unsigned long long)m.missing,
+			 (unsigned long long)m.rejected, head_word(m.head),
+			 (unsigned long long)m.head_seq, m.down ? "; down" : "");
+	}
 }

@@ -71,6 +71,41 @@ void remote_keep(struct remote *r, const char *key, const void *data, size_t len
 int remote_reject(struct remote *r, const char *key);
 size_t remote_copies_served(const struct remote *r);
 
+/* Several embassies as one store (remote/multi.c): "URL1,URL2,..." opens one remote over
+ * all of them. Reads go to the fastest mirror that answers and fail over to the others;
+ * writes are refused (-EROFS). A comma always separates stores (docs/CLI.md: a literal comma
+ * in an http(s):// or s3:// URL is written %2C; a local directory whose name holds a comma
+ * is taken whole when it exists). */
+bool remote_url_is_multi(const char *url);
+/* How many mirrors r reads from (1 for an ordinary store). */
+size_t remote_mirrors(const struct remote *r);
+/* Mirror i's name for logs (credentials starred). */
+const char *remote_mirror_name(const struct remote *r, size_t i);
+/* A whole object (at most max_len) from mirror i alone: the head checks ask every mirror.
+ * For an ordinary store, i 0 is remote_get. */
+int remote_get_from(struct remote *r, size_t i, const char *key, size_t max_len, uint8_t **data,
+		    size_t *n);
+/* What the head checks found at a mirror, for its stats. */
+enum { REMOTE_HEAD_UNKNOWN, REMOTE_HEAD_CURRENT, REMOTE_HEAD_OLDER, REMOTE_HEAD_BAD,
+       REMOTE_HEAD_MISSING, REMOTE_HEAD_UNREACHABLE };
+void remote_note_head(struct remote *r, size_t i, int state, uint64_t seq);
+struct remote_mirror_stats {
+	const char *name;
+	uint64_t gets;	   /* requests it answered */
+	uint64_t bytes;	   /* bytes it served */
+	uint64_t failures; /* requests it failed (unreachable, refused, timed out) */
+	uint64_t missing;  /* objects it lacked that another mirror had or might have */
+	uint64_t rejected; /* objects whose bytes from it failed verification: skipped */
+	uint64_t cost_us;  /* smoothed cost of a request (latency-aware choice) */
+	int head;	   /* REMOTE_HEAD_* */
+	uint64_t head_seq; /* the sequence of the head it served (when it verified) */
+	bool down;	   /* cooling down after failures */
+};
+/* 0 with *out for mirror i < remote_mirrors(r), else -EINVAL. */
+int remote_mirror_stats(const struct remote *r, size_t i, struct remote_mirror_stats *out);
+/* A line per mirror in the log (after a mount, a restore, a verify). No-op for one store. */
+void remote_log_mirrors(const struct remote *r);
+
 /* Counters for tests and benchmarks. */
 struct remote_stats {
 	uint64_t gets, puts, lists, bytes_in, bytes_out, retries;

@@ -416,6 +416,28 @@ static int from_net(struct fetch *f)
 	return integrity(ret);
 }
 
+/* from_net, and again while bytes fail verification and the remote knows another source for
+ * them (several embassies: remote_reject names the one that served them, which is then
+ * skipped for this pack). Frames that opened are kept; the failed ones are read again. */
+static int from_net_checked(struct fetch *f)
+{
+	char key[64];
+
+	for (;;) {
+		int ret = from_net(f);
+		bool bad = ret == -EBADMSG;
+
+		for (size_t k = 0; k < f->n; k++)
+			bad |= f->res[k] == -EBADMSG;
+		store_pack_key(f->ref->pack, key);
+		if (!bad || !remote_reject(f->s->remote, key))
+			return ret;
+		for (size_t k = 0; k < f->n; k++)
+			if (f->res[k] != 0)
+				f->res[k] = PENDING;
+	}
+}
+
 /* Fetch and open the claimed frames idx[0..n) (ascending) of ref; fills out[k] / res[k]. */
 static int fetch_claimed(struct store *s, const struct rec_ref *ref, const uint32_t *idx, size_t n,
 			 struct cbuf **out, int *res)
@@ -440,7 +462,7 @@ static int fetch_claimed(struct store *s, const struct rec_ref *ref, const uint3
 		from_disk(&f);
 	for (size_t k = 0; k < n; k++)
 		if (res[k] == PENDING)
-			return from_net(&f);
+			return from_net_checked(&f);
 	return 0;
 }
 

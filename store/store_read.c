@@ -73,9 +73,16 @@ static int fetch_uncached(struct store *s, enum record_type type, const struct r
 			      REC_WHOLE); /* torn or tampered cache entry: refetch */
 	}
 	store_pack_key(ref->pack, key);
-	ret = remote_get(s->remote, key, ref->off, ref->len, ref->len, &rec, &n);
-	if (!ret)
-		ret = open_rec(s, type, ref, rec, n, out);
+	for (;;) {
+		ret = remote_get(s->remote, key, ref->off, ref->len, ref->len, &rec, &n);
+		if (!ret)
+			ret = open_rec(s, type, ref, rec, n, out);
+		/* several embassies: bytes that fail come from one of them; ask another */
+		if (ret != -EBADMSG || !remote_reject(s->remote, key))
+			break;
+		free(rec);
+		rec = NULL;
+	}
 	if (!ret && s->hook)
 		s->hook->put(s->hook->ctx, ref, REC_WHOLE, rec, n);
 	free(rec);

@@ -465,7 +465,10 @@ int store_read_head(struct store *s, struct head *h)
 {
 	uint8_t *data = NULL;
 	size_t n;
-	int ret = remote_get(s->remote, HEAD_KEY, 0, 0, SMALL_OBJECT_MAX, &data, &n);
+	/* several embassies: the newest head that verifies (store_heads.c) */
+	int ret = remote_mirrors(s->remote) > 1
+		      ? store_multi_head(s, &data, &n)
+		      : remote_get(s->remote, HEAD_KEY, 0, 0, SMALL_OBJECT_MAX, &data, &n);
 
 	if (ret == -ENOENT)
 		return trust_check_missing_head(&s->trust, s->store_id_hex);

@@ -1,0 +1,92 @@
+/* store_heads: the head pointer of a store served by several embassies (remote/multi.c).
+ *
+ * The head is the one object that changes, so it is the one a lagging or rolled-back mirror
+ * serves differently. Every mirror is asked for it; each head is verified on its own (the
+ * store's signing key, the store id); the newest that verifies is the store's current head,
+ * and the others are reported: older (lagging, or rolled back by its host), forged, missing,
+ * unreachable. The caller then checks the chosen head against what this host remembers
+ * (trust.c), as for one store, so all mirrors rolled back together are still caught. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_int.h"
+
+struct seen_head {
+	uint8_t *data;
+	size_t n;
+	uint64_t seq;
+	int state; /* REMOTE_HEAD_* */
+};
+
+/* Ask mirror i; fill h. */
+static void ask(struct store *s, size_t i, struct seen_head *h)
+{
+	struct remote *r = s->remote;
+	struct head dec;
+	int ret = remote_get_from(r, i, HEAD_KEY, SMALL_OBJECT_MAX, &h->data, &h->n);
+
+	if (ret == -ENOENT) {
+		h->state = REMOTE_HEAD_MISSING;
+	} else if (ret) {
+		h->state = REMOTE_HEAD_UNREACHABLE;
+		log_warn("mirror %s: head pointer unreadable (%s)", remote_mirror_name(r, i),
+			 strerror(-ret));
+	} else if (store_head_decode(s->store_id, s->sign_pk, h->data, h->n, &dec)) {
+		h->state = REMOTE_HEAD_BAD;
+		log_err("mirror %s: head pointer does not verify (forged or from another store): "
+			"not used",
+			remote_mirror_name(r, i));
+	} else {
+		h->state = REMOTE_HEAD_CURRENT;
+		h->seq = dec.seq;
+	}
+}
+
+int store_multi_head(struct store *s, uint8_t **data, size_t *n)
+{
+	struct remote *r = s->remote;
+	size_t m = remote_mirrors(r), best = m;
+	struct seen_head h[16] = {0};
+	int ret = -ENOENT;
+
+	*data = NULL;
+	*n = 0;
+	if (m > 16)
+		return -EINVAL;
+	for (size_t i = 0; i < m; i++) {
+		ask(s, i, &h[i]);
+		if (h[i].state == REMOTE_HEAD_CURRENT && (best == m || h[i].seq > h[best].seq))
+			best = i;
+		if (h[i].state == REMOTE_HEAD_UNREACHABLE && ret == -ENOENT)
+			ret = -EIO;
+		if (h[i].state == REMOTE_HEAD_BAD)
+			ret = -EBADMSG;
+	}
+	for (size_t i = 0; i < m; i++) {
+		if (best < m && h[i].state == REMOTE_HEAD_CURRENT && h[i].seq < h[best].seq) {
+			h[i].state = REMOTE_HEAD_OLDER;
+			log_warn("mirror %s serves head sequence %llu, older than %llu at %s: "
+				 "lagging or rolled back, not served as current (bring it up to "
+				 "date with 'embassy copy')",
+				 remote_mirror_name(r, i), (unsigned long long)h[i].seq,
+				 (unsigned long long)h[best].seq, remote_mirror_name(r, best));
+		} else if (best < m && h[i].state == REMOTE_HEAD_MISSING) {
+			log_warn("mirror %s has no head pointer while %s has sequence %llu: "
+				 "lagging or emptied, not served as current",
+				 remote_mirror_name(r, i), remote_mirror_name(r, best),
+				 (unsigned long long)h[best].seq);
+		}
+		remote_note_head(r, i, h[i].state, h[i].seq);
+	}
+	if (best < m) {
+		*data = h[best].data;
+		*n = h[best].n;
+		h[best].data = NULL;
+		ret = 0;
+	}
+	for (size_t i = 0; i < m; i++)
+		free(h[i].data);
+	return ret;
+}
