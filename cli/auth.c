@@ -496,6 +496,8 @@ int cli_open_store(const struct cli_ctx *c, const char *url, bool need_sealer, s
 	struct cli_auth ca;
 	int ret, err;
 
+	if (need_sealer && (ret = cli_refuse_multi(c, url)) != EXIT_OK)
+		return ret; /* writers write to one store */
 	/* a key the agent holds first: no passphrase read, asked for or run through the KDF */
 	if (agent_wanted(c, need_sealer)) {
 		struct cli_auth aa = {.a = {.trust = &c->trust, .agent = true}};

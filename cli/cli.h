@@ -374,6 +374,13 @@ int auth_passphrase(const struct cli_ctx *c, const char *prompt, struct cli_auth
  * checks as --passphrase-file and --passphrase-command (key passwd). Returns an exit code. */
 int auth_passphrase_from(const char *file, const char *cmd, struct cli_auth *out);
 void auth_clear(struct cli_auth *a);
+/* EXIT_USAGE (one line said) when url names several stores (remote_url_is_multi): the
+ * commands that write refuse them. EXIT_OK otherwise. */
+int cli_refuse_multi(const struct cli_ctx *c, const char *url);
+/* Several embassies: an array of what each mirror served ({"url", "requests", "bytes",
+ * "failures", "missing", "rejected", "cost_ms", "head", "head_seq", "down"}), for --json
+ * summaries (docs/JSON.md). NULL for one store. */
+struct json_t *cli_mirrors_json(const struct remote *r);
 /* Open STORE with gathered credentials, reporting failures; returns an exit code. */
 int cli_open_store(const struct cli_ctx *c, const char *url, bool need_sealer, struct store **out);
 

@@ -214,6 +214,8 @@ static int run_copy(struct cli_ctx *c, struct copy_args *a, const char *src, con
 	a->co.snapshots = (const char *const *)snaps;
 	a->co.nsnapshots = nsnaps;
 	dst_defaults(c, &a->dst_ro);
+	if ((ret = cli_refuse_multi(c, dst)) != EXIT_OK)
+		return ret; /* DST is written: one store */
 	if (has_credentials(c)) {
 		ret = cli_open_store(c, src, false, &s);
 		err = ret == EXIT_OK ? copy_src_store(s, &c->trust, &cs) : 0;

@@ -282,6 +282,8 @@ static int run(int argc, char **argv)
 		ret = opts_usage(&c, "needs a passphrase, a --recipient or a --quorum");
 		goto out;
 	}
+	if ((ret = cli_refuse_multi(&c, url)) != EXIT_OK)
+		goto out;
 	err = store_init(url, &c.ro, &io, id);
 	if (err < 0) {
 		ret = init_error(url, &c, err);

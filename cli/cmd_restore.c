@@ -82,18 +82,22 @@ static void on_progress(void *ctx, const struct restore_progress *p)
 }
 
 static int print_summary(const struct snapshot *sn, const char *path, const char *target,
-			 const struct restore_result *r, int64_t start_ns)
+			 const struct restore_result *r, int64_t start_ns, struct store *s)
 {
 	char id[2 * ID_LEN + 1];
+	json_t *o, *mirrors;
 
 	hex_encode(sn->id, ID_LEN, id);
-	return cli_print_json(json_pack(
-	    "{s:s, s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I}", "type",
-	    "summary", "ok", r->errors == 0, "snapshot", id, "path", path, "target", target,
-	    "files", (json_int_t)r->files, "dirs", (json_int_t)r->dirs, "symlinks",
-	    (json_int_t)r->symlinks, "others", (json_int_t)r->others, "bytes", (json_int_t)r->bytes,
-	    "errors", (json_int_t)r->errors, "damaged", (json_int_t)r->damaged, "elapsed_s",
-	    cli_elapsed_s(start_ns), "skipped", (json_int_t)r->skipped));
+	o = json_pack("{s:s, s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I}",
+		      "type", "summary", "ok", r->errors == 0, "snapshot", id, "path", path,
+		      "target", target, "files", (json_int_t)r->files, "dirs", (json_int_t)r->dirs,
+		      "symlinks", (json_int_t)r->symlinks, "others", (json_int_t)r->others, "bytes",
+		      (json_int_t)r->bytes, "errors", (json_int_t)r->errors, "damaged",
+		      (json_int_t)r->damaged, "elapsed_s", cli_elapsed_s(start_ns), "skipped",
+		      (json_int_t)r->skipped);
+	if (o && (mirrors = cli_mirrors_json(store_remote(s))))
+		json_object_set_new(o, "mirrors", mirrors); /* several embassies */
+	return cli_print_json(o);
 }
 
 static int restore_error(const char *spec, const char *target, const struct restore_result *res,
@@ -226,7 +230,8 @@ static int restore_cmd(int argc, char **argv, struct restore_opts *ro)
 	ro->progress = w.bar ? on_progress : NULL;
 	err = restore_run(s, &sn, path, target, ro, &res);
 	progress_free(w.bar);
-	if (json && (err == 0 || res.errors) && print_summary(&sn, path, target, &res, start) < 0)
+	if (json && (err == 0 || res.errors) &&
+	    print_summary(&sn, path, target, &res, start, s) < 0)
 		err = err ? err : -EIO;
 	ret = err < 0 ? restore_error(spec, target, &res, err) : EXIT_OK;
 	snapshot_clear(&sn);

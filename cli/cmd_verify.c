@@ -96,9 +96,9 @@ static void on_progress(void *ctx, const struct verify_progress *p)
 	progress_update(ctx, p->records_done, p->records_total);
 }
 
-static int print_summary(const struct verify_ctx *v, const struct verify_result *r)
+static int print_summary(const struct verify_ctx *v, const struct verify_result *r, struct store *s)
 {
-	json_t *o;
+	json_t *o, *mirrors;
 
 	if (!v->json && cli_quiet() && !r->problems)
 		return 0; /* -q: silent on success */
@@ -123,6 +123,8 @@ static int print_summary(const struct verify_ctx *v, const struct verify_result 
 		      (json_int_t)r->packs, "problems", (json_int_t)r->problems, "unlisted",
 		      (json_int_t)r->unlisted, "report", v->lines, "elapsed_s",
 		      cli_elapsed_s(v->start_ns));
+	if (o && (mirrors = cli_mirrors_json(store_remote(s))))
+		json_object_set_new(o, "mirrors", mirrors);
 	return cli_print_json(o);
 }
 
@@ -213,7 +215,7 @@ static int run(int argc, char **argv)
 		ret = cli_exit_for(err);
 		goto out;
 	}
-	if (print_summary(&v, &res) < 0 || fflush(stdout) != 0)
+	if (print_summary(&v, &res, s) < 0 || fflush(stdout) != 0)
 		ret = EXIT_IO;
 	else if (err == -EBADMSG || res.problems)
 		ret = EXIT_INTEGRITY;

@@ -1,5 +1,6 @@
 /* common: error reporting, errno → exit code, and resolving SNAPSHOT[:PATH] arguments. */
 #include <errno.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,40 @@ void cli_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(LOG_ERR, fmt, ap);
 	va_end(ap);
+}
+
+json_t *cli_mirrors_json(const struct remote *r)
+{
+	static const char *const head[] = {"unknown", "current", "older",
+					   "bad",     "missing", "unreachable"};
+	struct remote_mirror_stats m;
+	json_t *a;
+
+	if (!r || remote_mirrors(r) < 2 || !(a = json_array()))
+		return NULL;
+	for (size_t i = 0; i < remote_mirrors(r); i++) {
+		remote_mirror_stats(r, i, &m);
+		json_array_append_new(
+		    a, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:s, s:I, s:b}", "url",
+				 m.name, "requests", (json_int_t)m.gets, "bytes",
+				 (json_int_t)m.bytes, "failures", (json_int_t)m.failures, "missing",
+				 (json_int_t)m.missing, "rejected", (json_int_t)m.rejected,
+				 "cost_ms", m.cost_us / 1000.0, "head",
+				 m.head >= 0 && m.head <= REMOTE_HEAD_UNREACHABLE ? head[m.head]
+										  : "unknown",
+				 "head_seq", (json_int_t)m.head_seq, "down", m.down));
+	}
+	return a;
+}
+
+int cli_refuse_multi(const struct cli_ctx *c, const char *url)
+{
+	if (!remote_url_is_multi(url))
+		return EXIT_OK;
+	cli_error("%s writes to one store: several stores (URL1,URL2,...) are for reading; write "
+		  "to one, then bring the others up to date with 'embassy copy'",
+		  c && c->cmd ? c->cmd : "this command");
+	return EXIT_USAGE;
 }
 
 void cli_warn(const char *fmt, ...)

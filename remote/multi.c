@@ -36,7 +36,7 @@
 
 #define KEY_LEN	   160 /* object names are short (packs/xx/<64 hex>); longer: not noted */
 #define BAD_MAX	   256 /* objects some mirror served tampered bytes of (a ring) */
-#define SERVED_MAX 8   /* per thread: which mirror served the last keys */
+#define SERVED_MAX 64  /* per thread: which mirror served the last keys */
 
 /* ---- selection ---- */
 
@@ -122,10 +122,10 @@ void mpick_fail(struct mpick *p, size_t i, uint64_t now_ms)
 struct member {
 	void *be; /* immutable after open; thread-safe */
 	const struct backend_ops *ops;
-	char *name;				      /* credentials starred */
+	char *name;						   /* credentials starred */
 	_Atomic uint64_t gets, bytes, failures, missing, rejected; /* no lock: atomic */
-	int head;				      /* guarded by multi.lock */
-	uint64_t head_seq;			      /* guarded by multi.lock */
+	int head;						   /* guarded by multi.lock */
+	uint64_t head_seq;					   /* guarded by multi.lock */
 };
 
 struct badkey {
@@ -382,8 +382,8 @@ static int many_round(struct multi *mu, struct remote_req *reqs, size_t n, size_
 	for (size_t q = 0; q < n; q++) {
 		if (!todo[q])
 			continue;
-		sub[k] = (struct remote_req){.key = reqs[q].key, .off = reqs[q].off,
-					     .len = reqs[q].len};
+		sub[k] =
+		    (struct remote_req){.key = reqs[q].key, .off = reqs[q].off, .len = reqs[q].len};
 		at[k++] = q;
 	}
 	old = last ? deadline_get() : deadline_begin(slice_ms(mu));
@@ -595,16 +595,27 @@ static int mu_reject(void *be, const char *key)
 			break;
 		}
 	}
-	if (idx == MULTI_MAX)
-		return 0;
-	atomic_fetch_add(&mu->m[idx].rejected, 1);
+	if (idx == MULTI_MAX) {
+		/* reported already (another record of the same pack): read it again if a mirror
+		 * not yet caught serving bad bytes of it remains */
+		pthread_mutex_lock(&mu->lock);
+		mask = bad_mask_locked(mu, key);
+		pthread_mutex_unlock(&mu->lock);
+		return mask && mask != (uint32_t)((1u << mu->n) - 1);
+	}
 	pthread_mutex_lock(&mu->lock);
-	mask = bad_mask_locked(mu, key) | (1u << idx);
-	struct badkey *b = &mu->bad[mu->nbad++ % BAD_MAX];
-	snprintf(b->key, KEY_LEN, "%s", key);
-	b->mask = mask;
+	mask = bad_mask_locked(mu, key);
+	bool known = mask & (1u << idx); /* another range of it, read before it was caught */
+	if (!known) {
+		struct badkey *b = &mu->bad[mu->nbad++ % BAD_MAX];
+		snprintf(b->key, KEY_LEN, "%s", key);
+		b->mask = mask |= 1u << idx;
+	}
 	pthread_mutex_unlock(&mu->lock);
 	bool more = mask != (uint32_t)((1u << mu->n) - 1);
+	if (known)
+		return more;
+	atomic_fetch_add(&mu->m[idx].rejected, 1);
 	remote_log("mirror %s served %s with bytes that fail verification (tampered or "
 		   "damaged): %s",
 		   mu->m[idx].name, key,
@@ -675,8 +686,7 @@ const char *multi_name(void *be, size_t i)
 	return i < mu->n ? mu->m[i].name : "";
 }
 
-int multi_get_from(void *be, size_t i, const char *key, size_t max_len, uint8_t **data,
-		   size_t *n)
+int multi_get_from(void *be, size_t i, const char *key, size_t max_len, uint8_t **data, size_t *n)
 {
 	struct multi *mu = be;
 	struct get_arg a = {key, 0, 0, max_len, data, n, NULL};
@@ -765,8 +775,9 @@ static int split(const char *url, char *parts[MULTI_MAX])
 	}
 }
 
-int multi_backend_open(const char *url, int (*open_one)(const char *part, void **be,
-							 const struct backend_ops **ops, void *ctx),
+int multi_backend_open(const char *url,
+		       int (*open_one)(const char *part, void **be, const struct backend_ops **ops,
+				       void *ctx),
 		       void *ctx, uint64_t timeout_ms, void **be, const struct backend_ops **ops)
 {
 	struct multi *mu = calloc(1, sizeof(*mu));

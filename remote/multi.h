@@ -20,10 +20,10 @@
 
 struct mpick {
 	size_t n;
-	uint64_t cost_us[MULTI_MAX];   /* smoothed cost of a request (0: never measured) */
-	uint64_t seen_at[MULTI_MAX];   /* the choice count at its last measurement */
+	uint64_t cost_us[MULTI_MAX];	/* smoothed cost of a request (0: never measured) */
+	uint64_t seen_at[MULTI_MAX];	/* the choice count at its last measurement */
 	uint64_t down_until[MULTI_MAX]; /* ms (caller's clock); 0: up */
-	unsigned fails[MULTI_MAX];      /* failures in a row */
+	unsigned fails[MULTI_MAX];	/* failures in a row */
 	uint64_t choices;
 };
 
@@ -42,14 +42,14 @@ bool mpick_is_down(const struct mpick *p, size_t i, uint64_t now_ms);
 /* Split url at its commas and open a backend for each part (open_one: remote.c's dispatch).
  * -EINVAL (logged) for an empty part, a duplicate, more than MULTI_MAX parts or a part
  * open_one refuses. */
-int multi_backend_open(const char *url, int (*open_one)(const char *part, void **be,
-							 const struct backend_ops **ops, void *ctx),
+int multi_backend_open(const char *url,
+		       int (*open_one)(const char *part, void **be, const struct backend_ops **ops,
+				       void *ctx),
 		       void *ctx, uint64_t timeout_ms, void **be, const struct backend_ops **ops);
 size_t multi_count(void *be);
 const char *multi_name(void *be, size_t i);
 /* A whole object from mirror i only (the head checks ask each mirror). */
-int multi_get_from(void *be, size_t i, const char *key, size_t max_len, uint8_t **data,
-		   size_t *n);
+int multi_get_from(void *be, size_t i, const char *key, size_t max_len, uint8_t **data, size_t *n);
 /* What the head checks found at mirror i (remote.h: REMOTE_HEAD_*). */
 void multi_note_head(void *be, size_t i, int state, uint64_t seq);
 struct remote_mirror_stats;

@@ -19,7 +19,7 @@ struct remote {
 	uint64_t timeout_ms; /* immutable */
 	void *be;
 	const struct backend_ops *ops;
-	bool local; /* immutable: a directory on this host (local.c), not a network store */
+	bool local;  /* immutable: a directory on this host (local.c), not a network store */
 	void *multi; /* immutable: the multi backend (multi.c) under any mirror, or NULL */
 	/* Counters: updated by any thread without a lock, hence atomic. */
 	_Atomic uint64_t gets, puts, lists, bytes_in, bytes_out;
@@ -455,8 +455,9 @@ int remote_mirror_stats(const struct remote *r, size_t i, struct remote_mirror_s
 
 static const char *head_word(int h)
 {
-	static const char *const w[] = {"not asked", "current", "OLDER (lagging or rolled back)",
-					"DOES NOT VERIFY", "missing", "unreachable"};
+	static const char *const w[] = {
+	    "not asked",       "current", "OLDER (lagging or rolled back)",
+	    "DOES NOT VERIFY", "missing", "unreachable"};
 	return h >= 0 && h <= REMOTE_HEAD_UNREACHABLE ? w[h] : "?";
 }
 
@@ -469,10 +470,10 @@ void remote_log_mirrors(const struct remote *r)
 		log_msg(m.failures || m.rejected || m.head > REMOTE_HEAD_CURRENT ? LOG_NOTICE
 										 : LOG_INFO,
 			"mirror %s: %llu requests answered, %llu bytes, %llu failed, %llu "
-			 "missing, %llu rejected (failed verification); head %s (sequence %llu)%s",
-			 m.name, (unsigned long long)m.gets, (unsigned long long)m.bytes,
-			 (unsigned long long)m.failures, (unsigned long long)m.missing,
-			 (unsigned long long)m.rejected, head_word(m.head),
-			 (unsigned long long)m.head_seq, m.down ? "; down" : "");
+			"missing, %llu rejected (failed verification); head %s (sequence %llu)%s",
+			m.name, (unsigned long long)m.gets, (unsigned long long)m.bytes,
+			(unsigned long long)m.failures, (unsigned long long)m.missing,
+			(unsigned long long)m.rejected, head_word(m.head),
+			(unsigned long long)m.head_seq, m.down ? "; down" : "");
 	}
 }

@@ -86,8 +86,14 @@ const char *remote_mirror_name(const struct remote *r, size_t i);
 int remote_get_from(struct remote *r, size_t i, const char *key, size_t max_len, uint8_t **data,
 		    size_t *n);
 /* What the head checks found at a mirror, for its stats. */
-enum { REMOTE_HEAD_UNKNOWN, REMOTE_HEAD_CURRENT, REMOTE_HEAD_OLDER, REMOTE_HEAD_BAD,
-       REMOTE_HEAD_MISSING, REMOTE_HEAD_UNREACHABLE };
+enum {
+	REMOTE_HEAD_UNKNOWN,
+	REMOTE_HEAD_CURRENT,
+	REMOTE_HEAD_OLDER,
+	REMOTE_HEAD_BAD,
+	REMOTE_HEAD_MISSING,
+	REMOTE_HEAD_UNREACHABLE
+};
 void remote_note_head(struct remote *r, size_t i, int state, uint64_t seq);
 struct remote_mirror_stats {
 	const char *name;

@@ -690,6 +690,8 @@ void store_close(struct store *s)
 		root_clear(s->root);
 	free(s->root);
 	cache_free(s->cache);
+	if (s->remote)
+		remote_log_mirrors(s->remote); /* several embassies: what each served */
 	remote_free(s->remote);
 	free(s);
 }

@@ -225,6 +225,30 @@ static void open_one(void *ctx, size_t k)
 		b->s->hook->put(b->s->hook->ctx, r, REC_WHOLE, q->data + (r->off - q->off), r->len);
 }
 
+/* Several embassies: records whose bytes failed verification are read again, one by one,
+ * from another mirror. First every failed request is reported (remote_reject names the
+ * mirror that served it, from this thread's reads: so before any read again), then the
+ * records are fetched again (fetch_uncached, which skips that mirror for the pack). */
+static void retry_rejected(struct batch *b, size_t nreq)
+{
+	int8_t *again = calloc(nreq ? nreq : 1, 1); /* per request: -1 not asked, 0 no, 1 yes */
+
+	if (!again)
+		return;
+	memset(again, -1, nreq);
+	for (size_t k = 0; k < b->nmiss; k++) {
+		size_t i = b->order[k], q = b->run_of[k];
+		if (b->results[i] == -EBADMSG && b->reqs[q].result == 0 && again[q] < 0)
+			again[q] = (int8_t)remote_reject(b->s->remote, b->reqs[q].key);
+	}
+	for (size_t k = 0; k < b->nmiss; k++) {
+		size_t i = b->order[k];
+		if (b->results[i] == -EBADMSG && again[b->run_of[k]] == 1)
+			b->results[i] = fetch_uncached(b->s, b->type, &b->refs[i], &b->bufs[i]);
+	}
+	free(again);
+}
+
 static int fetch_misses(struct batch *b)
 {
 	char(*keys)[64] = calloc(b->nmiss, 64);
@@ -244,6 +268,8 @@ static int fetch_misses(struct batch *b)
 	if (ret)
 		goto out;
 	par_cpu_for(b->nmiss, open_one, b);
+	if (remote_mirrors(b->s->remote) > 1)
+		retry_rejected(b, nreq);
 	for (size_t q = 0; q < nreq; q++)
 		free(b->reqs[q].data);
 out:

@@ -48,7 +48,7 @@ Test(mpick, large_reads_not_held_against_a_mirror)
 	size_t o[MULTI_MAX];
 
 	mpick_init(&p, 2);
-	mpick_ok(&p, 0, 2000, 100);	      /* 2 ms for a small request */
+	mpick_ok(&p, 0, 2000, 100);	   /* 2 ms for a small request */
 	mpick_ok(&p, 1, 40000, 16u << 20); /* 40 ms for 16 MiB: fast per byte */
 	mpick_order(&p, 0, 0, o);
 	cr_assert_eq(o[0], 1);
