@@ -129,7 +129,11 @@ int copy_src_keyless(struct remote *r, const struct trust_opts *trust, struct co
 static int read_src_head(struct copier *c)
 {
 	const struct copy_src *s = c->src;
-	int ret = remote_get(s->r, STORE_KEY_HEAD, 0, 0, SMALL_MAX, &c->head_obj, &c->head_len);
+	/* several embassies as SRC: the newest head that verifies (store_heads.c) */
+	int ret =
+	    remote_mirrors(s->r) > 1
+		? store_head_newest(s->r, s->sid, s->pk, NULL, &c->head_obj, &c->head_len)
+		: remote_get(s->r, STORE_KEY_HEAD, 0, 0, SMALL_MAX, &c->head_obj, &c->head_len);
 	if (ret)
 		return ret == -ENOENT ? trust_check_missing_head(s->trust, s->sid_hex) : ret;
 	ret = store_head_decode(s->sid, s->pk, c->head_obj, c->head_len, &c->h);

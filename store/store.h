@@ -179,6 +179,13 @@ int store_publish_head_claim(struct store *s, const uint8_t *parent, const struc
 			     int (*claim)(void *ctx, struct snaplist *next), void *ctx);
 /* Parse and verify a head pointer object against a store id and signing key, without a
  * store handle and without the trust checks (the keyless copier). -EBADMSG if forged. */
+/* Several embassies (remote_mirrors(r) > 1): the bytes of the newest head pointer that
+ * verifies (store id sid, signed by pk or, when not NULL, by pk2) across the mirrors, the others
+ * reported in the log and in the mirrors' stats (store_heads.c). -ENOENT when no mirror has one,
+ * -EIO when none that answered has one and some did not answer, -EBADMSG when only forged ones were
+ * served. The caller checks the result against its trust state. */
+int store_head_newest(struct remote *r, const uint8_t sid[STORE_ID_LEN],
+		      const uint8_t pk[SIGN_PK_LEN], const uint8_t *pk2, uint8_t **data, size_t *n);
 int store_head_decode(const uint8_t sid[STORE_ID_LEN], const uint8_t pk[SIGN_PK_LEN],
 		      const uint8_t *data, size_t n, struct head *out);
 /* Re-sign the head pointer with a new expiry (sealer only), without a new snapshot. Refuses

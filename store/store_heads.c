@@ -21,9 +21,9 @@ struct seen_head {
 };
 
 /* Ask mirror i; fill h. */
-static void ask(struct store *s, size_t i, struct seen_head *h)
+static void ask(struct remote *r, const uint8_t sid[STORE_ID_LEN], const uint8_t pk[SIGN_PK_LEN],
+		const uint8_t *pk2, size_t i, struct seen_head *h)
 {
-	struct remote *r = s->remote;
 	struct head dec;
 	int ret = remote_get_from(r, i, HEAD_KEY, SMALL_OBJECT_MAX, &h->data, &h->n);
 
@@ -33,7 +33,8 @@ static void ask(struct store *s, size_t i, struct seen_head *h)
 		h->state = REMOTE_HEAD_UNREACHABLE;
 		log_warn("mirror %s: head pointer unreadable (%s)", remote_mirror_name(r, i),
 			 strerror(-ret));
-	} else if (store_head_decode(s->store_id, s->sign_pk, h->data, h->n, &dec)) {
+	} else if (store_head_decode(sid, pk, h->data, h->n, &dec) &&
+		   (!pk2 || store_head_decode(sid, pk2, h->data, h->n, &dec))) {
 		h->state = REMOTE_HEAD_BAD;
 		log_err("mirror %s: head pointer does not verify (forged or from another store): "
 			"not used",
@@ -44,9 +45,9 @@ static void ask(struct store *s, size_t i, struct seen_head *h)
 	}
 }
 
-int store_multi_head(struct store *s, uint8_t **data, size_t *n)
+int store_head_newest(struct remote *r, const uint8_t sid[STORE_ID_LEN],
+		      const uint8_t pk[SIGN_PK_LEN], const uint8_t *pk2, uint8_t **data, size_t *n)
 {
-	struct remote *r = s->remote;
 	size_t m = remote_mirrors(r), best = m;
 	struct seen_head h[16] = {0};
 	int ret = -ENOENT;
@@ -56,7 +57,7 @@ int store_multi_head(struct store *s, uint8_t **data, size_t *n)
 	if (m > 16)
 		return -EINVAL;
 	for (size_t i = 0; i < m; i++) {
-		ask(s, i, &h[i]);
+		ask(r, sid, pk, pk2, i, &h[i]);
 		if (h[i].state == REMOTE_HEAD_CURRENT && (best == m || h[i].seq > h[best].seq))
 			best = i;
 		if (h[i].state == REMOTE_HEAD_UNREACHABLE && ret == -ENOENT)

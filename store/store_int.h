@@ -59,8 +59,4 @@ bool store_err_transport(int err);
  * and returns -E2BIG, which ends the listing. */
 int store_snapnames_bound(size_t n);
 
-/* Several embassies (remote_mirrors > 1): the bytes of the newest head pointer that verifies,
- * the others reported (store_heads.c). -ENOENT when no mirror has one, -EIO when none that
- * answered has one and some did not answer, -EBADMSG when only forged ones were served. */
-int store_multi_head(struct store *s, uint8_t **data, size_t *n);
 #endif

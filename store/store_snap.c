@@ -467,7 +467,8 @@ int store_read_head(struct store *s, struct head *h)
 	size_t n;
 	/* several embassies: the newest head that verifies (store_heads.c) */
 	int ret = remote_mirrors(s->remote) > 1
-		      ? store_multi_head(s, &data, &n)
+		      ? store_head_newest(s->remote, s->store_id, s->snap_pk,
+					  s->root ? s->root->timestamp_pk : NULL, &data, &n)
 		      : remote_get(s->remote, HEAD_KEY, 0, 0, SMALL_OBJECT_MAX, &data, &n);
 
 	if (ret == -ENOENT)
