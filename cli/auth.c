@@ -462,6 +462,16 @@ static int open_error(const struct cli_ctx *c, const char *url, const struct cli
 	case -EINVAL:
 		cli_error("cannot use store %s: invalid address or options", url);
 		return EXIT_USAGE;
+	case -EKEYREVOKED:
+		cli_error("sealer key %s was retired by the root document of store %s (a key "
+			  "rotation): seal with the sealer key file the rotation wrote",
+			  kf ? kf : "?", url);
+		return EXIT_AUTH;
+	case -ELOOP:
+		cli_error("store %s has more root document versions than a reader walks: refusing "
+			  "it (a hostile host?)",
+			  url);
+		return EXIT_INTEGRITY;
 	case -E2BIG:
 		cli_error("store %s lists more than %d key entries: not reading them (a broken or "
 			  "hostile host; a real store has a handful)",

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "key_root.h"
 #include "keyadmin.h"
 #include "keyfile.h"
 #include "keypasswd.h"
@@ -29,6 +30,7 @@ enum {
 	OPT_KJSON,
 	OPT_NEW_PASS_FILE,
 	OPT_NEW_PASS_CMD,
+	OPT_ROOT_ONLY, /* options of key root / rotate-signing (cli/key_root.c parses them) */
 };
 
 #define SYNOPSIS_ADD                                                                               \
@@ -40,6 +42,12 @@ enum {
 #define SYNOPSIS_SHARE                                                                             \
 	"  embassy key share STORE --key-file OFFICER.key --out FILE [--entry NAME]\n"
 #define SYNOPSIS_PIN "  embassy key pin KEYFILE [FINGERPRINT | --sealer-key FILE]\n"
+#define SYNOPSIS_ROOT                                                                              \
+	"  embassy key root STORE [--sealer-key FILE] [--officer PUBFILE]... [--threshold M]\n"    \
+	"                  [--timestamp-key PUBFILE] --sign OFFICER.key...\n"
+#define SYNOPSIS_ROTATE                                                                            \
+	"  embassy key rotate-signing STORE --new-sealer-key FILE --valid-through SEQ\n"           \
+	"                  --sign OFFICER.key... [--officer PUBFILE]... [--threshold M]\n"
 #define SYNOPSIS_PASSWD                                                                            \
 	"  embassy key passwd STORE --sealer-key FILE [--entry NAME]\n"                            \
 	"                  [--new-passphrase-file FILE | --new-passphrase-command CMD]\n"          \
@@ -112,19 +120,41 @@ enum {
 	"                            twice on the terminal\n"                                      \
 	"    --kdf-memory MiB, --kdf-ops N   Argon2id cost of the new entry, as for key add\n"
 
+#define DESC_ROOT                                                                                  \
+	"  key root writes the next version of the store's root document (roots/, FORMAT.md\n"     \
+	"  19): the officers' signing keys (--officer, each the .pub file of a signing key\n"      \
+	"  pair made with 'embassy keygen'), how many must sign a change (--threshold), and\n"     \
+	"  the timestamp key refresh-head may use instead of the sealer key\n"                     \
+	"  (--timestamp-key). What is not given\n"                                                 \
+	"  stays as in the current version. The first version needs the sealer key (it signs\n"    \
+	"  with the key readers pinned) and --threshold of its officers' --sign; a later one\n"    \
+	"  --threshold of the current officers' and --threshold of its own officers' --sign\n"     \
+	"  (any credential opens the store). Readers then refuse a store whose root versions\n"    \
+	"  are withheld or not signed so. The new version number is printed.\n"
+#define DESC_ROTATE                                                                                \
+	"  key rotate-signing replaces the snapshot (sealer) signing key, stolen or lost: it\n"    \
+	"  writes the new sealer key file FILE (store id, master key, a new signing key and the\n" \
+	"  store's original key as 'origin'; mode 0600, must not exist), then a root version\n"    \
+	"  naming the new key and retiring the old one: snapshots it signed stay valid up to\n"    \
+	"  sequence SEQ (--valid-through: the last one known good), anything it signs later is\n"  \
+	"  refused. Signed by a threshold of the officers (--sign) like any root version; any\n"   \
+	"  credential opens the store. Last, the snapshot list and head are signed again with\n"   \
+	"  the new key, naming only snapshots up to SEQ. Readers that remembered a sequence\n"     \
+	"  pushed up by a thief start again from the new key's (fast-forward recovery).\n"
+
 static const char help[] =
     "NAME\n"
     "  embassy key - add, list, remove and change a store's key entries; quorum shares\n"
     "\n"
     "SYNOPSIS\n" SYNOPSIS_ADD SYNOPSIS_LIST SYNOPSIS_REMOVE SYNOPSIS_PASSWD SYNOPSIS_SHARE
-	SYNOPSIS_PIN "\n"
+	SYNOPSIS_PIN SYNOPSIS_ROOT SYNOPSIS_ROTATE "\n"
     "DESCRIPTION\n"
     "  A store's master key is kept in key entries under keys/, each opening it for one\n"
     "  recovery party: a passphrase, a recipient key file ('embassy keygen'), or a quorum\n"
     "  of M of N officers, each holding a recipient key file. 'embassy key SUB --help'\n"
     "  shows one subcommand.\n"
     "\n" DESC_ADD "\n" DESC_LIST "\n" DESC_REMOVE "\n" DESC_PASSWD "\n" DESC_SHARE "\n" DESC_PIN
-    "\n"
+    "\n" DESC_ROOT "\n" DESC_ROTATE "\n"
     "OPENING A STORE WITH A QUORUM\n"
     "  Officers together give their key files as repeated --key-file options; officers\n"
     "  apart give share files as repeated --share-file options; both mix. Fewer than M\n"
@@ -196,6 +226,11 @@ static int parse(struct cli_ctx *c, struct key_args *a, int argc, char **argv)
 	    {"json", no_argument, NULL, OPT_KJSON},
 	    {"new-passphrase-file", required_argument, NULL, OPT_NEW_PASS_FILE},
 	    {"new-passphrase-command", required_argument, NULL, OPT_NEW_PASS_CMD},
+	    {"sign", required_argument, NULL, OPT_ROOT_ONLY},
+	    {"threshold", required_argument, NULL, OPT_ROOT_ONLY},
+	    {"timestamp-key", required_argument, NULL, OPT_ROOT_ONLY},
+	    {"new-sealer-key", required_argument, NULL, OPT_ROOT_ONLY},
+	    {"valid-through", required_argument, NULL, OPT_ROOT_ONLY},
 	    {NULL, 0, NULL, 0}};
 	int opt, r;
 
@@ -247,6 +282,9 @@ static int parse(struct cli_ctx *c, struct key_args *a, int argc, char **argv)
 		case OPT_NEW_PASS_CMD:
 			a->new_pass_cmd = optarg;
 			break;
+		case OPT_ROOT_ONLY:
+			return opts_usage(c, "%s: only 'key root' and 'key rotate-signing' take it",
+					  argv[optind - 1]);
 		default:
 			return opts_bad(c, argv);
 		}
@@ -803,20 +841,42 @@ static int cmd_pin(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const char help_root[] = SUB_HELP(
+    "root - officers, threshold and timestamp key of the root document", SYNOPSIS_ROOT, DESC_ROOT,
+    "  embassy key root /srv/embassy --sealer-key sealer.key --threshold 2 \\\n"
+    "      --officer o1.sig.pub --officer o2.sig.pub --officer o3.sig.pub \\\n"
+    "      --timestamp-key ts.key.pub --sign o1.sig --sign o2.sig\n");
+static const char help_rotate[] =
+    SUB_HELP("rotate-signing - replace the snapshot signing key (an officer quorum)",
+	     SYNOPSIS_ROTATE, DESC_ROTATE,
+	     "  embassy key rotate-signing /srv/embassy --passphrase-file pass.txt \\\n"
+	     "      --new-sealer-key sealer2.key --valid-through 41 --sign o1.sig --sign o3.sig\n");
+
+static int cmd_root(int argc, char **argv)
+{
+	return key_cmd_root(argc, argv, help_root);
+}
+
+static int cmd_rotate(int argc, char **argv)
+{
+	return key_cmd_rotate(argc, argv, help_rotate);
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*run)(int argc, char **argv);
-	} subs[] = {{"add", cmd_add},	    {"list", cmd_list},	  {"remove", cmd_remove},
-		    {"passwd", cmd_passwd}, {"share", cmd_share}, {"pin", cmd_pin}};
+	} subs[] = {{"add", cmd_add},	    {"list", cmd_list},
+		    {"remove", cmd_remove}, {"passwd", cmd_passwd},
+		    {"share", cmd_share},   {"pin", cmd_pin},
+		    {"root", cmd_root},	    {"rotate-signing", cmd_rotate}};
 
 	if (argc >= 2 && !strcmp(argv[1], "--help") && optind == 0 && cli_introspecting())
 		return cmd_add(argc, argv); /* help --options key: the subcommands' shared table */
 	if (argc < 2) {
-		cli_error(
-		    "key needs a subcommand: add, list, remove, passwd, share or pin (see 'embassy "
-		    "key --help')");
+		cli_error("key needs a subcommand: add, list, remove, passwd, share, pin, root or "
+			  "rotate-signing (see 'embassy key --help')");
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
@@ -826,10 +886,9 @@ static int run(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (!strcmp(argv[1], subs[i].name))
 			return subs[i].run(argc - 1, argv + 1);
-	cli_error(
-	    "key has no subcommand '%s': add, list, remove, passwd, share or pin (see 'embassy "
-	    "key --help')",
-	    argv[1]);
+	cli_error("key has no subcommand '%s': add, list, remove, passwd, share, pin, root or "
+		  "rotate-signing (see 'embassy key --help')",
+		  argv[1]);
 	return EXIT_USAGE;
 }
 

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "hex.h"
+#include "keyfile.h"
 #include "secmem.h"
 #include "wrap.h"
 
@@ -26,6 +27,7 @@ static const char help[] =
     "\n"
     "SYNOPSIS\n"
     "  embassy keygen FILE [--trust FINGERPRINT]...\n"
+    "  embassy keygen --signing FILE\n"
     "\n"
     "DESCRIPTION\n"
     "  Writes a new X25519 key pair: the secret key file FILE (mode 0600) and the public\n"
@@ -46,11 +48,19 @@ static const char help[] =
     "  fingerprint 'embassy init' printed for the store); 'embassy key pin' adds one later.\n"
     "  A store opened with an anchored key file must be signed by an anchored key.\n"
     "\n"
+    "  With --signing it writes an Ed25519 signing key pair instead (FORMAT.md 19): an\n"
+    "  officer's key for signing root document versions ('embassy key root', 'key\n"
+    "  rotate-signing'), or the timestamp key of 'refresh-head --timestamp-key'.\n"
+    "\n"
+    "  FILE      embassy-signing-key-v1 / public <hex> / secret <hex>\n"
+    "  FILE.pub  embassy-signing-pub-v1 / public <hex>\n"
+    "\n"
     "  With -q the public key is not printed.\n"
     "\n"
     "OPTIONS\n"
     "  --trust FINGERPRINT     anchor FILE to this signing key (32 hex; repeatable, up to\n"
     "                          16)\n"
+    "  --signing               an Ed25519 signing key pair (officer or timestamp key)\n"
     "\n" CLI_HELP_GENERAL "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy keygen /media/token/officer1.key\n"
@@ -126,14 +136,49 @@ out:
 	return ret;
 }
 
+/* An officer's or the timestamp key: Ed25519, FILE (0600) and FILE.pub (FORMAT.md 19). */
+static int keygen_signing(const char *file, char pkhex[2 * RKEY_LEN + 1])
+{
+	uint8_t pk[SIGN_PK_LEN], *sk = secmem_alloc(SIGN_SK_LEN);
+	char *pubfile = NULL;
+	int err, ret = EXIT_FAIL;
+
+	if (!sk || asprintf(&pubfile, "%s.pub", file) < 0) {
+		pubfile = NULL;
+		cli_error("out of memory");
+		goto out;
+	}
+	if (access(pubfile, F_OK) == 0) {
+		cli_error("%s already exists; refusing to overwrite a key", pubfile);
+		goto out;
+	}
+	sign_keypair(pk, sk);
+	err = keyfile_write_signing(file, sk);
+	if (err < 0) {
+		cli_error("cannot write key file %s: %s%s", file, strerror(-err),
+			  err == -EEXIST ? "; refusing to overwrite a key" : "");
+		goto out;
+	}
+	chmod(pubfile, 0644); /* public: readable whatever the umask */
+	hex_encode(pk, SIGN_PK_LEN, pkhex);
+	ret = EXIT_OK;
+out:
+	secmem_free(sk);
+	free(pubfile);
+	return ret;
+}
+
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_OPTS_GENERAL, {"trust", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {CLI_OPTS_GENERAL,
+						 {"trust", required_argument, NULL, 't'},
+						 {"signing", no_argument, NULL, 's'},
+						 {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	char pkhex[2 * RKEY_LEN + 1];
 	const char *trust[MAX_TRUST];
 	size_t ntrust = 0;
+	bool signing = false;
 	int opt, r, ret;
 
 	opts_init(&c, "keygen");
@@ -143,6 +188,10 @@ static int run(int argc, char **argv)
 			return EXIT_USAGE;
 		if (r)
 			continue;
+		if (opt == 's') {
+			signing = true;
+			continue;
+		}
 		if (opt != 't')
 			return opts_bad(&c, argv);
 		if (strlen(optarg) != 32 || strspn(optarg, "0123456789abcdef") != 32)
@@ -156,7 +205,10 @@ static int run(int argc, char **argv)
 		return opts_help(&c);
 	if (argc - optind != 1)
 		return opts_usage(&c, "needs exactly one FILE");
-	ret = keygen(argv[optind], trust, ntrust, pkhex);
+	if (signing && ntrust)
+		return opts_usage(&c, "--signing takes no --trust (a signing key anchors nothing)");
+	ret = signing ? keygen_signing(argv[optind], pkhex)
+		      : keygen(argv[optind], trust, ntrust, pkhex);
 	if (ret == EXIT_OK && !cli_quiet())
 		printf("%s\n", pkhex);
 	return ret;

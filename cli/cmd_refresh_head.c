@@ -5,7 +5,7 @@
 
 #include "cli.h"
 
-enum { OPT_VALID_FOR = OPT_CMD_BASE, OPT_WITHOUT_STATE };
+enum { OPT_VALID_FOR = OPT_CMD_BASE, OPT_WITHOUT_STATE, OPT_TIMESTAMP_KEY };
 
 static const char help[] =
     "NAME\n"
@@ -14,13 +14,20 @@ static const char help[] =
     "SYNOPSIS\n"
     "  embassy refresh-head STORE --sealer-key FILE [--valid-for DURATION]\n"
     "                       [--without-state] [-q]\n"
+    "  embassy refresh-head STORE --timestamp-key FILE CREDENTIALS [--valid-for DURATION]\n"
+    "                       [--without-state] [-q]\n"
     "\n"
     "DESCRIPTION\n"
     "  The head pointer names the newest snapshot and carries an expiry time, so that a host\n"
     "  which keeps serving an old head forever (a freeze) is noticed: readers warn about an\n"
     "  expired head, and refuse it with --require-fresh. When nothing new is sealed for a\n"
     "  while, the sealer runs this (e.g. daily from cron) to re-sign the same head - same\n"
-    "  snapshot, same sequence number - with a new expiry. Only the sealer's identity can.\n"
+    "  snapshot, same sequence number - with a new expiry. Only the sealer's identity can,\n"
+    "  or, in a store with a root document (FORMAT.md 19), its timestamp key: then the\n"
+    "  cron host holds --timestamp-key FILE (from 'embassy keygen --signing') and a\n"
+    "  reader's credential, never the key that signs snapshots. A stolen timestamp key\n"
+    "  can keep an old head fresh (a freeze) but never name a snapshot the sealer did not\n"
+    "  sign.\n"
     "\n"
     "  Re-signing makes whatever head the host serves fresh again, so it is refused when\n"
     "  that head is older than what the sealer published: below the sequence remembered in\n"
@@ -31,11 +38,13 @@ static const char help[] =
     "  unless given --without-state.\n"
     "\n"
     "OPTIONS\n"
+    "  --timestamp-key FILE  sign with this timestamp key (the one the store's root\n"
+    "                        document names) instead of the sealer key\n"
     "  --valid-for DURATION  how long the head stays fresh: 7d (default), 12h, 90m, 3600s\n"
     "  --without-state       run although this host remembers nothing of the store: only\n"
     "                        after checking with 'embassy snapshots' that the head the\n"
     "                        host serves is the newest snapshot\n"
-    "\n" CLI_HELP_SEALER "\n" CLI_HELP_STORE "\n" CLI_HELP_TRUST "\n" CLI_HELP_GENERAL
+    "\n" CLI_HELP_CREDENTIALS "\n" CLI_HELP_STORE "\n" CLI_HELP_TRUST "\n" CLI_HELP_GENERAL
     "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy refresh-head /srv/embassy --sealer-key /etc/embassy/sealer.key --valid-for 2d\n";
@@ -43,18 +52,19 @@ static const char help[] =
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    CLI_OPTS_SEALER,
+	    CLI_OPTS_CREDENTIALS,
 	    CLI_OPTS_STORE,
 	    CLI_OPTS_TRUST,
 	    CLI_OPTS_GENERAL,
 	    {"valid-for", required_argument, NULL, OPT_VALID_FOR},
 	    {"without-state", no_argument, NULL, OPT_WITHOUT_STATE},
+	    {"timestamp-key", required_argument, NULL, OPT_TIMESTAMP_KEY},
 	    {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	struct store *s = NULL;
 	struct head h;
 	int64_t valid = 7 * 24 * 3600;
-	const char *url;
+	const char *url, *ts_key = NULL;
 	bool without_state = false;
 	int opt, r, ret, err;
 	char t[48];
@@ -70,6 +80,10 @@ static int run(int argc, char **argv)
 			without_state = true;
 			continue;
 		}
+		if (opt == OPT_TIMESTAMP_KEY) {
+			ts_key = optarg;
+			continue;
+		}
 		if (opt != OPT_VALID_FOR)
 			return opts_bad(&c, argv);
 		if (opts_parse_duration(optarg, &valid) < 0 || valid <= 0)
@@ -82,9 +96,17 @@ static int run(int argc, char **argv)
 		return EXIT_USAGE;
 	if (argc != optind)
 		return opts_usage(&c, "needs exactly one STORE");
-	ret = cli_open_store(&c, url, true, &s);
+	if (ts_key && c.sealer_key)
+		return opts_usage(&c, "give --sealer-key or --timestamp-key, not both");
+	ret = cli_open_store(&c, url, !ts_key, &s);
 	if (ret != EXIT_OK)
 		return ret;
+	err = ts_key ? store_set_timestamp_key(s, ts_key) : 0;
+	if (err < 0) {
+		cli_error("%s cannot refresh the head of store %s (see above)", ts_key, url);
+		store_close(s);
+		return err == -ENOMEM ? EXIT_FAIL : EXIT_AUTH;
+	}
 	err = store_refresh_head(s, valid, without_state, &h);
 	if (err == -ENOENT) {
 		cli_error("store %s has no snapshot yet: nothing to refresh", url);

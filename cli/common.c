@@ -69,6 +69,7 @@ int cli_exit_for(int err)
 	case 0:
 		return EXIT_OK;
 	case -EKEYREJECTED:
+	case -EKEYREVOKED: /* a sealer key retired by a root document rotation */
 	case -ENOKEY:
 	case -EPERM:
 	case -EACCES:
@@ -81,6 +82,7 @@ int cli_exit_for(int err)
 	case -ESTALE:	   /* rolled-back head pointer */
 	case -EKEYEXPIRED: /* expired head with --require-fresh */
 	case -E2BIG:	   /* a host listing more names than any real store has */
+	case -ELOOP:	   /* more root document versions than a reader walks */
 		return EXIT_INTEGRITY;
 	case -EIO:
 	case -ETIMEDOUT:

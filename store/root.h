@@ -26,7 +26,7 @@
 #define ROOT_SIGS_MAX	   64	       /* signatures carried by one version */
 #define ROOT_RETIRED_MAX   64	       /* retired snapshot keys carried along */
 #define ROOT_OBJECT_MAX	   (64 * 1024) /* one roots/<version> object, as fetched */
-#define ROOT_CHAIN_MAX	   256	       /* versions a reader walks (a hostile host: bounded) */
+#define ROOT_CHAIN_MAX	   256	       /* versions a reader walks (beyond: -ELOOP) */
 #define ROOT_VERSION_LIMIT INT64_MAX   /* versions are 1 … 2^63 − 1 */
 
 struct root_retired {

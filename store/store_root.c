@@ -72,7 +72,7 @@ static int walk(struct store *s, uint64_t known, struct root *cur, struct root *
 				root_clear(&next);
 			log_err("store %s: more than %d root document versions: refusing",
 				s->store_id_hex, ROOT_CHAIN_MAX);
-			return -E2BIG;
+			return -ELOOP;
 		}
 		ret = fetch_root(s, cur->version + 1, &next);
 		if (ret == -ENOENT)
@@ -117,10 +117,12 @@ static int check_state(struct store *s, uint64_t known, const char *known_hash,
 		return 0;
 	root_hash(cur, h);
 	hex_encode(h, 32, hex);
-	/* a new snapshot key: its sequence numbers and list generations start afresh */
-	reset = memcmp(known ? at_known->snapshot_pk : s->sign_pk, cur->snapshot_pk, SIGN_PK_LEN);
+	/* a new snapshot or timestamp key (a rotation after a theft): the sequence numbers and
+	 * list generations the old keys may have pushed up start afresh */
+	reset = memcmp(known ? at_known->snapshot_pk : s->sign_pk, cur->snapshot_pk, SIGN_PK_LEN) ||
+		(known && memcmp(at_known->timestamp_pk, cur->timestamp_pk, SIGN_PK_LEN));
 	if (reset)
-		log_info("store %s: root document version %llu rotated the snapshot key: the "
+		log_info("store %s: root document version %llu rotated the signing keys: the "
 			 "remembered sequence starts again",
 			 s->store_id_hex, (unsigned long long)cur->version);
 	return trust_root_advance(&s->trust, s->store_id_hex, s->sign_pk, cur->version, hex, reset);

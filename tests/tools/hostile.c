@@ -26,6 +26,13 @@
  *   hostile twin-store SRC DST --sealer-key F --out-sealer-key F2 --passphrase-file P
  *       a store with the same master and signing keys, another store id
  *   hostile copy-from-store SRC DST OBJECT
+ *   hostile sign-head STORE --passphrase-file P --key F --seq N --snapshot ID --expires-in S
+ *       a head pointer on chosen fields signed with any key F (a sealer key file, or a
+ *       signing key file: a stolen timestamp or retired sealer key), the list kept
+ *   hostile forge-root STORE --passphrase-file P --snapshot-key F --sign F... [--officer F]...
+ *       the next root document version (FORMAT.md 19) naming F's key as the snapshot key and
+ *       the given officers (default: the signers), threshold 1, signed by every --sign key
+ *       file (sealer or signing), written without any chain check
  * Exit status: 0, or 1 with a message. */
 #include <errno.h>
 #include <sodium.h>
@@ -38,6 +45,7 @@
 #include "hex.h"
 #include "keyfile.h"
 #include "refjson.h"
+#include "root.h"
 #include "secmem.h"
 #include "snaplist.h"
 #include "store_int.h"
@@ -635,6 +643,111 @@ static int cmd_forge_head(int argc, char **argv)
 	return ret ? die("forge-head", ret) : 0;
 }
 
+/* ---- sign-head, forge-root: a stolen key and the host together ---- */
+
+/* The secret key of a sealer key file or a signing key file. */
+static int load_sk(const char *path, uint8_t sk[SIGN_SK_LEN], uint8_t pk[SIGN_PK_LEN])
+{
+	struct keyfile kf;
+	int ret = path ? keyfile_load(path, &kf) : -EINVAL;
+	if (ret)
+		return ret;
+	if (kf.kind == KEYFILE_SEALER || kf.kind == KEYFILE_SIGNING) {
+		memcpy(sk, kf.secret, SIGN_SK_LEN);
+		memcpy(pk, kf.pub, SIGN_PK_LEN);
+	} else {
+		ret = -EBADMSG;
+	}
+	keyfile_clear(&kf);
+	return ret;
+}
+
+static int cmd_sign_head(int argc, char **argv)
+{
+	const char *seq = opt(argc, argv, "--seq"), *exp = opt(argc, argv, "--expires-in");
+	const char *snap = opt(argc, argv, "--snapshot");
+	uint8_t *sk = secmem_alloc(SIGN_SK_LEN), pk[SIGN_PK_LEN];
+	char snaphex[2 * ID_LEN + 1], list[2 * ID_LEN + 1], *env = NULL;
+	struct store *s;
+	struct head h = {0};
+	json_t *b;
+	int ret;
+
+	if (!seq || !exp || !snap || strlen(snap) != 2 * ID_LEN || !sk)
+		return die("usage: sign-head STORE --passphrase-file P --key F --seq N "
+			   "--snapshot ID --expires-in S",
+			   0);
+	ret = load_sk(opt(argc, argv, "--key"), sk, pk);
+	if (ret)
+		return die("--key", ret);
+	ret = open_reader(argv[2], opt(argc, argv, "--passphrase-file"), &s);
+	if (ret)
+		return die("open", ret);
+	if (store_read_head(s, &h)) /* keep the list the head names, if it verifies */
+		memset(&h, 0, sizeof(h));
+	snprintf(snaphex, sizeof(snaphex), "%s", snap);
+	b = json_pack("{s:i s:s s:I s:s s:I s:I}", "v", 1, "store_id", s->store_id_hex, "seq",
+		      (json_int_t)strtoull(seq, NULL, 0), "snapshot", snaphex, "time",
+		      (json_int_t)now_ns(), "expires",
+		      (json_int_t)(now_ns() + strtoll(exp, NULL, 0) * 1000000000LL));
+	if (b && h.has_list) {
+		hex_encode(h.list, ID_LEN, list);
+		json_object_set_new(b, "gen", json_integer((json_int_t)h.gen));
+		json_object_set_new(b, "list", json_string(list));
+	}
+	ret = b ? store_envelope_sign(sk, s->format, SIGCTX_HEAD, b, &env) : -ENOMEM;
+	if (!ret)
+		ret = remote_put(s->remote, HEAD_KEY, env, strlen(env), 0);
+	free(env);
+	json_decref(b);
+	store_close(s);
+	secmem_free(sk);
+	return ret ? die("sign-head", ret) : 0;
+}
+
+static int cmd_forge_root(int argc, char **argv)
+{
+	uint8_t *sk = secmem_alloc(SIGN_SK_LEN), pk[SIGN_PK_LEN];
+	struct store *s;
+	struct root r = {0};
+	char key[32], *env = NULL;
+	int ret = open_reader(argv[2], opt(argc, argv, "--passphrase-file"), &s);
+
+	if (ret || !sk)
+		return die("open (forge-root STORE --passphrase-file P ...)", ret);
+	memcpy(r.store_id, s->store_id, STORE_ID_LEN);
+	r.version = s->root ? s->root->version + 1 : 1;
+	r.time_ns = now_ns();
+	r.threshold = 1;
+	ret = load_sk(opt(argc, argv, "--snapshot-key"), sk, r.snapshot_pk);
+	randombytes_buf(r.timestamp_pk, SIGN_PK_LEN);
+	for (int i = 0; !ret && i + 1 < argc; i++) {
+		if (!strcmp(argv[i], "--officer") ||
+		    (!strcmp(argv[i], "--sign") && !opt(argc, argv, "--officer"))) {
+			ret = load_sk(argv[i + 1], sk, pk);
+			if (!ret && r.nofficers < ROOT_OFFICERS_MAX)
+				memcpy(r.officers[r.nofficers++], pk, SIGN_PK_LEN);
+		}
+	}
+	if (!ret)
+		ret = root_seal_body(&r);
+	for (int i = 0; !ret && i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--sign") && !(ret = load_sk(argv[i + 1], sk, pk)))
+			ret = root_sign(&r, sk);
+	if (!ret)
+		ret = root_envelope(&r, &env);
+	root_object_name(r.version, key);
+	if (!ret)
+		ret = remote_put(s->remote, key, env, strlen(env), REMOTE_CREATE_ONLY);
+	if (!ret)
+		printf("%s\n", key);
+	free(env);
+	root_clear(&r);
+	store_close(s);
+	secmem_free(sk);
+	return ret ? die("forge-root", ret) : 0;
+}
+
 /* ---- hostile-tree: well-signed snapshots with malicious directory records ---- */
 
 struct hctx {
@@ -962,8 +1075,12 @@ int main(int argc, char **argv)
 		return cmd_hostile_tree(argc, argv);
 	if (!strcmp(c, "twin-store"))
 		return cmd_twin(argc, argv);
+	if (!strcmp(c, "sign-head"))
+		return cmd_sign_head(argc, argv);
+	if (!strcmp(c, "forge-root"))
+		return cmd_forge_root(argc, argv);
 	fprintf(stderr, "usage: hostile flip|truncate|append|copy-from-store|swap-records|"
 			"list-records|list-frames|forge-snapshot|forge-head|hostile-tree|twin-"
-			"store STORE ...\n");
+			"store|sign-head|forge-root STORE ...\n");
 	return 2;
 }

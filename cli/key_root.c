@@ -1,0 +1,410 @@
+/* key root, key rotate-signing: the store's root document — officers, threshold, snapshot
+ * and timestamp keys — and the rotation of a stolen or lost snapshot (sealer) key confirmed
+ * by an officer quorum (docs/KEYS.md 4.10–4.12, docs/FORMAT.md 19). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "hex.h"
+#include "key_root.h"
+#include "keyfile.h"
+#include "root.h"
+#include "secmem.h"
+#include "snaplist.h"
+#include "store_write.h"
+
+enum {
+	OPT_R_OFFICER = OPT_CMD_BASE + 40,
+	OPT_R_THRESHOLD,
+	OPT_R_SIGN,
+	OPT_R_TIMESTAMP,
+	OPT_R_NEW_SEALER,
+	OPT_R_VALID_THROUGH,
+};
+
+struct root_args {
+	const char *officers[ROOT_OFFICERS_MAX], *signers[ROOT_SIGS_MAX];
+	size_t nofficers, nsigners;
+	uint64_t threshold, valid_through;
+	bool has_valid_through;
+	const char *timestamp, *new_sealer;
+};
+
+static int parse(struct cli_ctx *c, struct root_args *a, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    CLI_COMMON_OPTIONS,
+	    {"officer", required_argument, NULL, OPT_R_OFFICER},
+	    {"threshold", required_argument, NULL, OPT_R_THRESHOLD},
+	    {"sign", required_argument, NULL, OPT_R_SIGN},
+	    {"timestamp-key", required_argument, NULL, OPT_R_TIMESTAMP},
+	    {"new-sealer-key", required_argument, NULL, OPT_R_NEW_SEALER},
+	    {"valid-through", required_argument, NULL, OPT_R_VALID_THROUGH},
+	    {NULL, 0, NULL, 0}};
+	int opt, r;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		if ((r = opts_common(c, opt, optarg)) < 0)
+			return EXIT_USAGE;
+		if (r)
+			continue;
+		switch (opt) {
+		case OPT_R_OFFICER:
+			if (a->nofficers == ROOT_OFFICERS_MAX)
+				return opts_usage(c, "at most %d --officer", ROOT_OFFICERS_MAX);
+			a->officers[a->nofficers++] = optarg;
+			break;
+		case OPT_R_SIGN:
+			if (a->nsigners == ROOT_SIGS_MAX - 1)
+				return opts_usage(c, "at most %d --sign", ROOT_SIGS_MAX - 1);
+			a->signers[a->nsigners++] = optarg;
+			break;
+		case OPT_R_THRESHOLD:
+			if (opts_parse_u64(optarg, ROOT_OFFICERS_MAX, &a->threshold) < 0 ||
+			    a->threshold < 1)
+				return opts_usage(c, "--threshold needs a number (1..%d), not '%s'",
+						  ROOT_OFFICERS_MAX, optarg);
+			break;
+		case OPT_R_TIMESTAMP:
+			a->timestamp = optarg;
+			break;
+		case OPT_R_NEW_SEALER:
+			a->new_sealer = optarg;
+			break;
+		case OPT_R_VALID_THROUGH:
+			if (opts_parse_u64(optarg, INT64_MAX, &a->valid_through) < 0)
+				return opts_usage(
+				    c, "--valid-through needs a sequence number, not '%s'", optarg);
+			a->has_valid_through = true;
+			break;
+		default:
+			return opts_bad(c, argv);
+		}
+	}
+	return EXIT_OK;
+}
+
+/* The public half of a signing key file (either file of 'keygen --signing'). */
+static int load_pub(const char *path, uint8_t pk[SIGN_PK_LEN])
+{
+	struct keyfile kf;
+	int err = keyfile_load(path, &kf);
+	if (!err && kf.kind != KEYFILE_SIGNING && kf.kind != KEYFILE_SIGNING_PUB)
+		err = -EBADMSG;
+	if (err) {
+		cli_error("%s: %s", path,
+			  err == -EBADMSG ? "not a signing key file ('embassy keygen --signing')"
+					  : strerror(-err));
+		return err == -EPERM || err == -EBADMSG ? EXIT_AUTH : EXIT_FAIL;
+	}
+	memcpy(pk, kf.pub, SIGN_PK_LEN);
+	keyfile_clear(&kf);
+	return EXIT_OK;
+}
+
+static int sign_with(struct root *r, const char *path)
+{
+	struct keyfile kf;
+	int err = keyfile_load(path, &kf);
+	if (!err && kf.kind != KEYFILE_SIGNING)
+		err = -EBADMSG;
+	if (!err)
+		err = root_sign(r, kf.secret);
+	keyfile_clear(&kf);
+	if (err) {
+		cli_error("%s: %s", path,
+			  err == -EBADMSG ? "not an officer's signing key file ('embassy keygen "
+					    "--signing')"
+			  : err == -EPERM ? "readable by group or others; run 'chmod 600' on it"
+					  : strerror(-err));
+		return EXIT_AUTH;
+	}
+	return EXIT_OK;
+}
+
+/* The next version's fields: the current version's, changed by the options. */
+static int build(const struct cli_ctx *c, const struct root_args *a, struct store *s,
+		 struct root *r)
+{
+	const struct root *cur = store_root(s);
+	struct timespec now;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	hex_decode(store_id_hex(s), r->store_id, STORE_ID_LEN);
+	r->version = cur ? cur->version + 1 : 1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	r->time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	memcpy(r->snapshot_pk, store_sign_pk(s), SIGN_PK_LEN);
+	if (cur) {
+		memcpy(r->timestamp_pk, cur->timestamp_pk, SIGN_PK_LEN);
+		memcpy(r->officers, cur->officers, sizeof(r->officers));
+		r->nofficers = cur->nofficers;
+		r->threshold = cur->threshold;
+		memcpy(r->retired, cur->retired, sizeof(r->retired));
+		r->nretired = cur->nretired;
+	} else if (!a->nofficers || !a->threshold || !a->timestamp) {
+		return opts_usage(c, "the first root document needs --officer (each officer's "
+				     "signing .pub), --threshold and --timestamp-key");
+	}
+	if (a->timestamp && (ret = load_pub(a->timestamp, r->timestamp_pk)) != EXIT_OK)
+		return ret;
+	if (a->nofficers) {
+		r->nofficers = (unsigned)a->nofficers;
+		for (size_t i = 0; i < a->nofficers; i++)
+			if ((ret = load_pub(a->officers[i], r->officers[i])) != EXIT_OK)
+				return ret;
+	}
+	if (a->threshold)
+		r->threshold = (unsigned)a->threshold;
+	return EXIT_OK;
+}
+
+/* Retire the current snapshot key (valid through seq) and name new_pk instead. */
+static int retire(struct root *r, const uint8_t old[SIGN_PK_LEN], uint64_t seq,
+		  const uint8_t new_pk[SIGN_PK_LEN])
+{
+	if (r->nretired == ROOT_RETIRED_MAX) {
+		cli_error("the root document already retired %d snapshot keys", ROOT_RETIRED_MAX);
+		return EXIT_FAIL;
+	}
+	memcpy(r->retired[r->nretired].pk, old, SIGN_PK_LEN);
+	r->retired[r->nretired++].max_seq = seq;
+	memcpy(r->snapshot_pk, new_pk, SIGN_PK_LEN);
+	return EXIT_OK;
+}
+
+static int seal_and_sign(const struct root_args *a, struct store *s, struct root *r)
+{
+	int ret;
+	if (root_seal_body(r)) {
+		cli_error("the new root document is inconsistent: 1 <= threshold <= officers, "
+			  "distinct officers, and officer, snapshot and timestamp keys all "
+			  "different");
+		return EXIT_USAGE;
+	}
+	if (r->version == 1 && store_sign_sk(s) && root_sign(r, store_sign_sk(s)))
+		return EXIT_FAIL; /* the origin vouches for version 1 */
+	for (size_t i = 0; i < a->nsigners; i++)
+		if ((ret = sign_with(r, a->signers[i])) != EXIT_OK)
+			return ret;
+	return EXIT_OK;
+}
+
+static int put(struct store *s, const struct root *r, const char *url)
+{
+	int err = store_root_put(s, r);
+	if (err == -EBADMSG) {
+		cli_error("root document version %llu of %s is not signed as required: version 1 "
+			  "by the sealer key and a threshold of its officers, a later one by a "
+			  "threshold of the current officers and a threshold of its own (--sign)",
+			  (unsigned long long)r->version, url);
+		return EXIT_AUTH;
+	}
+	if (err == -EEXIST) {
+		cli_error("root document version %llu of %s exists already (another change?)",
+			  (unsigned long long)r->version, url);
+		return EXIT_FAIL;
+	}
+	if (err < 0) {
+		cli_error("cannot write the root document of %s: %s", url, strerror(-err));
+		return cli_exit_for(err);
+	}
+	return EXIT_OK;
+}
+
+/* ---- the list and head under the new snapshot key ---- */
+
+static int republish(struct store *s, const struct snaplist *cur, uint64_t through)
+{
+	struct snaplist next = {0};
+	const struct snaplist_snap *nw;
+	struct head h = {0};
+	struct timespec now;
+	char *obj = NULL, key[40];
+	size_t len;
+	int ret = snaplist_copy(&next, cur);
+
+	for (size_t i = next.nsnaps; !ret && i-- > 0;)
+		if (next.snaps[i].seq > through)
+			snaplist_remove(&next, next.snaps[i].id);
+	if (!ret && !(nw = snaplist_newest(&next))) {
+		cli_error(
+		    "no snapshot with a sequence up to %llu: nothing for the new head to name",
+		    (unsigned long long)through);
+		ret = -ENOENT;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	next.time_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	/* the next free generation: the thief may have taken some beyond the head */
+	for (int tries = 0; !ret && tries < 64; tries++) {
+		next.gen = cur->gen + 1 + (uint64_t)tries;
+		free(obj);
+		ret = snaplist_encode(s, &next, &obj, &len);
+		snaplist_key(next.gen, key);
+		if (!ret)
+			ret = remote_put(store_remote(s), key, obj, len, REMOTE_CREATE_ONLY);
+		if (ret != -EEXIST)
+			break;
+	}
+	if (!ret) {
+		nw = snaplist_newest(&next);
+		h.seq = nw->seq;
+		memcpy(h.snapshot, nw->id, ID_LEN);
+		h.time_ns = next.time_ns;
+		h.expires_ns = h.time_ns + 7 * 24 * 3600 * 1000000000LL;
+		h.has_list = true;
+		h.gen = next.gen;
+		snaplist_hash((const uint8_t *)obj, len, h.list);
+		ret = store_write_head(s, &h);
+	}
+	if (!ret)
+		cli_note(
+		    "snapshot list generation %llu and head (sequence %llu) signed with the new "
+		    "key: %zu snapshot(s) kept",
+		    (unsigned long long)h.gen, (unsigned long long)h.seq, next.nsnaps);
+	free(obj);
+	snaplist_clear(&next);
+	return ret;
+}
+
+/* A new snapshot key: the new sealer key file first (a root naming a key nobody holds would
+ * leave the store unsealable), then the root, then the list and head under the new key. */
+static int rotate(const struct cli_ctx *c, const struct root_args *a, struct store *s,
+		  struct root *r, const char *url)
+{
+	uint8_t new_pk[SIGN_PK_LEN], *new_sk = secmem_alloc(SIGN_SK_LEN), sid[STORE_ID_LEN];
+	struct snaplist cur = {0};
+	struct head h;
+	struct store_auth au = {.trust = &c->trust, .sealer_key = a->new_sealer};
+	struct store *s2 = NULL;
+	struct stat st;
+	int ret = EXIT_FAIL, err;
+
+	if (!new_sk)
+		goto out;
+	if (lstat(a->new_sealer, &st) == 0) {
+		cli_error("%s exists; refusing to overwrite a key", a->new_sealer);
+		goto out;
+	}
+	/* the list the head names, verified under the current root; not the head's own claims
+	 * (a thief's head may name a snapshot it made, with any sequence): only entries up to
+	 * --valid-through are carried over */
+	err = store_read_head(s, &h);
+	if (!err && h.has_list)
+		err = snaplist_fetch(s, h.gen, h.list, &cur);
+	else if (!err)
+		cli_warn("the head of %s names no snapshot list: seal with the new key to publish "
+			 "one",
+			 url);
+	if (err < 0 && err != -ENOENT) {
+		cli_error("cannot read the snapshot list of %s: %s", url, strerror(-err));
+		ret = cli_exit_for(err);
+		goto out;
+	}
+	sign_keypair(new_pk, new_sk);
+	if ((ret = retire(r, store_sign_pk(s), a->valid_through, new_pk)) != EXIT_OK)
+		goto out;
+	if ((ret = seal_and_sign(a, s, r)) != EXIT_OK)
+		goto out;
+	hex_decode(store_id_hex(s), sid, STORE_ID_LEN);
+	err = keyfile_write_sealer_origin(a->new_sealer, sid, keys_master(store_keys(s)), new_sk,
+					  store_anchor_pk(s));
+	if (err < 0) {
+		cli_error("cannot write the new sealer key file %s: %s", a->new_sealer,
+			  strerror(-err));
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	if ((ret = put(s, r, url)) != EXIT_OK) {
+		unlink(a->new_sealer); /* names a key no root does */
+		goto out;
+	}
+	cli_note("root document version %llu: new snapshot key, the old one valid through "
+		 "sequence %llu; new sealer key file %s",
+		 (unsigned long long)r->version, (unsigned long long)a->valid_through,
+		 a->new_sealer);
+	err = store_open(url, &c->ro, &au, &s2);
+	if (!err && cur.nsnaps)
+		err = republish(s2, &cur, a->valid_through);
+	if (err < 0) {
+		cli_error("the rotation is written, but the snapshot list and head under the new "
+			  "key are not (%s): seal with %s to publish them",
+			  strerror(-err), a->new_sealer);
+		ret = cli_exit_for(err);
+	}
+out:
+	store_close(s2);
+	snaplist_clear(&cur);
+	secmem_free(new_sk);
+	return ret;
+}
+
+static int run_root(int argc, char **argv, const char *help, bool rotation)
+{
+	struct cli_ctx c;
+	struct root_args a = {0};
+	struct store *s = NULL;
+	struct root r = {0};
+	const char *url;
+	int ret;
+
+	opts_init(&c, "key");
+	ret = parse(&c, &a, argc, argv);
+	if (ret != EXIT_OK)
+		return ret;
+	if (c.help) {
+		fputs(help, stdout);
+		return EXIT_OK;
+	}
+	if (argc - optind != 1)
+		return opts_usage(&c, "needs exactly one STORE");
+	url = argv[optind];
+	if (rotation && (!a.new_sealer || !a.has_valid_through))
+		return opts_usage(&c, "rotate-signing needs --new-sealer-key FILE and "
+				      "--valid-through SEQ");
+	if (!rotation && (a.new_sealer || a.has_valid_through))
+		return opts_usage(&c, "key root takes no --new-sealer-key or --valid-through (see "
+				      "'key rotate-signing')");
+	if (!a.nsigners)
+		return opts_usage(&c, "needs the officers' signing key files (--sign)");
+	ret = cli_open_store(&c, url, false, &s);
+	if (ret != EXIT_OK)
+		return ret;
+	if (rotation && !store_root(s)) {
+		cli_error("store %s has no root document: make one first ('embassy key root')",
+			  url);
+		ret = EXIT_FAIL;
+	} else if (!rotation && !store_root(s) && !store_can_seal(s)) {
+		cli_error("the first root document of %s needs the sealer key (--sealer-key)", url);
+		ret = EXIT_AUTH;
+	} else if ((ret = build(&c, &a, s, &r)) == EXIT_OK) {
+		if (rotation)
+			ret = rotate(&c, &a, s, &r, url);
+		else if ((ret = seal_and_sign(&a, s, &r)) == EXIT_OK &&
+			 (ret = put(s, &r, url)) == EXIT_OK)
+			cli_note("root document version %llu written: %u officer(s), threshold %u",
+				 (unsigned long long)r.version, r.nofficers, r.threshold);
+	}
+	if (ret == EXIT_OK && !cli_quiet())
+		printf("%llu\n", (unsigned long long)r.version);
+	root_clear(&r);
+	store_close(s);
+	return ret;
+}
+
+int key_cmd_root(int argc, char **argv, const char *help)
+{
+	return run_root(argc, argv, help, false);
+}
+
+int key_cmd_rotate(int argc, char **argv, const char *help)
+{
+	return run_root(argc, argv, help, true);
+}
