@@ -95,8 +95,10 @@ static int load_pub(const char *path, uint8_t pk[SIGN_PK_LEN])
 {
 	struct keyfile kf;
 	int err = keyfile_load(path, &kf);
-	if (!err && kf.kind != KEYFILE_SIGNING && kf.kind != KEYFILE_SIGNING_PUB)
+	if (!err && kf.kind != KEYFILE_SIGNING && kf.kind != KEYFILE_SIGNING_PUB) {
+		keyfile_clear(&kf); /* another kind of key file: its secret is freed too */
 		err = -EBADMSG;
+	}
 	if (err) {
 		cli_error("%s: %s", path,
 			  err == -EBADMSG ? "not a signing key file ('embassy keygen --signing')"

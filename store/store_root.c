@@ -16,26 +16,6 @@
 #include "secmem.h"
 #include "store_int.h"
 
-static int fetch_root(struct store *s, uint64_t version, struct root *out)
-{
-	char key[32];
-	uint8_t *data = NULL;
-	size_t n;
-	int ret;
-
-	root_object_name(version, key);
-	ret = remote_get(s->remote, key, 0, 0, ROOT_OBJECT_MAX, &data, &n);
-	if (ret)
-		return ret;
-	ret = root_decode(data, n, out);
-	if (ret == -EBADMSG)
-		log_err("%s: root document is malformed", key);
-	if (!ret)
-		remote_keep(s->remote, key, data, n); /* checked below; offline mounts need it */
-	free(data);
-	return ret;
-}
-
 static int chain_bad(const char *sid, uint64_t version)
 {
 	log_err("store %s: root document version %llu does not verify (not signed by the "
@@ -45,16 +25,48 @@ static int chain_bad(const char *sid, uint64_t version)
 	return -EBADMSG;
 }
 
+/* Fetch, parse and check one version (after prev; prev NULL: version 1 against the pinned
+ * key). Only a version that verified is kept by the mount's metadata mirror; a local copy
+ * that fails is fetched once more from the store (remote.h: remote_reject). */
+static int fetch_checked(struct store *s, uint64_t version, const struct root *prev,
+			 struct root *out)
+{
+	char key[32];
+	uint8_t *data = NULL;
+	size_t n;
+	int ret;
+
+	root_object_name(version, key);
+	for (int again = 1; again >= 0; again--) {
+		ret = remote_get(s->remote, key, 0, 0, ROOT_OBJECT_MAX, &data, &n);
+		if (ret)
+			return ret;
+		ret = root_decode(data, n, out);
+		if (!ret && (prev ? root_verify_next(prev, out)
+				  : root_verify_first(out, s->store_id, s->sign_pk))) {
+			root_clear(out);
+			ret = -EBADMSG;
+		}
+		if (!ret)
+			remote_keep(s->remote, key, data, n);
+		free(data);
+		data = NULL;
+		if (ret != -EBADMSG || !again || !remote_reject(s->remote, key))
+			break;
+	}
+	if (ret == -EBADMSG)
+		chain_bad(s->store_id_hex, version);
+	return ret;
+}
+
 /* Walk 1 … newest; *at_known: a copy of version `known` (to compare with the state). */
 static int walk(struct store *s, uint64_t known, struct root *cur, struct root *at_known)
 {
 	struct root next;
-	int ret = fetch_root(s, 1, cur);
+	int ret = fetch_checked(s, 1, NULL, cur);
 
 	if (ret)
 		return ret;
-	if (root_verify_first(cur, s->store_id, s->sign_pk))
-		return chain_bad(s->store_id_hex, 1);
 	for (;;) {
 		if (cur->version == known) {
 			*at_known = *cur;
@@ -65,24 +77,23 @@ static int walk(struct store *s, uint64_t known, struct root *cur, struct root *
 		}
 		if (cur->version >= ROOT_CHAIN_MAX) {
 			/* more would be fetched without bound: refuse rather than stop short */
-			ret = fetch_root(s, cur->version + 1, &next);
+			char key[32];
+			uint8_t *d = NULL;
+			size_t n;
+			root_object_name(cur->version + 1, key);
+			ret = remote_get(s->remote, key, 0, 0, ROOT_OBJECT_MAX, &d, &n);
+			free(d);
 			if (ret == -ENOENT)
 				return 0;
-			if (!ret)
-				root_clear(&next);
 			log_err("store %s: more than %d root document versions: refusing",
 				s->store_id_hex, ROOT_CHAIN_MAX);
 			return -ELOOP;
 		}
-		ret = fetch_root(s, cur->version + 1, &next);
+		ret = fetch_checked(s, cur->version + 1, cur, &next);
 		if (ret == -ENOENT)
 			return 0;
 		if (ret)
 			return ret;
-		if (root_verify_next(cur, &next)) {
-			root_clear(&next);
-			return chain_bad(s->store_id_hex, cur->version + 1);
-		}
 		root_clear(cur);
 		*cur = next;
 	}

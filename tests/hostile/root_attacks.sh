@@ -4,7 +4,8 @@
 # by the host together with a stolen key:
 #  - a forged rotation: version 2 naming the thief's officers and keeping the stolen sealer
 #    key, signed by them and by that key, planted by the host: refused (7), nothing read;
-#    removed again: the store reads as before;
+#    removed again: the store reads as before, also for a mount whose metadata mirror saw
+#    the forged version (only verified versions are kept; offline mounts walk the chain);
 #  - the root document withheld (newest version, or all of it): refused (7) by a reader
 #    that saw it;
 #  - a stolen timestamp key can freeze, not forge: a fresh head naming the older snapshot
@@ -34,8 +35,25 @@ for cmd in "snapshots $STORE" "ls $STORE latest"; do
 	[ "$RC" -eq 7 ] || fail "$cmd with a forged root version: exit $RC, want 7"
 	assert_grep 'does not verify' "$T/err"
 done
+if have_mount; then # the mount's metadata mirror must not keep the forged version
+	mkdir -p "$T/mnt"
+	MOUNTS+=("$T/mnt")
+	run "$EMBASSY" mount "$STORE" "$T/mnt" --passphrase-file "$PASSFILE" --cache-dir "$T/cache"
+	no_crash mount
+	[ "$RC" -eq 7 ] || fail "mount with a forged root version: exit $RC, want 7"
+fi
 rm "$STORE/roots/0000000000000002"
 expect_rc 0 em_read snapshots "$STORE"
+if have_mount; then
+	run "$EMBASSY" mount "$STORE" "$T/mnt" --passphrase-file "$PASSFILE" --cache-dir "$T/cache"
+	[ "$RC" -eq 0 ] || fail "the host removed the forged version, the mount still refuses: $(cat "$T/err")"
+	[ -d "$T/mnt/latest" ] || fail "the remount shows no latest/"
+	fusermount3 -u "$T/mnt"
+	run "$EMBASSY" mount "$STORE" "$T/mnt" --passphrase-file "$PASSFILE" --cache-dir "$T/cache" \
+		--offline
+	[ "$RC" -eq 0 ] || fail "offline mount (the verified root kept): $(cat "$T/err")"
+	fusermount3 -u "$T/mnt"
+fi
 
 log "the root document withheld"
 mv "$STORE/roots" "$T/roots.kept"
