@@ -362,6 +362,8 @@ static int positionals(struct cli_ctx *c, struct mount_args *a, int argc, char *
 		return opts_usage(c,
 				  "--rw shows and keeps the real owners and modes, and needs the "
 				  "store: not with --offline, --uid, --gid or --umask");
+	if (a->rw.on && a->url)
+		return cli_refuse_multi(c, a->url); /* --rw writes: one store */
 	return EXIT_OK;
 }
 

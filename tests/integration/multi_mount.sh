@@ -53,6 +53,8 @@ expect_rc 2 em_read snapshots "$DAV,,$S3"
 expect_rc 2 em_seal "$MULTI" "$SRC"
 expect_one_error_line
 assert_grep 'writes to one store' "$T/err"
+expect_rc 2 "$EMBASSY" mount "$MULTI" "$T/mnt" --rw --sealer-key "$SEALER" --passphrase-file "$PASSFILE"
+assert_grep 'writes to one store' "$T/err"
 
 log "mounted as one: byte for byte"
 em_mount_fg "$MULTI" "$T/mnt" "$T/m1.log" --cache-size 0
