@@ -31,6 +31,7 @@ enum {
 	OPT_NEW_PASS_FILE,
 	OPT_NEW_PASS_CMD,
 	OPT_ROOT_ONLY, /* options of key root / rotate-signing (cli/key_root.c parses them) */
+	OPT_REMOVE,
 };
 
 #define SYNOPSIS_ADD                                                                               \
@@ -48,6 +49,10 @@ enum {
 #define SYNOPSIS_ROTATE                                                                            \
 	"  embassy key rotate-signing STORE --new-sealer-key FILE --valid-through SEQ\n"           \
 	"                  --sign OFFICER.key... [--officer PUBFILE]... [--threshold M]\n"
+#define SYNOPSIS_EPOCHS                                                                            \
+	"  embassy key rotate STORE --sealer-key FILE [--remove NAME]...\n"                        \
+	"                  [--recipient PUBFILE]... [--officer PUBFILE]...\n"                      \
+	"                  [--passphrase-file FILE | --passphrase-command CMD]\n"
 #define SYNOPSIS_PASSWD                                                                            \
 	"  embassy key passwd STORE --sealer-key FILE [--entry NAME]\n"                            \
 	"                  [--new-passphrase-file FILE | --new-passphrase-command CMD]\n"          \
@@ -100,6 +105,28 @@ enum {
 	"  from the sealer key file itself. Up to 16 anchors (several stores) per key file.\n"     \
 	"  Without FINGERPRINT or --sealer-key, the anchors of KEYFILE are printed.\n"
 
+#define DESC_EPOCHS                                                                                  \
+	"  key rotate starts a new key epoch: a new random master key under which every later\n"     \
+	"  seal and commit encrypts (snapshots sealed before keep their epoch). Each key entry\n"    \
+	"  that stays is written again, under a new name, holding the keys of every epoch, so\n"     \
+	"  its holder reads old and new snapshots; the entries named with --remove are not, so\n"    \
+	"  their holders (and anyone holding only an older epoch's key) read the snapshots\n"        \
+	"  sealed before and none sealed after: those are refused with exit 4. Then every old\n"     \
+	"  entry is deleted, and the sealer key file gets the new key (an 'epoch' line; it is\n"     \
+	"  rewritten atomically, mode 0600): copies of the old sealer key file can no longer\n"      \
+	"  seal. The store keeps no public keys, so each entry that stays needs its holder's:\n"     \
+	"    --remove NAME           leave this entry ('rcpt-…', 'quorum-…', 'pass-…') out;\n" \
+	"                            repeatable\n"                                                   \
+	"    --recipient PUBFILE     the public key file of a recipient whose entry stays\n"         \
+	"    --officer PUBFILE       of an officer of a quorum entry that stays (every officer\n"    \
+	"                            of the entry; M and the officers stay as they are)\n"           \
+	"    --passphrase-file FILE, --passphrase-command CMD\n"                                     \
+	"                            the passphrase of the passphrase entries that stay (one\n"      \
+	"                            for all of them; remove the others and add them again)\n"       \
+	"  A missing key, or a --remove that is not an entry, changes nothing (exit 4 / 6).\n"       \
+	"  After a rotation, data is stored once more: record ids are keyed per epoch, so the\n"     \
+	"  new epoch shares nothing with older ones. The names written are printed.\n"
+
 #define DESC_PASSWD                                                                                \
 	"  key passwd changes the passphrase of one passphrase entry; nothing else in the store\n" \
 	"  changes (the master key, snapshots and other entries stay as they are). Like key add\n" \
@@ -147,14 +174,14 @@ static const char help[] =
     "  embassy key - add, list, remove and change a store's key entries; quorum shares\n"
     "\n"
     "SYNOPSIS\n" SYNOPSIS_ADD SYNOPSIS_LIST SYNOPSIS_REMOVE SYNOPSIS_PASSWD SYNOPSIS_SHARE
-	SYNOPSIS_PIN SYNOPSIS_ROOT SYNOPSIS_ROTATE "\n"
+	SYNOPSIS_PIN SYNOPSIS_ROOT SYNOPSIS_ROTATE SYNOPSIS_EPOCHS "\n"
     "DESCRIPTION\n"
     "  A store's master key is kept in key entries under keys/, each opening it for one\n"
     "  recovery party: a passphrase, a recipient key file ('embassy keygen'), or a quorum\n"
     "  of M of N officers, each holding a recipient key file. 'embassy key SUB --help'\n"
     "  shows one subcommand.\n"
     "\n" DESC_ADD "\n" DESC_LIST "\n" DESC_REMOVE "\n" DESC_PASSWD "\n" DESC_SHARE "\n" DESC_PIN
-    "\n" DESC_ROOT "\n" DESC_ROTATE "\n"
+    "\n" DESC_ROOT "\n" DESC_ROTATE "\n" DESC_EPOCHS "\n"
     "OPENING A STORE WITH A QUORUM\n"
     "  Officers together give their key files as repeated --key-file options; officers\n"
     "  apart give share files as repeated --share-file options; both mix. Fewer than M\n"
@@ -170,6 +197,9 @@ static const char help[] =
     "  embassy key passwd /srv/embassy --sealer-key sealer.key\n"
     "  embassy key share /srv/embassy --key-file o1.key --out o1.share\n"
     "  embassy key pin o1.key 3f0c9a3e5b1d2c4e6f708192a3b4c5d6\n"
+    "  embassy key rotate /srv/embassy --sealer-key sealer.key --remove rcpt-5a1c09e2d3b4f607 \\\n"
+    "      --recipient archivist.key.pub --officer o2.key.pub --officer o3.key.pub \\\n"
+    "      --officer o4.key.pub --passphrase-file pass.txt\n"
     "  embassy restore /srv/embassy latest /restore --share-file o1.share \\\n"
     "      --share-file o3.share\n";
 
@@ -198,6 +228,12 @@ static const char help_share[] =
     SUB_HELP("share - write an officer's quorum share to a file", SYNOPSIS_SHARE, DESC_SHARE,
 	     "  embassy key share /srv/embassy --key-file o1.key --out /media/usb/o1.share\n");
 
+static const char help_epochs[] = SUB_HELP(
+    "rotate - a new key epoch, leaving key entries out (needs the sealer key)", SYNOPSIS_EPOCHS,
+    DESC_EPOCHS,
+    "  embassy key rotate /srv/embassy --sealer-key sealer.key --remove rcpt-5a1c09e2d3b4f607 \\\n"
+    "      --recipient archivist.key.pub\n");
+
 static const char help_pin[] =
     SUB_HELP("pin - anchor a recipient key file to a signing key", SYNOPSIS_PIN, DESC_PIN,
 	     "  embassy key pin /media/token/officer1.key 3f0c9a3e5b1d2c4e6f708192a3b4c5d6\n");
@@ -209,6 +245,8 @@ struct key_args {
 	const char *out, *entry;
 	const char *new_pass_file, *new_pass_cmd;
 	bool json;
+	char remove[MAX_PUBS][KEY_NAME_MAX];
+	size_t nremove;
 };
 
 /* Common options plus the subcommand's own; returns an exit code. */
@@ -231,6 +269,7 @@ static int parse(struct cli_ctx *c, struct key_args *a, int argc, char **argv)
 	    {"timestamp-key", required_argument, NULL, OPT_ROOT_ONLY},
 	    {"new-sealer-key", required_argument, NULL, OPT_ROOT_ONLY},
 	    {"valid-through", required_argument, NULL, OPT_ROOT_ONLY},
+	    {"remove", required_argument, NULL, OPT_REMOVE},
 	    {NULL, 0, NULL, 0}};
 	int opt, r;
 
@@ -285,6 +324,16 @@ static int parse(struct cli_ctx *c, struct key_args *a, int argc, char **argv)
 		case OPT_ROOT_ONLY:
 			return opts_usage(c, "%s: only 'key root' and 'key rotate-signing' take it",
 					  argv[optind - 1]);
+		case OPT_REMOVE:
+			if (a->nremove == MAX_PUBS)
+				return opts_usage(c, "at most %d --remove", MAX_PUBS);
+			if (keyadmin_entry_name(optarg, a->remove[a->nremove]) < 0)
+				return opts_usage(c,
+						  "--remove: '%s' is not a key entry name (see "
+						  "'embassy key list')",
+						  optarg);
+			a->nremove++;
+			break;
 		default:
 			return opts_bad(c, argv);
 		}
@@ -314,7 +363,8 @@ enum {
 	TAKES_ENTRY = 4,
 	TAKES_OUT = 8,
 	TAKES_NEWPASS = 16,
-	TAKES_JSON = 32
+	TAKES_JSON = 32,
+	TAKES_REMOVE = 64
 };
 
 /* An option that the subcommand does not take is a usage error, not silently ignored. */
@@ -334,6 +384,8 @@ static int refuse_extras(const struct cli_ctx *c, const struct key_args *a, cons
 		    c, "%s takes no --new-passphrase-file or --new-passphrase-command", sub);
 	if (!(takes & TAKES_JSON) && a->json)
 		return opts_usage(c, "%s takes no --json", sub);
+	if (!(takes & TAKES_REMOVE) && a->nremove)
+		return opts_usage(c, "%s takes no --remove", sub);
 	return EXIT_OK;
 }
 
@@ -862,6 +914,102 @@ static int cmd_rotate(int argc, char **argv)
 	return key_cmd_rotate(argc, argv, help_rotate);
 }
 
+static int epoch_error(const char *url, int err)
+{
+	switch (err) {
+	case -ENOKEY:
+		cli_error(
+		    "store %s: a key entry that stays cannot be wrapped for the new epoch (see "
+		    "above); nothing was changed",
+		    url);
+		return EXIT_AUTH;
+	case -ENOENT:
+		cli_error("store %s: a --remove names no key entry (see 'embassy key list'); "
+			  "nothing was changed",
+			  url);
+		return EXIT_NOTFOUND;
+	case -EBUSY:
+		cli_error("store %s: every entry would be left out; nothing was changed", url);
+		return EXIT_FAIL;
+	case -E2BIG:
+		cli_error("store %s has %d key epochs, the most there can be", url, KEY_EPOCH_MAX);
+		return EXIT_FAIL;
+	case -EBADMSG:
+		cli_error("store %s: a key entry is malformed, or a public key file is not one; "
+			  "nothing was changed",
+			  url);
+		return EXIT_INTEGRITY;
+	}
+	cli_error("cannot rotate the keys of store %s: %s; the old epoch stays in use", url,
+		  strerror(-err));
+	return cli_exit_for(err) == EXIT_USAGE ? EXIT_FAIL : cli_exit_for(err);
+}
+
+static int cmd_epochs(int argc, char **argv)
+{
+	struct cli_ctx c;
+	struct key_args a;
+	struct cli_auth pass = {0};
+	struct rotate_opts o = {0};
+	const char *rm[MAX_PUBS];
+	struct store *s = NULL;
+	const char *url;
+	size_t left = 0;
+	bool done;
+	int ret = setup(&c, &a, help_epochs, argc, argv, &done), err;
+
+	if (done)
+		return ret;
+	if ((ret = refuse_extras(&c, &a, "rotate", TAKES_PUBS | TAKES_REMOVE)) != EXIT_OK)
+		return ret;
+	if (a.quorum)
+		return opts_usage(&c, "rotate takes no --quorum: a quorum entry keeps its M");
+	if (argc - optind != 1)
+		return opts_usage(&c, "rotate needs exactly one STORE");
+	url = argv[optind];
+	if (!c.sealer_key)
+		return opts_usage(&c, "rotate needs --sealer-key FILE (it gets the new key)");
+	if (c.key_file || c.nkey_files || c.nshare_files)
+		return opts_usage(&c,
+				  "rotate takes no --key-file or --share-file (EMBASSY_KEY_FILE "
+				  "counts too): recipients and officers are given by their "
+				  "public key files");
+	if ((ret = check_pubs("recipient", a.recipients, a.nrecipients)) != EXIT_OK ||
+	    (ret = check_pubs("officer", a.officers, a.nofficers)) != EXIT_OK)
+		return ret;
+	if ((c.passphrase_file || c.passphrase_command) &&
+	    (ret = auth_passphrase(&c, "Store passphrase: ", &pass)) != EXIT_OK)
+		goto out;
+	/* the sealer key only: the passphrase is not a credential to open the store with */
+	c.passphrase_file = c.passphrase_command = NULL;
+	if ((ret = cli_open_store(&c, url, true, &s)) != EXIT_OK)
+		goto out;
+	for (size_t i = 0; i < a.nremove; i++)
+		rm[i] = a.remove[i];
+	o.sealer_key = c.sealer_key;
+	o.remove = rm;
+	o.nremove = a.nremove;
+	o.recipients = a.recipients;
+	o.nrecipients = a.nrecipients;
+	o.officers = a.officers;
+	o.nofficers = a.nofficers;
+	o.passphrase = pass.a.passphrase;
+	o.passlen = pass.a.passlen;
+	err = keyadmin_rotate(s, &o, print_added, NULL, &left);
+	if (err < 0) {
+		ret = epoch_error(url, err);
+		goto out;
+	}
+	cli_note("key epoch %u of store %s: future snapshots are sealed under it; %zu old "
+		 "entr%s could not be deleted",
+		 keys_epoch(store_keys(s)), url, left, left == 1 ? "y" : "ies");
+	ret = fflush(stdout) == 0 ? (left ? EXIT_FAIL : EXIT_OK) : EXIT_IO;
+out:
+	store_close(s);
+	auth_clear(&pass);
+	return ret;
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct {
@@ -870,13 +1018,14 @@ static int run(int argc, char **argv)
 	} subs[] = {{"add", cmd_add},	    {"list", cmd_list},
 		    {"remove", cmd_remove}, {"passwd", cmd_passwd},
 		    {"share", cmd_share},   {"pin", cmd_pin},
-		    {"root", cmd_root},	    {"rotate-signing", cmd_rotate}};
+		    {"root", cmd_root},	    {"rotate-signing", cmd_rotate},
+		    {"rotate", cmd_epochs}};
 
 	if (argc >= 2 && !strcmp(argv[1], "--help") && optind == 0 && cli_introspecting())
 		return cmd_add(argc, argv); /* help --options key: the subcommands' shared table */
 	if (argc < 2) {
-		cli_error("key needs a subcommand: add, list, remove, passwd, share, pin, root or "
-			  "rotate-signing (see 'embassy key --help')");
+		cli_error("key needs a subcommand: add, list, remove, passwd, share, pin, root, "
+			  "rotate-signing or rotate (see 'embassy key --help')");
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
@@ -886,8 +1035,8 @@ static int run(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (!strcmp(argv[1], subs[i].name))
 			return subs[i].run(argc - 1, argv + 1);
-	cli_error("key has no subcommand '%s': add, list, remove, passwd, share, pin, root or "
-		  "rotate-signing (see 'embassy key --help')",
+	cli_error("key has no subcommand '%s': add, list, remove, passwd, share, pin, root, "
+		  "rotate-signing or rotate (see 'embassy key --help')",
 		  argv[1]);
 	return EXIT_USAGE;
 }

@@ -69,7 +69,8 @@ int cli_exit_for(int err)
 	case 0:
 		return EXIT_OK;
 	case -EKEYREJECTED:
-	case -EKEYREVOKED: /* a sealer key retired by a root document rotation */
+	case -EKEYREVOKED: /* a sealer key retired by a root document rotation, or a snapshot of
+			    * a key epoch this credential was left out of */
 	case -ENOKEY:
 	case -EPERM:
 	case -EACCES:
@@ -122,6 +123,12 @@ int cli_snapshot_error(const char *url, const char *spec, int err)
 	case -EINVAL:
 		cli_error("'%s' is not a snapshot id: give 'latest', an id or an id prefix", spec);
 		return EXIT_USAGE;
+	case -EKEYREVOKED:
+		cli_error("snapshot '%s' in store %s is sealed under a key epoch this key does not "
+			  "hold: it was left out of a key rotation ('embassy key rotate'), or the "
+			  "store serves an outdated key entry",
+			  spec, url);
+		return EXIT_AUTH;
 	case -ESTALE:
 	case -EKEYEXPIRED: /* the reason (rollback / expiry) was logged just before */
 		cli_error("snapshot '%s' in store %s refused: the head pointer is not trustworthy",

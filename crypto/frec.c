@@ -230,10 +230,14 @@ int frec_open_header(const struct keys *k, const uint8_t id[ID_LEN], uint64_t pl
 	h->n = n;
 	make_ad(k, HDR_MAGIC, id, ad);
 	ret = -EBADMSG;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(tab, NULL, NULL, hdr + RECORD_NONCE_LEN,
-						       tlen + FREC_TAG_LEN, ad, HDR_AD_LEN,
-						       h->nonce, keys_get(k, KEY_DATA)) != 0)
+	/* the record's key epoch is not written: each held epoch is tried, newest first */
+	while (k && crypto_aead_xchacha20poly1305_ietf_decrypt(
+			tab, NULL, NULL, hdr + RECORD_NONCE_LEN, tlen + FREC_TAG_LEN, ad,
+			HDR_AD_LEN, h->nonce, keys_get(k, KEY_DATA)) != 0)
+		k = keys_older(k);
+	if (!k)
 		goto out;
+	h->ek = k;
 	if (parse_table(h, tab) < 0)
 		goto out;
 	/* the hash list must give the id a signed tree named: only then is any h_i trusted */
@@ -277,6 +281,8 @@ int frec_open_frame(const struct keys *k, const uint8_t id[ID_LEN], const struct
 
 	if (i >= h->n)
 		return -EINVAL;
+	if (h->ek)
+		k = h->ek;
 	flen = frec_frame_len(h->plen, i);
 	if (ctlen != h->f[i].clen || ctlen < FREC_TAG_LEN + 1)
 		return -EBADMSG;

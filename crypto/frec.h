@@ -58,6 +58,7 @@ static inline uint64_t frec_raw_len(uint64_t plen)
 
 /* A verified header. Frame i's ciphertext is record[off[i] .. off[i] + clen[i]). */
 struct frec_hdr {
+	const struct keys *ek; /* the key epoch that opened the header: its frames use it too */
 	uint8_t nonce[RECORD_NONCE_LEN];
 	uint64_t plen, reclen;
 	uint32_t n;

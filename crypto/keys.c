@@ -19,8 +19,12 @@ struct keys_block {
 	uint8_t store_id[STORE_ID_LEN];
 };
 
+/* One epoch's keys; older epochs hang off it (a chain, newest first), so every link is also a
+ * complete struct keys for its own epoch (docs/FORMAT.md 2.4). */
 struct keys {
 	struct keys_block *b; /* secmem, read-only */
+	struct keys *older;   /* the previous epoch, NULL for epoch 0 */
+	unsigned epoch;
 };
 
 int keys_new(const uint8_t master[KEY_LEN], const uint8_t store_id[STORE_ID_LEN], struct keys **out)
@@ -54,20 +58,58 @@ out:
 	return ret;
 }
 
+int keys_push_epoch(struct keys **k, const uint8_t master[KEY_LEN])
+{
+	struct keys *n = NULL;
+	int ret;
+
+	if ((*k)->epoch >= KEY_EPOCH_MAX)
+		return -E2BIG;
+	ret = keys_new(master, (*k)->b->store_id, &n);
+	if (ret)
+		return ret;
+	n->epoch = (*k)->epoch + 1;
+	n->older = *k;
+	*k = n;
+	return 0;
+}
+
 void keys_free(struct keys *k)
 {
-	if (!k)
-		return;
-	/* sodium_free wipes the block; it re-enables writing itself. */
-	secmem_free(k->b);
-	free(k);
+	while (k) {
+		struct keys *o = k->older;
+		/* sodium_free wipes the block; it re-enables writing itself. */
+		secmem_free(k->b);
+		free(k);
+		k = o;
+	}
 }
 
 const uint8_t *keys_get(const struct keys *k, enum key_slot slot)
 {
 	if (slot < KEY_ID || slot >= KEY_SLOT_MAX)
 		return NULL;
+	/* the journal is local to a recovery host and outlives a rotation: always epoch 0's */
+	while (slot == KEY_JOURNAL && k->older)
+		k = k->older;
 	return k->b->sub[slot];
+}
+
+unsigned keys_epoch(const struct keys *k)
+{
+	return k->epoch;
+}
+
+const struct keys *keys_older(const struct keys *k)
+{
+	return k->older;
+}
+
+const struct keys *keys_at(const struct keys *k, unsigned epoch)
+{
+	while (k && k->epoch > epoch)
+		k = k->older;
+	return k && k->epoch == epoch ? k : NULL;
 }
 
 const uint8_t *keys_master(const struct keys *k)

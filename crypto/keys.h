@@ -27,7 +27,21 @@ int keys_new(const uint8_t master[KEY_LEN], const uint8_t store_id[STORE_ID_LEN]
 void keys_free(struct keys *k);
 /* Subkey of a slot (KEY_LEN bytes), valid until keys_free. */
 const uint8_t *keys_get(const struct keys *k, enum key_slot slot);
+/* This epoch's master key (epoch 0: the store's master key of FORMAT.md 2.1). */
 const uint8_t *keys_master(const struct keys *k);
+
+/* Key epochs (FORMAT.md 2.4): a rotation adds a new master key for future snapshots. The
+ * handle then stands for the newest epoch (keys_get gives its subkeys: writers use them) and
+ * keeps the older ones for reading. Each epoch's subkeys derive from its own master key
+ * exactly as epoch 0's do. */
+#define KEY_EPOCH_MAX 64
+/* Make master the next epoch's key: *k becomes the new newest epoch (-E2BIG past the max). */
+int keys_push_epoch(struct keys **k, const uint8_t master[KEY_LEN]);
+unsigned keys_epoch(const struct keys *k);
+/* The previous epoch's keys (NULL at epoch 0); valid while k is. */
+const struct keys *keys_older(const struct keys *k);
+/* The keys of one epoch, NULL if k does not hold it. */
+const struct keys *keys_at(const struct keys *k, unsigned epoch);
 const uint8_t *keys_store_id(const struct keys *k);
 
 #endif

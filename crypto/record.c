@@ -209,9 +209,32 @@ out:
 	return ret;
 }
 
+/* The record's epoch is not written anywhere: each epoch's key is tried, newest first. A tag
+ * that fails under one key fails under the others unless it is that one's (FORMAT.md 2.4). */
+static int record_decrypt_any(const struct keys **k, enum record_type type,
+			      const uint8_t id[ID_LEN], const uint8_t *rec, size_t reclen,
+			      size_t at, uint8_t **msg, size_t *mlen)
+{
+	int ret = -EBADMSG;
+
+	for (const struct keys *e = *k; e && ret == -EBADMSG; e = keys_older(e)) {
+		ret = record_decrypt(e, type, id, rec, reclen, at, msg, mlen);
+		if (!ret)
+			*k = e;
+	}
+	return ret;
+}
+
 int record_open_room(const struct keys *k, enum record_type type, const uint8_t id[ID_LEN],
 		     const void *rec, size_t reclen, size_t max_plain, size_t room, uint8_t **base,
 		     size_t *outlen)
+{
+	return record_open_epoch(k, type, id, rec, reclen, max_plain, room, base, outlen, NULL);
+}
+
+int record_open_epoch(const struct keys *k, enum record_type type, const uint8_t id[ID_LEN],
+		      const void *rec, size_t reclen, size_t max_plain, size_t room, uint8_t **base,
+		      size_t *outlen, unsigned *epoch)
 {
 	uint8_t check[ID_LEN];
 	uint8_t *msg = NULL, *b = NULL;
@@ -225,7 +248,7 @@ int record_open_room(const struct keys *k, enum record_type type, const uint8_t 
 	if (max_plain > RECORD_MAX_PLAIN)
 		max_plain = RECORD_MAX_PLAIN;
 	/* the flag byte goes just before the caller's room, so a raw body needs no copy */
-	ret = record_decrypt(k, type, id, rec, reclen, room - 1, &msg, &mlen);
+	ret = record_decrypt_any(&k, type, id, rec, reclen, room - 1, &msg, &mlen);
 	if (ret < 0)
 		goto out;
 	ret = record_unpack(msg, room - 1, mlen, max_plain, &b, &plen);
@@ -238,6 +261,8 @@ int record_open_room(const struct keys *k, enum record_type type, const uint8_t 
 		goto out;
 	*base = b;
 	*outlen = plen;
+	if (epoch)
+		*epoch = keys_epoch(k);
 	b = NULL;
 	ret = 0;
 out:

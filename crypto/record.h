@@ -45,5 +45,10 @@ int record_open(const struct keys *k, enum record_type type, const uint8_t id[ID
 int record_open_room(const struct keys *k, enum record_type type, const uint8_t id[ID_LEN],
 		     const void *rec, size_t reclen, size_t max_plain, size_t room, uint8_t **base,
 		     size_t *outlen);
+/* record_open_room that also tells which key epoch opened it (keys.h; may be NULL). Every
+ * epoch k holds is tried, newest first. */
+int record_open_epoch(const struct keys *k, enum record_type type, const uint8_t id[ID_LEN],
+		      const void *rec, size_t reclen, size_t max_plain, size_t room, uint8_t **base,
+		      size_t *outlen, unsigned *epoch);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "epoch.h"
 #include "hex.h"
 #include "log.h"
 #include "secmem.h"
@@ -122,7 +123,7 @@ static int rank(int err, unsigned given)
 
 struct quorum_try {
 	const struct quorum_creds *c;
-	int (*accept)(void *ctx, uint8_t *bundle);
+	int (*accept)(void *ctx, uint8_t *bundle, size_t len);
 	void *ctx;
 	unsigned m, n, given;
 };
@@ -175,11 +176,11 @@ static int quorum_try_entry(struct quorum_try *t, struct remote *r, const char *
 	ret = quorum_entry_unlock(e, set, k, &secret, &slen);
 	if (ret)
 		goto out;
-	if (slen != BUNDLE_LEN || memcmp(secret, BUNDLE_MAGIC, 8) != 0) {
+	if (epoch_bundle_check(secret, slen)) {
 		ret = -EBADMSG;
 		goto out;
 	}
-	ret = t->accept(t->ctx, secret); /* takes the bundle */
+	ret = t->accept(t->ctx, secret, slen); /* takes the bundle */
 	secret = NULL;
 	if (ret == -EPROTONOSUPPORT)
 		ret = -EBADMSG;
@@ -195,7 +196,7 @@ out:
 }
 
 int quorum_unlock(struct remote *r, const struct quorum_creds *creds,
-		  int (*accept)(void *ctx, uint8_t *bundle), void *ctx,
+		  int (*accept)(void *ctx, uint8_t *bundle, size_t len), void *ctx,
 		  struct store_quorum_status *st)
 {
 	struct quorum_try t = {.c = creds, .accept = accept, .ctx = ctx};
@@ -275,7 +276,7 @@ static int load_pub(const char *path, uint8_t pk[32])
 }
 
 static int write_quorum(struct remote *r, const struct store_init_opts *o, const uint8_t *bundle,
-			char name[KEY_NAME_MAX])
+			size_t blen, char name[KEY_NAME_MAX])
 {
 	uint8_t(*pks)[32] = NULL;
 	json_t *e = NULL;
@@ -304,7 +305,7 @@ static int write_quorum(struct remote *r, const struct store_init_opts *o, const
 			}
 		}
 	}
-	ret = quorum_entry_make(bundle, BUNDLE_LEN, o->quorum_m, (const uint8_t(*)[32])pks,
+	ret = quorum_entry_make(bundle, blen, o->quorum_m, (const uint8_t(*)[32])pks,
 				(unsigned)o->nofficers, &e);
 	if (ret)
 		goto out;
@@ -317,7 +318,7 @@ out:
 }
 
 int keyadmin_write_entries(struct remote *r, const struct store_init_opts *o, const uint8_t *bundle,
-			   void (*added)(void *ctx, const char *name), void *ctx)
+			   size_t blen, void (*added)(void *ctx, const char *name), void *ctx)
 {
 	char name[KEY_NAME_MAX], hex[17];
 	uint8_t pk[32], rid[32];
@@ -325,7 +326,7 @@ int keyadmin_write_entries(struct remote *r, const struct store_init_opts *o, co
 	int ret = 0;
 
 	if (o->passphrase) {
-		ret = wrap_passphrase(bundle, BUNDLE_LEN, o->passphrase, o->passlen,
+		ret = wrap_passphrase(bundle, blen, o->passphrase, o->passlen,
 				      o->kdf_ops ? o->kdf_ops : WRAP_DEFAULT_OPS,
 				      o->kdf_mem ? o->kdf_mem : WRAP_DEFAULT_MEM, &entry);
 		random_name("keys/pass-", name);
@@ -339,7 +340,7 @@ int keyadmin_write_entries(struct remote *r, const struct store_init_opts *o, co
 		ret = load_pub(o->recipients[i], pk);
 		if (ret)
 			break;
-		ret = wrap_recipient(bundle, BUNDLE_LEN, pk, &entry);
+		ret = wrap_recipient(bundle, blen, pk, &entry);
 		wrap_recipient_id(pk, rid); /* never the public key itself: see wrap.h */
 		hex_encode(rid, 8, hex);
 		snprintf(name, sizeof(name), "keys/rcpt-%s", hex);
@@ -353,7 +354,7 @@ int keyadmin_write_entries(struct remote *r, const struct store_init_opts *o, co
 			added(ctx, name);
 	}
 	if (!ret && o->nofficers) {
-		ret = write_quorum(r, o, bundle, name);
+		ret = write_quorum(r, o, bundle, blen, name);
 		if (!ret && added)
 			added(ctx, name);
 	}
@@ -364,19 +365,17 @@ int keyadmin_add(struct store *s, const struct store_init_opts *o,
 		 void (*added)(void *ctx, const char *name), void *ctx)
 {
 	uint8_t *bundle;
+	size_t blen;
 	int ret;
 
 	if (!store_can_seal(s))
 		return -EPERM;
-	bundle = secmem_alloc(BUNDLE_LEN);
+	/* the bundle the other entries hold (FORMAT.md 2.2, 2.4), rebuilt from the sealer's keys:
+	 * every key epoch the sealer key file holds */
+	bundle = epoch_bundle_make(s->store_id, s->keys, s->sign_pk, &blen);
 	if (!bundle)
 		return -ENOMEM;
-	/* the same bundle init wrote (FORMAT.md 2.2), rebuilt from the sealer's keys */
-	memcpy(bundle, BUNDLE_MAGIC, 8);
-	memcpy(bundle + 8, s->store_id, STORE_ID_LEN);
-	memcpy(bundle + 8 + STORE_ID_LEN, keys_master(s->keys), KEY_LEN);
-	memcpy(bundle + 8 + STORE_ID_LEN + KEY_LEN, s->sign_pk, SIGN_PK_LEN);
-	ret = keyadmin_write_entries(s->remote, o, bundle, added, ctx);
+	ret = keyadmin_write_entries(s->remote, o, bundle, blen, added, ctx);
 	secmem_free(bundle);
 	return ret;
 }

@@ -30,12 +30,12 @@ struct quorum_creds {
 	size_t nshares;
 };
 /* Try the store's quorum entries with what creds provide. For a combination that opens to a
- * well-formed key bundle, accept(ctx, bundle) is called; it takes the bundle (secmem) and
- * returns 0 to stop, or an error to go on with the next entry. st (may be NULL) tells which
- * entry came closest. 0, -ENOKEY (no entry with enough shares: st->m, st->given say how
- * many), -EKEYREJECTED (enough shares that do not open), -EBADMSG, or a remote error. */
+ * well-formed key bundle (of any key epoch: epoch.h), accept(ctx, bundle, len) is called; it takes
+ * the bundle (secmem) and returns 0 to stop, or an error to go on with the next entry. st (may be
+ * NULL) tells which entry came closest. 0, -ENOKEY (no entry with enough shares: st->m, st->given
+ * say how many), -EKEYREJECTED (enough shares that do not open), -EBADMSG, or a remote error. */
 int quorum_unlock(struct remote *r, const struct quorum_creds *creds,
-		  int (*accept)(void *ctx, uint8_t *bundle), void *ctx,
+		  int (*accept)(void *ctx, uint8_t *bundle, size_t len), void *ctx,
 		  struct store_quorum_status *st);
 
 /* ---- administration ---- */
@@ -44,7 +44,7 @@ int quorum_unlock(struct remote *r, const struct quorum_creds *creds,
  * duplicate officer; -EBADMSG a public key file that is not one; -EEXIST an entry of that
  * name exists (a recipient added twice). */
 int keyadmin_write_entries(struct remote *r, const struct store_init_opts *o, const uint8_t *bundle,
-			   void (*added)(void *ctx, const char *name), void *ctx);
+			   size_t blen, void (*added)(void *ctx, const char *name), void *ctx);
 /* Add entries to a store opened with its sealer key (-EPERM otherwise). */
 int keyadmin_add(struct store *s, const struct store_init_opts *o,
 		 void (*added)(void *ctx, const char *name), void *ctx);
@@ -70,5 +70,29 @@ int keyadmin_remove(struct store *s, const char *name);
  * share for kf. -ENOKEY none; -ENOTUNIQ several (give the entry); -EKEYREJECTED. */
 int keyadmin_share(struct remote *r, const struct keyfile *kf, const char *entry,
 		   struct quorum_share *out);
+
+/* ---- key epochs (keyrotate.c; docs/KEYS.md 4.13) ---- */
+struct rotate_opts {
+	const char *sealer_key;	   /* the sealer key file the store was opened with: gets the
+				    * new epoch's key (keyfile_add_epoch) */
+	const char *const *remove; /* entry object names ("keys/…") left out of the new epoch */
+	size_t nremove;
+	const char *const *recipients; /* public key files of the recipients whose entries stay */
+	size_t nrecipients;
+	const char *const *officers; /* public key files of the officers of quorum entries that
+				      * stay (every officer of each) */
+	size_t nofficers;
+	const char *passphrase; /* opens the passphrase entries that stay (one for all) */
+	size_t passlen;
+};
+/* A new key epoch: a random master key for future snapshots; every entry of keys/ not in
+ * o->remove is wrapped again, under a new name, for the bundle of all epochs (its holder reads
+ * old and new), the sealer key file gets the new key, then every old entry is deleted (*left:
+ * how many could not be). An entry that stays needs its holder's public key (recipient,
+ * officers) or passphrase: -ENOKEY, and nothing changes, when one is missing. -ENOENT a
+ * name in o->remove is not an entry; -EBUSY nothing would stay; -EPERM no sealer key;
+ * -E2BIG KEY_EPOCH_MAX reached. added (may be NULL) is told each entry written. */
+int keyadmin_rotate(struct store *s, const struct rotate_opts *o,
+		    void (*added)(void *ctx, const char *name), void *ctx, size_t *left);
 
 #endif

@@ -14,7 +14,7 @@
 #include "log.h"
 #include "secmem.h"
 
-#define KEYFILE_MAX 1024
+#define KEYFILE_MAX 8192 /* a sealer key file with KEY_EPOCH_MAX epoch lines fits */
 
 /* Read the whole (small) file into secmem: it holds secrets. */
 static int read_secret_file(const char *path, char **buf, bool need_private)
@@ -77,6 +77,30 @@ static int field(const char *text, const char *name, uint8_t *out, size_t len)
 	return -EBADMSG;
 }
 
+/* The key epochs a rotation appended (FORMAT.md 15.2): "epoch <n> <64 hex>", n = 1, 2, … in
+ * order. A malformed or out-of-order line fails the whole file: a sealer that silently fell
+ * back to an older epoch would seal future data for removed key holders. */
+static int load_epochs(const char *text, struct keyfile *kf)
+{
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		char name[32];
+		unsigned n = kf->nepochs + 1;
+
+		if (strncmp(p, "epoch ", 6))
+			continue;
+		if (n > KEY_EPOCH_MAX)
+			return -EBADMSG;
+		if (!kf->epochs && !(kf->epochs = secmem_alloc(KEY_EPOCH_MAX * KEY_LEN)))
+			return -ENOMEM;
+		snprintf(name, sizeof(name), "epoch %u", n);
+		if (strncmp(p, name, strlen(name)) || p[strlen(name)] != ' ' ||
+		    field(p, name, kf->epochs + (size_t)(n - 1) * KEY_LEN, KEY_LEN))
+			return -EBADMSG;
+		kf->nepochs = n;
+	}
+	return 0;
+}
+
 static int load_sealer(const char *text, struct keyfile *kf)
 {
 	kf->kind = KEYFILE_SEALER;
@@ -94,7 +118,7 @@ static int load_sealer(const char *text, struct keyfile *kf)
 			return -EBADMSG;
 		kf->has_origin = true;
 	}
-	return 0;
+	return load_epochs(text, kf);
 }
 
 static int load_signing(const char *text, struct keyfile *kf)
@@ -194,6 +218,7 @@ void keyfile_clear(struct keyfile *kf)
 {
 	secmem_free(kf->master);
 	secmem_free(kf->secret);
+	secmem_free(kf->epochs);
 	memset(kf, 0, sizeof(*kf));
 }
 
@@ -352,6 +377,34 @@ int keyfile_add_trust(const char *path, const char *fpr)
 			  ? -ENOSPC
 			  : rewrite_with(path, text, line);
 	}
+	secmem_free(text);
+	keyfile_clear(&kf);
+	return ret;
+}
+
+int keyfile_add_epoch(const char *path, unsigned epoch, const uint8_t key[KEY_LEN])
+{
+	struct keyfile kf;
+	char *text = NULL, *line = secmem_alloc(128), hex[2 * KEY_LEN + 1];
+	int ret = line ? keyfile_load(path, &kf) : -ENOMEM;
+
+	if (ret) {
+		secmem_free(line);
+		return ret;
+	}
+	if (kf.kind != KEYFILE_SEALER)
+		ret = -EBADMSG;
+	else if (epoch != kf.nepochs + 1 || epoch > KEY_EPOCH_MAX)
+		ret = -EINVAL;
+	else if (!(ret = read_secret_file(path, &text, true))) {
+		hex_encode(key, KEY_LEN, hex);
+		snprintf(line, 128, "epoch %u %s\n", epoch, hex);
+		secmem_wipe(hex, sizeof(hex));
+		ret = strlen(text) + strlen(line) + 1 >= KEYFILE_MAX
+			  ? -ENOSPC
+			  : rewrite_with(path, text, line);
+	}
+	secmem_free(line);
 	secmem_free(text);
 	keyfile_clear(&kf);
 	return ret;

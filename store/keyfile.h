@@ -1,5 +1,6 @@
 /* keyfile: the key files a person holds, as small text files (docs/FORMAT.md, "Key files").
- *   sealer key   : "embassy-sealer-key-v1", store <hex16B>, master <hex32B>, sign <hex64B>
+ *   sealer key   : "embassy-sealer-key-v1", store <hex16B>, master <hex32B>, sign <hex64B>,
+ *                  after a rotation also "epoch <n> <hex32B>" lines (n = 1, 2, …)
  *   recipient key: "embassy-recipient-key-v1", public <hex32B>, secret <hex32B>
  *   recipient pub: "embassy-recipient-pub-v1", public <hex32B>
  * A recipient key file may also carry trust anchors: lines "trust <32 hex>", each the
@@ -34,6 +35,8 @@ struct keyfile {
 	 * descriptor's), which differs from pub; absent: pub is the original */
 	bool has_origin;
 	uint8_t origin[SIGN_PK_LEN];
+	uint8_t *epochs;		   /* sealer: secmem, nepochs keys of epochs 1.. */
+	unsigned nepochs;		   /* sealer: key epochs after 0 ('key rotate') */
 	char trust[KEYFILE_MAX_TRUST][33]; /* recipient: anchored signing-key fingerprints */
 	unsigned ntrust;
 };
@@ -55,6 +58,9 @@ int keyfile_write_signing(const char *path, const uint8_t sk[SIGN_SK_LEN]);
  * atomically with the same content plus one "trust" line. 0 also when it was there already;
  * -EBADMSG not a recipient key file, -ENOSPC already KEYFILE_MAX_TRUST anchors. */
 int keyfile_add_trust(const char *path, const char *fpr);
+/* Append "epoch <epoch> <hex key>" to the sealer key file at path, atomically as
+ * keyfile_add_trust does; epoch must be the file's next (-EINVAL otherwise). */
+int keyfile_add_epoch(const char *path, unsigned epoch, const uint8_t key[KEY_LEN]);
 /* Is fpr one of kf's anchors? */
 bool keyfile_trusts(const struct keyfile *kf, const char *fpr);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "epoch.h"
 #include "hex.h"
 #include "keyadmin.h"
 #include "log.h"
@@ -17,10 +18,21 @@
 
 #define PASS_PREFIX "keys/pass-"
 
-/* Open passphrase entry name with pass: 0 and *bundle (secmem, BUNDLE_LEN bytes), or
+/* The bundle built from the sealer's keys (every key epoch it holds), with its length. */
+struct mine {
+	uint8_t *b;
+	size_t len;
+};
+
+static int same_bundle(const uint8_t *b, size_t len, const struct mine *m)
+{
+	return len == m->len && sodium_memcmp(b, m->b, len) == 0;
+}
+
+/* Open passphrase entry name with pass: 0 and *bundle (secmem, *blen bytes, any key epoch), or
  * -EKEYREJECTED / -EBADMSG / a remote error. */
 static int open_entry(struct remote *r, const char *name, const char *pass, size_t passlen,
-		      uint8_t **bundle)
+		      uint8_t **bundle, size_t *blen)
 {
 	uint8_t *data = NULL, *secret = NULL;
 	size_t n, slen = 0;
@@ -38,23 +50,25 @@ static int open_entry(struct remote *r, const char *name, const char *pass, size
 	json_decref(e);
 	if (ret == -EINVAL)
 		ret = -EBADMSG; /* a "keys/pass-" name holding another kind of entry */
-	if (!ret && (slen != BUNDLE_LEN || memcmp(secret, BUNDLE_MAGIC, 8) != 0))
+	if (!ret && epoch_bundle_check(secret, slen))
 		ret = -EBADMSG;
 	if (ret)
 		secmem_free(secret);
 	else
 		*bundle = secret;
+	*blen = ret ? 0 : slen;
 	return ret;
 }
 
 /* Does entry name open with the old passphrase to this store's bundle (mine)? */
 static int try_entry(struct store *s, const char *name, const struct keypasswd *p,
-		     const uint8_t *mine)
+		     const struct mine *mine)
 {
 	uint8_t *b = NULL;
-	int ret = open_entry(s->remote, name, p->old, p->oldlen, &b);
+	size_t blen;
+	int ret = open_entry(s->remote, name, p->old, p->oldlen, &b, &blen);
 
-	if (!ret && sodium_memcmp(b, mine, BUNDLE_LEN) != 0) {
+	if (!ret && !same_bundle(b, blen, mine)) {
 		log_info("key entry %s opens with this passphrase but holds another store's key",
 			 name);
 		ret = -EBADMSG;
@@ -74,7 +88,7 @@ static int worse(int a, int b)
 }
 
 static int find_among(struct store *s, struct keypasswd *p, const struct key_entry_info *v,
-		      size_t n, const uint8_t *mine)
+		      size_t n, const struct mine *mine)
 {
 	size_t tried = 0;
 	int ret, best = 0;
@@ -109,7 +123,7 @@ static int find_among(struct store *s, struct keypasswd *p, const struct key_ent
 int keypasswd_find(struct store *s, struct keypasswd *p)
 {
 	struct key_entry_info *v = NULL;
-	uint8_t *mine;
+	struct mine mine;
 	size_t n = 0;
 	int ret;
 
@@ -118,26 +132,25 @@ int keypasswd_find(struct store *s, struct keypasswd *p)
 		return -EPERM;
 	if (p->entry && strncmp(p->entry, PASS_PREFIX, strlen(PASS_PREFIX)) != 0)
 		return -EINVAL;
-	mine = secmem_alloc(BUNDLE_LEN);
-	if (!mine)
+	mine.b = epoch_bundle_make(s->store_id, s->keys, s->sign_pk, &mine.len);
+	if (!mine.b)
 		return -ENOMEM;
-	ret = store_key_bundle(s, mine);
+	ret = keyadmin_list(store_remote(s), &v, &n);
 	if (!ret)
-		ret = keyadmin_list(store_remote(s), &v, &n);
-	if (!ret)
-		ret = find_among(s, p, v, n, mine);
+		ret = find_among(s, p, v, n, &mine);
 	free(v);
-	secmem_free(mine);
+	secmem_free(mine.b);
 	return ret;
 }
 
 /* Read the new entry back and open it: what the next reader will do. */
-static int check_written(struct store *s, struct keypasswd *p, const uint8_t *mine)
+static int check_written(struct store *s, struct keypasswd *p, const struct mine *mine)
 {
 	uint8_t *b = NULL;
-	int ret = open_entry(s->remote, p->new_name, p->new, p->newlen, &b);
+	size_t blen;
+	int ret = open_entry(s->remote, p->new_name, p->new, p->newlen, &b, &blen);
 
-	if (!ret && sodium_memcmp(b, mine, BUNDLE_LEN) != 0)
+	if (!ret && !same_bundle(b, blen, mine))
 		ret = -EBADMSG;
 	secmem_free(b);
 	if (ret == -EKEYREJECTED || ret == -EBADMSG) {
@@ -153,7 +166,8 @@ static int check_written(struct store *s, struct keypasswd *p, const uint8_t *mi
 
 int keypasswd_write(struct store *s, struct keypasswd *p)
 {
-	uint8_t *mine, rnd[8];
+	struct mine mine;
+	uint8_t rnd[8];
 	char hex[17], *text = NULL;
 	json_t *e = NULL;
 	int ret;
@@ -163,14 +177,12 @@ int keypasswd_write(struct store *s, struct keypasswd *p)
 		return -EPERM;
 	if (!p->new || !p->newlen)
 		return -EINVAL;
-	mine = secmem_alloc(BUNDLE_LEN);
-	if (!mine)
+	mine.b = epoch_bundle_make(s->store_id, s->keys, s->sign_pk, &mine.len);
+	if (!mine.b)
 		return -ENOMEM;
-	ret = store_key_bundle(s, mine);
-	if (!ret)
-		ret = wrap_passphrase(mine, BUNDLE_LEN, p->new, p->newlen,
-				      p->kdf_ops ? p->kdf_ops : WRAP_DEFAULT_OPS,
-				      p->kdf_mem ? p->kdf_mem : WRAP_DEFAULT_MEM, &e);
+	ret = wrap_passphrase(mine.b, mine.len, p->new, p->newlen,
+			      p->kdf_ops ? p->kdf_ops : WRAP_DEFAULT_OPS,
+			      p->kdf_mem ? p->kdf_mem : WRAP_DEFAULT_MEM, &e);
 	if (!ret && !(text = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS)))
 		ret = -ENOMEM;
 	if (!ret) {
@@ -182,10 +194,10 @@ int keypasswd_write(struct store *s, struct keypasswd *p)
 	if (ret)
 		p->new_name[0] = '\0'; /* nothing written */
 	else
-		ret = check_written(s, p, mine); /* on a remote error, new_name may exist */
+		ret = check_written(s, p, &mine); /* on a remote error, new_name may exist */
 	free(text);
 	json_decref(e);
-	secmem_free(mine);
+	secmem_free(mine.b);
 	return ret;
 }
 

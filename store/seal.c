@@ -717,12 +717,32 @@ static int publish(struct sealer *sl, const struct rec_ref *root, struct seal_re
 
 /* The snapshot the head names: files unchanged since are not read again. A rollback or an
  * unreadable head is reported later by publish(); here it only means no comparison. */
-static void load_parent(struct sealer *sl)
+static int load_parent(struct sealer *sl, bool compare)
 {
+	const struct keys *k = store_keys(sl->s);
 	struct head h;
-	if (store_read_head(sl->s, &h) == 0 &&
-	    store_read_snapshot(sl->s, h.snapshot, &sl->parent) == 0)
+	int ret;
+
+	if (store_read_head(sl->s, &h))
+		return 0;
+	ret = store_read_snapshot(sl->s, h.snapshot, &sl->parent);
+	if (ret == -EKEYREVOKED) {
+		/* sealing on under an older epoch would give future data to removed key holders */
+		log_err("the store's newest snapshot is sealed under a key epoch this sealer key "
+			"file does not hold (it holds epochs 0 to %u): use the sealer key file "
+			"'embassy key rotate' updated",
+			keys_epoch(k));
+		return ret;
+	}
+	if (ret)
+		return 0;
+	/* a parent of another key epoch is not compared with: under a new epoch every record is
+	 * written anew (FORMAT.md 2.4), none is taken over from the older epoch's trees */
+	if (compare && sl->parent.epoch == keys_epoch(k))
 		sl->has_parent = true;
+	else
+		snapshot_clear(&sl->parent);
+	return 0;
 }
 
 static int sealer_setup(struct sealer *sl, struct store *s, const struct seal_opts *o,
@@ -751,8 +771,8 @@ static int sealer_setup(struct sealer *sl, struct store *s, const struct seal_op
 		ret = gcw_begin(s, "seal", &sl->gc);
 	if (!ret)
 		ret = dedup_load_filtered(sl->dedup, s, gcw_skip, sl->gc);
-	if (!ret && !o->reread)
-		load_parent(sl);
+	if (!ret)
+		ret = load_parent(sl, !o->reread);
 	if (!ret)
 		ret = packer_new(s, sl->dedup, PACK_TARGET_DATA, &sl->data);
 	if (!ret)

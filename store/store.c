@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "chunker.h"
+#include "epoch.h"
 #include "hex.h"
 #include "keyadmin.h"
 #include "keyfile.h"
@@ -94,7 +95,7 @@ static uint8_t *bundle_make(const uint8_t *sid, const uint8_t *master, const uin
 static int write_key_entries(struct remote *r, const struct store_init_opts *o,
 			     const uint8_t *bundle)
 {
-	return keyadmin_write_entries(r, o, bundle, NULL, NULL);
+	return keyadmin_write_entries(r, o, bundle, BUNDLE_LEN, NULL, NULL);
 }
 
 static json_t *descriptor_body(int format, const uint8_t *sid, const uint8_t *pk)
@@ -191,7 +192,8 @@ struct unlock_ctx {
 	const uint8_t *desc; /* the descriptor an entry must match */
 	size_t desc_len;
 	uint8_t *bundle; /* out: secmem */
-	int result;	 /* best error so far */
+	size_t bundle_len;
+	int result; /* best error so far */
 };
 
 static int check_descriptor(struct store *s, const uint8_t *data, size_t n);
@@ -213,10 +215,11 @@ static int try_entry(struct unlock_ctx *u, const char *key)
 		ret = unwrap_recipient(e, u->kf->pub, u->kf->secret, &secret, &slen);
 	else
 		ret = unwrap_passphrase(e, u->a->passphrase, u->a->passlen, &secret, &slen);
-	if (!ret && (slen != BUNDLE_LEN || memcmp(secret, BUNDLE_MAGIC, 8)))
+	if (!ret && epoch_bundle_check(secret, slen))
 		ret = -EBADMSG;
 	if (!ret) {
 		u->bundle = secret;
+		u->bundle_len = slen;
 		secret = NULL;
 	}
 	secmem_free(secret);
@@ -255,7 +258,10 @@ static int collect_entry(void *ctx, const char *key)
 	struct entry_names *l = ctx;
 	size_t i;
 
-	if (l->want ? strcmp(key, l->want) : strncmp(key, "keys/pass-", 10))
+	/* a recipient's entries: keys/rcpt-<id>, and keys/rcpt-<id>-<hex> written by rotations */
+	if (l->want ? strncmp(key, l->want, strlen(l->want)) ||
+			  (key[strlen(l->want)] && key[strlen(l->want)] != '-')
+		    : strncmp(key, "keys/pass-", 10))
 		return 0;
 	if (strlen(key) >= ENTRY_NAME_MAX)
 		return 0;
@@ -269,7 +275,7 @@ static int collect_entry(void *ctx, const char *key)
 	memmove(l->v[i + 1], l->v[i], (l->n - i) * ENTRY_NAME_MAX);
 	snprintf(l->v[i], ENTRY_NAME_MAX, "%s", key);
 	l->n++;
-	return l->want ? 1 : 0;
+	return 0;
 }
 
 /* Try one entry: 1 unlocked, 0 go on (u->result keeps the most telling failure). */
@@ -281,10 +287,8 @@ static int try_one(struct unlock_ctx *u, const char *key)
 		u->result = -EBADMSG;
 		return 0;
 	}
-	if (!ret && !(ret = adopt_bundle(u))) {
-		snprintf(u->s->kept_entry, sizeof(u->s->kept_entry), "%s", key);
-		return 1; /* stop listing: unlocked */
-	}
+	if (!ret && !(ret = adopt_bundle(u)))
+		return 1; /* unlocked */
 	if (ret == -EBADMSG || ret == -EPROTONOSUPPORT) {
 		log_warn("key entry %s opens but does not belong to this store's descriptor", key);
 		u->result = -EBADMSG;
@@ -318,12 +322,28 @@ static int unlock_entries(struct store *s, const struct store_auth *a, const str
 	if (l.listed > MAX_PASSPHRASE_TRIES)
 		log_warn("%zu passphrase entries listed: only the first %d by name are tried",
 			 l.listed, MAX_PASSPHRASE_TRIES);
-	for (size_t i = 0; i < l.n && !try_one(&u, l.v[i]); i++)
-		;
-	if (!u.bundle)
+	/* a passphrase: the first entry that opens; a recipient: of its entries (a host may keep
+	 * one from before a rotation), the one with the newest key epoch */
+	uint8_t *best = NULL;
+	size_t best_len = 0;
+	for (size_t i = 0; i < l.n && (kf || !best); i++) {
+		if (!try_one(&u, l.v[i]))
+			continue;
+		if (best && epoch_bundle_epoch(u.bundle, u.bundle_len) <=
+				epoch_bundle_epoch(best, best_len)) {
+			secmem_free(u.bundle);
+		} else {
+			secmem_free(best);
+			best = u.bundle;
+			best_len = u.bundle_len;
+			snprintf(s->kept_entry, sizeof(s->kept_entry), "%s", l.v[i]);
+		}
+		u.bundle = NULL;
+	}
+	if (!best)
 		return u.result;
-	ret = keys_new(u.bundle + 8 + STORE_ID_LEN, s->store_id, &s->keys);
-	secmem_free(u.bundle);
+	ret = epoch_bundle_keys(best, best_len, s->store_id, &s->keys);
+	secmem_free(best);
 	return ret;
 }
 
@@ -337,14 +357,15 @@ static int unlock_sealer(struct store *s, const struct keyfile *kf)
 	if (!s->sign_sk)
 		return -ENOMEM;
 	memcpy(s->sign_sk, kf->secret, SIGN_SK_LEN);
-	return keys_new(kf->master, s->store_id, &s->keys);
+	return epoch_keys_new(s->store_id, kf->master, kf->epochs, kf->nepochs, &s->keys);
 }
 
 /* A quorum's bundle goes through the same descriptor check as any other entry's. */
-static int quorum_accept(void *ctx, uint8_t *bundle)
+static int quorum_accept(void *ctx, uint8_t *bundle, size_t len)
 {
 	struct unlock_ctx *u = ctx;
 	u->bundle = bundle;
+	u->bundle_len = len;
 	return adopt_bundle(u); /* frees the bundle when it does not match */
 }
 
@@ -361,7 +382,7 @@ static int unlock_quorum(struct store *s, const struct store_auth *a, const stru
 	if (ret)
 		return ret;
 	snprintf(s->kept_entry, sizeof(s->kept_entry), "%s", st->entry);
-	ret = keys_new(u.bundle + 8 + STORE_ID_LEN, s->store_id, &s->keys);
+	ret = epoch_bundle_keys(u.bundle, u.bundle_len, s->store_id, &s->keys);
 	secmem_free(u.bundle);
 	return ret;
 }
@@ -447,6 +468,7 @@ static int unlock_agent(struct store *s, const uint8_t *desc, size_t desc_len)
 	if (ret)
 		return -ENOKEY;
 	u.bundle = secmem_alloc(BUNDLE_LEN);
+	u.bundle_len = BUNDLE_LEN;
 	if (!u.bundle)
 		return -ENOMEM;
 	ret = agent_get(id, u.bundle);
@@ -731,8 +753,11 @@ int store_format(const struct store *s)
 }
 int store_key_bundle(const struct store *s, uint8_t *out)
 {
-	uint8_t *b = bundle_make(s->store_id, keys_master(s->keys), s->sign_pk);
+	uint8_t *b;
 
+	if (keys_epoch(s->keys))
+		return -EOPNOTSUPP; /* the agent holds 88-byte bundles of epoch 0 only */
+	b = bundle_make(s->store_id, keys_master(s->keys), s->sign_pk);
 	if (!b)
 		return -ENOMEM;
 	memcpy(out, b, BUNDLE_LEN);

@@ -123,6 +123,8 @@ struct snapshot {
 	 * changes, merged with the head it found (parent) */
 	bool has_merged;
 	uint8_t merged[ID_LEN];
+	/* the key epoch it is sealed under (manifest "epoch", absent = 0; FORMAT.md 2.4) */
+	unsigned epoch;
 };
 void snapshot_clear(struct snapshot *sn);
 

@@ -55,6 +55,9 @@ int store_envelope_sign(const uint8_t *sk, int format, const char *ctx, json_t *
  * remembers it a moment (cache.h). */
 bool store_err_transport(int err);
 
+/* A listing leaves out a snapshot of a key epoch the store's keys lack: warn, once. */
+void store_note_epoch_hidden(void);
+
 /* 0 while a listing has collected fewer than SNAPSHOT_NAMES_MAX snapshot names; then logs why
  * and returns -E2BIG, which ends the listing. */
 int store_snapnames_bound(size_t n);

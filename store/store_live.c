@@ -36,7 +36,8 @@ static int fetch_all(struct store *s, const uint8_t (*ids)[ID_LEN], size_t n, st
 		return -ENOMEM;
 	par_for(n, 16, fetch_one, &(struct fetch){.s = s, .ids = ids, .v = *v, .res = *res});
 	for (size_t i = 0; i < n; i++)
-		if ((*res)[i] && (*res)[i] != -EBADMSG && (*res)[i] != -ENOENT)
+		if ((*res)[i] && (*res)[i] != -EBADMSG && (*res)[i] != -ENOENT &&
+		    (*res)[i] != -EKEYREVOKED)
 			return (*res)[i]; /* the store is unreachable: no partial answer */
 	return 0;
 }
@@ -140,6 +141,8 @@ static int list_live(struct store *s, const struct snaplist *l, struct snapshot 
 		int r = ret ? res[i] : listed_problem(l, i, res[i], &v[i]);
 		if (r == 0 && !ret)
 			v[nv++] = v[i]; /* in list order: by seq */
+		else if (r == -EKEYREVOKED && !ret)
+			store_note_epoch_hidden(); /* genuine, of a key epoch this key lacks */
 		else {
 			if (res[i] == 0)
 				snapshot_clear(&v[i]);

@@ -37,6 +37,9 @@ static json_t *manifest_json(const struct store *s, const struct snapshot *sn)
 		      (json_int_t)sn->bytes);
 	if (m && sn->has_xattr_count)
 		json_object_set_new(m, "xattrs", json_integer((json_int_t)sn->xattr_entries));
+	/* epoch 0 writes no member: a store never rotated seals what it always did */
+	if (m && keys_epoch(s->keys))
+		json_object_set_new(m, "epoch", json_integer((json_int_t)keys_epoch(s->keys)));
 	if (m && sn->has_parent) {
 		hex_encode(sn->parent, ID_LEN, parent);
 		json_object_set_new(m, "parent", json_string(parent));
@@ -156,6 +159,12 @@ static int parse_manifest(const struct store *s, const uint8_t *text, size_t len
 			goto out;
 		sn->has_merged = true;
 	}
+	if (json_object_get(m, "epoch")) {
+		uint64_t e;
+		if (refjson_get_uint(m, "epoch", KEY_EPOCH_MAX, &e) || e == 0)
+			goto out;
+		sn->epoch = (unsigned)e;
+	}
 	if (json_object_get(m, "root_meta")) {
 		sn->has_root_meta = true; /* so that snapshot_clear frees a partial decode */
 		ret = rootmeta_decode(json_object_get(m, "root_meta"), &sn->root_meta);
@@ -231,12 +240,47 @@ static int retired_ok(const struct store *s, int retired, const struct snapshot 
 	return -EBADMSG;
 }
 
+/* Open a manifest whose signature verified. If no key epoch held opens it, the sealer sealed
+ * it under an epoch this credential was not given (FORMAT.md 2.4): -EKEYREVOKED, said once. */
+static int open_manifest(struct store *s, const char *idhex, const uint8_t id[ID_LEN],
+			 const uint8_t *obj, size_t n, uint8_t **plain, size_t *plen,
+			 unsigned *epoch)
+{
+	uint8_t *base = NULL;
+	int ret = record_open_epoch(s->keys, REC_MANIFEST, id, obj + SNAP_HDR, n - SNAP_HDR,
+				    SMALL_OBJECT_MAX, 1, &base, plen, epoch);
+
+	if (ret == -EBADMSG) {
+		log_info(
+		    "snapshot %s is signed by the sealer but sealed under a key epoch this key "
+		    "does not hold (it holds epochs 0 to %u)",
+		    idhex, keys_epoch(s->keys));
+		return -EKEYREVOKED;
+	}
+	if (ret)
+		return ret;
+	memmove(base, base + 1, *plen);
+	*plain = base;
+	return 0;
+}
+
+void store_note_epoch_hidden(void)
+{
+	static atomic_uint said;
+	if (!atomic_fetch_add(&said, 1))
+		log_warn(
+		    "snapshots sealed under a key epoch this key does not hold are not shown: "
+		    "the key was left out of a key rotation ('embassy key rotate'), or the store "
+		    "serves an outdated key entry");
+}
+
 int store_read_snapshot(struct store *s, const uint8_t id[ID_LEN], struct snapshot *sn)
 {
 	int retired;
 	char key[128], idhex[2 * ID_LEN + 1];
 	uint8_t *obj = NULL, *plain = NULL;
 	size_t n, plen;
+	unsigned epoch = 0;
 	int ret, retry;
 
 	memset(sn, 0, sizeof(*sn));
@@ -247,12 +291,18 @@ int store_read_snapshot(struct store *s, const uint8_t id[ID_LEN], struct snapsh
 		return ret;
 	ret = snapshot_signer(s, id, obj, n, &retired);
 	if (!ret)
-		ret = record_open(s->keys, REC_MANIFEST, id, obj + SNAP_HDR, n - SNAP_HDR,
-				  SMALL_OBJECT_MAX, &plain, &plen);
+		ret = open_manifest(s, idhex, id, obj, n, &plain, &plen, &epoch);
 	if (!ret)
 		ret = parse_manifest(s, plain, plen, sn);
 	if (!ret && (ret = retired_ok(s, retired, sn)))
 		snapshot_clear(sn);
+	/* the epoch the manifest names is the one whose key opened it: a manifest moved to
+	 * another epoch's place cannot be, it is signed; this catches a sealer bug */
+	if (!ret && sn->epoch != epoch) {
+		log_err("snapshot %s names key epoch %u but is sealed under epoch %u", idhex,
+			sn->epoch, epoch);
+		ret = -EBADMSG;
+	}
 	if (!ret)
 		memcpy(sn->id, id, ID_LEN);
 	/* a local copy (the mount's mirror) that fails is fetched again from the store once */
@@ -347,7 +397,7 @@ int store_list_manifests(struct store *s, struct snapshot **out, size_t *n, size
 	if (!ret)
 		par_for(l.n, 16, read_one, &(struct read_all){.s = s, .l = &l, .v = v, .res = res});
 	for (size_t i = 0; !ret && i < l.n; i++)
-		if (res[i] && res[i] != -EBADMSG && res[i] != -ENOENT)
+		if (res[i] && res[i] != -EBADMSG && res[i] != -ENOENT && res[i] != -EKEYREVOKED)
 			ret = res[i]; /* e.g. the store is unreachable: no partial list */
 	if (ret) {
 		for (size_t i = 0; i < l.n; i++)
@@ -358,8 +408,10 @@ int store_list_manifests(struct store *s, struct snapshot **out, size_t *n, size
 	for (size_t i = 0; i < l.n; i++) {
 		if (res[i] == 0)
 			v[nv++] = v[i]; /* compact: nv <= i, and the moved-from slot is dropped */
-		else
+		else if (res[i] != -EKEYREVOKED) /* genuine, of a key epoch not ours */
 			nbad++;
+		else
+			store_note_epoch_hidden();
 	}
 	if (nv)
 		qsort(v, nv, sizeof(*v), snap_cmp);

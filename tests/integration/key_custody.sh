@@ -5,9 +5,11 @@
 #  - replacing an officer of a quorum (key add --quorum with the new officers, then key
 #    remove of the old entry): the removed officer's key file and share files of the old
 #    entry no longer count; the new quorum restores the source byte for byte;
-#  - the documented limit: a copy of a removed entry (the host, or a former holder, may keep
-#    one) still opens the store with the removed credential, and reads what was sealed
-#    after the removal — the master key never changed;
+#  - the limit of a removal: a copy of a removed entry (the host, or a former holder, may
+#    keep one) still opens the store with the removed credential, and reads what was sealed
+#    after the removal — the key epoch did not change;
+#  - a key rotation (key epochs) lifts it: the kept entry and the old entry's share files
+#    still read what was sealed before, and are refused (exit 4) what is sealed after;
 #  - a stolen sealer key: a new store with a new sealer key, officers re-anchor their key
 #    files (key pin the new fingerprint, delete the old trust line): the new store opens,
 #    the old one (signed by the stolen key) is refused (7).
@@ -84,6 +86,8 @@ expect_rc 0 em key share "$STORE" --key-file "$T/o4.key" --out "$T/o4-q2.share"
 expect_rc 0 em cat "$STORE" latest:after-officer.txt --key-file "$T/o2.key" \
 	--share-file "$T/o4-q2.share"
 assert_eq officer "$(cat "$T/out")" "the new quorum reads the new snapshot"
+expect_rc 0 em_read snapshots "$STORE" --json
+python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])' <"$T/out" >"$T/s-officer"
 
 log "the limit: a kept copy of a removed entry still opens old and new snapshots"
 cp "$T/kept/$R1" "$STORE/keys/$R1"
@@ -95,6 +99,26 @@ expect_rc 0 em cat "$STORE" latest:after-officer.txt --share-file "$T/o1-q1.shar
 	--share-file "$T/o2-q1.share"
 assert_eq officer "$(cat "$T/out")" "removed quorum entry with kept shares"
 rm "$STORE/keys/$Q1"
+
+log "a key rotation ends that: kept entries and shares open nothing sealed after it"
+expect_rc 0 em key rotate "$STORE" --sealer-key "$SEALER" --passphrase-file "$PASSFILE" \
+	--officer "$T/o2.key.pub" --officer "$T/o3.key.pub" --officer "$T/o4.key.pub"
+reseal rotated
+cp "$T/kept/$R1" "$STORE/keys/$R1"
+expect_rc 0 em cat "$STORE" "$(cat "$T/s-officer")":after-officer.txt --key-file "$T/r1.key"
+assert_eq officer "$(cat "$T/out")" "the removed recipient still reads what it could"
+expect_rc 4 em cat "$STORE" latest:after-rotated.txt --key-file "$T/r1.key"
+expect_one_error_line
+assert_grep 'sealed under a key epoch this key does not hold' "$T/err"
+rm "$STORE/keys/$R1"
+cp "$T/kept/$Q1" "$STORE/keys/$Q1"
+expect_rc 4 em cat "$STORE" latest:after-rotated.txt --share-file "$T/o1-q1.share" \
+	--share-file "$T/o2-q1.share"
+expect_one_error_line
+rm "$STORE/keys/$Q1"
+expect_rc 0 em cat "$STORE" latest:after-rotated.txt --key-file "$T/o2.key" \
+	--key-file "$T/o4.key"
+assert_eq rotated "$(cat "$T/out")" "the quorum that stayed reads the new epoch"
 
 log "a stolen sealer key: a new store, officers re-anchored to the new signing key"
 OLD_FPR=$(sed -n 's/^trust //p' "$T/o2.key")

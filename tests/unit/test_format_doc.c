@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "epoch.h"
 #include "hex.h"
 #include "keys.h"
 #include "record.h"
@@ -287,4 +288,38 @@ Test(format_doc, root_document)
 	free(env);
 	root_clear(&r);
 	secmem_free(sk);
+}
+
+/* FORMAT.md 2.4: the bundle of epoch 1, and epoch 1's subkeys and ids (same derivation). */
+Test(format_doc, epoch_bundle)
+{
+	const char *n = "epoch bundle";
+	uint8_t sid[STORE_ID_LEN], m0[KEY_LEN], m1[KEY_LEN], pk[SIGN_PK_LEN], doc[BUNDLE_MAX];
+	uint8_t id[ID_LEN], *b;
+	struct keys *k, *back;
+	size_t len, dlen;
+
+	hexf(n, "store_id", sid, sizeof(sid));
+	hexf(n, "master", m0, sizeof(m0));
+	hexf(n, "epoch1", m1, sizeof(m1));
+	hexf(n, "sign_pk", pk, sizeof(pk));
+	cr_assert_eq(keys_new(m0, sid, &k), 0);
+	cr_assert_eq(keys_push_epoch(&k, m1), 0);
+	b = epoch_bundle_make(sid, k, pk, &len);
+	cr_assert_not_null(b);
+	expect(n, "bundle", b, len);
+	expect(n, "e1_slot1_id", keys_get(k, KEY_ID), KEY_LEN);
+	expect(n, "e1_slot5_manifest", keys_get(k, KEY_MANIFEST), KEY_LEN);
+	record_id(k, REC_DATA, "abc", 3, id);
+	expect(n, "e1_data_abc", id, ID_LEN);
+	dlen = hexf(n, "bundle", doc, sizeof(doc));
+	cr_assert_eq(epoch_bundle_check(doc, dlen), 0);
+	cr_assert_eq(epoch_bundle_epoch(doc, dlen), 1);
+	cr_assert_eq(epoch_bundle_keys(doc, dlen, sid, &back), 0);
+	cr_assert_eq(keys_epoch(back), 1);
+	cr_assert_arr_eq(keys_get(back, KEY_ID), keys_get(k, KEY_ID), KEY_LEN);
+	cr_assert_arr_eq(keys_master(keys_at(back, 0)), m0, KEY_LEN);
+	keys_free(back);
+	secmem_free(b);
+	keys_free(k);
 }
