@@ -70,7 +70,7 @@ expect_rc 4 em ls "$STORE" latest --key-file "$T/r2.key" # r2 has no entry at al
 expect_one_error_line
 
 log "seal under the new epoch: the data is stored once more"
-printf 'changed\n' >>"$SRC/$(cd "$SRC" && find . -type f | sort | head -1)"
+printf 'changed\n' >>"$SRC/$(cd "$SRC" && find . -type f | sort | sed -n 1p)"
 printf 'after the rotation\n' >"$SRC/after.txt"
 expect_rc 0 em_seal "$STORE" "$SRC"
 AFTER=$(packs_bytes)
@@ -113,7 +113,7 @@ assert_eq 'after the rotation' "$(cat "$T/out")" "the quorum reads the new epoch
 MNT=$T/mnt
 expect_rc 0 em_mount "$STORE" "$MNT"
 "$TREECMP" "$SRC" "$MNT/latest" || fail "the mount's latest differs from the source"
-OLD=$(ls "$MNT/snapshots" | head -1)
+OLD=$(ls "$MNT/snapshots" | sed -n 1p)
 "$TREECMP" "$T/src-before" "$MNT/snapshots/$OLD" || fail "the mount's old snapshot differs"
 unmount "$MNT"
 expect_rc 0 em verify "$STORE" --sealer-key "$SEALER" --read-data
@@ -123,7 +123,7 @@ log "the host serves r1 only its pre-rotation entry: old yes, new refused"
 NEW_R1=$(cd "$STORE" && ls keys | grep "^${R1}-")
 mv "$STORE/keys/$NEW_R1" "$T/new-r1"
 cp "$T/kept/$R1" "$STORE/keys/$R1"
-F1=$(cd "$T/src-before" && find . -type f | sort | head -1 | sed 's|^\./||')
+F1=$(cd "$T/src-before" && find . -type f | sort | sed -n 1p | sed 's|^\./||')
 expect_rc 0 em cat "$STORE" "$S1:$F1" --key-file "$T/r1.key"
 assert_files_eq "$T/src-before/$F1" "$T/out" "r1 with its old entry reads the old snapshot"
 expect_rc 4 em cat "$STORE" latest:after.txt --key-file "$T/r1.key"

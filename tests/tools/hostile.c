@@ -33,6 +33,10 @@
  *       the next root document version (FORMAT.md 19) naming F's key as the snapshot key and
  *       the given officers (default: the signers), threshold 1, signed by every --sign key
  *       file (sealer or signing), written without any chain check
+ *   hostile forge-epoch-entry STORE --recipient PUBFILE --epochs N
+ *       the host alone: a recipient entry (keys/rcpt-<id>-ffffffffffffffff) for the public
+ *       key, whose key bundle names the store's id and signing key (both public) with key
+ *       epoch N (FORMAT.md 2.4) and made-up keys for every epoch
  * Exit status: 0, or 1 with a message. */
 #include <errno.h>
 #include <sodium.h>
@@ -41,6 +45,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "epoch.h"
 #include "frec.h"
 #include "hex.h"
 #include "keyfile.h"
@@ -1050,6 +1055,55 @@ static int cmd_twin(int argc, char **argv)
 	return ret ? die("twin-store", ret) : 0;
 }
 
+static int cmd_forge_epoch(int argc, char **argv)
+{
+	const char *pub = opt(argc, argv, "--recipient"), *ne = opt(argc, argv, "--epochs"), *text;
+	uint8_t b[BUNDLE_MAX], rid[32], *d = NULL;
+	unsigned n = ne ? (unsigned)atoi(ne) : 0;
+	char name[64], hex[17], *out = NULL;
+	struct remote *r = NULL;
+	struct keyfile kf;
+	json_t *root = NULL, *body = NULL, *e = NULL;
+	size_t dn, blen;
+	int ret;
+
+	if (argc < 3 || !pub || n < 1 || n > KEY_EPOCH_MAX)
+		return die("usage: forge-epoch-entry STORE --recipient PUBFILE --epochs N", 0);
+	ret = keyfile_load(pub, &kf);
+	if (!ret)
+		ret = remote_open(argv[2], NULL, &r);
+	if (!ret)
+		ret = remote_get(r, DESCRIPTOR_KEY, 0, 0, 1 << 20, &d, &dn);
+	if (!ret)
+		ret = store_envelope_open(d, dn, NULL, NULL, &root, &text, &blen);
+	body = ret ? NULL : json_loadb(text, blen, 0, NULL);
+	memcpy(b, BUNDLE2_MAGIC, 8);
+	randombytes_buf(b + 8, sizeof(b) - 8); /* every key made up */
+	if (!body || refjson_get_hex(body, "store_id", b + 8, STORE_ID_LEN) ||
+	    refjson_get_hex(body, "sign_pk", b + 8 + STORE_ID_LEN + KEY_LEN, SIGN_PK_LEN))
+		ret = ret ? ret : -EBADMSG;
+	b[BUNDLE1_LEN] = (uint8_t)n;
+	b[BUNDLE1_LEN + 1] = b[BUNDLE1_LEN + 2] = b[BUNDLE1_LEN + 3] = 0;
+	if (!ret)
+		ret = wrap_recipient(b, BUNDLE2_HDR + (size_t)n * KEY_LEN, kf.pub, &e);
+	if (!ret && !(out = json_dumps(e, JSON_COMPACT)))
+		ret = -ENOMEM;
+	if (!ret) {
+		wrap_recipient_id(kf.pub, rid);
+		hex_encode(rid, 8, hex);
+		snprintf(name, sizeof(name), "keys/rcpt-%s-ffffffffffffffff", hex);
+		ret = remote_put(r, name, out, strlen(out), 0);
+	}
+	free(out);
+	json_decref(e);
+	json_decref(body);
+	json_decref(root);
+	free(d);
+	remote_free(r);
+	keyfile_clear(&kf);
+	return ret ? die("forge-epoch-entry", ret) : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *c = argc > 2 ? argv[1] : "";
@@ -1079,8 +1133,10 @@ int main(int argc, char **argv)
 		return cmd_sign_head(argc, argv);
 	if (!strcmp(c, "forge-root"))
 		return cmd_forge_root(argc, argv);
+	if (!strcmp(c, "forge-epoch-entry"))
+		return cmd_forge_epoch(argc, argv);
 	fprintf(stderr, "usage: hostile flip|truncate|append|copy-from-store|swap-records|"
 			"list-records|list-frames|forge-snapshot|forge-head|hostile-tree|twin-"
-			"store|sign-head|forge-root STORE ...\n");
+			"store|sign-head|forge-root|forge-epoch-entry STORE ...\n");
 	return 2;
 }
