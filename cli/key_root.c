@@ -316,8 +316,12 @@ static int rotate(const struct cli_ctx *c, const struct root_args *a, struct sto
 	if ((ret = seal_and_sign(a, s, r)) != EXIT_OK)
 		goto out;
 	hex_decode(store_id_hex(s), sid, STORE_ID_LEN);
-	err = keyfile_write_sealer_origin(a->new_sealer, sid, keys_master(store_keys(s)), new_sk,
+	/* epoch 0's master, then every key epoch the old file held (FORMAT.md 2.4, 15.2) */
+	const struct keys *k = store_keys(s);
+	err = keyfile_write_sealer_origin(a->new_sealer, sid, keys_master(keys_at(k, 0)), new_sk,
 					  store_anchor_pk(s));
+	for (unsigned e = 1; err >= 0 && e <= keys_epoch(k); e++)
+		err = keyfile_add_epoch(a->new_sealer, e, keys_master(keys_at(k, e)));
 	if (err < 0) {
 		cli_error("cannot write the new sealer key file %s: %s", a->new_sealer,
 			  strerror(-err));

@@ -26,6 +26,8 @@ done
 assert_grep '^embassy-signing-pub-v1$' "$T/o1.sig.pub"
 expect_rc 0 em_init "$STORE"
 expect_rc 0 em_seal "$STORE" "$SRC" -q
+# a key epoch too (docs/KEYS.md 4.13): rotate-signing must carry it into the new sealer key
+expect_rc 0 em key rotate "$STORE" --sealer-key "$SEALER" --passphrase-file "$PASSFILE"
 
 log "key root: the sealer and a threshold of officers"
 ROOT=(--officer "$T/o1.sig.pub" --officer "$T/o2.sig.pub" --officer "$T/o3.sig.pub"
@@ -77,6 +79,7 @@ expect_rc 0 em key rotate-signing "$STORE" "${OFF[@]}" --passphrase-file "$PASSF
 assert_eq "$(cat "$T/out")" 2 "version printed"
 [ "$(stat -c %a "$T/s2.key")" = 600 ] || fail "new sealer key file not 0600"
 assert_grep '^origin ' "$T/s2.key"
+assert_grep '^epoch 1 [0-9a-f]{64}$' "$T/s2.key" # the key epoch came along
 
 log "the fast-forwarded reader reads again; only the snapshots up to sequence 1"
 # the thief's manifest is still in snapshots/: reported as a forgery (7), not listed
