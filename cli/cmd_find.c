@@ -310,7 +310,8 @@ static int search(struct store *s, const char *url, const struct pathmatch *pm, 
 		ret = err == -ENAMETOOLONG ? EXIT_INTEGRITY : cli_exit_for(err);
 	}
 	if (ret == EXIT_OK) {
-		qsort(f.v, f.n, sizeof(*f.v), match_cmp);
+		if (f.n) /* no match: f.v is NULL, which qsort must not be given */
+			qsort(f.v, f.n, sizeof(*f.v), match_cmp);
 		if (json && print_json(&f, sv) < 0)
 			ret = EXIT_FAIL;
 		else if (!json)
