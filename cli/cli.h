@@ -284,6 +284,10 @@ void opts_init(struct cli_ctx *c, const char *cmd);
 int opts_common(struct cli_ctx *c, int opt, const char *arg);
 /* Report an unknown option / missing argument ('?' or ':' from getopt_long). */
 int opts_bad(const struct cli_ctx *c, char **argv);
+/* The getopt loop of a command whose only own option is --json (OPT_JSON): the common
+ * options, then *json. 0 when parsed, else the exit code (usage error). */
+int opts_parse_json(struct cli_ctx *c, int argc, char **argv, const struct option *longopts,
+		    bool *json);
 /* Print the help of the current command on stdout; returns EXIT_OK. */
 int opts_help(const struct cli_ctx *c);
 /* Usage error: one line on stderr plus a pointer to --help; returns EXIT_USAGE. */

@@ -250,19 +250,11 @@ static int run(int argc, char **argv)
 	const char *url, *path = "";
 	char *rel;
 	bool json = false;
-	int opt, r, ret;
+	int ret;
 
 	opts_init(&c, "diff");
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(&c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		if (opt != OPT_JSON)
-			return opts_bad(&c, argv);
-		json = true;
-	}
+	if ((ret = opts_parse_json(&c, argc, argv, longopts, &json)))
+		return ret;
 	if (c.help)
 		return opts_help(&c);
 	if (!(url = opts_store_arg(&c, argc, argv, -2, "SNAPSHOT1 SNAPSHOT2 [PATH]")))

@@ -145,19 +145,11 @@ static int run(int argc, char **argv)
 	size_t n = 0, bad = 0;
 	bool json = false, has_head;
 	const char *url;
-	int opt, r, ret, err;
+	int ret, err;
 
 	opts_init(&c, "snapshots");
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(&c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		if (opt != OPT_JSON)
-			return opts_bad(&c, argv);
-		json = true;
-	}
+	if ((ret = opts_parse_json(&c, argc, argv, longopts, &json)))
+		return ret;
 	if (c.help)
 		return opts_help(&c);
 	if (!(url = opts_store_arg(&c, argc, argv, 0, "")))

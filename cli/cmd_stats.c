@@ -152,19 +152,11 @@ static int run(int argc, char **argv)
 	int64_t start = cli_monotonic_ns();
 	const char *url, *spec = NULL;
 	bool json = false;
-	int opt, r, ret, have;
+	int ret, have;
 
 	opts_init(&c, "stats");
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(&c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		if (opt != OPT_JSON)
-			return opts_bad(&c, argv);
-		json = true;
-	}
+	if ((ret = opts_parse_json(&c, argc, argv, longopts, &json)))
+		return ret;
 	if (c.help)
 		return opts_help(&c);
 	/* STORE [SNAPSHOT]; with a configured store, a lone argument is the SNAPSHOT */

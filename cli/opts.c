@@ -278,6 +278,24 @@ int opts_common(struct cli_ctx *c, int opt, const char *arg)
 	}
 }
 
+int opts_parse_json(struct cli_ctx *c, int argc, char **argv, const struct option *longopts,
+		    bool *json)
+{
+	int opt, r;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		if ((r = opts_common(c, opt, optarg)) < 0)
+			return EXIT_USAGE;
+		if (r)
+			continue;
+		if (opt != OPT_JSON)
+			return opts_bad(c, argv);
+		*json = true;
+	}
+	return 0;
+}
+
 int opts_bad(const struct cli_ctx *c, char **argv)
 {
 	/* getopt_long with opterr = 0 leaves the offending word at argv[optind - 1] */
