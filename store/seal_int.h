@@ -93,5 +93,7 @@ int seal_file_content(struct sealer *sl, int fd, struct tree_entry *e, const str
 /* Seal and pack a tree record (deduplicated); fills ref. */
 int seal_tree_record(struct sealer *sl, struct tree *t, struct rec_ref *ref);
 void seal_report(struct sealer *sl, bool force);
+/* Walk the PATHs (seal_walk.c): the root tree's record in ref, its entry count in count. */
+int seal_root(struct sealer *sl, struct rec_ref *ref, uint64_t *count);
 
 #endif
