@@ -17,8 +17,8 @@
  *     (multi_get_from), verifies each and serves the newest that verifies; a mirror with an
  *     older head (lagging or rolled back) is reported, never served as current
  *     (store/store_heads.c). A plain get of the head here still goes to one mirror.
- * Listings are the union over the mirrors that answer (a lagging mirror lacks names, it
- * never hides one another mirror has), streamed: a caller that stops early stops us.
+ * Listings are the union over the mirrors that answer (multi_list.c); the choice of mirror
+ * is multi_pick.c's.
  * Writes are refused (-EROFS): a store has one writer, at one address. */
 #include <errno.h>
 #include <inttypes.h>
@@ -31,118 +31,12 @@
 
 #include "deadline.h"
 #include "log.h"
-#include "multi.h"
+#include "multi_int.h"
 #include "remote.h"
 
-#define KEY_LEN	   160 /* object names are short (packs/xx/<64 hex>); longer: not noted */
-#define BAD_MAX	   256 /* objects some mirror served tampered bytes of (a ring) */
-#define SERVED_MAX 64  /* per thread: which mirror served the last keys */
-
-/* ---- selection ---- */
-
-void mpick_init(struct mpick *p, size_t n)
-{
-	memset(p, 0, sizeof(*p));
-	p->n = n < MULTI_MAX ? n : MULTI_MAX;
-}
-
-bool mpick_is_down(const struct mpick *p, size_t i, uint64_t now_ms)
-{
-	return p->down_until[i] > now_ms;
-}
-
-/* up mirrors by cost (unmeasured first: they get measured), then down ones by return time */
-static bool before(const struct mpick *p, size_t a, size_t b, uint64_t now)
-{
-	bool da = mpick_is_down(p, a, now), db = mpick_is_down(p, b, now);
-
-	if (da != db)
-		return !da;
-	if (da)
-		return p->down_until[a] < p->down_until[b];
-	return p->cost_us[a] < p->cost_us[b] || (p->cost_us[a] == p->cost_us[b] && a < b);
-}
-
-size_t mpick_order(struct mpick *p, uint64_t now_ms, uint32_t skip, size_t order[MULTI_MAX])
-{
-	size_t k = 0, probe = MULTI_MAX;
-
-	for (size_t i = 0; i < p->n; i++) {
-		size_t j = k++;
-		if (skip & (1u << i)) {
-			k--;
-			continue;
-		}
-		while (j > 0 && before(p, i, order[j - 1], now_ms)) { /* insertion sort */
-			order[j] = order[j - 1];
-			j--;
-		}
-		order[j] = i;
-	}
-	if (++p->choices % MPICK_PROBE != 0)
-		return k;
-	for (size_t j = 0; j < k; j++) /* the up mirror measured longest ago goes first */
-		if (!mpick_is_down(p, order[j], now_ms) &&
-		    (probe == MULTI_MAX || p->seen_at[order[j]] < p->seen_at[order[probe]]))
-			probe = j;
-	for (size_t j = probe; j > 0 && j < MULTI_MAX; j--) {
-		size_t t = order[j];
-		order[j] = order[j - 1];
-		order[j - 1] = t;
-	}
-	return k;
-}
-
-void mpick_ok(struct mpick *p, size_t i, uint64_t us, uint64_t bytes)
-{
-	/* the cost of a quarter MiB: a small request costs its latency, a large one is not
-	 * held against a mirror for its size */
-	uint64_t q = 256u << 10, c = bytes > q ? us * q / bytes : us;
-
-	if (c == 0)
-		c = 1;
-	p->cost_us[i] = p->cost_us[i] ? (3 * p->cost_us[i] + c) / 4 : c;
-	p->seen_at[i] = p->choices;
-	p->fails[i] = 0;
-	p->down_until[i] = 0;
-}
-
-void mpick_fail(struct mpick *p, size_t i, uint64_t now_ms)
-{
-	unsigned f = p->fails[i] < 16 ? p->fails[i] : 16;
-	uint64_t cool = (uint64_t)MPICK_COOL_MIN_MS << f;
-
-	p->fails[i]++;
-	p->down_until[i] = now_ms + (cool < MPICK_COOL_MAX_MS ? cool : MPICK_COOL_MAX_MS);
-	p->seen_at[i] = p->choices;
-}
+#define SERVED_MAX 64 /* per thread: which mirror served the last keys */
 
 /* ---- the backend ---- */
-
-struct member {
-	void *be; /* immutable after open; thread-safe */
-	const struct backend_ops *ops;
-	char *name;						   /* credentials starred */
-	_Atomic uint64_t gets, bytes, failures, missing, rejected; /* no lock: atomic */
-	int head;						   /* guarded by multi.lock */
-	uint64_t head_seq;					   /* guarded by multi.lock */
-};
-
-struct badkey {
-	char key[KEY_LEN];
-	uint32_t mask; /* mirrors whose bytes of key failed verification */
-};
-
-struct multi {
-	size_t n; /* immutable after open */
-	struct member m[MULTI_MAX];
-	uint64_t timeout_ms; /* immutable */
-
-	pthread_mutex_t lock; /* guards pick, bad, nbad and the members' head fields */
-	struct mpick pick;
-	struct badkey bad[BAD_MAX]; /* a ring */
-	size_t nbad;
-};
 
 struct served {
 	const struct multi *mu;
@@ -153,7 +47,7 @@ struct served {
 static _Thread_local struct served served_ring[SERVED_MAX];
 static _Thread_local unsigned served_next;
 
-static uint64_t now_us(void)
+uint64_t multi_now_us(void)
 {
 	struct timespec ts;
 
@@ -184,7 +78,7 @@ static uint32_t bad_mask_locked(const struct multi *mu, const char *key)
 	return mask;
 }
 
-static size_t order_for(struct multi *mu, const char *key, size_t order[MULTI_MAX])
+size_t multi_order_for(struct multi *mu, const char *key, size_t order[MULTI_MAX])
 {
 	size_t k;
 
@@ -194,19 +88,15 @@ static size_t order_for(struct multi *mu, const char *key, size_t order[MULTI_MA
 	return k;
 }
 
-/* A mirror is asked within a slice of the budget while another remains to be asked. */
-static uint64_t slice_ms(const struct multi *mu)
+uint64_t multi_slice_ms(const struct multi *mu)
 {
 	uint64_t s = mu->timeout_ms / 4;
 
 	return s < 2000 ? 2000 : s > 15000 ? 15000 : s;
 }
 
-enum outcome { OK, NEXT, STOP };
-
-/* Account for mirror i's answer ret to a request of bytes bytes that took us. */
-static enum outcome account(struct multi *mu, size_t i, const char *key, int ret, uint64_t us,
-			    uint64_t bytes)
+enum multi_outcome multi_account(struct multi *mu, size_t i, const char *key, int ret, uint64_t us,
+				 uint64_t bytes)
 {
 	struct member *m = &mu->m[i];
 	bool was_down;
@@ -219,19 +109,19 @@ static enum outcome account(struct multi *mu, size_t i, const char *key, int ret
 		pthread_mutex_unlock(&mu->lock);
 		if (key)
 			note_served(mu, key, i);
-		return OK;
+		return MULTI_OK;
 	}
 	if (ret == -EINVAL || ret == -ENOMEM)
-		return STOP; /* ours, not the mirror's: another would answer the same */
+		return MULTI_STOP; /* ours, not the mirror's: another would answer the same */
 	if (ret == -ENOENT) {
 		atomic_fetch_add(&m->missing, 1);
-		return NEXT;
+		return MULTI_NEXT;
 	}
 	if (ret == -EBADMSG) { /* a reply no honest server sends: not for this object again */
 		atomic_fetch_add(&m->rejected, 1);
 		remote_log("mirror %s: bad reply for %s: reading it from another", m->name,
 			   key ? key : "a listing");
-		return NEXT;
+		return MULTI_NEXT;
 	}
 	atomic_fetch_add(&m->failures, 1);
 	pthread_mutex_lock(&mu->lock);
@@ -241,12 +131,12 @@ static enum outcome account(struct multi *mu, size_t i, const char *key, int ret
 	if (!was_down)
 		remote_log("mirror %s failed (%s): reading from the others", m->name,
 			   strerror(-ret));
-	return NEXT;
+	return MULTI_NEXT;
 }
 
-/* The error when no mirror answered: a transport failure says most (the object may exist),
- * then a bad reply, then "missing everywhere". */
-static int worse(int have, int ret)
+/* A transport failure says most (the object may exist), then a bad reply, then "missing
+ * everywhere". */
+int multi_worse(int have, int ret)
 {
 	if (have == 0)
 		return ret;
@@ -260,25 +150,25 @@ typedef int (*call_fn)(struct member *m, void *arg, uint64_t *bytes);
 /* Ask the mirrors in order until one answers. */
 static int run(struct multi *mu, const char *key, call_fn call, void *arg)
 {
-	size_t order[MULTI_MAX], k = order_for(mu, key, order);
+	size_t order[MULTI_MAX], k = multi_order_for(mu, key, order);
 	int err = 0;
 
 	if (k == 0)
 		return -EBADMSG; /* every mirror's bytes of key failed verification */
 	for (size_t j = 0; j < k; j++) {
-		uint64_t bytes = 0, t0 = now_us(), old;
+		uint64_t bytes = 0, t0 = multi_now_us(), old;
 		int ret;
 
-		old = j + 1 < k ? deadline_begin(slice_ms(mu)) : deadline_get();
+		old = j + 1 < k ? deadline_begin(multi_slice_ms(mu)) : deadline_get();
 		ret = call(&mu->m[order[j]], arg, &bytes);
 		deadline_set(old);
-		switch (account(mu, order[j], key, ret, now_us() - t0, bytes)) {
-		case OK:
+		switch (multi_account(mu, order[j], key, ret, multi_now_us() - t0, bytes)) {
+		case MULTI_OK:
 			return 0;
-		case STOP:
+		case MULTI_STOP:
 			return ret;
-		case NEXT:
-			err = worse(err, ret);
+		case MULTI_NEXT:
+			err = multi_worse(err, ret);
 		}
 	}
 	return err;
@@ -374,7 +264,7 @@ static int many_round(struct multi *mu, struct remote_req *reqs, size_t n, size_
 	struct member *m = &mu->m[i];
 	struct remote_req *sub = calloc(n, sizeof(*sub));
 	size_t *at = calloc(n, sizeof(*at)), k = 0;
-	uint64_t t0 = now_us(), bytes = 0, old;
+	uint64_t t0 = multi_now_us(), bytes = 0, old;
 	int ret = -ENOMEM, first = 0;
 
 	if (!sub || !at)
@@ -386,7 +276,7 @@ static int many_round(struct multi *mu, struct remote_req *reqs, size_t n, size_
 		    (struct remote_req){.key = reqs[q].key, .off = reqs[q].off, .len = reqs[q].len};
 		at[k++] = q;
 	}
-	old = last ? deadline_get() : deadline_begin(slice_ms(mu));
+	old = last ? deadline_get() : deadline_begin(multi_slice_ms(mu));
 	if (m->ops->get_many) {
 		ret = m->ops->get_many(m->be, sub, k);
 	} else {
@@ -419,13 +309,13 @@ static int many_round(struct multi *mu, struct remote_req *reqs, size_t n, size_
 		} else {
 			free(sub[q].data);
 			sub[q].data = NULL;
-			dst->result = worse(dst->result == -EAGAIN ? 0 : dst->result, r);
+			dst->result = multi_worse(dst->result == -EAGAIN ? 0 : dst->result, r);
 			if (r == -EINVAL || r == -ENOMEM)
 				*err = r;
 		}
 	}
 	if (k)
-		account(mu, i, NULL, first, now_us() - t0, bytes);
+		multi_account(mu, i, NULL, first, multi_now_us() - t0, bytes);
 	ret = 0;
 out:
 	free(sub);
@@ -437,7 +327,7 @@ static int mu_get_many(void *be, struct remote_req *reqs, size_t n)
 {
 	struct multi *mu = be;
 	bool *todo = calloc(n ? n : 1, sizeof(bool));
-	size_t order[MULTI_MAX], k = order_for(mu, NULL, order);
+	size_t order[MULTI_MAX], k = multi_order_for(mu, NULL, order);
 	int err = 0, ret = 0;
 
 	if (!todo)
@@ -466,117 +356,6 @@ static int mu_get_many(void *be, struct remote_req *reqs, size_t n)
 			reqs[q].result = -EBADMSG; /* no mirror left whose bytes verify */
 	free(todo);
 	return ret;
-}
-
-/* ---- listings: the union, streamed ---- */
-
-struct seen {
-	char **v; /* open addressing; NULL: free */
-	size_t cap, n;
-};
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
-	return h;
-}
-
-/* 1 if key is new (now recorded), 0 if seen, -ENOMEM */
-static int seen_add(struct seen *s, const char *key)
-{
-	size_t i;
-
-	if (2 * (s->n + 1) > s->cap) {
-		struct seen g = {calloc(s->cap ? 2 * s->cap : 256, sizeof(char *)),
-				 s->cap ? 2 * s->cap : 256, 0};
-		if (!g.v)
-			return -ENOMEM;
-		for (size_t j = 0; j < s->cap; j++) {
-			if (!s->v[j])
-				continue;
-			for (i = hash_str(s->v[j]) % g.cap; g.v[i]; i = (i + 1) % g.cap)
-				;
-			g.v[i] = s->v[j];
-			g.n++;
-		}
-		free(s->v);
-		*s = g;
-	}
-	for (i = hash_str(key) % s->cap; s->v[i]; i = (i + 1) % s->cap)
-		if (strcmp(s->v[i], key) == 0)
-			return 0;
-	if (!(s->v[i] = strdup(key)))
-		return -ENOMEM;
-	s->n++;
-	return 1;
-}
-
-static void seen_free(struct seen *s)
-{
-	for (size_t i = 0; i < s->cap; i++)
-		free(s->v[i]);
-	free(s->v);
-}
-
-struct list_ctx {
-	struct seen seen;
-	int (*cb)(void *ctx, const char *key);
-	void *ctx;
-	int stop; /* the caller's non-zero answer, or -ENOMEM */
-	size_t names;
-};
-
-static int list_cb(void *arg, const char *key)
-{
-	struct list_ctx *l = arg;
-	int r = seen_add(&l->seen, key);
-
-	if (r <= 0) { /* another mirror named it already (0), or out of memory */
-		l->stop = r;
-		return r;
-	}
-	l->names++;
-	l->stop = l->cb(l->ctx, key);
-	return l->stop;
-}
-
-static int mu_list(void *be, const char *prefix, int (*cb)(void *ctx, const char *key), void *ctx)
-{
-	struct multi *mu = be;
-	struct list_ctx l = {.cb = cb, .ctx = ctx};
-	size_t order[MULTI_MAX], k = order_for(mu, NULL, order), answered = 0;
-	int err = 0;
-
-	for (size_t j = 0; j < k && !l.stop; j++) {
-		struct member *m = &mu->m[order[j]];
-		uint64_t t0 = now_us(), old;
-		int ret;
-
-		/* a mirror cooling down is asked only when none has answered */
-		pthread_mutex_lock(&mu->lock);
-		bool down = mpick_is_down(&mu->pick, order[j], deadline_now_ms());
-		pthread_mutex_unlock(&mu->lock);
-		if (down && answered)
-			continue;
-		old = j + 1 < k ? deadline_begin(slice_ms(mu)) : deadline_get();
-		ret = m->ops->list(m->be, prefix, list_cb, &l);
-		deadline_set(old);
-		if (l.stop)
-			break;
-		if (ret == 0) /* not measured: a listing's time says little of a read's */
-			answered++;
-		else if (account(mu, order[j], NULL, ret, now_us() - t0, 0) == STOP)
-			l.stop = ret;
-		else
-			err = worse(err, ret);
-	}
-	seen_free(&l.seen);
-	if (l.stop)
-		return l.stop;
-	return answered ? 0 : err;
 }
 
 /* ---- verification failures reported by the store layer ---- */
@@ -667,7 +446,7 @@ static const struct backend_ops multi_ops = {.get = mu_get,
 					     .put = mu_put,
 					     .del = mu_del,
 					     .stat = mu_stat,
-					     .list = mu_list,
+					     .list = multi_list,
 					     .get_many = mu_get_many,
 					     .get_into = mu_get_into,
 					     .free = mu_free,
@@ -690,7 +469,7 @@ int multi_get_from(void *be, size_t i, const char *key, size_t max_len, uint8_t 
 {
 	struct multi *mu = be;
 	struct get_arg a = {key, 0, 0, max_len, data, n, NULL};
-	uint64_t t0 = now_us(), bytes = 0, old;
+	uint64_t t0 = multi_now_us(), bytes = 0, old;
 	int ret;
 
 	*data = NULL;
@@ -702,10 +481,10 @@ int multi_get_from(void *be, size_t i, const char *key, size_t max_len, uint8_t 
 	pthread_mutex_unlock(&mu->lock);
 	if (down)
 		return -EHOSTDOWN; /* failed a moment ago: not worth a slice now */
-	old = deadline_begin(slice_ms(mu));
+	old = deadline_begin(multi_slice_ms(mu));
 	ret = call_get(&mu->m[i], &a, &bytes);
 	deadline_set(old);
-	account(mu, i, key, ret, now_us() - t0, bytes);
+	multi_account(mu, i, key, ret, multi_now_us() - t0, bytes);
 	return ret;
 }
 
