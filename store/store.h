@@ -258,7 +258,7 @@ int store_fetch_cbuf(struct store *s, enum record_type type, const struct rec_re
  * frame), -EIO / -ETIMEDOUT when the store could not be reached. */
 int store_fetch_frames(struct store *s, const struct rec_ref *ref, uint32_t first, uint32_t last,
 		       struct cbuf **out);
-/* Bring every frame of the data records refs into the memory cache (the prefetcher):
+/* (store_pf.c) Bring every frame of the data records refs into the memory cache (the prefetcher):
  * neighbours in a pack are read together, frames opened on all cores. Frames that fail are
  * left out (their reader fetches them and gets the error). */
 int store_prefetch_frames(struct store *s, const struct rec_ref *refs, size_t n);

@@ -4,8 +4,7 @@
  * store_fetch_frames serves a reader: the frames it needs come from the cache, and the
  * missing ones arrive with one ranged read of the record (two when the header is neither
  * cached nor predictable), then are opened — on every core when there are several.
- * store_prefetch_frames serves the prefetcher: whole records, neighbours in a pack read
- * together, every frame opened on every core and offered to the cache.
+ * store_prefetch_frames (store_pf.c) serves the prefetcher: whole records.
  * Single flight per frame, as for whole records (cache.h): a frame is fetched by the one
  * thread that claimed it; a thread that finds it claimed waits for it afterwards, holding no
  * claim of its own. */
@@ -13,18 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frec.h"
 #include "hex.h"
-#include "iobuf.h"
 #include "log.h"
 #include "par.h"
-#include "store_int.h"
+#include "store_frames_int.h"
 
-#define ONE_READ_GAP (256u << 10) /* header and frames this close: one ranged read (network) */
-#define PF_RUN_MAX   (16u << 20)  /* largest ranged read of the prefetcher */
-#define PAR_MIN	     2		  /* frames worth spreading over the cores */
+#define PAR_MIN 2 /* frames worth spreading over the cores */
 
-static void log_frame(const struct rec_ref *ref, int64_t frame, int err)
+void frames_log(const struct rec_ref *ref, int64_t frame, int err)
 {
 	char pk[64], id[2 * ID_LEN + 1];
 
@@ -44,28 +39,6 @@ static void log_frame(const struct rec_ref *ref, int64_t frame, int err)
 			    ? "fails verification (tampered, substituted or a bad reply)"
 			: err == -ENOENT ? "unreadable: the pack object is missing"
 					 : strerror(-err));
-}
-
-/* A missing pack is as much an integrity failure as a tampered record. */
-static int integrity(int err)
-{
-	return err == -ENOENT ? -EBADMSG : err;
-}
-
-/* Bytes read from the store: an iobuf (cap > 0), or malloc'd by a parallel read (cap 0). */
-struct rbuf {
-	uint8_t *p;
-	size_t cap;
-};
-
-static void rbuf_free(struct rbuf *b)
-{
-	if (b->cap)
-		iobuf_put(b->p, b->cap);
-	else
-		free(b->p);
-	b->p = NULL;
-	b->cap = 0;
 }
 
 /* [off, off+len) of the record (offsets relative to the record). */
@@ -111,33 +84,7 @@ static int read_two(struct store *s, const struct rec_ref *ref, uint64_t hl, uin
 
 /* ---- headers ---- */
 
-/* A header in the memory cache: which record instance it belongs to (the same content may
- * be stored twice, with other nonces and lengths), the verified table, and its raw bytes
- * (the disk cache stores them in front of each frame). */
-struct hmeta {
-	uint8_t pack[PACK_ID_LEN];
-	uint64_t off;
-	uint32_t rawlen, tablen;
-};
-
-static const struct hmeta *meta_of(const struct cbuf *b)
-{
-	return (const struct hmeta *)(const void *)b->data;
-}
-
-static const struct frec_hdr *hdr_of(const struct cbuf *b)
-{
-	return (const struct frec_hdr *)(const void *)(b->data + sizeof(struct hmeta));
-}
-
-static const uint8_t *hraw_of(const struct cbuf *b)
-{
-	return b->data + sizeof(struct hmeta) + meta_of(b)->tablen;
-}
-
-/* Verify the header in bytes (the record's first hl bytes) for ref; *out holds it. Offered
- * to the memory cache only when it came from ref's own place in its pack (offer). */
-static int open_header(struct store *s, const struct rec_ref *ref, const uint8_t *bytes, size_t hl,
+int frames_open_header(struct store *s, const struct rec_ref *ref, const uint8_t *bytes, size_t hl,
 		       bool offer, struct cbuf **out)
 {
 	struct frec_hdr *h;
@@ -240,7 +187,7 @@ static void disk_frame(struct fetch *f, size_t k)
 
 	if (hk->get(hk->ctx, f->ref, i, &e, &elen) < 0)
 		return;
-	if (elen > f->hl && open_header(f->s, f->ref, e, f->hl, false, &hb) == 0 &&
+	if (elen > f->hl && frames_open_header(f->s, f->ref, e, f->hl, false, &hb) == 0 &&
 	    elen == f->hl + hdr_of(hb)->f[i].clen) {
 		f->h = hdr_of(hb);
 		f->buf = e;
@@ -272,7 +219,7 @@ static void from_disk(struct fetch *f)
 			f->todo[nt++] = k;
 	if (!nt || hk->get(hk->ctx, f->ref, REC_WHOLE, &e, &elen) < 0)
 		return;
-	if (elen == f->ref->len && open_header(f->s, f->ref, e, f->hl, false, &hb) == 0) {
+	if (elen == f->ref->len && frames_open_header(f->s, f->ref, e, f->hl, false, &hb) == 0) {
 		f->h = hdr_of(hb);
 		f->buf = e;
 		f->base = 0;
@@ -364,9 +311,9 @@ static int read_net(struct fetch *f, uint32_t a, uint32_t b, struct cbuf **hbp, 
 			ret = read_range(s, ref, 0, f->hl, &hbuf);
 		}
 		if (!ret)
-			ret = open_header(s, ref, hbuf.p ? hbuf.p : buf.p, f->hl, true, hbp);
+			ret = frames_open_header(s, ref, hbuf.p ? hbuf.p : buf.p, f->hl, true, hbp);
 		if (ret)
-			log_frame(ref, -1, ret);
+			frames_log(ref, -1, ret);
 		rbuf_free(&hbuf);
 	}
 	if (!ret && !buf.p) {
@@ -374,7 +321,7 @@ static int read_net(struct fetch *f, uint32_t a, uint32_t b, struct cbuf **hbp, 
 		*to = (uint64_t)hdr_of(*hbp)->f[b].off + hdr_of(*hbp)->f[b].clen;
 		ret = read_range(s, ref, *from, *to - *from, &buf);
 		if (ret)
-			log_frame(ref, a, ret);
+			frames_log(ref, a, ret);
 	}
 	/* what was read must hold the frames the verified header places (a predicted range
 	 * always does: a record of the raw length has only raw frames) */
@@ -413,7 +360,7 @@ static int from_net(struct fetch *f)
 	rbuf_free(&buf);
 	if (hb)
 		cbuf_unref(hb);
-	return integrity(ret);
+	return frames_integrity(ret);
 }
 
 /* from_net, and again while bytes fail verification and the remote knows another source for
@@ -506,8 +453,8 @@ int store_fetch_frames(struct store *s, const struct rec_ref *ref, uint32_t firs
 		cache_abandon_err_part(s->cache, ref->id, mine[k],
 				       store_err_transport(fret) ? fret : 0);
 		if (!ret) {
-			log_frame(ref, mine[k], res[k]);
-			ret = integrity(res[k]);
+			frames_log(ref, mine[k], res[k]);
+			ret = frames_integrity(res[k]);
 		}
 	}
 	/* frames other threads were fetching: wait for them now that we hold no claim */
@@ -525,8 +472,8 @@ int store_fetch_frames(struct store *s, const struct rec_ref *ref, uint32_t firs
 				cache_abandon_err_part(s->cache, ref->id, i,
 						       store_err_transport(ret) ? ret : 0);
 				if (!ret)
-					log_frame(ref, i, res[0]);
-				ret = ret ? ret : integrity(res[0]);
+					frames_log(ref, i, res[0]);
+				ret = ret ? ret : frames_integrity(res[0]);
 			}
 		}
 	}
@@ -541,293 +488,5 @@ out:
 	free(got);
 	free(res);
 	free(st);
-	return ret;
-}
-
-/* ---- the prefetcher's whole records ---- */
-
-struct pf_rec {
-	const struct rec_ref *ref;
-	uint32_t *idx; /* claimed frames */
-	size_t nidx;
-	uint8_t *disk;	      /* the record from the disk cache (bytes points here), or NULL */
-	const uint8_t *bytes; /* the whole record, inside a read below */
-	struct cbuf *hb;      /* verified header */
-	size_t first;	      /* its frames' place in the flat list */
-};
-
-struct pf_batch {
-	struct store *s;
-	struct pf_rec *r;
-	size_t nr;
-	struct pf_rec **frame_rec; /* flat list of (record, frame) */
-	uint32_t *frame_idx;
-	struct cbuf **out;
-	int *res;
-};
-
-static int pf_cmp(const void *a, const void *b)
-{
-	const struct rec_ref *x = ((const struct pf_rec *)a)->ref;
-	const struct rec_ref *y = ((const struct pf_rec *)b)->ref;
-	int c = memcmp(x->pack, y->pack, PACK_ID_LEN);
-
-	return c ? c : x->off < y->off ? -1 : x->off > y->off;
-}
-
-static void pf_open_frame(void *ctx, size_t k)
-{
-	struct pf_batch *b = ctx;
-	struct pf_rec *r = b->frame_rec[k];
-	const struct frec_hdr *h = hdr_of(r->hb);
-	uint32_t i = b->frame_idx[k];
-	struct cbuf *f = cbuf_new(frec_frame_len(h->plen, i));
-
-	b->out[k] = f;
-	b->res[k] = f ? frec_open_frame(b->s->keys, r->ref->id, h, i, r->bytes + h->f[i].off,
-					h->f[i].clen, f->data)
-		      : -ENOMEM;
-}
-
-/* One request into an iobuf. */
-static int read_into(struct store *s, const struct remote_req *q, struct rbuf *b)
-{
-	int ret;
-
-	b->p = iobuf_get(q->len, &b->cap);
-	if (!b->p)
-		return -ENOMEM;
-	ret = remote_get_into(s->remote, q->key, q->off, q->len, b->p);
-	if (ret)
-		rbuf_free(b);
-	return ret;
-}
-
-/* Read the records (sorted by pack and offset), neighbours together; bytes of each set. */
-static int pf_read(struct store *s, struct pf_rec *r, size_t n, struct remote_req **reqs_out,
-		   size_t *nreq_out, char (**keys_out)[64], struct rbuf **bufs_out)
-{
-	struct remote_req *q = calloc(n, sizeof(*q));
-	char(*keys)[64] = calloc(n, 64);
-	size_t nreq = 0, *run = calloc(n, sizeof(size_t));
-	const struct rec_ref *p = NULL; /* the last record put in a request */
-	bool local = remote_is_local(s->remote);
-	int ret = -ENOMEM;
-
-	if (!q || !keys || !run)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		const struct rec_ref *x = r[i].ref;
-		struct remote_req *last = nreq ? &q[nreq - 1] : NULL;
-
-		run[i] = SIZE_MAX;
-		if (r[i].disk)
-			continue;
-		/* a local store has no round trips to save: a read per record keeps the buffers
-		 * to a few sizes the iobuf pool reuses (runs of any length were fresh mappings) */
-		if (last && !local && !memcmp(p->pack, x->pack, PACK_ID_LEN) &&
-		    x->off >= last->off && x->off <= last->off + last->len + ONE_READ_GAP &&
-		    x->off + x->len - last->off <= PF_RUN_MAX) {
-			if (x->off + x->len > last->off + last->len)
-				last->len = x->off + x->len - last->off;
-		} else {
-			store_pack_key(x->pack, keys[nreq]);
-			q[nreq] =
-			    (struct remote_req){.key = keys[nreq], .off = x->off, .len = x->len};
-			nreq++;
-		}
-		run[i] = nreq - 1;
-		p = x;
-	}
-	*bufs_out = calloc(nreq ? nreq : 1, sizeof(struct rbuf));
-	if (!*bufs_out) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	if (local) { /* no round trips to save: read into reused buffers */
-		ret = 0;
-		for (size_t i = 0; i < nreq; i++) {
-			q[i].result = read_into(s, &q[i], &(*bufs_out)[i]);
-			q[i].data = (*bufs_out)[i].p;
-		}
-	} else {
-		ret = nreq ? remote_get_many(s->remote, q, nreq) : 0;
-		for (size_t i = 0; i < nreq; i++) /* owned by bufs from here on */
-			(*bufs_out)[i] = (struct rbuf){q[i].data, 0};
-	}
-	for (size_t i = 0; !ret && i < n; i++) {
-		struct remote_req *rq = run[i] == SIZE_MAX ? NULL : &q[run[i]];
-		if (!rq)
-			continue;
-		r[i].bytes = rq->result ? NULL : rq->data + (r[i].ref->off - rq->off);
-		if (r[i].bytes && s->hook) /* the disk cache keeps what came from the store */
-			s->hook->put(s->hook->ctx, r[i].ref, REC_WHOLE, r[i].bytes, r[i].ref->len);
-	}
-out:
-	free(run);
-	*reqs_out = q;
-	*nreq_out = nreq;
-	*keys_out = keys;
-	return ret;
-}
-
-/* Records the disk cache holds whole are opened from there. */
-static void pf_from_disk(struct pf_batch *b)
-{
-	struct store_fetch_hook *hk = b->s->hook;
-	size_t len;
-
-	for (size_t i = 0; hk && i < b->nr; i++) {
-		struct pf_rec *r = &b->r[i];
-		if (hk->get(hk->ctx, r->ref, REC_WHOLE, &r->disk, &len) < 0)
-			continue;
-		if (len == r->ref->len) {
-			r->bytes = r->disk;
-			continue;
-		}
-		hk->drop(hk->ctx, r->ref, REC_WHOLE);
-		free(r->disk);
-		r->disk = NULL;
-	}
-}
-
-/* A record from the disk cache that failed is dropped there (its reader refetches it). */
-static void pf_drop_bad(struct pf_batch *b)
-{
-	struct store_fetch_hook *hk = b->s->hook;
-
-	for (size_t i = 0; hk && i < b->nr; i++) {
-		struct pf_rec *r = &b->r[i];
-		bool bad = !r->hb;
-		for (size_t m = 0; !bad && m < r->nidx; m++)
-			bad = b->res[r->first + m] != 0;
-		if (r->disk && bad)
-			hk->drop(hk->ctx, r->ref, REC_WHOLE);
-	}
-}
-
-/* Open the headers, then every claimed frame of every record on all cores. */
-static void pf_open(struct pf_batch *b)
-{
-	size_t nf = 0;
-
-	for (size_t i = 0; i < b->nr; i++) {
-		struct pf_rec *r = &b->r[i];
-		r->first = nf;
-		if (!r->bytes ||
-		    open_header(b->s, r->ref, r->bytes, frec_header_len(frec_nframes(r->ref->plen)),
-				!r->disk, &r->hb) != 0) /* a disk copy may be another instance's */
-			continue;
-		for (size_t m = 0; m < r->nidx; m++) {
-			b->frame_rec[nf] = r;
-			b->frame_idx[nf++] = r->idx[m];
-		}
-	}
-	par_cpu_for(nf, pf_open_frame, b);
-	/* publish what opened, forget the rest (its reader will fetch it and see the error) */
-	for (size_t i = 0; i < b->nr; i++) {
-		struct pf_rec *r = &b->r[i];
-		for (size_t m = 0; m < r->nidx; m++) {
-			size_t k = r->first + m;
-			if (r->hb && b->res[k] == 0)
-				cache_fill_part(b->s->cache, r->ref->id, r->idx[m], b->out[k]);
-			else
-				cache_abandon_part(b->s->cache, r->ref->id, r->idx[m]);
-			if (r->hb && b->out[k])
-				cbuf_unref(b->out[k]);
-		}
-	}
-}
-
-/* Release the claims of records whose frames will not be opened. */
-static void pf_abandon(struct pf_batch *b)
-{
-	for (size_t i = 0; i < b->nr; i++)
-		for (size_t m = 0; m < b->r[i].nidx; m++)
-			cache_abandon_part(b->s->cache, b->r[i].ref->id, b->r[i].idx[m]);
-}
-
-/* Claim the frames of refs not in the cache; records with none are left out. */
-static int pf_claim(struct pf_batch *b, const struct rec_ref *refs, size_t n, size_t *nframes)
-{
-	*nframes = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t nf = frec_nframes(refs[i].plen);
-		struct pf_rec *r = &b->r[b->nr];
-
-		r->ref = &refs[i];
-		r->idx = malloc((nf ? nf : 1) * sizeof(uint32_t));
-		if (!r->idx)
-			return -ENOMEM; /* what is claimed so far is released by the caller */
-		for (uint32_t f = 0; f < nf; f++) {
-			struct cbuf *hit = NULL;
-			int c = cache_try_claim_part(b->s->cache, refs[i].id, f, &hit);
-			if (c == -EAGAIN)
-				r->idx[r->nidx++] = f;
-			else if (c == 0)
-				cbuf_unref(hit);
-		}
-		*nframes += r->nidx;
-		if (r->nidx)
-			b->nr++;
-		else
-			free(r->idx);
-	}
-	return 0;
-}
-
-int store_prefetch_frames(struct store *s, const struct rec_ref *refs, size_t n)
-{
-	struct pf_batch b = {.s = s};
-	struct remote_req *q = NULL;
-	char(*keys)[64] = NULL;
-	struct rbuf *bufs = NULL;
-	size_t nreq = 0, nf = 0;
-	int ret;
-
-	b.r = calloc(n ? n : 1, sizeof(*b.r));
-	if (!b.r)
-		return -ENOMEM;
-	ret = pf_claim(&b, refs, n, &nf);
-	if (!ret) {
-		b.frame_rec = calloc(nf ? nf : 1, sizeof(*b.frame_rec));
-		b.frame_idx = calloc(nf ? nf : 1, sizeof(*b.frame_idx));
-		b.out = calloc(nf ? nf : 1, sizeof(*b.out));
-		b.res = calloc(nf ? nf : 1, sizeof(*b.res));
-		ret = b.frame_rec && b.frame_idx && b.out && b.res ? 0 : -ENOMEM;
-	}
-	if (ret) {
-		pf_abandon(&b);
-		goto out;
-	}
-	qsort(b.r, b.nr, sizeof(*b.r), pf_cmp);
-	pf_from_disk(&b);
-	if (b.nr)
-		ret = pf_read(s, b.r, b.nr, &q, &nreq, &keys, &bufs);
-	if (ret)
-		for (size_t i = 0; i < b.nr; i++)
-			b.r[i].bytes = NULL; /* nothing to open: every claim is abandoned */
-	pf_open(&b);
-	pf_drop_bad(&b);
-out:
-	for (size_t i = 0; i < b.nr; i++) {
-		if (b.r[i].hb)
-			cbuf_unref(b.r[i].hb);
-		free(b.r[i].idx);
-		free(b.r[i].disk);
-	}
-	for (size_t i = 0; bufs && i < nreq; i++)
-		rbuf_free(&bufs[i]);
-	if (!bufs)
-		for (size_t i = 0; i < nreq; i++)
-			free(q[i].data);
-	free(bufs);
-	free(q);
-	free(keys);
-	free(b.r);
-	free(b.frame_rec);
-	free(b.frame_idx);
-	free(b.out);
-	free(b.res);
 	return ret;
 }
