@@ -28,6 +28,7 @@ enum {
 	OPT_EXCLUDE,
 	OPT_EXCLUDE_FILE,
 	OPT_ONE_FS,
+	OPT_DRY_RUN,
 };
 
 static const char help[] =
@@ -37,7 +38,7 @@ static const char help[] =
     "SYNOPSIS\n"
     "  embassy seal STORE PATH... --sealer-key FILE [--tag TAG]... [--host NAME]\n"
     "               [--exclude PATTERN]... [--exclude-file FILE]... [--one-file-system]\n"
-    "               [--valid-for DURATION] [--json] [-q]\n"
+    "               [--valid-for DURATION] [--dry-run] [--json] [-q]\n"
     "\n"
     "DESCRIPTION\n"
     "  Reads the PATHs, splits files into content-defined chunks, uploads only chunks the\n"
@@ -61,6 +62,11 @@ static const char help[] =
     "  the winner's its parent). Exit 9 only when other writers kept winning.\n"
     "\n"
     "  With a profile, PATH may be left out too: the profile's 'path' lines are sealed.\n"
+    "\n"
+    "  With --dry-run nothing is written to the store: the PATHs are read and chunked and\n"
+    "  every chunk identified against the store's index as a seal would, and the command\n"
+    "  prints what that seal would do (files, directories, bytes read, chunks and bytes\n"
+    "  that would be uploaded and those already present) instead of a snapshot id.\n"
     "\n"
     "OPTIONS\n"
     "  --tag TAG              label the snapshot; repeatable\n"
@@ -86,6 +92,14 @@ static const char help[] =
     "  --one-file-system      do not descend into directories on another file system than\n"
     "                         their PATH (mount points are kept, empty, as tar and rsync -x\n"
     "                         keep them)\n"
+    "  --dry-run              read, chunk and identify everything as a seal would, upload\n"
+    "                         nothing and publish no snapshot; print what the seal would\n"
+    "                         do. It takes no lock a prune or a seal would wait for, and\n"
+    "                         needs only a key that can read the store: --sealer-key, or\n"
+    "                         a reader's --passphrase-file, --passphrase-command,\n"
+    "                         --key-file or --share-file (see 'embassy ls --help'), or\n"
+    "                         the agent. The figures are those\n"
+    "                         of a seal run now; files changing meanwhile change them.\n"
     "  --json                 print {\"type\":\"progress\"} lines while sealing (about once\n"
     "                         a second), then one {\"type\":\"summary\"} line: the snapshot\n"
     "                         id and all figures (docs/JSON.md)\n"
@@ -108,6 +122,7 @@ struct seal_args {
 	bool json;
 	bool force_read;
 	bool one_fs;
+	bool dry_run;
 	struct pathmatch *exclude; /* NULL until the first --exclude or --exclude-file */
 };
 
@@ -170,6 +185,9 @@ static int parse_opt(struct cli_ctx *c, struct seal_args *a, int opt, char **arg
 	case OPT_ONE_FS:
 		a->one_fs = true;
 		return EXIT_OK;
+	case OPT_DRY_RUN:
+		a->dry_run = true;
+		return EXIT_OK;
 	default:
 		return opts_bad(c, argv);
 	}
@@ -178,7 +196,7 @@ static int parse_opt(struct cli_ctx *c, struct seal_args *a, int opt, char **arg
 static int parse(struct cli_ctx *c, struct seal_args *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    CLI_OPTS_SEALER,
+	    CLI_OPTS_CREDENTIALS, /* --sealer-key; a reader's credentials for --dry-run */
 	    CLI_OPTS_STORE,
 	    CLI_OPTS_TRUST,
 	    CLI_OPTS_GENERAL,
@@ -192,6 +210,7 @@ static int parse(struct cli_ctx *c, struct seal_args *a, int argc, char **argv)
 	    {"exclude", required_argument, NULL, OPT_EXCLUDE},
 	    {"exclude-file", required_argument, NULL, OPT_EXCLUDE_FILE},
 	    {"one-file-system", no_argument, NULL, OPT_ONE_FS},
+	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	    {NULL, 0, NULL, 0}};
 	int opt, r;
 
@@ -278,11 +297,69 @@ static int print_json(const struct seal_result *r, const char *id, double elapse
 
 	if (o &&
 	    (json_object_set_new(o, "excluded", json_integer((json_int_t)r->excluded)) ||
-	     json_object_set_new(o, "fs_boundaries", json_integer((json_int_t)r->fs_boundaries)))) {
+	     json_object_set_new(o, "fs_boundaries", json_integer((json_int_t)r->fs_boundaries)) ||
+	     json_object_set_new(o, "trees_new", json_integer((json_int_t)r->trees_new)))) {
 		json_decref(o);
 		o = NULL;
 	}
 	return cli_print_json(o);
+}
+
+/* --dry-run: what a seal would do, on stdout (it is the command's product), or as JSON. */
+static int print_dry_json(const struct seal_result *r, double elapsed)
+{
+	json_t *o = json_pack(
+	    "{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I, s:I, s:I, s:f}",
+	    "type", "summary", "dry_run", 1, "files", (json_int_t)r->files, "dirs",
+	    (json_int_t)r->dirs, "symlinks", (json_int_t)r->symlinks, "others",
+	    (json_int_t)r->others, "bytes", (json_int_t)r->bytes, "chunks", (json_int_t)r->chunks,
+	    "chunks_new", (json_int_t)r->chunks_new, "chunks_present",
+	    (json_int_t)(r->chunks - r->chunks_new), "bytes_new_plain",
+	    (json_int_t)r->bytes_new_plain, "bytes_new_stored", (json_int_t)r->bytes_new_stored,
+	    "trees_new", (json_int_t)r->trees_new, "packs_new", (json_int_t)r->packs_new,
+	    "warnings", (json_int_t)r->warnings, "excluded", (json_int_t)r->excluded,
+	    "fs_boundaries", (json_int_t)r->fs_boundaries, "elapsed_s", elapsed);
+	return cli_print_json(o);
+}
+
+static int report_dry(const struct seal_args *a, const char *url, const struct seal_result *r,
+		      int sret, int64_t start_ns)
+{
+	char in[32], plain[32], stored[32], present[32];
+	double elapsed = cli_elapsed_s(start_ns);
+
+	if (a->json && print_dry_json(r, elapsed) < 0)
+		return EXIT_FAIL;
+	cli_format_size(r->bytes, in);
+	cli_format_size(r->bytes_new_plain, plain);
+	cli_format_size(r->bytes_new_stored, stored);
+	/* unchanged files' content is counted in bytes but was never chunked again */
+	cli_format_size(r->bytes >= r->bytes_new_plain ? r->bytes - r->bytes_new_plain : 0,
+			present);
+	if (!a->json && !cli_quiet()) {
+		printf("dry run: nothing was written to %s\n", url);
+		printf("would seal %llu files, %llu directories, %llu symlinks, %llu others: %s\n",
+		       (unsigned long long)r->files, (unsigned long long)r->dirs,
+		       (unsigned long long)r->symlinks, (unsigned long long)r->others, in);
+		printf("would upload %llu new chunks of %llu: %s (%s stored) in %llu new pack(s), "
+		       "and %llu new directory listings\n",
+		       (unsigned long long)r->chunks_new, (unsigned long long)r->chunks, plain,
+		       stored, (unsigned long long)r->packs_new, (unsigned long long)r->trees_new);
+		printf("not uploaded (in the store already, or repeated): %llu chunks, %s\n",
+		       (unsigned long long)(r->chunks - r->chunks_new), present);
+		if (r->excluded || r->fs_boundaries)
+			printf("left out: %llu excluded entries, %llu directories on other file "
+			       "systems (kept empty)\n",
+			       (unsigned long long)r->excluded,
+			       (unsigned long long)r->fs_boundaries);
+	}
+	if (sret == 3)
+		cli_warn("a seal would have %llu warning(s) (see above)",
+			 (unsigned long long)r->warnings);
+	if (fflush(stdout) != 0)
+		return EXIT_IO;
+	return sret == 3 ? EXIT_WARN : EXIT_OK;
 }
 
 static int report(const struct seal_args *a, const struct seal_result *r, int sret,
@@ -375,7 +452,7 @@ static int seal_cmd(int argc, char **argv, struct seal_args *a)
 	ret = check_paths(&c, paths, npaths);
 	if (ret != EXIT_OK)
 		return ret;
-	ret = cli_open_store(&c, url, true, &s);
+	ret = cli_open_store(&c, url, !a->dry_run, &s);
 	if (ret != EXIT_OK)
 		return ret;
 	so.paths = paths;
@@ -389,6 +466,7 @@ static int seal_cmd(int argc, char **argv, struct seal_args *a)
 	so.reread = a->force_read;
 	so.exclude = a->exclude;
 	so.one_file_system = a->one_fs;
+	so.dry_run = a->dry_run;
 	w.start_ns = cli_monotonic_ns();
 	w.bar = progress_start("seal", "bytes", a->json);
 	w.scan = w.bar ? scan_start(paths, npaths) : NULL;
@@ -397,10 +475,17 @@ static int seal_cmd(int argc, char **argv, struct seal_args *a)
 	err = seal_run(s, &so, &res);
 	scan_stop(w.scan);
 	progress_free(w.bar);
-	if (err < 0)
+	if (err < 0 && a->dry_run) {
+		cli_error("dry run of a seal into store %s failed: %s (nothing was written)", url,
+			  strerror(-err));
+		ret = cli_exit_for(err);
+	} else if (err < 0) {
 		ret = seal_error(url, err);
-	else
+	} else if (a->dry_run) {
+		ret = report_dry(a, url, &res, err, w.start_ns);
+	} else {
 		ret = report(a, &res, err, w.start_ns);
+	}
 	store_close(s);
 	return ret;
 }

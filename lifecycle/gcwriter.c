@@ -28,8 +28,9 @@ static int exclude_all(struct gcw *w, const struct snaplist *l)
 }
 
 /* Read G, write the marker naming G, then read the list again: prune sweeps only packs
- * condemned at a generation <= G, and those are in the second read (marker.h). */
-int gcw_begin(struct store *s, const char *kind, struct gcw **out)
+ * condemned at a generation <= G, and those are in the second read (marker.h). kind NULL:
+ * no marker (gcw_peek). */
+static int gcw_start(struct store *s, const char *kind, struct gcw **out)
 {
 	struct gcw *w = calloc(1, sizeof(*w));
 	struct snaplist l = {0};
@@ -43,7 +44,7 @@ int gcw_begin(struct store *s, const char *kind, struct gcw **out)
 	}
 	if (!ret)
 		ret = snaplist_current(s, &l);
-	if (!ret)
+	if (!ret && kind)
 		ret = marker_begin(s, kind, l.gen, &w->marker);
 	snaplist_clear(&l);
 	if (!ret)
@@ -57,6 +58,16 @@ int gcw_begin(struct store *s, const char *kind, struct gcw **out)
 	}
 	*out = w;
 	return 0;
+}
+
+int gcw_begin(struct store *s, const char *kind, struct gcw **out)
+{
+	return gcw_start(s, kind, out);
+}
+
+int gcw_peek(struct store *s, struct gcw **out)
+{
+	return gcw_start(s, NULL, out);
 }
 
 void gcw_end(struct gcw *w)

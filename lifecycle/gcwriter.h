@@ -22,6 +22,9 @@
 struct gcw;
 
 int gcw_begin(struct store *s, const char *kind, struct gcw **out);
+/* gcw_begin without the marker, for a writer that writes nothing (seal --dry-run): the same
+ * gcw_skip, and it neither blocks a prune nor is protected by one. */
+int gcw_peek(struct store *s, struct gcw **out);
 void gcw_end(struct gcw *w);
 /* For dedup_load_filtered: true for packs prune condemned or swept. */
 bool gcw_skip(void *w, const uint8_t pack[PACK_ID_LEN]);

@@ -152,15 +152,18 @@ static int sealer_setup(struct sealer *sl, struct store *s, const struct seal_op
 	ret = sbatch_init(sl);
 	if (!ret)
 		ret = dedup_new(&sl->dedup);
+	/* a dry run writes no marker: it never blocks a prune, nor waits for one */
 	if (!ret)
-		ret = gcw_begin(s, "seal", &sl->gc);
+		ret = o->dry_run ? gcw_peek(s, &sl->gc) : gcw_begin(s, "seal", &sl->gc);
 	if (!ret)
 		ret = dedup_load_filtered(sl->dedup, s, gcw_skip, sl->gc);
 	if (!ret)
 		ret = load_parent(sl, !o->reread);
-	if (!ret)
+	sl->dry_data.target = PACK_TARGET_DATA;
+	sl->dry_trees.target = PACK_TARGET_TREE;
+	if (!ret && !o->dry_run)
 		ret = packer_new(s, sl->dedup, PACK_TARGET_DATA, &sl->data);
-	if (!ret)
+	if (!ret && !o->dry_run)
 		ret = packer_new(s, sl->dedup, PACK_TARGET_TREE, &sl->trees);
 	return ret;
 }
@@ -189,13 +192,17 @@ int seal_run(struct store *s, const struct seal_opts *o, struct seal_result *res
 	uint64_t count;
 	int ret;
 
-	if (!store_can_seal(s))
+	if (!o->dry_run && !store_can_seal(s))
 		return -EPERM;
 	if (!o->npaths)
 		return -EINVAL;
 	ret = sealer_setup(&sl, s, o, res);
 	if (!ret)
 		ret = seal_root(&sl, &root, &count);
+	if (!ret && o->dry_run) {
+		seal_report(&sl, true);
+		goto out;
+	}
 	/* every record the snapshot names must be stored before the snapshot itself */
 	if (!ret)
 		ret = packer_flush(sl.data);
@@ -209,6 +216,7 @@ int seal_run(struct store *s, const struct seal_opts *o, struct seal_result *res
 		seal_report(&sl, true);
 		ret = publish(&sl, &root, res);
 	}
+out:
 	sealer_free(&sl);
 	if (ret)
 		return ret;

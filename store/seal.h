@@ -30,6 +30,10 @@ struct seal_opts {
 	const struct pathmatch *exclude;
 	/* directories on another file system than their PATH are kept, empty */
 	bool one_file_system;
+	/* read, chunk, identify and seal everything as a seal would, but write nothing to the
+	 * store (no pack, index, tree, manifest, head, nor prune's marker) and publish no
+	 * snapshot: the result says what a seal would do. Needs the store's read keys only. */
+	bool dry_run;
 	/* called from the sealing thread now and then; may be NULL */
 	void (*progress)(void *ctx, const struct seal_progress *p);
 	void *progress_ctx;
@@ -41,12 +45,14 @@ struct seal_result {
 	uint64_t files, dirs, symlinks, others, bytes;
 	uint64_t xattr_entries; /* entries recorded with xattrs (the root's own included) */
 	uint64_t chunks, chunks_new, bytes_new_plain, bytes_new_stored, packs_new;
+	uint64_t trees_new;	/* directory listings (tree records) not in the store yet */
 	uint64_t warnings;	/* unreadable or changing files, skipped sockets */
 	uint64_t excluded;	/* entries left out by --exclude (their contents not counted) */
 	uint64_t fs_boundaries; /* directories not descended into (one_file_system) */
 };
 
-/* 0 all well; 3 (positive) snapshot written but with warnings; -errno on failure. A seal
+/* 0 all well; 3 (positive) snapshot written (or, dry_run, nothing written) but with
+ * warnings; -errno on failure. A seal
  * that loses the race for the snapshot list to another writer publishes on top of the
  * winner's list (both snapshots stay listed, this one the latest); -EAGAIN after too many
  * lost races, nothing published. */

@@ -1,6 +1,7 @@
 /* seal_batch: chunks collected across files, identified and sealed on all cores while the
  * sealing thread reads the next batch, then appended to packs in their original (tree) order. */
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -92,7 +93,7 @@ static int place_item(struct sealer *sl, struct sbatch_item *it)
 		c->rec = it->ref;
 		return 0;
 	}
-	ret = packer_add(sl->data, REC_DATA, it->id, it->rec, it->rlen, (uint32_t)it->len, &c->rec);
+	ret = seal_pack(sl, false, it->id, it->rec, it->rlen, (uint32_t)it->len, &c->rec);
 	sl->res->chunks_new++;
 	sl->res->bytes_new_plain += it->len;
 	sl->res->bytes_new_stored += it->rlen;
@@ -198,6 +199,36 @@ void sbatch_free(struct sealer *sl)
 	}
 }
 
+/* The packer's layout (pack.c): the magic, then records; the pack is closed once it reaches
+ * its target. Following it makes a dry run's packs_new what the seal's will be. */
+static int dry_add(struct sealer *sl, struct dry_pack *d, const uint8_t id[ID_LEN], size_t rlen,
+		   uint32_t plen, struct rec_ref *ref)
+{
+	if (d->len == 0) {
+		randombytes_buf(d->id, PACK_ID_LEN);
+		d->len = 8;
+		sl->res->packs_new++;
+	}
+	memcpy(ref->id, id, ID_LEN);
+	memcpy(ref->pack, d->id, PACK_ID_LEN);
+	ref->off = d->len;
+	ref->len = (uint32_t)rlen;
+	ref->plen = plen;
+	d->len += rlen;
+	if (d->len >= d->target)
+		d->len = 0;
+	return dedup_add(sl->dedup, ref);
+}
+
+int seal_pack(struct sealer *sl, bool tree, const uint8_t id[ID_LEN], const uint8_t *rec,
+	      size_t rlen, uint32_t plen, struct rec_ref *ref)
+{
+	if (sl->o->dry_run)
+		return dry_add(sl, tree ? &sl->dry_trees : &sl->dry_data, id, rlen, plen, ref);
+	return packer_add(tree ? sl->trees : sl->data, tree ? REC_TREE : REC_DATA, id, rec, rlen,
+			  plen, ref);
+}
+
 /* Every pack this tree refers to, and the tree's own: prune must not delete them before the
  * snapshot is published (lifecycle/gcwriter.h). */
 static int seal_note_packs(struct sealer *sl, const struct tree *t, const struct rec_ref *ref)
@@ -236,7 +267,9 @@ int seal_tree_record(struct sealer *sl, struct tree *t, struct rec_ref *ref)
 		goto note;
 	ret = store_record_seal(sl->s, REC_TREE, id, NULL, plain, len, sl->zlevel, &rec, &rlen);
 	if (!ret)
-		ret = packer_add(sl->trees, REC_TREE, id, rec, rlen, (uint32_t)len, ref);
+		ret = seal_pack(sl, true, id, rec, rlen, (uint32_t)len, ref);
+	if (!ret)
+		sl->res->trees_new++;
 note:
 	if (!ret)
 		ret = seal_note_packs(sl, t, ref);

@@ -53,6 +53,13 @@ struct sbatch {
 	size_t n, bytes;
 };
 
+/* Where a dry run's records would go: the pack being filled, as the packer would fill it. */
+struct dry_pack {
+	uint8_t id[PACK_ID_LEN]; /* a random stand-in, as a real pack id is random */
+	uint64_t len;		 /* 0: no pack open */
+	uint64_t target;
+};
+
 struct gcw;
 struct sealer {
 	struct store *s;
@@ -61,7 +68,8 @@ struct sealer {
 	struct gcw *gc; /* prune's protocol: marker, packs left out, packs referred to */
 	struct chunker ck;
 	struct dedup *dedup;
-	struct packer *data, *trees;
+	struct packer *data, *trees;	     /* NULL in a dry run */
+	struct dry_pack dry_data, dry_trees; /* a dry run's stand-ins for them */
 	int zlevel, threads;
 	struct sbatch batches[2];
 	struct sbatch *cur;		/* being filled by the sealing thread */
@@ -90,6 +98,10 @@ int sbatch_flush(struct sealer *sl);
 void sbatch_free(struct sealer *sl);
 /* Chunk a regular file opened as fd into e->chunks (finalised by the next flush). */
 int seal_file_content(struct sealer *sl, int fd, struct tree_entry *e, const struct stat *st);
+/* Append a sealed record to the packer (data or trees), filling ref; in a dry run, only
+ * note where it would go (in dedup, so a second copy deduplicates as in a real seal). */
+int seal_pack(struct sealer *sl, bool tree, const uint8_t id[ID_LEN], const uint8_t *rec,
+	      size_t rlen, uint32_t plen, struct rec_ref *ref);
 /* Seal and pack a tree record (deduplicated); fills ref. */
 int seal_tree_record(struct sealer *sl, struct tree *t, struct rec_ref *ref);
 void seal_report(struct sealer *sl, bool force);
