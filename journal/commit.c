@@ -217,6 +217,8 @@ static int publish(struct live *l, struct seal_session *ss, const struct commit_
 		}
 		m.nc = 0;
 		ret = write_merge(l, ss, o, ours, &h, &m, &ms);
+		if (!ret)
+			ret = failpoint("merged");
 		if (!ret) {
 			struct head mh = head_of(&ms, o);
 			ret =

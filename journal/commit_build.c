@@ -229,27 +229,8 @@ static int build_files(struct chunker *ck, struct cdir *cd)
 	return ret;
 }
 
-/* The highest hard-link id in a base subtree (new links number above it). */
-static int max_link(struct store *s, const struct rec_ref *ref, uint64_t *max, int depth)
-{
-	struct tree *t;
-	int ret;
-
-	if (depth > TREE_MAX_DEPTH)
-		return -ELOOP;
-	ret = store_load_tree(s, ref, &t);
-	for (size_t i = 0; !ret && i < t->n; i++) {
-		if (t->e[i].link_id > *max)
-			*max = t->e[i].link_id;
-		if (t->e[i].type == ENT_DIR)
-			ret = max_link(s, &t->e[i].subtree, max, depth + 1);
-	}
-	if (t)
-		tree_free(t);
-	return ret;
-}
-
-/* Every name of a file with several shares the first's chunks and one link id. */
+/* Every name of a file with several shares the first's chunks and one link id; new ids are
+ * numbered above the base's highest (a merge moves them above the head's: merge_links.c). */
 static int settle_links(struct live *l, struct cplan *p, struct cdir *cd, uint64_t *next_id)
 {
 	int ret = 0;
@@ -267,7 +248,7 @@ static int settle_links(struct live *l, struct cplan *p, struct cdir *cd, uint64
 		if (!first->link_id) {
 			if (!*next_id) {
 				uint64_t max = 0;
-				if (l->has_base && (ret = max_link(l->s, &l->base.root, &max, 0)))
+				if (l->has_base && (ret = links_max(l->s, &l->base.root, &max)))
 					break;
 				*next_id = max + 1;
 			}

@@ -75,6 +75,8 @@ int cplan_load(struct live *l, struct cplan *p, const struct rec_ref *root);
  * (called before the freeze, without the lock), and forget what was found (lock held). */
 int links_prepare(struct live *l);
 void links_free(struct live *l);
+/* The highest hard-link id in a subtree (raises *max; walks all of it). */
+int links_max(struct store *s, const struct rec_ref *ref, uint64_t *max);
 
 /* merge.c: three-way merge of trees (refs may be NULL: absent). */
 struct merge {
@@ -84,9 +86,23 @@ struct merge {
 	int64_t time_ns;
 	struct commit_conflict *c;
 	size_t nc, capc;
+	/* merge_links.c, set by mlinks_prepare: ours' link ids above base_max move up by shift;
+	 * dirty: our subtrees holding such ids (first 8 bytes of their record ids) */
+	uint64_t base_max, shift;
+	struct u64map dirty;
 };
 int merge_trees(struct merge *m, const struct rec_ref *base, const struct rec_ref *theirs,
 		const struct rec_ref *ours, struct rec_ref *out);
+
+/* merge_links.c: hard-link ids across a merge (the rule is in its header comment). */
+int mlinks_prepare(struct merge *m, const struct rec_ref *base, const struct rec_ref *theirs,
+		   const struct rec_ref *ours);
+void mlinks_free(struct merge *m);
+/* An entry the merge takes from ours (a copy, in the result); head_deleted: kept because the
+ * head deleted it. */
+int mlinks_fix_entry(struct merge *m, struct tree_entry *e, bool head_deleted, int depth);
+/* A subtree of ours the merge takes by reference: rewritten if it holds ids that move. */
+int mlinks_fix_ref(struct merge *m, struct rec_ref *ref, int depth);
 
 /* commit.c: replay's hooks (FREEZE, INTENT, COMMITTED records) and recovery at open. */
 int commit_replay_freeze(struct live *l, uint64_t epoch);

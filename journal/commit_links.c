@@ -36,8 +36,9 @@ static int add_path(struct u64map *m, uint64_t id, const char *dir)
 	return (lp->v[lp->n++] = strdup(dir)) ? 0 : -ENOMEM;
 }
 
+/* Every name of a linked file: its directory into m, by link id (max: only the highest id). */
 static int walk(struct store *s, const struct rec_ref *ref, const char *path, struct u64map *m,
-		int depth)
+		uint64_t *max, int depth)
 {
 	struct tree *t;
 	int ret;
@@ -48,20 +49,31 @@ static int walk(struct store *s, const struct rec_ref *ref, const char *path, st
 		return ret;
 	for (size_t i = 0; !ret && i < t->n; i++) {
 		const struct tree_entry *e = &t->e[i];
-		if (e->type == ENT_FILE && e->link_id)
-			ret = add_path(m, e->link_id, path);
-		else if (e->type == ENT_DIR) {
+		if (e->type == ENT_FILE && e->link_id) {
+			if (max && e->link_id > *max)
+				*max = e->link_id;
+			else if (!max)
+				ret = add_path(m, e->link_id, path);
+		} else if (e->type == ENT_DIR) {
 			char *sub;
-			if (asprintf(&sub, "%s%s%s", path, *path ? "/" : "", e->name) < 0)
+			if (max)
+				ret = walk(s, &e->subtree, "", m, max, depth + 1);
+			else if (asprintf(&sub, "%s%s%s", path, *path ? "/" : "", e->name) < 0)
 				ret = -ENOMEM;
 			else {
-				ret = walk(s, &e->subtree, sub, m, depth + 1);
+				ret = walk(s, &e->subtree, sub, m, NULL, depth + 1);
 				free(sub);
 			}
 		}
 	}
 	tree_free(t);
 	return ret;
+}
+
+int links_max(struct store *s, const struct rec_ref *ref, uint64_t *max)
+{
+	struct u64map none = {0};
+	return walk(s, ref, "", &none, max, 0);
 }
 
 void links_free(struct live *l)
@@ -126,7 +138,7 @@ int links_prepare(struct live *l)
 		struct u64map m = {0};
 		pthread_mutex_unlock(&l->lock); /* the walk reads the store */
 		log_info("commit: a changed file has hard links: finding their names");
-		ret = walk(l->s, &root, "", &m, 0);
+		ret = walk(l->s, &root, "", &m, NULL, 0);
 		pthread_mutex_lock(&l->lock);
 		if (!ret && !memcmp(root.id, l->base.root.id, ID_LEN)) {
 			links_free(l);

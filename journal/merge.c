@@ -11,8 +11,10 @@
  *     version. Each is reported (commit exits 3; status lists them).
  *
  * Subtrees are compared by record id first, so only directories changed on both sides are
- * loaded; everything else is taken by reference. Known limit: hard-link ids are not renumbered,
- * so links made on both sides since the base may share an id in the merged snapshot. */
+ * loaded; everything else is taken by reference. Hard-link ids (merge_links.c): every entry
+ * taken from ours goes through take_ours, which moves our new link ids above the head's
+ * highest (a subtree of ours taken by reference is rewritten when it holds one); ids of base
+ * groups keep their number. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +93,14 @@ static int take(struct out *o, const struct tree_entry *e, const char *name)
 {
 	struct tree_entry *d = out_add(o);
 	return d ? centry_copy(d, e, name) : -ENOMEM;
+}
+
+/* An entry of ours: its new hard-link ids renumbered above the head's (merge_links.c). */
+static int take_ours(struct merge *m, struct out *o, const struct tree_entry *e, const char *name,
+		     bool head_deleted, int depth)
+{
+	int ret = take(o, e, name);
+	return ret ? ret : mlinks_fix_entry(m, &o->t.e[o->t.n - 1], head_deleted, depth);
 }
 
 static int conflict(struct merge *m, const char *path, const char *copy, const char *what)
@@ -198,13 +208,13 @@ static int merge_name(struct merge *m, struct out *res, const struct tree *lists
 	if (same_entry(eb, eo)) /* ours left it alone */
 		return et ? take(res, et, et->name) : 0;
 	if (same_entry(eb, et)) /* theirs left it alone */
-		return eo ? take(res, eo, eo->name) : 0;
+		return eo ? take_ours(m, res, eo, eo->name, false, depth) : 0;
 	if (et && eo && et->type == ENT_DIR && eo->type == ENT_DIR)
 		return merge_both_dirs(m, res, path, eb, et, eo, depth);
 	if (!(p = join(path, any->name)))
 		return -ENOMEM;
 	if (!et) {
-		ret = take(res, eo, eo->name);
+		ret = take_ours(m, res, eo, eo->name, true, depth);
 		if (!ret)
 			ret = conflict(m, p, NULL, "deleted in the head, changed here: kept");
 	} else if (!eo) {
@@ -216,7 +226,7 @@ static int merge_name(struct merge *m, struct out *res, const struct tree *lists
 		if (!ret)
 			ret = conflict_name(m, res, lists, eo->name, cname);
 		if (!ret)
-			ret = take(res, eo, cname);
+			ret = take_ours(m, res, eo, cname, false, depth);
 		if (!ret && res->t.e[res->t.n - 1].link_id) {
 			/* the copy is a file of its own: the head's version keeps the link group */
 			res->t.e[res->t.n - 1].link_id = 0;
@@ -288,7 +298,10 @@ static int merge_dir(struct merge *m, const char *path, const struct rec_ref *b,
 		const struct rec_ref *r = same_ref(t, o) ? o : same_ref(b, t) ? o : t;
 		struct tree *x;
 		*out = *r;
-		ret = store_load_tree(m->s, r, &x); /* the count only */
+		/* ours by reference, theirs left it alone: its new link ids may have to move */
+		ret = !same_ref(t, o) && same_ref(b, t) ? mlinks_fix_ref(m, out, depth) : 0;
+		if (!ret)
+			ret = store_load_tree(m->s, r, &x); /* the count only */
 		if (!ret) {
 			*count = x->n;
 			tree_free(x);
@@ -319,5 +332,10 @@ int merge_trees(struct merge *m, const struct rec_ref *base, const struct rec_re
 		const struct rec_ref *ours, struct rec_ref *out)
 {
 	uint64_t n;
-	return merge_dir(m, "", base, theirs, ours, out, &n, 0);
+	int ret = mlinks_prepare(m, base, theirs, ours);
+
+	if (!ret)
+		ret = merge_dir(m, "", base, theirs, ours, out, &n, 0);
+	mlinks_free(m);
+	return ret;
 }
