@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "opts.h"
 #include "remote.h"
 #include "store.h"
 #include "trust.h"
@@ -284,10 +285,6 @@ void opts_init(struct cli_ctx *c, const char *cmd);
 int opts_common(struct cli_ctx *c, int opt, const char *arg);
 /* Report an unknown option / missing argument ('?' or ':' from getopt_long). */
 int opts_bad(const struct cli_ctx *c, char **argv);
-/* The getopt loop of a command whose only own option is --json (OPT_JSON): the common
- * options, then *json. 0 when parsed, else the exit code (usage error). */
-int opts_parse_json(struct cli_ctx *c, int argc, char **argv, const struct option *longopts,
-		    bool *json);
 /* Print the help of the current command on stdout; returns EXIT_OK. */
 int opts_help(const struct cli_ctx *c);
 /* Usage error: one line on stderr plus a pointer to --help; returns EXIT_USAGE. */
@@ -395,6 +392,8 @@ struct prune_result;
  * an exit code. */
 int cli_prune(const struct cli_ctx *c, struct store *s, struct prune_opts *po,
 	      struct prune_result *r, const char *url, bool text);
+/* --max-unused PERCENT (prune, forget --prune): an OPTS_CALL parser into a double. */
+int cli_opt_max_unused(struct cli_ctx *c, void *max_unused, const char *arg);
 
 /* ---- main.c ---- */
 const struct cli_cmd *cli_find(const char *name);

@@ -14,15 +14,6 @@
 #define KDF_MEM_MAX_MIB 4096u
 #define KDF_OPS_MAX	64u
 
-enum {
-	OPT_RECIPIENT = OPT_CMD_BASE,
-	OPT_KDF_MEMORY,
-	OPT_KDF_OPS,
-	OPT_QUORUM,
-	OPT_OFFICER,
-	OPT_FORMAT
-};
-
 static const char help[] =
     "NAME\n"
     "  embassy init - create an empty store and the sealer's identity\n"
@@ -95,68 +86,24 @@ struct init_args {
 
 static int parse(struct cli_ctx *c, struct init_args *a, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_OPTS_SEALER,
-	    CLI_OPTS_PASSPHRASE,
-	    CLI_OPTS_STORE,
-	    CLI_OPTS_GENERAL,
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"recipient", required_argument, NULL, OPT_RECIPIENT},
-	    {"kdf-memory", required_argument, NULL, OPT_KDF_MEMORY},
-	    {"kdf-ops", required_argument, NULL, OPT_KDF_OPS},
-	    {"quorum", required_argument, NULL, OPT_QUORUM},
-	    {"officer", required_argument, NULL, OPT_OFFICER},
-	    {"format", required_argument, NULL, OPT_FORMAT},
-	    {NULL, 0, NULL, 0}};
-	int opt, r;
+	const struct opts_spec options[] = {
+	    OPTS_FLAG(0, "json", &a->json),
+	    OPTS_LIST(0, "recipient", a->recipients, &a->nrecipients, MAX_RECIPIENTS, NULL),
+	    OPTS_U64(0, "kdf-memory", &a->kdf_mib, 1, KDF_MEM_MAX_MIB,
+		     "--kdf-memory needs MiB (1..{max}), not '{arg}'"),
+	    OPTS_U64(0, "kdf-ops", &a->kdf_ops, 1, KDF_OPS_MAX,
+		     "--kdf-ops needs a number (1..{max}), not '{arg}'"),
+	    OPTS_U64(0, "quorum", &a->quorum, 1, 255,
+		     "--quorum needs a number (1..255), not '{arg}'"),
+	    OPTS_LIST(0, "officer", a->officers, &a->nofficers, 255, NULL),
+	    OPTS_U64(0, "format", &a->format, STORE_FORMAT_MIN, STORE_FORMAT,
+		     "--format needs {min}..{max}, not '{arg}'"),
+	    OPTS_END};
 
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		switch (opt) {
-		case OPT_RECIPIENT:
-			if (a->nrecipients == MAX_RECIPIENTS)
-				return opts_usage(c, "at most %d --recipient", MAX_RECIPIENTS);
-			a->recipients[a->nrecipients++] = optarg;
-			break;
-		case OPT_QUORUM:
-			if (opts_parse_u64(optarg, 255, &a->quorum) < 0 || a->quorum < 1)
-				return opts_usage(c, "--quorum needs a number (1..255), not '%s'",
-						  optarg);
-			break;
-		case OPT_OFFICER:
-			if (a->nofficers == 255)
-				return opts_usage(c, "at most 255 --officer");
-			a->officers[a->nofficers++] = optarg;
-			break;
-		case OPT_KDF_MEMORY:
-			if (opts_parse_u64(optarg, KDF_MEM_MAX_MIB, &a->kdf_mib) < 0 ||
-			    a->kdf_mib < 1)
-				return opts_usage(c, "--kdf-memory needs MiB (1..%u), not '%s'",
-						  KDF_MEM_MAX_MIB, optarg);
-			break;
-		case OPT_JSON:
-			a->json = true;
-			break;
-		case OPT_KDF_OPS:
-			if (opts_parse_u64(optarg, KDF_OPS_MAX, &a->kdf_ops) < 0 || a->kdf_ops < 1)
-				return opts_usage(c, "--kdf-ops needs a number (1..%u), not '%s'",
-						  KDF_OPS_MAX, optarg);
-			break;
-		case OPT_FORMAT:
-			if (opts_parse_u64(optarg, STORE_FORMAT, &a->format) < 0 ||
-			    a->format < STORE_FORMAT_MIN)
-				return opts_usage(c, "--format needs %d..%d, not '%s'",
-						  STORE_FORMAT_MIN, STORE_FORMAT, optarg);
-			break;
-		default:
-			return opts_bad(c, argv);
-		}
-	}
-	return EXIT_OK;
+	return opts_parse(
+	    c, argc, argv,
+	    OPTS_COMMON(CLI_OPTS_SEALER, CLI_OPTS_PASSPHRASE, CLI_OPTS_STORE, CLI_OPTS_GENERAL),
+	    options);
 }
 
 static int check_args(const struct cli_ctx *c, const struct init_args *a)

@@ -7,8 +7,6 @@
 #include "cli.h"
 #include "prune.h"
 
-enum { OPT_MAX_UNUSED = OPT_CMD_BASE, OPT_DRY_RUN, OPT_GRACE, OPT_VALID_FOR };
-
 static const char help[] =
     "NAME\n"
     "  embassy prune - delete the data no live snapshot uses\n"
@@ -122,19 +120,15 @@ int cli_prune(const struct cli_ctx *c, struct store *s, struct prune_opts *po,
 	return EXIT_OK;
 }
 
+int cli_opt_max_unused(struct cli_ctx *c, void *max_unused, const char *arg)
+{
+	if (prune_parse_percent(arg, max_unused) < 0)
+		return opts_usage(c, "--max-unused needs a percentage 0..100, not '%s'", arg);
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_OPTS_SEALER,
-	    CLI_OPTS_STORE,
-	    CLI_OPTS_TRUST,
-	    CLI_OPTS_GENERAL,
-	    {"max-unused", required_argument, NULL, OPT_MAX_UNUSED},
-	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	    {"grace", required_argument, NULL, OPT_GRACE},
-	    {"valid-for", required_argument, NULL, OPT_VALID_FOR},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {NULL, 0, NULL, 0}};
 	struct prune_opts po = {.max_unused = PRUNE_DEFAULT_MAX_UNUSED};
 	struct prune_result r;
 	struct cli_ctx c;
@@ -142,32 +136,24 @@ static int run(int argc, char **argv)
 	const char *url;
 	int64_t start = cli_monotonic_ns();
 	bool json = false;
-	int opt, k, ret;
+	int ret;
+	const struct opts_spec options[] = {
+	    OPTS_CALL(0, "max-unused", required_argument, cli_opt_max_unused, &po.max_unused),
+	    OPTS_FLAG(0, "dry-run", &po.dry_run),
+	    OPTS_DURATION(0, "grace", &po.grace_s, 0,
+			  "--grace needs a duration like 1h, not '{arg}'"),
+	    OPTS_DURATION(0, "valid-for", &po.valid_for_s, 0,
+			  "--valid-for needs a duration like 7d, not '{arg}'"),
+	    OPTS_FLAG(0, "json", &json),
+	    OPTS_END};
 
 	opts_init(&c, "prune");
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((k = opts_common(&c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (k)
-			continue;
-		if (opt == OPT_MAX_UNUSED && prune_parse_percent(optarg, &po.max_unused) < 0)
-			return opts_usage(&c, "--max-unused needs a percentage 0..100, not '%s'",
-					  optarg);
-		else if (opt == OPT_GRACE &&
-			 (opts_parse_duration(optarg, &po.grace_s) < 0 || po.grace_s <= 0))
-			return opts_usage(&c, "--grace needs a duration like 1h, not '%s'", optarg);
-		else if (opt == OPT_VALID_FOR &&
-			 (opts_parse_duration(optarg, &po.valid_for_s) < 0 || po.valid_for_s <= 0))
-			return opts_usage(&c, "--valid-for needs a duration like 7d, not '%s'",
-					  optarg);
-		else if (opt == OPT_DRY_RUN)
-			po.dry_run = true;
-		else if (opt == OPT_JSON)
-			json = true;
-		else if (opt != OPT_MAX_UNUSED && opt != OPT_GRACE && opt != OPT_VALID_FOR)
-			return opts_bad(&c, argv);
-	}
+	ret = opts_parse(
+	    &c, argc, argv,
+	    OPTS_COMMON(CLI_OPTS_SEALER, CLI_OPTS_STORE, CLI_OPTS_TRUST, CLI_OPTS_GENERAL),
+	    options);
+	if (ret)
+		return ret;
 	if (c.help)
 		return opts_help(&c);
 	if (!(url = opts_store_arg(&c, argc, argv, 0, "")))

@@ -5,8 +5,6 @@
 
 #include "cli.h"
 
-enum { OPT_VALID_FOR = OPT_CMD_BASE, OPT_WITHOUT_STATE, OPT_TIMESTAMP_KEY };
-
 static const char help[] =
     "NAME\n"
     "  embassy refresh-head - extend the freshness of a store's head pointer\n"
@@ -51,45 +49,27 @@ static const char help[] =
 
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_OPTS_CREDENTIALS,
-	    CLI_OPTS_STORE,
-	    CLI_OPTS_TRUST,
-	    CLI_OPTS_GENERAL,
-	    {"valid-for", required_argument, NULL, OPT_VALID_FOR},
-	    {"without-state", no_argument, NULL, OPT_WITHOUT_STATE},
-	    {"timestamp-key", required_argument, NULL, OPT_TIMESTAMP_KEY},
-	    {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	struct store *s = NULL;
 	struct head h;
 	int64_t valid = 7 * 24 * 3600;
 	const char *url, *ts_key = NULL;
 	bool without_state = false;
-	int opt, r, ret, err;
+	int ret, err;
 	char t[48];
+	const struct opts_spec options[] = {
+	    OPTS_DURATION(0, "valid-for", &valid, 0,
+			  "--valid-for needs a duration like 7d or 12h, not '{arg}'"),
+	    OPTS_FLAG(0, "without-state", &without_state), OPTS_STRING(0, "timestamp-key", &ts_key),
+	    OPTS_END};
 
 	opts_init(&c, "refresh-head");
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(&c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		if (opt == OPT_WITHOUT_STATE) {
-			without_state = true;
-			continue;
-		}
-		if (opt == OPT_TIMESTAMP_KEY) {
-			ts_key = optarg;
-			continue;
-		}
-		if (opt != OPT_VALID_FOR)
-			return opts_bad(&c, argv);
-		if (opts_parse_duration(optarg, &valid) < 0 || valid <= 0)
-			return opts_usage(
-			    &c, "--valid-for needs a duration like 7d or 12h, not '%s'", optarg);
-	}
+	ret = opts_parse(
+	    &c, argc, argv,
+	    OPTS_COMMON(CLI_OPTS_CREDENTIALS, CLI_OPTS_STORE, CLI_OPTS_TRUST, CLI_OPTS_GENERAL),
+	    options);
+	if (ret)
+		return ret;
 	if (c.help)
 		return opts_help(&c);
 	if (!(url = opts_store_arg(&c, argc, argv, 0, "")))

@@ -136,8 +136,6 @@ static int read_head(struct store *s, const char *url, struct head *h, bool *has
 
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS, {"json", no_argument, NULL, OPT_JSON}, {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	struct store *s = NULL;
 	struct snapshot *v = NULL;
@@ -146,9 +144,10 @@ static int run(int argc, char **argv)
 	bool json = false, has_head;
 	const char *url;
 	int ret, err;
+	const struct opts_spec options[] = {OPTS_FLAG(0, "json", &json), OPTS_END};
 
 	opts_init(&c, "snapshots");
-	if ((ret = opts_parse_json(&c, argc, argv, longopts, &json)))
+	if ((ret = opts_parse(&c, argc, argv, OPTS_COMMON(CLI_COMMON_OPTIONS), options)))
 		return ret;
 	if (c.help)
 		return opts_help(&c);

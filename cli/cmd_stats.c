@@ -145,17 +145,16 @@ static int report(struct store *s, const char *url, const char *spec, bool json,
 
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS, {"json", no_argument, NULL, OPT_JSON}, {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	struct store *s = NULL;
 	int64_t start = cli_monotonic_ns();
 	const char *url, *spec = NULL;
 	bool json = false;
 	int ret, have;
+	const struct opts_spec options[] = {OPTS_FLAG(0, "json", &json), OPTS_END};
 
 	opts_init(&c, "stats");
-	if ((ret = opts_parse_json(&c, argc, argv, longopts, &json)))
+	if ((ret = opts_parse(&c, argc, argv, OPTS_COMMON(CLI_COMMON_OPTIONS), options)))
 		return ret;
 	if (c.help)
 		return opts_help(&c);

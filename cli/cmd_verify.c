@@ -8,8 +8,6 @@
 #include "cli.h"
 #include "verify.h"
 
-enum { OPT_READ_DATA = OPT_CMD_BASE, OPT_SUBSET };
-
 static const char help[] =
     "NAME\n"
     "  embassy verify - check a store's signatures, structure and data\n"
@@ -153,43 +151,33 @@ static int parse_subset(const char *arg, struct verify_opts *vo)
 	return opts_parse_size(arg, &vo->subset_bytes) < 0 || !vo->subset_bytes ? -EINVAL : 0;
 }
 
+static int opt_subset(struct cli_ctx *c, void *vo, const char *arg)
+{
+	if (parse_subset(arg, vo) < 0)
+		return opts_usage(c,
+				  "--read-data-subset needs N/M (1 <= N <= M <= 65536), P%% (0 < P "
+				  "<= 100) or a SIZE like 500M, not '%s'",
+				  arg);
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS,
-	    {"read-data", no_argument, NULL, OPT_READ_DATA},
-	    {"read-data-subset", required_argument, NULL, OPT_SUBSET},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	struct store *s = NULL;
 	struct verify_ctx v = {0};
 	struct verify_opts vo = {0};
 	struct verify_result res = {0};
 	const char *url;
-	int opt, r, ret, err;
+	int ret, err;
+	const struct opts_spec options[] = {
+	    OPTS_FLAG(0, "read-data", &vo.read_data),
+	    OPTS_CALL(0, "read-data-subset", required_argument, opt_subset, &vo),
+	    OPTS_FLAG(0, "json", &v.json), OPTS_END};
 
 	opts_init(&c, "verify");
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(&c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		if (opt == OPT_READ_DATA)
-			vo.read_data = true;
-		else if (opt == OPT_SUBSET) {
-			if (parse_subset(optarg, &vo) < 0)
-				return opts_usage(&c,
-						  "--read-data-subset needs N/M (1 <= N <= M <= "
-						  "65536), P%% (0 < P <= 100) or a SIZE like 500M, "
-						  "not '%s'",
-						  optarg);
-		} else if (opt == OPT_JSON)
-			v.json = true;
-		else
-			return opts_bad(&c, argv);
-	}
+	if ((ret = opts_parse(&c, argc, argv, OPTS_COMMON(CLI_COMMON_OPTIONS), options)))
+		return ret;
 	if (c.help)
 		return opts_help(&c);
 	if (!(url = opts_store_arg(&c, argc, argv, 0, "")))
