@@ -2,6 +2,7 @@
  * and timestamp keys — and the rotation of a stolen or lost snapshot (sealer) key confirmed
  * by an officer quorum (docs/KEYS.md 4.10–4.12, docs/FORMAT.md 19). */
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +277,127 @@ static int republish(struct store *s, const struct snaplist *cur, uint64_t throu
 	return ret;
 }
 
+/* ---- a rotation killed part way, run again (docs/KEYS.md 4.12) ---- */
+
+/* The head and the list it names, as found: the list decoded under whichever of keys
+ * signed it (*which: its index), after its hash matched the head's. */
+static int found_list(struct store *s, const uint8_t (*keys)[SIGN_PK_LEN], int nkeys,
+		      struct snaplist *out, int *which)
+{
+	uint8_t *data = NULL, *obj = NULL, sid[STORE_ID_LEN], hash[ID_LEN];
+	size_t n, on;
+	struct head h;
+	char key[40];
+	int ret = remote_get(store_remote(s), STORE_KEY_HEAD, 0, 0, SNAPLIST_MAX, &data, &n);
+
+	hex_decode(store_id_hex(s), sid, STORE_ID_LEN);
+	for (int i = 0; !ret; i++) {
+		if (i == nkeys) {
+			ret = -EBADMSG;
+			break;
+		}
+		if (!store_head_decode(sid, keys[i], data, n, &h))
+			break;
+	}
+	if (!ret && !h.has_list)
+		ret = -ENOENT;
+	if (!ret) {
+		snaplist_key(h.gen, key);
+		ret = remote_get(store_remote(s), key, 0, 0, SNAPLIST_MAX, &obj, &on);
+	}
+	if (!ret) {
+		snaplist_hash(obj, on, hash);
+		ret = sodium_memcmp(hash, h.list, ID_LEN) ? -EBADMSG : -EKEYREJECTED;
+	}
+	for (int i = 0; ret == -EKEYREJECTED && i < nkeys; i++)
+		if (!snaplist_decode(sid, keys[i], h.gen, obj, on, out)) {
+			*which = i;
+			ret = 0;
+		}
+	free(data);
+	free(obj);
+	return ret == -EKEYREJECTED ? -EBADMSG : ret;
+}
+
+/* The root version names the new key already (the earlier run was killed after writing it):
+ * what is left is the list and head under the new key, from the list the retired key
+ * signed, up to the sequence the root gives it. */
+static int resume_publish(const struct cli_ctx *c, const struct root_args *a, struct store *s,
+			  const char *url)
+{
+	const struct root *cur = store_root(s);
+	const struct root_retired *old = &cur->retired[cur->nretired - 1];
+	uint8_t keys[3][SIGN_PK_LEN];
+	struct store_auth au = {.trust = &c->trust, .sealer_key = a->new_sealer};
+	struct snaplist l = {0};
+	struct store *s2 = NULL;
+	int which = 0, err;
+
+	memcpy(keys[0], cur->snapshot_pk, SIGN_PK_LEN);
+	memcpy(keys[1], cur->timestamp_pk, SIGN_PK_LEN);
+	memcpy(keys[2], old->pk, SIGN_PK_LEN);
+	err = found_list(s, (const uint8_t(*)[SIGN_PK_LEN])keys, 3, &l, &which);
+	if (!err && which < 2) {
+		cli_note("root document version %llu names the key of %s already, and the head "
+			 "and list are signed with it: nothing left to do",
+			 (unsigned long long)cur->version, a->new_sealer);
+		goto out;
+	}
+	if (a->valid_through != old->max_seq)
+		cli_warn("the rotation was written with --valid-through %llu: that stays",
+			 (unsigned long long)old->max_seq);
+	cli_note("root document version %llu names the key of %s already (an earlier run was "
+		 "interrupted): publishing the list and head under it",
+		 (unsigned long long)cur->version, a->new_sealer);
+	if (!err)
+		err = store_open(url, &c->ro, &au, &s2);
+	if (!err)
+		err = republish(s2, &l, old->max_seq);
+out:
+	if (err < 0)
+		cli_error("cannot publish the snapshot list and head of %s under the new key: %s",
+			  url, strerror(-err));
+	store_close(s2);
+	snaplist_clear(&l);
+	return err < 0 ? cli_exit_for(err) : EXIT_OK;
+}
+
+/* --new-sealer-key names a file that exists: the sealer key file an earlier, interrupted
+ * run of this rotation wrote (this store, its original key as origin, the same master
+ * key), else it is refused as any existing key. 1: its key is the root's snapshot key
+ * (resume after the root); 0: no root names it (use it: *new_sk filled); < 0 refused. */
+static int earlier_run(struct store *s, const char *path, uint8_t new_pk[SIGN_PK_LEN],
+		       uint8_t *new_sk)
+{
+	const struct keys *k = store_keys(s);
+	const struct root *cur = store_root(s);
+	struct keyfile kf;
+	uint8_t sid[STORE_ID_LEN];
+	int ret = keyfile_load(path, &kf);
+
+	hex_decode(store_id_hex(s), sid, STORE_ID_LEN);
+	if (ret || kf.kind != KEYFILE_SEALER || memcmp(kf.store_id, sid, STORE_ID_LEN) ||
+	    !kf.has_origin || memcmp(kf.origin, store_anchor_pk(s), SIGN_PK_LEN) ||
+	    sodium_memcmp(kf.master, keys_master(keys_at(k, 0)), KEY_LEN)) {
+		cli_error("%s exists; refusing to overwrite a key", path);
+		ret = -EEXIST;
+	} else if (!memcmp(kf.pub, cur->snapshot_pk, SIGN_PK_LEN)) {
+		ret = 1;
+	} else if (!root_snapshot_key_ok(cur, kf.pub, 0)) {
+		memcpy(new_pk, kf.pub, SIGN_PK_LEN);
+		memcpy(new_sk, kf.secret, SIGN_SK_LEN);
+		cli_note("%s is the new sealer key of an interrupted run: used again", path);
+		/* the epoch lines follow the key: an interrupted write may lack some */
+		for (unsigned e = kf.nepochs + 1; !ret && e <= keys_epoch(k); e++)
+			ret = keyfile_add_epoch(path, e, keys_master(keys_at(k, e)));
+	} else {
+		cli_error("%s holds a snapshot key the root document retired", path);
+		ret = -EKEYREVOKED;
+	}
+	keyfile_clear(&kf);
+	return ret;
+}
+
 /* A new snapshot key: the new sealer key file first (a root naming a key nobody holds would
  * leave the store unsealable), then the root, then the list and head under the new key. */
 static int rotate(const struct cli_ctx *c, const struct root_args *a, struct store *s,
@@ -287,13 +409,21 @@ static int rotate(const struct cli_ctx *c, const struct root_args *a, struct sto
 	struct store_auth au = {.trust = &c->trust, .sealer_key = a->new_sealer};
 	struct store *s2 = NULL;
 	struct stat st;
-	int ret = EXIT_FAIL, err;
+	int ret = EXIT_FAIL, err, again = 0;
 
 	if (!new_sk)
 		goto out;
 	if (lstat(a->new_sealer, &st) == 0) {
-		cli_error("%s exists; refusing to overwrite a key", a->new_sealer);
-		goto out;
+		again = earlier_run(s, a->new_sealer, new_pk, new_sk);
+		if (again == 1) {
+			r->version = store_root(s)->version;
+			ret = resume_publish(c, a, s, url);
+		}
+		if (again < 0)
+			ret = again == -EEXIST ? EXIT_FAIL : EXIT_AUTH;
+		if (again)
+			goto out;
+		again = 1; /* the key file is there: not written, not removed on failure */
 	}
 	/* the list the head names, verified under the current root; not the head's own claims
 	 * (a thief's head may name a snapshot it made, with any sequence): only entries up to
@@ -310,7 +440,8 @@ static int rotate(const struct cli_ctx *c, const struct root_args *a, struct sto
 		ret = cli_exit_for(err);
 		goto out;
 	}
-	sign_keypair(new_pk, new_sk);
+	if (!again)
+		sign_keypair(new_pk, new_sk);
 	if ((ret = retire(r, store_sign_pk(s), a->valid_through, new_pk)) != EXIT_OK)
 		goto out;
 	if ((ret = seal_and_sign(a, s, r)) != EXIT_OK)
@@ -318,9 +449,10 @@ static int rotate(const struct cli_ctx *c, const struct root_args *a, struct sto
 	hex_decode(store_id_hex(s), sid, STORE_ID_LEN);
 	/* epoch 0's master, then every key epoch the old file held (FORMAT.md 2.4, 15.2) */
 	const struct keys *k = store_keys(s);
-	err = keyfile_write_sealer_origin(a->new_sealer, sid, keys_master(keys_at(k, 0)), new_sk,
-					  store_anchor_pk(s));
-	for (unsigned e = 1; err >= 0 && e <= keys_epoch(k); e++)
+	err = again ? 0
+		    : keyfile_write_sealer_origin(a->new_sealer, sid, keys_master(keys_at(k, 0)),
+						  new_sk, store_anchor_pk(s));
+	for (unsigned e = 1; !again && err >= 0 && e <= keys_epoch(k); e++)
 		err = keyfile_add_epoch(a->new_sealer, e, keys_master(keys_at(k, e)));
 	if (err < 0) {
 		cli_error("cannot write the new sealer key file %s: %s", a->new_sealer,

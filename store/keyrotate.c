@@ -117,6 +117,26 @@ static int plan_quorum(const json_t *e, const struct pubs *officers, struct stay
 	return 0;
 }
 
+/* Is b a bundle of the same store and keys as mine, with fewer or more epochs? An entry
+ * holding one was left by an interrupted rotation: fewer, the old entries were not all
+ * deleted yet (killed after the sealer key file took the new epoch); more, the new
+ * entries were not all written (killed before it: nobody holds that epoch's key). */
+static bool bundle_kin(const uint8_t *b, size_t blen, const uint8_t *mine, size_t mlen)
+{
+	unsigned nb, nm;
+
+	if (epoch_bundle_check(b, blen) || epoch_bundle_check(mine, mlen) ||
+	    memcmp(b + 8, mine + 8, BUNDLE1_LEN - 8))
+		return false; /* store id, epoch 0's key and signing key: offsets 8..88 */
+	nb = epoch_bundle_epoch(b, blen);
+	nm = epoch_bundle_epoch(mine, mlen);
+	for (unsigned e = 0; e < nb && e < nm; e++)
+		if (sodium_memcmp(b + BUNDLE2_HDR + e * KEY_LEN, mine + BUNDLE2_HDR + e * KEY_LEN,
+				  KEY_LEN))
+			return false;
+	return nb != nm;
+}
+
 /* A passphrase entry stays when the passphrase given opens it to this store's bundle. */
 static int plan_pass(const json_t *e, const struct rotate_opts *o, const uint8_t *mine, size_t mlen,
 		     struct stay *st)
@@ -126,8 +146,18 @@ static int plan_pass(const json_t *e, const struct rotate_opts *o, const uint8_t
 	int ret =
 	    o->passphrase ? unwrap_passphrase(e, o->passphrase, o->passlen, &b, &blen) : -ENOKEY;
 
-	if (!ret && (blen != mlen || sodium_memcmp(b, mine, mlen)))
-		ret = -EBADMSG;
+	if (!ret && (blen != mlen || sodium_memcmp(b, mine, mlen))) {
+		ret = bundle_kin(b, blen, mine, mlen) ? -ESTALE : -EBADMSG;
+		if (ret == -ESTALE) {
+			log_info("passphrase entry %s holds key epoch %u, the sealer key file "
+				 "epoch %u: left by an interrupted rotation, it goes with the old "
+				 "entries",
+				 st->name, epoch_bundle_epoch(b, blen),
+				 epoch_bundle_epoch(mine, mlen));
+			secmem_free(b);
+			return 0; /* st->kind stays STAY_NONE */
+		}
+	}
 	secmem_free(b);
 	if (ret) {
 		log_err("passphrase entry %s stays, but %s: give its passphrase with "
@@ -224,6 +254,23 @@ static bool removed(const struct rotate_opts *o, const char *name)
 	return false;
 }
 
+/* Does an earlier entry that stays give the same holders (the same recipient; a quorum
+ * of the same officers and M)? After an interrupted rotation a holder has an entry of the
+ * old epoch and one of the new: the next rotation wraps for them once. */
+static bool twin(const struct stay *v, size_t i)
+{
+	for (size_t j = 0; j < i; j++) {
+		if (v[j].kind != v[i].kind)
+			continue;
+		if (v[i].kind == STAY_RCPT && !memcmp(v[j].rid, v[i].rid, 32))
+			return true;
+		if (v[i].kind == STAY_QUORUM && v[j].m == v[i].m && v[j].n == v[i].n &&
+		    !memcmp(v[j].pks, v[i].pks, (size_t)v[i].n * 32))
+			return true;
+	}
+	return false;
+}
+
 /* Which entries stay and how each is wrapped again; nothing is written yet. */
 static int plan(struct store *s, const struct rotate_opts *o, const struct pubs *rc,
 		const struct pubs *of, struct stay *v, size_t n, size_t *nstay)
@@ -238,7 +285,9 @@ static int plan(struct store *s, const struct rotate_opts *o, const struct pubs 
 		for (size_t j = 0; j < n; j++)
 			found |= !strcmp(v[j].name, o->remove[i]);
 		if (!found) {
-			log_err("the store has no key entry %s to remove", o->remove[i]);
+			log_err("the store has no key entry %s to remove (after an interrupted "
+				"rotation: it went last, so that rotation is complete)",
+				o->remove[i]);
 			ret = -ENOENT;
 		}
 	}
@@ -246,6 +295,9 @@ static int plan(struct store *s, const struct rotate_opts *o, const struct pubs 
 		if (removed(o, v[i].name))
 			continue;
 		ret = plan_one(s, o, rc, of, mine, mlen, &v[i]);
+		if (!ret && twin(v, i))
+			v[i].kind =
+			    STAY_NONE; /* wrapped once; the twin goes with the old entries */
 		*nstay += v[i].kind != STAY_NONE;
 	}
 	if (!ret && !*nstay) {
@@ -319,8 +371,13 @@ int keyadmin_rotate(struct store *s, const struct rotate_opts *o,
 	if (!ret)
 		ret = publish(s, o, &rc, v, n, added, ctx);
 	/* the old epoch's entries go, of those staying as of those left out; one that cannot be
-	 * deleted opens only older epochs: nothing sealed from now on */
-	for (size_t i = 0; !ret && i < n; i++) {
+	 * deleted opens only older epochs: nothing sealed from now on. Those named by --remove
+	 * go last: a rotation killed before that is run again as it was, and one killed after
+	 * it is done (all the others are gone). */
+	for (size_t k = 0; !ret && k < 2 * n; k++) {
+		size_t i = k % n;
+		if ((k < n) == removed(o, v[i].name))
+			continue;
 		if (strcmp(ki[i].type, "passphrase") && strcmp(ki[i].type, "recipient") &&
 		    strcmp(ki[i].type, "quorum"))
 			continue;

@@ -7,6 +7,13 @@
 # rotate-signing (a new sealer key). After each step the holders that should read restore
 # the source byte for byte, those that should not are refused, and verify is clean.
 . "$(dirname "$0")/lib.sh"
+# a small register set: the point is the keys, and every check restores it in full
+small_tree() {
+	mkdir -p "$1/population/2026" "$1/cadastre"
+	head -c $((300 << 10)) /dev/urandom >"$1/population/2026/register.bin"
+	for i in 1 2 3 4 5; do printf 'parcel %s\n' "$i" >"$1/cadastre/p$i.txt"; done
+	ln -s ../population/2026/register.bin "$1/cadastre/link"
+}
 command -v nginx >/dev/null || skip "nginx not installed (scripts/deps.sh --test)"
 command -v radosgw >/dev/null || skip "Ceph RGW not installed (scripts/deps.sh --test)"
 S=$SRC_DIR/scripts
@@ -44,7 +51,7 @@ procedures() { # URL NAME
 	SRC=$T/src-$name
 	SEALER=$T/sealer-$name.key
 	export EMBASSY_STATE_DIR=$T/state-$name
-	mktree "$SRC" --seed 41 --small --no-socket
+	small_tree "$SRC"
 	log "$name: init, seal"
 	expect_rc 0 em_init "$url" --recipient "$T/r1.key.pub"
 	expect_rc 0 em key add "$url" --sealer-key "$SEALER" --recipient "$T/r2.key.pub"
