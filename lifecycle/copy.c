@@ -14,6 +14,7 @@
 #include "log.h"
 #include "packset.h"
 #include "par.h"
+#include "root.h"
 #include "snaplist.h"
 #include "store_write.h"
 #include "walk.h"
@@ -21,7 +22,7 @@
 #define SMALL_MAX  (1u << 20)
 #define OBJECT_MAX (128u << 20) /* a pack: its target plus one record of up to 64 MiB */
 
-enum kind { K_PACK, K_INDEX, K_SNAP, K_KEY, K_DESC, K_LIST, K_HEAD };
+enum kind { K_PACK, K_INDEX, K_SNAP, K_KEY, K_DESC, K_ROOT, K_LIST, K_HEAD };
 
 struct obj {
 	char key[96];
@@ -39,7 +40,11 @@ struct copier {
 	struct head h;
 	uint8_t *head_obj, *desc_obj;
 	size_t head_len, desc_len;
-	struct snaplist live;	  /* the list the head names (gen 0: a store before lists) */
+	struct snaplist live; /* the list the head names (gen 0: a store before lists) */
+	/* SRC's root document (FORMAT.md 19), verified from the pinned key: its keys check
+	 * what is copied, and its versions are copied too (hashes of the verified bytes) */
+	struct root root; /* version 0: none, the pinned key signs everything */
+	uint8_t (*root_hash)[ID_LEN];
 	uint8_t (*snaps)[ID_LEN]; /* the snapshots to copy */
 	size_t nsnaps;
 	struct obj *v; /* every object to copy, in phase order */
@@ -91,7 +96,7 @@ int copy_src_store(struct store *s, const struct trust_opts *trust, struct copy_
 	out->trust = trust;
 	snprintf(out->sid_hex, sizeof(out->sid_hex), "%s", store_id_hex(s));
 	hex_decode(out->sid_hex, out->sid, STORE_ID_LEN);
-	memcpy(out->pk, store_sign_pk(s), SIGN_PK_LEN);
+	memcpy(out->pk, store_anchor_pk(s), SIGN_PK_LEN);
 	return 0;
 }
 
@@ -126,17 +131,78 @@ int copy_src_keyless(struct remote *r, const struct trust_opts *trust, struct co
 
 /* ---- what SRC holds ---- */
 
+/* Walk SRC's root versions 1, 2, … from the pinned key, as a reader does (store_root.c). */
+static int read_src_roots(struct copier *c)
+{
+	struct root next;
+	char key[32];
+	int ret = 0;
+
+	for (uint64_t v = 1; !ret && v <= ROOT_CHAIN_MAX + 1; v++) {
+		uint8_t *d = NULL;
+		size_t n;
+		root_object_name(v, key);
+		ret = remote_get(c->src->r, key, 0, 0, ROOT_OBJECT_MAX, &d, &n);
+		if (ret == -ENOENT)
+			return 0;
+		if (!ret && v > ROOT_CHAIN_MAX)
+			ret = -ELOOP;
+		if (!ret && !c->root_hash && !(c->root_hash = calloc(ROOT_CHAIN_MAX, ID_LEN)))
+			ret = -ENOMEM;
+		if (!ret && !(ret = root_decode(d, n, &next)) &&
+		    (v == 1 ? root_verify_first(&next, c->src->sid, c->src->pk)
+			    : root_verify_next(&c->root, &next))) {
+			root_clear(&next);
+			ret = -EBADMSG;
+		}
+		if (!ret) {
+			crypto_generichash(c->root_hash[v - 1], ID_LEN, d, n, NULL, 0);
+			root_clear(&c->root);
+			c->root = next;
+		}
+		free(d);
+	}
+	if (ret)
+		log_err("%s of the source does not verify: not copied (%s)", key, strerror(-ret));
+	return ret;
+}
+
+/* The keys that may sign a head (which: 0) or a list (1): the root's, else the pinned one. */
+static const uint8_t *src_key(const struct copier *c, int which)
+{
+	if (!c->root.version)
+		return c->src->pk;
+	return which == 1 ? c->root.snapshot_pk : c->root.timestamp_pk;
+}
+
+/* A head of SRC's chain: signed by the snapshot key or the timestamp key; with old: also by
+ * a retired key or the pinned one (DST's head, from before a rotation). */
+static int head_decode(const struct copier *c, const uint8_t *d, size_t n, bool old, struct head *h)
+{
+	int ret = store_head_decode(c->src->sid, src_key(c, 1), d, n, h);
+
+	if (ret == -EBADMSG && c->root.version)
+		ret = store_head_decode(c->src->sid, src_key(c, 0), d, n, h);
+	for (unsigned i = 0; old && ret == -EBADMSG && i < c->root.nretired; i++)
+		ret = store_head_decode(c->src->sid, c->root.retired[i].pk, d, n, h);
+	if (old && ret == -EBADMSG && c->root.version)
+		ret = store_head_decode(c->src->sid, c->src->pk, d, n, h);
+	return ret;
+}
+
 static int read_src_head(struct copier *c)
 {
 	const struct copy_src *s = c->src;
 	/* several embassies as SRC: the newest head that verifies (store_heads.c) */
 	int ret =
 	    remote_mirrors(s->r) > 1
-		? store_head_newest(s->r, s->sid, s->pk, NULL, &c->head_obj, &c->head_len)
+		? store_head_newest(s->r, s->sid, src_key(c, 1),
+				    c->root.version ? src_key(c, 0) : NULL, &c->head_obj,
+				    &c->head_len)
 		: remote_get(s->r, STORE_KEY_HEAD, 0, 0, SMALL_MAX, &c->head_obj, &c->head_len);
 	if (ret)
 		return ret == -ENOENT ? trust_check_missing_head(s->trust, s->sid_hex) : ret;
-	ret = store_head_decode(s->sid, s->pk, c->head_obj, c->head_len, &c->h);
+	ret = head_decode(c, c->head_obj, c->head_len, false, &c->h);
 	if (ret == -EBADMSG)
 		log_err("%s of the source does not verify", STORE_KEY_HEAD);
 	return ret ? ret : trust_check_head(s->trust, s->sid_hex, s->pk, &c->h);
@@ -159,7 +225,7 @@ static int read_src_list(struct copier *c)
 		ret = sodium_memcmp(h, c->h.list, ID_LEN) ? -EBADMSG : 0;
 	}
 	if (!ret)
-		ret = snaplist_decode(s->sid, s->pk, c->h.gen, obj, n, &c->live);
+		ret = snaplist_decode(s->sid, src_key(c, 1), c->h.gen, obj, n, &c->live);
 	if (!ret && (!snaplist_newest(&c->live) ||
 		     memcmp(snaplist_newest(&c->live)->id, c->h.snapshot, ID_LEN)))
 		ret = -EBADMSG;
@@ -208,8 +274,8 @@ static int pick_snapshots(struct copier *c)
 
 static int read_dst(struct copier *c)
 {
-	static const char *const prefixes[] = {"packs/", "index/", "snapshots/", "keys/",
-					       SNAPLIST_PREFIX};
+	static const char *const prefixes[] = {"packs/", "index/", "snapshots/",
+					       "keys/",	 "roots/", SNAPLIST_PREFIX};
 	struct keylist k = {0};
 	int ret = 0;
 	for (size_t i = 0; ret >= 0 && i < sizeof(prefixes) / sizeof(*prefixes); i++)
@@ -247,7 +313,7 @@ static int check_dst(struct copier *c)
 	if (ret == -ENOENT)
 		return 0;
 	if (!ret)
-		ret = store_head_decode(c->src->sid, c->src->pk, d, n, &dh);
+		ret = head_decode(c, d, n, true, &dh);
 	free(d);
 	if (ret == -EBADMSG)
 		log_err("the destination's head pointer does not verify: refusing to build on it");
@@ -345,6 +411,10 @@ static int build_set(struct copier *c)
 		ret = add_listed(c, "keys/", K_KEY);
 	if (!ret)
 		ret = add(c, STORE_KEY_DESCRIPTOR, K_DESC);
+	for (uint64_t v = 1; !ret && v <= c->root.version; v++) { /* in order: none skipped */
+		root_object_name(v, key);
+		ret = add(c, key, K_ROOT);
+	}
 	if (!ret && !c->o->nsnapshots && c->live.gen) {
 		snaplist_key(c->live.gen, key);
 		ret = add(c, key, K_LIST);
@@ -362,10 +432,19 @@ static int check_object(struct copier *c, const struct obj *x, const uint8_t *d,
 {
 	uint8_t id[ID_LEN], h[ID_LEN];
 	switch (x->kind) {
-	case K_SNAP:
+	case K_SNAP: { /* by the snapshot key, or a retired one (readers check the sequence) */
 		if (hex_decode(x->key + 10, id, ID_LEN))
 			return -EBADMSG;
-		return store_snapshot_check(c->src->sid, c->src->pk, id, d, n);
+		int ret = store_snapshot_check(c->src->sid, src_key(c, 1), id, d, n);
+		for (unsigned i = 0; ret == -EBADMSG && i < c->root.nretired; i++)
+			ret = store_snapshot_check(c->src->sid, c->root.retired[i].pk, id, d, n);
+		return ret;
+	}
+	case K_ROOT: /* the bytes verified at the start */
+		crypto_generichash(h, ID_LEN, d, n, NULL, 0);
+		return sodium_memcmp(h, c->root_hash[strtoull(x->key + 6, NULL, 16) - 1], ID_LEN)
+			   ? -EBADMSG
+			   : 0;
 	case K_LIST:
 		snaplist_hash(d, n, h);
 		return sodium_memcmp(h, c->h.list, ID_LEN) ? -EBADMSG : 0;
@@ -513,7 +592,7 @@ static int verify_dst(struct copier *c)
 		return ret;
 	ret = remote_get(c->dst, STORE_KEY_HEAD, 0, 0, SMALL_MAX, &d, &n);
 	if (!ret)
-		ret = store_head_decode(c->src->sid, c->src->pk, d, n, &dh);
+		ret = head_decode(c, d, n, false, &dh);
 	if (!ret && (dh.seq != c->h.seq || dh.gen != c->h.gen))
 		ret = -EBADMSG;
 	free(d);
@@ -527,6 +606,8 @@ static void copier_free(struct copier *c)
 	free(c->head_obj);
 	free(c->desc_obj);
 	snaplist_clear(&c->live);
+	root_clear(&c->root);
+	free(c->root_hash);
 	free(c->snaps);
 	free(c->v);
 	for (size_t i = 0; i < c->ndst; i++)
@@ -544,6 +625,8 @@ static int prepare(struct copier *c)
 	if (!ret && (store_descriptor_check(c->desc_obj, c->desc_len, sid, pk) ||
 		     memcmp(sid, c->src->sid, STORE_ID_LEN) || memcmp(pk, c->src->pk, SIGN_PK_LEN)))
 		ret = -EBADMSG;
+	if (!ret)
+		ret = read_src_roots(c);
 	if (!ret)
 		ret = read_src_head(c);
 	if (!ret)
