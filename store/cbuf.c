@@ -42,15 +42,36 @@ static void shed(void)
 	}
 }
 
-static int pool_grow(void)
+/* A slab on a 2 MiB boundary, backed by one huge page where the kernel allows it: the
+ * decryptor writes a slot that has usually been out of the CPU's caches for a while (the
+ * cache's least recently used frame), and on 4 KiB pages each of those writes paid a TLB
+ * miss per page too (perf: a third of ChaCha20's time on the first store into a slot). */
+static uint8_t *slab_map(void)
 {
+	size_t len = (size_t)CBUF_SLOT_LEN * SLOTS_PER_SLAB, lead;
+	uint8_t *p =
+	    mmap(NULL, 2 * len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	lead = (len - (uintptr_t)p % len) % len;
+	if (lead)
+		munmap(p, lead);
+	munmap(p + lead + len, len - lead);
+	p += lead;
+	madvise(p, len, MADV_HUGEPAGE);
 	/* populated at once: one call instead of a page fault per page (a fresh slot is
 	 * written by the decryptor right away) */
-	uint8_t *slab = mmap(NULL, (size_t)CBUF_SLOT_LEN * SLOTS_PER_SLAB, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	madvise(p, len, MADV_POPULATE_WRITE);
+	return p;
+}
+
+static int pool_grow(void)
+{
+	uint8_t *slab = slab_map();
 	struct cbuf *h;
 
-	if (slab == MAP_FAILED)
+	if (!slab)
 		return -1;
 	h = calloc(SLOTS_PER_SLAB, sizeof(*h));
 	if (!h) {
