@@ -10,7 +10,8 @@
 # the same mount runs it again warm: find; ls -lR; sequential read of the 1 GiB file (and the
 # daemon's CPU time for it); fio random 4 KiB reads (iodepth 1; and 4 jobs); cp -a of the
 # small files; rsync -a of everything; 2,000 SQLite rowid lookups and a rowid range query.
-# Also: time from command to mount ready, daemon peak RSS (VmHWM, max over its mounts).
+# Also: time from command to mount ready, daemon peak RSS (VmHWM, max over its mounts), and the
+# daemon's peak RSS during each step (cold and warm apart: VmHWM reset between steps).
 # Metadata tests of bench/metadata.sh (issue 11's metadata half) run too when it exists:
 #   bench/metadata.sh tests            prints the names of its tests, one per line
 #   bench/metadata.sh run TEST ROOT    runs one on a fresh mount of ROOT (caches dropped);
@@ -165,11 +166,24 @@ META=$BENCH_DIR/metadata.sh
 META_TESTS=()
 # (a metadata.sh without that protocol runs on its own from run_all.sh)
 if [ -x "$META" ] && "$META" tests >/dev/null 2>&1; then mapfile -t META_TESTS < <("$META" tests); fi
+# Peak RSS per step: VmHWM is reset to the current RSS before each step (clear_refs 5) and read
+# after it, so each cold and warm step gets its own peak; the daemon's overall peak is the
+# largest of them (and of what umount_now reads).
+hwm_reset() { [ -n "$DPID" ] && echo 5 > "/proc/$DPID/clear_refs" 2>/dev/null || true; }
+step_hwm() { # step_hwm SYS KEY
+  local h
+  [ -n "$DPID" ] || return 0
+  h=$(awk '/VmHWM/{print $2}' "/proc/$DPID/status" 2>/dev/null || echo 0)
+  V["$2|hwm"]=$(kib2mib "${h:-0}")
+  [ "${h:-0}" -gt "${HWM[$1]:-0}" ] && HWM[$1]=$h
+  return 0
+}
 dcpu() { [ -n "$DPID" ] && awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$DPID/stat" 2>/dev/null || echo 0; }
 # one_test SYS TEST PHASE: fills V["SYS|TEST|PHASE"] (and extra keys); 1 if capped
 one_test() {
   local sys=$1 test=$2 ph=$3 k="$1|$2|$3" name="$1-$2-$3" j c0
   c0=$(dcpu)
+  hwm_reset
   case $test in
     find) timed "$name" find "$ROOT/"; V[$k]=$T_WALL ;;
     ls) timed "$name" ls -lR "$ROOT/"; V[$k]=$T_WALL ;;
@@ -204,6 +218,7 @@ print("%.0f %.1f" % (j["iops"], p))' "$LOGDIR/$name.json")
     meta:*) timed "$name" "$META" run "${test#meta:}" "$ROOT"; V[$k]=$T_WALL ;;
   esac
   V["$k|cpu"]=$(calc "$(dcpu) - $c0" 2)
+  step_hwm "$sys" "$k"
   [ "$T_RC" = 0 ] || log "$name: exit $T_RC"
   [[ $T_WALL == ">"* ]] && return 1
   return 0
@@ -269,6 +284,7 @@ REPORT=$WORK/report.md
 v() { echo "${V[$1]:-n/a}"; }
 cw() { echo "$(v "$1|cold") / $(v "$1|warm")"; }
 fiocell() { echo "$(v "$1|cold") ($(v "$1|cold|p99")) / $(v "$1|warm") ($(v "$1|warm|p99"))"; }
+hwmcw() { case $1 in local\|*) echo - ;; *) echo "$(v "$1|cold|hwm") / $(v "$1|warm|hwm")" ;; esac; }
 cpugib() { local c; c=$(v "$1|cold|cpu"); isnum "$c" && calc "$c / ($DS_BIG_BYTES / 1073741824)" 2 || echo n/a; }
 table() { # table SYS...
   local s hdr="| test (cold / warm) |" sep="|---|"
@@ -287,6 +303,11 @@ table() { # table SYS...
   LINE_KEY=rsync line "\`rsync -a\` everything ($(mib "$DS_BYTES") MiB), MiB/s" cw "$@"
   LINE_KEY=sql line "SQLite $( [ "$DS_DB_ROWS" -ge 2000 ] && echo 2,000 ) rowid lookups, s" cw "$@"
   LINE_KEY=range line "SQLite rowid range query (10% of rows), s" cw "$@"
+  local t
+  for t in "${TESTS[@]}"; do
+    case $t in meta:*) continue ;; esac
+    LINE_KEY=$t line "daemon peak RSS during \`$t\` (VmHWM, cold / warm), MiB" hwmcw "$@"
+  done
   local l="| daemon peak RSS (VmHWM), MiB |"
   for s in "$@"; do if [ "$s" = local ]; then l="$l - |"; else l="$l $(kib2mib "${HWM[$s]:-n/a}") |"; fi; done
   echo "$l"
