@@ -382,11 +382,6 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		fuse_reply_write(req, (size_t)n);
 }
 
-static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	fuse_reply_err(req, 0); /* close() is not fsync(): durability is asked for with fsync */
-}
-
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	live_release(req_live(req), ino);
@@ -495,7 +490,9 @@ const struct fuse_lowlevel_ops rw_ops = {
     .open = op_open,
     .read = op_read,
     .write = op_write,
-    .flush = op_flush,
+    /* no .flush: close() is not fsync() (durability is asked for with fsync), so a FLUSH
+     * would do nothing; unanswered (ENOSYS), the kernel stops sending it — one round trip
+     * less for every close (untar: 1 of ~14 a file) */
     .release = op_release,
     .fsync = op_fsync,
     .opendir = op_opendir,

@@ -18,20 +18,23 @@
 #include "log.h"
 #include "secmem.h"
 
-#define SEG_MAGIC "EMBJSEG1"
-#define AD_MAGIC  "EMBJ1"
-#define AD_LEN	  (5 + STORE_ID_LEN + 16 + 8 + 8)
-#define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define TAG_LEN	  crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define SEG_MAGIC	"EMBJSEG1"
+#define AD_MAGIC	"EMBJ1"
+#define AD_LEN		(5 + STORE_ID_LEN + 16 + 8 + 8)
+#define NONCE_LEN	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define TAG_LEN		crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define JLOG_KICK	(4u << 20) /* start writeback of appended data every this many bytes */
+#define JLOG_KICK_ALIGN 4096
 
 /* One segment file. Freed when dropped and no reader holds it. */
 struct jseg {
 	uint64_t no;
 	int fd;
 	uint8_t salt[16];
-	uint64_t size; /* bytes of valid records (plus the header) */
-	unsigned refs; /* j->lock: the table's reference plus readers' */
-	bool dropped;  /* j->lock */
+	uint64_t size;	 /* bytes of valid records (plus the header) */
+	uint64_t kicked; /* the appending thread: bytes already handed to writeback */
+	unsigned refs;	 /* j->lock: the table's reference plus readers' */
+	bool dropped;	 /* j->lock */
 };
 
 struct jlog {
@@ -578,6 +581,23 @@ int jlog_rotate(struct jlog *j)
 	return new_segment(j, j->cur->no + 1);
 }
 
+/* Hand appended data to the disk as it comes: asynchronous writeback of whole pages every
+ * JLOG_KICK bytes. Without it the page cache holds a segment's 64 MiB until the fdatasync that
+ * closes it (or the writer's fsync), which then writes them all while every writer waits for
+ * the tree's lock: a long sequential write ran at disk speed plus that stall each 64 MiB.
+ * With it the disk writes while the writer goes on and the fdatasync finds little left. */
+static void seg_kick(struct jseg *s)
+{
+	uint64_t end = s->size & ~(uint64_t)(JLOG_KICK_ALIGN - 1);
+
+	if (end < s->kicked + JLOG_KICK)
+		return;
+	/* only a hint: a failure leaves the data to the next fdatasync, which reports errors */
+	(void)sync_file_range(s->fd, (off_t)s->kicked, (off_t)(end - s->kicked),
+			      SYNC_FILE_RANGE_WRITE);
+	s->kicked = end;
+}
+
 int jlog_append(struct jlog *j, const void *body, size_t len, struct jlog_pos *pos)
 {
 	uint8_t ad[AD_LEN], *r = j->scratch;
@@ -617,6 +637,7 @@ int jlog_append(struct jlog *j, const void *body, size_t len, struct jlog_pos *p
 	pthread_mutex_lock(&j->lock);
 	s->size += total;
 	pthread_mutex_unlock(&j->lock);
+	seg_kick(s);
 	return 0;
 }
 
