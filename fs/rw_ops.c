@@ -104,6 +104,27 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_attr(req, &st, RW_TIMEOUT);
 }
 
+/* A write or truncation by a caller without CAP_FSETID drops setuid/setgid first, as a local
+ * file system does (live_drop_privs). The kernel's FUSE fallback alone would keep the setgid
+ * bit of a file that is not group-executable even when the writer is not in its group. The
+ * daemon cannot see capabilities: root stands for CAP_FSETID. Supplementary groups are asked
+ * for (from /proc) only when the answer depends on them. */
+static int drop_privs(fuse_req_t req, fuse_ino_t ino)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	gid_t groups[64];
+	int n, ret;
+
+	if (c->uid == 0)
+		return 0;
+	ret = live_drop_privs(req_live(req), ino, c->gid, NULL, 0);
+	if (ret != -EAGAIN)
+		return ret;
+	n = fuse_req_getgroups(req, 64, groups);
+	n = n < 0 ? 0 : n > 64 ? 64 : n; /* unknown groups: not a member, the bit goes */
+	return live_drop_privs(req_live(req), ino, c->gid, groups, (size_t)n);
+}
+
 static unsigned set_bits(int to_set)
 {
 	static const struct {
@@ -129,7 +150,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		       struct fuse_file_info *fi)
 {
 	struct stat st;
-	int ret = live_setattr(req_live(req), ino, attr, set_bits(to_set), &st);
+	int ret = to_set & FUSE_SET_ATTR_SIZE ? drop_privs(req, ino) : 0;
+
+	if (!ret)
+		ret = live_setattr(req_live(req), ino, attr, set_bits(to_set), &st);
 
 	if (ret < 0)
 		fuse_reply_err(req, kernel_err(ret));
@@ -321,7 +345,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!ret && (fi->flags & O_TRUNC) && S_ISREG(st.st_mode)) {
 		/* the kernel leaves O_TRUNC to us (atomic_o_trunc, libfuse's default) */
 		struct stat a = {.st_size = 0};
-		ret = live_setattr(l, ino, &a, LIVE_SET_SIZE, &st);
+		ret = drop_privs(req, ino);
+		if (!ret)
+			ret = live_setattr(l, ino, &a, LIVE_SET_SIZE, &st);
 	}
 	if (!ret)
 		ret = live_open_file(l, ino);
@@ -374,7 +400,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	ssize_t n = live_write(req_live(req), ino, (uint64_t)off, buf, size);
+	/* a write-back of mmap'd pages names no caller (uid 0): nothing to decide there */
+	int ret = fi->writepage ? 0 : drop_privs(req, ino);
+	ssize_t n = ret ? ret : live_write(req_live(req), ino, (uint64_t)off, buf, size);
 
 	if (n < 0)
 		fuse_reply_err(req, kernel_err((int)n));
@@ -422,7 +450,9 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
-	ret = live_getattr(l, ino, &st);
+	ret = drop_privs(req, ino);
+	if (!ret)
+		ret = live_getattr(l, ino, &st);
 	if (!ret && st.st_size < offset + length) {
 		a.st_size = offset + length;
 		ret = live_setattr(l, ino, &a, LIVE_SET_SIZE, &st);

@@ -105,6 +105,46 @@ int live_setattr(struct live *l, uint64_t ino, const struct stat *a, unsigned va
 	return ret;
 }
 
+static bool in_groups(gid_t g, gid_t gid, const gid_t *groups, size_t ngroups)
+{
+	if (g == gid)
+		return true;
+	for (size_t i = 0; i < ngroups; i++)
+		if (groups[i] == g)
+			return true;
+	return false;
+}
+
+int live_drop_privs(struct live *l, uint64_t ino, gid_t gid, const gid_t *groups, size_t ngroups)
+{
+	struct lnode *n;
+	uint32_t mode;
+	int ret = 0;
+
+	pthread_mutex_lock(&l->lock);
+	n = node_by_ino(l, ino);
+	if (!n) {
+		ret = -ENOENT;
+		goto out;
+	}
+	mode = n->mode;
+	if (n->type != ENT_FILE || !(mode & (S_ISUID | S_ISGID)))
+		goto out; /* the common case: nothing to drop, no record */
+	if ((mode & S_ISGID) && !(mode & S_IXGRP) && n->gid != gid && !groups) {
+		ret = -EAGAIN;
+		goto out;
+	}
+	mode &= ~(uint32_t)S_ISUID;
+	if ((mode & S_IXGRP) || !in_groups(n->gid, gid, groups, ngroups))
+		mode &= ~(uint32_t)S_ISGID;
+	if (mode != n->mode)
+		ret = x_setattr(l, n, LIVE_SET_MODE | LIVE_SET_CTIME, mode, 0, 0, 0, 0, 0,
+				live_now());
+out:
+	pthread_mutex_unlock(&l->lock);
+	return ret;
+}
+
 /* ---- writing ---- */
 
 /* One WRITE record's worth: journal it (or take the replayed record's place) and apply. */

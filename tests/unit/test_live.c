@@ -116,6 +116,58 @@ Test(live, access_acls_set_the_mode, .init = setup_empty, .fini = teardown)
 	live_close(l);
 }
 
+/* A write or truncate by a caller without CAP_FSETID: setuid goes; setgid goes when the file is
+ * group-executable or the caller is not in its group (the groups are asked for only then);
+ * nothing is journaled when there is nothing to drop; the change survives a remount. */
+Test(live, drop_privs_as_the_vfs_does, .init = setup_empty, .fini = teardown)
+{
+	struct live *l = fx_live(&f);
+	const gid_t other[] = {7, 8}, member[] = {7, 50};
+	struct stat st, a = {0};
+	uint64_t x, y, z, d, before;
+
+	cr_assert_eq(live_mknod(l, LIVE_INO_ROOT, "x", S_IFREG | 06777, 0, 0, 50, &st), 0);
+	x = st.st_ino;
+	cr_assert_eq(live_mknod(l, LIVE_INO_ROOT, "y", S_IFREG | 02767, 0, 0, 50, &st), 0);
+	y = st.st_ino;
+	cr_assert_eq(live_mknod(l, LIVE_INO_ROOT, "z", S_IFREG | 02767, 0, 0, 50, &st), 0);
+	z = st.st_ino;
+	cr_assert_eq(live_mknod(l, LIVE_INO_ROOT, "d", S_IFDIR | 02775, 0, 0, 50, &st), 0);
+	d = st.st_ino;
+	/* group-executable: both bits go, whoever the caller */
+	cr_assert_eq(live_drop_privs(l, x, 50, NULL, 0), 0);
+	cr_assert_eq(live_getattr(l, x, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0777, "%o", st.st_mode & 07777);
+	/* setgid without group execute: the answer needs the caller's groups */
+	cr_assert_eq(live_drop_privs(l, y, 7, NULL, 0), -EAGAIN);
+	cr_assert_eq(live_drop_privs(l, y, 7, other, 2), 0);
+	cr_assert_eq(live_getattr(l, y, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0767, "not a member: setgid goes");
+	cr_assert_eq(live_drop_privs(l, z, 7, member, 2), 0);
+	cr_assert_eq(live_drop_privs(l, z, 50, NULL, 0), 0, "primary group: no need to ask");
+	cr_assert_eq(live_getattr(l, z, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 02767, "a member keeps setgid");
+	/* directories keep theirs; nothing to drop writes nothing */
+	cr_assert_eq(live_drop_privs(l, d, 7, other, 2), 0);
+	cr_assert_eq(live_getattr(l, d, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 02775);
+	cr_assert_eq(live_setattr(l, x, &a, 0, &st), 0);
+	before = jlog_bytes(l->j);
+	cr_assert_eq(live_drop_privs(l, x, 7, other, 2), 0);
+	cr_assert_eq(jlog_bytes(l->j), before, "a record for nothing");
+	cr_assert_eq(live_drop_privs(l, 999999, 7, NULL, 0), -ENOENT);
+	live_close(l);
+
+	l = fx_live(&f);
+	cr_assert_eq(fx_ino(l, "x", &x), 0);
+	cr_assert_eq(fx_ino(l, "y", &y), 0);
+	cr_assert_eq(live_getattr(l, x, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0777);
+	cr_assert_eq(live_getattr(l, y, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0767);
+	live_close(l);
+}
+
 Test(live, base_files_read_and_change, .init = setup_sealed, .fini = teardown)
 {
 	struct live *l = fx_live(&f);
