@@ -161,7 +161,8 @@ bool live_pristine(const struct lnode *n, const struct lnode *d, const char *nam
 /* Start a generation on the current base with the current state as its checkpoint. */
 int live_checkpoint(struct live *l);
 
-/* ---- operations shared by the live calls and the replay (live_ops.c, live_file.c) ---- */
+/* ---- operations shared by the live calls and the replay (live_ops.c, live_file.c,
+ * live_xattr.c) ---- */
 int x_mknod(struct live *l, struct lnode *p, const char *name, uint32_t mode, uint64_t rdev,
 	    uint32_t uid, uint32_t gid, const char *target, int64_t t, uint64_t jid,
 	    struct lnode **out);
