@@ -156,6 +156,9 @@ int live_replay(struct live *l, bool *pending);
 bool live_pending(struct live *l);
 /* A commit attempt ended: writers waiting for space look again (lock held). */
 void live_wake_writers(struct live *l);
+/* Remove segments from seg on: an unfinished checkpoint and nothing else. */
+int jdrop_from(struct live *l, uint64_t seg);
+/* ---- live_ckpt.c ---- */
 /* Is n, the entry name of d, exactly d's base entry there, unchanged? */
 bool live_pristine(const struct lnode *n, const struct lnode *d, const char *name);
 /* Start a generation on the current base with the current state as its checkpoint. */
