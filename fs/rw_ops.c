@@ -118,11 +118,15 @@ static int drop_privs(fuse_req_t req, fuse_ino_t ino)
 	if (c->uid == 0)
 		return 0;
 	ret = live_drop_privs(req_live(req), ino, c->gid, NULL, 0);
-	if (ret != -EAGAIN)
-		return ret;
-	n = fuse_req_getgroups(req, 64, groups);
-	n = n < 0 ? 0 : n > 64 ? 64 : n; /* unknown groups: not a member, the bit goes */
-	return live_drop_privs(req_live(req), ino, c->gid, groups, (size_t)n);
+	if (ret == -EAGAIN) {
+		n = fuse_req_getgroups(req, 64, groups);
+		n = n < 0 ? 0 : n > 64 ? 64 : n; /* unknown groups: not a member, the bit goes */
+		ret = live_drop_privs(req_live(req), ino, c->gid, groups, (size_t)n);
+	}
+	if (ret == 1) /* the kernel's cached mode is stale now: have it asked again */
+		fuse_lowlevel_notify_inval_inode(((struct rwfs *)fuse_req_userdata(req))->se, ino,
+						 -1, 0);
+	return ret < 0 ? ret : 0;
 }
 
 static unsigned set_bits(int to_set)

@@ -78,7 +78,7 @@ int live_setattr(struct live *l, uint64_t ino, const struct stat *attr, unsigned
  * setgid bit if it is group-executable or the caller is not a member of its group. gid and
  * groups[0..ngroups) are the caller's groups; groups == NULL: not known yet, and -EAGAIN if
  * they are needed (the bit is set, not group-executable, gid is not the file's group).
- * 0 (also when there was nothing to drop) or -errno. */
+ * 1 when bits were dropped, 0 when there was nothing to drop, or -errno. */
 int live_drop_privs(struct live *l, uint64_t ino, gid_t gid, const gid_t *groups, size_t ngroups);
 /* Symlink target into buf (NUL-terminated); -EINVAL if not a symlink. */
 int live_readlink(struct live *l, uint64_t ino, char *buf, size_t size);

@@ -137,9 +137,11 @@ int live_drop_privs(struct live *l, uint64_t ino, gid_t gid, const gid_t *groups
 	mode &= ~(uint32_t)S_ISUID;
 	if ((mode & S_IXGRP) || !in_groups(n->gid, gid, groups, ngroups))
 		mode &= ~(uint32_t)S_ISGID;
-	if (mode != n->mode)
+	if (mode != n->mode) {
 		ret = x_setattr(l, n, LIVE_SET_MODE | LIVE_SET_CTIME, mode, 0, 0, 0, 0, 0,
 				live_now());
+		ret = ret ? ret : 1;
+	}
 out:
 	pthread_mutex_unlock(&l->lock);
 	return ret;
