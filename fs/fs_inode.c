@@ -165,6 +165,12 @@ int inode_table_new(struct fs *fs, fuse_ino_t first_dynamic)
 
 static void node_free(struct fs_node *n)
 {
+	struct prefetch_stream *ps = atomic_load(&n->stream);
+
+	if (ps) {
+		prefetch_stream_destroy(ps);
+		free(ps);
+	}
 	fs_tree_unref(n->holder);
 	fs_tree_unref(n->kids);
 	free(n);
@@ -226,6 +232,23 @@ int inode_pin_snapshots(struct fs *fs, fuse_ino_t parent, unsigned first, size_t
 out:
 	pthread_mutex_unlock(&fs->lock);
 	return ret;
+}
+
+struct prefetch_stream *inode_stream(struct fs_node *n)
+{
+	struct prefetch_stream *ps = atomic_load(&n->stream), *mine, *none = NULL;
+
+	if (ps)
+		return ps;
+	mine = malloc(sizeof(*mine));
+	if (!mine)
+		return NULL;
+	prefetch_stream_init(mine);
+	if (atomic_compare_exchange_strong(&n->stream, &none, mine))
+		return mine;
+	prefetch_stream_destroy(mine); /* another reader's first read won */
+	free(mine);
+	return none;
 }
 
 struct fs_node *inode_get(struct fs *fs, fuse_ino_t ino)

@@ -29,7 +29,7 @@ struct fs_tree {
 	atomic_uint refs;
 	struct tree *t;
 	fuse_ino_t base; /* inode number of t->e[0]; entry i is base + i (hard links aside) */
-	/* the small files' records were queued for prefetch: set by the first open() of one of
+	/* the small files' records were queued for prefetch: set by the first read of one of
 	 * its files, not by opendir, so find and ls -lR (which read no file) fetch no data */
 	atomic_bool files_prefetched;
 };
@@ -58,6 +58,10 @@ struct fs_node {
 	const struct tree_entry *e;
 	uint64_t nlookup;     /* fs.lock: the kernel's references (lookup count) */
 	struct fs_tree *kids; /* fs.lock: directories, once loaded; then immutable */
+	/* files: the read pattern the prefetcher follows, shared by every open of the file
+	 * (the kernel opens files without asking: op_init); made by the first read (atomic
+	 * exchange), freed with the node */
+	_Atomic(struct prefetch_stream *) stream;
 };
 
 struct fs_snap {
@@ -95,6 +99,9 @@ struct fs {
 	/* No snapshot of the mount has an entry with xattrs (manifest counts): getxattr is
 	 * answered ENOSYS, and the kernel asks no more (security.selinux of every ls -l) */
 	atomic_bool no_xattrs;
+	/* The kernel opens and releases files itself (FUSE_CAP_NO_OPEN_SUPPORT): set by init,
+	 * before any other request */
+	bool no_open;
 	bool single;			   /* --snapshot: snapshot 0's tree is the root */
 	char latest_target[80];		   /* "snapshots/<name>" */
 	uint64_t total_bytes, total_files; /* for statfs */
@@ -160,6 +167,8 @@ void inode_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup);
 mode_t inode_type_bits(enum entry_type t);
 /* Attributes of a node (no I/O: a directory's listing is not needed). */
 void inode_attr(const struct fs *fs, const struct fs_node *n, struct stat *st);
+/* The file's read pattern (fs_node.stream), made on first use; NULL if out of memory. */
+struct prefetch_stream *inode_stream(struct fs_node *n);
 /* The tree entry describing a node: its own for a snapshot's entry, the manifest's
  * root_meta for a snapshot root that has one; NULL for the rest of the layout. */
 const struct tree_entry *inode_entry(const struct fs *fs, const struct fs_node *n);

@@ -12,14 +12,6 @@
 #include "fs_int.h"
 #include "log.h"
 
-/* An open file: the entry it reads (kept alive by a reference on its listing) and the
- * read pattern the prefetcher follows. */
-struct fs_file {
-	struct fs_tree *holder;
-	const struct tree_entry *e;
-	struct prefetch_stream ps;
-};
-
 /* An open directory: its listing, or NULL for a synthetic directory. */
 struct fs_dirh {
 	struct fs_node *dir;
@@ -62,6 +54,13 @@ static void fill_entry(struct fs *fs, const struct fs_node *n, struct fuse_entry
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct fs *fs = userdata;
+
+	/* open answers ENOSYS: the kernel then opens and releases files without asking (two
+	 * round trips less per file for cp -a, rsync, tar) and keeps their pages across
+	 * opens, as keep_cache did; a read finds its file by inode */
+	fs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+	log_debug("files opened by the kernel without a request: %s", fs->no_open ? "yes" : "no");
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	/* always plus: one listing gives every attribute, no lookup storm after ls -l */
@@ -316,11 +315,22 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 /* ---- files ---- */
 
+/* The file a read or lseek is about: the kernel holds a lookup reference on it while it
+ * is open, so the node stays. */
+static struct fs_node *file_node(struct fs *fs, fuse_ino_t ino)
+{
+	struct fs_node *n = inode_get(fs, ino);
+
+	return n && n->kind == FS_ENTRY && n->e->type == ENT_FILE ? n : NULL;
+}
+
+/* Reached once at most when the kernel supports opening by itself (op_init): the ENOSYS
+ * answer is this open's success and tells the kernel to stop asking. Otherwise a reply
+ * with nothing to remember: reads find their file by inode. */
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = req_fs(req);
 	struct fs_node *n = inode_get(fs, ino);
-	struct fs_file *ff;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
 		fuse_reply_err(req, EROFS);
@@ -330,40 +340,39 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, n ? EINVAL : ENOENT);
 		return;
 	}
-	ff = calloc(1, sizeof(*ff));
-	if (!ff) {
-		fuse_reply_err(req, ENOMEM);
+	if (fs->no_open) {
+		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	ff->holder = fs_tree_ref(n->holder);
-	ff->e = n->e;
-	prefetch_stream_init(&ff->ps);
-	/* a reader of one file of a directory (cp -a, rsync, tar) reads its neighbours next */
-	if (!atomic_exchange(&n->holder->files_prefetched, true))
-		prefetch_dir_files(fs->pf, n->holder->t);
-	fi->fh = (uintptr_t)ff;
+	fi->fh = 0;
 	fi->keep_cache = 1; /* immutable: pages read once stay valid across opens */
 	fi->noflush = 1;
-	if (fuse_reply_open(req, fi) < 0) {
-		fs_tree_unref(ff->holder);
-		free(ff);
-	}
+	fuse_reply_open(req, fi);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct fs *fs = req_fs(req);
-	struct fs_file *ff = (struct fs_file *)(uintptr_t)fi->fh;
+	struct fs_node *n = file_node(fs, ino);
+	struct prefetch_stream *ps = n ? inode_stream(n) : NULL;
 	struct fs_readv rv;
 	uint64_t dl;
 	int ret;
 
+	if (!n || !ps) {
+		fuse_reply_err(req, n ? ENOMEM : EBADF);
+		return;
+	}
 	if (size > FS_MAX_READ)
 		size = FS_MAX_READ;
-	prefetch_on_read(fs->pf, &ff->ps, ff->e, (uint64_t)off, size);
+	/* a reader of one file of a directory (cp -a, rsync, tar) reads its neighbours next */
+	if (!atomic_load_explicit(&n->holder->files_prefetched, memory_order_relaxed) &&
+	    !atomic_exchange(&n->holder->files_prefetched, true))
+		prefetch_dir_files(fs->pf, n->holder->t);
+	prefetch_on_read(fs->pf, ps, n->e, (uint64_t)off, size);
 	dl = fs_deadline_begin(fs);
-	ret = fs_readv(fs->s, ff->e, (uint64_t)off, size, &rv);
+	ret = fs_readv(fs->s, n->e, (uint64_t)off, size, &rv);
 	deadline_set(dl);
 	if (ret < 0) {
 		fuse_reply_err(req, kernel_err(ret));
@@ -376,28 +385,22 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		     struct fuse_file_info *fi)
 {
-	struct fs_file *ff = (struct fs_file *)(uintptr_t)fi->fh;
+	struct fs_node *n = file_node(req_fs(req), ino);
 	off_t r;
 
 	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	r = off < 0 ? -ENXIO : fs_seek_data_hole(ff->e, (uint64_t)off, whence);
+	if (!n) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	r = off < 0 ? -ENXIO : fs_seek_data_hole(n->e, (uint64_t)off, whence);
 	if (r < 0)
 		fuse_reply_err(req, (int)-r);
 	else
 		fuse_reply_lseek(req, r);
-}
-
-static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct fs_file *ff = (struct fs_file *)(uintptr_t)fi->fh;
-
-	prefetch_stream_destroy(&ff->ps);
-	fs_tree_unref(ff->holder);
-	free(ff);
-	fuse_reply_err(req, 0);
 }
 
 /* ---- extended attributes ---- */
@@ -405,7 +408,9 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 /* Nothing in any snapshot of this mount has xattrs (the manifests say so): ENOSYS makes the
  * kernel stop asking for the life of the mount (and answer EOPNOTSUPP itself), instead of a
  * round trip per file for security.selinux on every ls -l, or for ACLs and capabilities.
- * listxattr keeps answering (an empty list), so cp -a and rsync -X see "no xattrs". */
+ * listxattr keeps answering (an empty list), so cp -a and rsync -X see "no xattrs" and
+ * getfattr -d prints nothing rather than an error per file; that costs cp -a two round
+ * trips per file (of three, open and release gone: op_open). */
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct fs *fs = req_fs(req);
@@ -554,7 +559,6 @@ const struct fuse_lowlevel_ops fs_ops = {
     .open = op_open,
     .read = op_read,
     .lseek = op_lseek,
-    .release = op_release,
     .getxattr = op_getxattr,
     .listxattr = op_listxattr,
     .setattr = rofs_setattr,
