@@ -393,7 +393,7 @@ struct prune_result;
 int cli_prune(const struct cli_ctx *c, struct store *s, struct prune_opts *po,
 	      struct prune_result *r, const char *url, bool text);
 /* --max-unused PERCENT (prune, forget --prune): an OPTS_CALL parser into a double. */
-int cli_opt_max_unused(struct cli_ctx *c, void *max_unused, const char *arg);
+int cli_opt_max_unused(struct cli_ctx *c, const struct opts_spec *o, const char *arg);
 
 /* ---- main.c ---- */
 const struct cli_cmd *cli_find(const char *name);

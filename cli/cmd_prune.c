@@ -120,9 +120,9 @@ int cli_prune(const struct cli_ctx *c, struct store *s, struct prune_opts *po,
 	return EXIT_OK;
 }
 
-int cli_opt_max_unused(struct cli_ctx *c, void *max_unused, const char *arg)
+int cli_opt_max_unused(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
 {
-	if (prune_parse_percent(arg, max_unused) < 0)
+	if (prune_parse_percent(arg, o->target) < 0)
 		return opts_usage(c, "--max-unused needs a percentage 0..100, not '%s'", arg);
 	return 0;
 }

@@ -151,9 +151,9 @@ static int parse_subset(const char *arg, struct verify_opts *vo)
 	return opts_parse_size(arg, &vo->subset_bytes) < 0 || !vo->subset_bytes ? -EINVAL : 0;
 }
 
-static int opt_subset(struct cli_ctx *c, void *vo, const char *arg)
+static int opt_subset(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
 {
-	if (parse_subset(arg, vo) < 0)
+	if (parse_subset(arg, o->target) < 0)
 		return opts_usage(c,
 				  "--read-data-subset needs N/M (1 <= N <= M <= 65536), P%% (0 < P "
 				  "<= 100) or a SIZE like 500M, not '%s'",

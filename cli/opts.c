@@ -357,7 +357,7 @@ static int spec_apply(struct cli_ctx *c, const struct opts_spec *o, const char *
 		*(uint64_t *)o->target = u;
 		return 0;
 	case OPTS_K_CALL:
-		return o->call(c, o->target, arg);
+		return o->call(c, o, arg);
 	}
 	return EXIT_FAIL;
 }
@@ -403,11 +403,14 @@ static int spec_tables(const struct option *common, const struct opts_spec *spec
 int opts_parse(struct cli_ctx *c, int argc, char **argv, const struct option *common,
 	       const struct opts_spec *spec)
 {
+	static const struct opts_spec none[] = {OPTS_END};
 	struct option lo[OPTS_MAX];
 	char so[64];
 	size_t i;
 	int opt, r;
 
+	if (!spec)
+		spec = none;
 	if (spec_tables(common, spec, lo, so, sizeof(so)) < 0) {
 		cli_error("%s: too many options for the option parser", c->cmd);
 		return EXIT_FAIL;

@@ -28,7 +28,7 @@ enum opts_kind {
 	OPTS_K_INT,	 /* int in min..max */
 	OPTS_K_DURATION, /* int64_t seconds ("7d", "12h", ...), 1..max (max 0: any) */
 	OPTS_K_SIZE,	 /* uint64_t bytes ("512M", ...), min..max (max 0: any) */
-	OPTS_K_CALL,	 /* call(c, target, arg): 0, or the exit code to stop with */
+	OPTS_K_CALL,	 /* call(c, spec, arg): 0, or the exit code to stop with */
 };
 
 struct opts_spec {
@@ -40,7 +40,7 @@ struct opts_spec {
 	size_t *count; /* OPTS_K_LIST: how many target holds */
 	uint64_t min, max;
 	const char *err; /* the usage message for a bad value or a full list */
-	int (*call)(struct cli_ctx *c, void *target, const char *arg);
+	int (*call)(struct cli_ctx *c, const struct opts_spec *o, const char *arg);
 };
 
 /* The table entries. The casts are compound literals, so a target of the wrong type is a
@@ -92,7 +92,8 @@ struct opts_spec {
 		.kind = OPTS_K_SIZE, .target = (uint64_t *){ptr}, .min = (min_), .max = (max_),    \
 		.err = (err_)                                                                      \
 	}
-/* fn(c, target, arg) parses and reports on its own; returns 0 or the exit code */
+/* fn(c, spec, arg) parses into spec->target and reports on its own (spec->name says which
+ * option, for a parser shared by several); returns 0 or the exit code */
 #define OPTS_CALL(letter_, name_, has_arg_, fn, ptr)                                               \
 	{                                                                                          \
 		.name = (name_), .has_arg = (has_arg_), .letter = (letter_), .kind = OPTS_K_CALL,  \
@@ -109,7 +110,8 @@ struct opts_spec {
 
 /* Parse the command line: the common options of `common` (a CLI_OPTS_* table ending with a
  * NULL name; NULL for none) and the command's own of `spec`. 0 when parsed (optind at the
- * first operand), else the exit code (the error was printed). opts_init() comes first. */
+ * first operand), else the exit code (the error was printed). opts_init() comes first.
+ * spec may be NULL: the command has no options of its own. */
 int opts_parse(struct cli_ctx *c, int argc, char **argv, const struct option *common,
 	       const struct opts_spec *spec);
 
