@@ -77,27 +77,16 @@ static void print_human(json_t *r)
 
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_OPTS_GENERAL, {"json", no_argument, NULL, OPT_JSON}, {NULL, 0, NULL, 0}};
 	json_t *req = json_pack("{s:s}", "op", "status"), *rep = NULL;
 	struct cli_ctx c;
 	bool as_json = false;
-	int opt, r, ret;
+	int r, ret;
+	const struct opts_spec options[] = {OPTS_FLAG(0, "json", &as_json), OPTS_END};
 
 	opts_init(&c, "status");
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(&c, opt, optarg)) < 0) {
-			json_decref(req);
-			return EXIT_USAGE;
-		}
-		if (r)
-			continue;
-		if (opt != OPT_JSON) {
-			json_decref(req);
-			return opts_bad(&c, argv);
-		}
-		as_json = true;
+	if ((r = opts_parse(&c, argc, argv, OPTS_COMMON(CLI_OPTS_GENERAL), options))) {
+		json_decref(req);
+		return r;
 	}
 	if (c.help) {
 		json_decref(req);
