@@ -9,8 +9,6 @@
 #include "ctl.h"
 #include "rwcli.h"
 
-enum { OPT_TAG = OPT_CMD_BASE };
-
 static const char help[] =
     "NAME\n"
     "  embassy commit - seal the changes of a write-through mount into a snapshot\n"
@@ -80,34 +78,27 @@ static void print_human(json_t *r)
 								    : "");
 }
 
+/* --tag: into the request as the options are read */
+static int opt_tag(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
+{
+	(void)c;
+	json_array_append_new(json_object_get(o->target, "tags"), json_string(arg));
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {CLI_OPTS_GENERAL,
-						 {"tag", required_argument, NULL, OPT_TAG},
-						 {"json", no_argument, NULL, OPT_JSON},
-						 {NULL, 0, NULL, 0}};
 	json_t *req = json_pack("{s:s, s:[]}", "op", "commit", "tags"), *rep = NULL;
 	struct cli_ctx c;
 	bool as_json = false;
-	int opt, r, ret;
+	int r, ret;
+	const struct opts_spec options[] = {OPTS_CALL(0, "tag", required_argument, opt_tag, req),
+					    OPTS_FLAG(0, "json", &as_json), OPTS_END};
 
 	opts_init(&c, "commit");
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(&c, opt, optarg)) < 0) {
-			json_decref(req);
-			return EXIT_USAGE;
-		}
-		if (r)
-			continue;
-		if (opt == OPT_TAG)
-			json_array_append_new(json_object_get(req, "tags"), json_string(optarg));
-		else if (opt == OPT_JSON)
-			as_json = true;
-		else {
-			json_decref(req); /* the request is built as the options are read */
-			return opts_bad(&c, argv);
-		}
+	if ((r = opts_parse(&c, argc, argv, OPTS_COMMON(CLI_OPTS_GENERAL), options))) {
+		json_decref(req); /* the request is built as the options are read */
+		return r;
 	}
 	if (c.help) {
 		json_decref(req);
