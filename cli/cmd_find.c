@@ -11,8 +11,6 @@
 #include "hex.h"
 #include "pathmatch.h"
 
-enum { OPT_SNAPSHOT = OPT_CMD_BASE, OPT_ALL };
-
 #define FIND_MAX_SNAPSHOTS 4096 /* --snapshot given this many times at most */
 
 static const char help[] =
@@ -245,7 +243,7 @@ static void print_text(const struct finds *f, const struct snapshot *sv, size_t 
 }
 
 /* The snapshots to search, oldest first. */
-static int select_snapshots(struct store *s, const char *url, char **specs, size_t nspecs,
+static int select_snapshots(struct store *s, const char *url, const char **specs, size_t nspecs,
 			    struct snapshot **out, size_t *n)
 {
 	size_t bad = 0;
@@ -291,7 +289,7 @@ static size_t sort_unique(struct snapshot *v, size_t n)
 	return k;
 }
 
-static int search(struct store *s, const char *url, const struct pathmatch *pm, char **specs,
+static int search(struct store *s, const char *url, const struct pathmatch *pm, const char **specs,
 		  size_t nspecs, bool json)
 {
 	struct snapshot *sv = NULL;
@@ -330,39 +328,22 @@ static int search(struct store *s, const char *url, const struct pathmatch *pm, 
 
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS,
-	    {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
-	    {"all", no_argument, NULL, OPT_ALL},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {NULL, 0, NULL, 0}};
-	static char *specs[FIND_MAX_SNAPSHOTS];
+	static const char *specs[FIND_MAX_SNAPSHOTS];
 	struct pathmatch *pm = NULL;
 	struct cli_ctx c;
 	struct store *s = NULL;
 	size_t nspecs = 0;
 	const char *url;
 	bool json = false, all = false;
-	int opt, r, ret;
+	int ret;
+	const struct opts_spec options[] = {
+	    OPTS_LIST(0, "snapshot", specs, &nspecs, FIND_MAX_SNAPSHOTS,
+		      "--snapshot at most {max} times"),
+	    OPTS_FLAG(0, "all", &all), OPTS_FLAG(0, "json", &json), OPTS_END};
 
 	opts_init(&c, "find");
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(&c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		if (opt == OPT_JSON)
-			json = true;
-		else if (opt == OPT_ALL)
-			all = true;
-		else if (opt == OPT_SNAPSHOT && nspecs < FIND_MAX_SNAPSHOTS)
-			specs[nspecs++] = optarg;
-		else if (opt == OPT_SNAPSHOT)
-			return opts_usage(&c, "--snapshot at most %d times", FIND_MAX_SNAPSHOTS);
-		else
-			return opts_bad(&c, argv);
-	}
+	if ((ret = opts_parse(&c, argc, argv, OPTS_COMMON(CLI_COMMON_OPTIONS), options)))
+		return ret;
 	if (c.help)
 		return opts_help(&c);
 	if (all && nspecs)
