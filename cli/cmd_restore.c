@@ -11,8 +11,6 @@
 #include "pathmatch.h"
 #include "restore.h"
 
-enum { OPT_OVERWRITE = OPT_CMD_BASE, OPT_INCLUDE, OPT_EXCLUDE, OPT_INCLUDE_FILE, OPT_EXCLUDE_FILE };
-
 struct restore_watch {
 	struct progress *bar;
 	uint64_t files_total;
@@ -143,11 +141,12 @@ static int restore_error(const char *spec, const char *target, const struct rest
 }
 
 /* --include/--exclude PATTERN (or the patterns of --include-file/--exclude-file FILE) into
- * *pm (made at the first one). */
-static int add_pattern(struct cli_ctx *c, const struct pathmatch **pm, const char *opt,
-		       const char *arg, bool file)
+ * the pattern set o->target (made at the first one). */
+static int opt_pattern(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
 {
+	const struct pathmatch **pm = o->target;
 	struct pathmatch *m = (struct pathmatch *)*pm;
+	bool file = strstr(o->name, "-file") != NULL;
 	int r;
 
 	if (!m && !(m = pathmatch_new()))
@@ -157,23 +156,14 @@ static int add_pattern(struct cli_ctx *c, const struct pathmatch **pm, const cha
 	if (r == -ENOMEM)
 		return EXIT_FAIL;
 	if (r < 0 && file)
-		return opts_usage(c, "%s %s: %s", opt, arg, strerror(-r));
+		return opts_usage(c, "--%s %s: %s", o->name, arg, strerror(-r));
 	if (r < 0)
-		return opts_usage(c, "%s needs a pattern", opt);
+		return opts_usage(c, "--%s needs a pattern", o->name);
 	return EXIT_OK;
 }
 
 static int restore_cmd(int argc, char **argv, struct restore_opts *ro)
 {
-	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS,
-	    {"overwrite", no_argument, NULL, OPT_OVERWRITE},
-	    {"include", required_argument, NULL, OPT_INCLUDE},
-	    {"exclude", required_argument, NULL, OPT_EXCLUDE},
-	    {"include-file", required_argument, NULL, OPT_INCLUDE_FILE},
-	    {"exclude-file", required_argument, NULL, OPT_EXCLUDE_FILE},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	struct store *s = NULL;
 	struct snapshot sn = {0};
@@ -184,32 +174,19 @@ static int restore_cmd(int argc, char **argv, struct restore_opts *ro)
 	struct restore_watch w = {0};
 	int64_t start = cli_monotonic_ns();
 	bool json = false;
-	int opt, r, ret, err;
+	int ret, err;
+	const struct opts_spec options[] = {
+	    OPTS_FLAG(0, "overwrite", &ro->overwrite),
+	    OPTS_CALL(0, "include", required_argument, opt_pattern, &ro->include),
+	    OPTS_CALL(0, "exclude", required_argument, opt_pattern, &ro->exclude),
+	    OPTS_CALL(0, "include-file", required_argument, opt_pattern, &ro->include),
+	    OPTS_CALL(0, "exclude-file", required_argument, opt_pattern, &ro->exclude),
+	    OPTS_FLAG(0, "json", &json),
+	    OPTS_END};
 
 	opts_init(&c, "restore");
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(&c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		if (opt == OPT_JSON)
-			json = true;
-		else if (opt == OPT_OVERWRITE)
-			ro->overwrite = true;
-		else if (opt == OPT_INCLUDE || opt == OPT_EXCLUDE || opt == OPT_INCLUDE_FILE ||
-			 opt == OPT_EXCLUDE_FILE) {
-			static const char *const names[] = {"--include", "--exclude",
-							    "--include-file", "--exclude-file"};
-			bool in = opt == OPT_INCLUDE || opt == OPT_INCLUDE_FILE;
-			r = add_pattern(&c, in ? &ro->include : &ro->exclude,
-					names[opt - OPT_INCLUDE], optarg,
-					opt == OPT_INCLUDE_FILE || opt == OPT_EXCLUDE_FILE);
-			if (r != EXIT_OK)
-				return r;
-		} else
-			return opts_bad(&c, argv);
-	}
+	if ((ret = opts_parse(&c, argc, argv, OPTS_COMMON(CLI_COMMON_OPTIONS), options)))
+		return ret;
 	if (c.help)
 		return opts_help(&c);
 	url = opts_store_arg(&c, argc, argv, 2, "SNAPSHOT[:PATH] and TARGET");
