@@ -278,26 +278,11 @@ static int ls_target(struct ls_ctx *l, const struct tree *dir, const struct tree
 
 static int parse(struct cli_ctx *c, struct ls_ctx *l, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS, {"json", no_argument, NULL, OPT_JSON}, {NULL, 0, NULL, 0}};
-	int opt, r;
+	const struct opts_spec options[] = {OPTS_FLAG('l', NULL, &l->lng),
+					    OPTS_FLAG('R', NULL, &l->recursive),
+					    OPTS_FLAG(0, "json", &l->json), OPTS_END};
 
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vhlR", longopts, NULL)) != -1) {
-		if ((r = opts_common(c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		if (opt == 'l')
-			l->lng = true;
-		else if (opt == 'R')
-			l->recursive = true;
-		else if (opt == OPT_JSON)
-			l->json = true;
-		else
-			return opts_bad(c, argv);
-	}
-	return EXIT_OK;
+	return opts_parse(c, argc, argv, OPTS_COMMON(CLI_COMMON_OPTIONS), options);
 }
 
 static int run_ls(int argc, char **argv)
@@ -406,21 +391,15 @@ static int cat_spec(struct store *s, const char *url, const char *spec, uint8_t 
 
 static int run_cat(int argc, char **argv)
 {
-	static const struct option longopts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	struct store *s = NULL;
 	uint8_t *buf = NULL;
 	const char *url;
-	int opt, r, ret;
+	int ret;
 
 	opts_init(&c, "cat");
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(&c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (!r)
-			return opts_bad(&c, argv);
-	}
+	if ((ret = opts_parse(&c, argc, argv, OPTS_COMMON(CLI_COMMON_OPTIONS), NULL)))
+		return ret;
 	if (c.help)
 		return opts_help(&c);
 	if (!(url = opts_store_arg(&c, argc, argv, -1, "SNAPSHOT:PATH")))
