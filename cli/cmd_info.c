@@ -11,8 +11,6 @@
 #include "hex.h"
 #include "keyadmin.h"
 
-enum { OPT_STORED_SIZE = OPT_CMD_BASE };
-
 static const char help[] =
     "NAME\n"
     "  embassy info - show what a store is: id, format, signing key, keys, head, size\n"
@@ -236,27 +234,10 @@ static void print_text(const struct info *in, const char *fpr)
 
 static int parse(struct cli_ctx *c, struct info *in, bool *json, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS,
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"stored-size", no_argument, NULL, OPT_STORED_SIZE},
-	    {NULL, 0, NULL, 0}};
-	int opt, r;
+	const struct opts_spec options[] = {
+	    OPTS_FLAG(0, "json", json), OPTS_FLAG(0, "stored-size", &in->stored_size), OPTS_END};
 
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if ((r = opts_common(c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		if (opt == OPT_JSON)
-			*json = true;
-		else if (opt == OPT_STORED_SIZE)
-			in->stored_size = true;
-		else
-			return opts_bad(c, argv);
-	}
-	return EXIT_OK;
+	return opts_parse(c, argc, argv, OPTS_COMMON(CLI_COMMON_OPTIONS), options);
 }
 
 static int run(int argc, char **argv)
