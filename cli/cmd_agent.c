@@ -20,8 +20,6 @@
 #define LIFETIME_DEFAULT (60 * 60)	    /* 1 hour */
 #define LIFETIME_MAX	 (7 * 24 * 60 * 60) /* a week */
 
-enum { OPT_LIFETIME = OPT_CMD_BASE, OPT_FOREGROUND, OPT_ALL, OPT_AJSON };
-
 static const char help[] =
     "NAME\n"
     "  embassy agent - hold stores' keys for a while, so commands skip the passphrase\n"
@@ -80,47 +78,16 @@ struct agent_args {
 
 static int parse(struct cli_ctx *c, struct agent_args *a, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS,
-	    {"lifetime", required_argument, NULL, OPT_LIFETIME},
-	    {"foreground", no_argument, NULL, OPT_FOREGROUND},
-	    {"all", no_argument, NULL, OPT_ALL},
-	    {"json", no_argument, NULL, OPT_AJSON},
-	    {NULL, 0, NULL, 0}};
-	int opt, r;
+	const struct opts_spec options[] = {
+	    OPTS_DURATION(0, "lifetime", &a->lifetime, LIFETIME_MAX,
+			  "--lifetime needs a duration of 1s to 7d, not '{arg}'"),
+	    OPTS_FLAG(0, "foreground", &a->foreground), OPTS_FLAG(0, "all", &a->all),
+	    OPTS_FLAG(0, "json", &a->json), OPTS_END};
 
 	opts_init(c, "agent");
 	memset(a, 0, sizeof(*a));
 	a->lifetime = LIFETIME_DEFAULT;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		switch (opt) {
-		case OPT_LIFETIME:
-			if (opts_parse_duration(optarg, &a->lifetime) < 0 || a->lifetime < 1 ||
-			    a->lifetime > LIFETIME_MAX)
-				return opts_usage(c,
-						  "--lifetime needs a duration of 1s to 7d, not "
-						  "'%s'",
-						  optarg);
-			break;
-		case OPT_FOREGROUND:
-			a->foreground = true;
-			break;
-		case OPT_ALL:
-			a->all = true;
-			break;
-		case OPT_AJSON:
-			a->json = true;
-			break;
-		default:
-			return opts_bad(c, argv);
-		}
-	}
-	return EXIT_OK;
+	return opts_parse(c, argc, argv, OPTS_COMMON(CLI_COMMON_OPTIONS), options);
 }
 
 static void when(uint64_t t, char out[32])
