@@ -168,47 +168,44 @@ out:
 	return ret;
 }
 
+struct keygen_args {
+	const char *trust[MAX_TRUST];
+	size_t ntrust;
+	bool signing;
+};
+
+static int opt_trust(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
+{
+	struct keygen_args *a = o->target;
+
+	if (strlen(arg) != 32 || strspn(arg, "0123456789abcdef") != 32)
+		return opts_usage(c, "--trust needs a 32-hex-digit key fingerprint, not '%s'", arg);
+	if (a->ntrust == MAX_TRUST)
+		return opts_usage(c, "at most %d --trust", MAX_TRUST);
+	a->trust[a->ntrust++] = arg;
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {CLI_OPTS_GENERAL,
-						 {"trust", required_argument, NULL, 't'},
-						 {"signing", no_argument, NULL, 's'},
-						 {NULL, 0, NULL, 0}};
 	struct cli_ctx c;
 	char pkhex[2 * RKEY_LEN + 1];
-	const char *trust[MAX_TRUST];
-	size_t ntrust = 0;
-	bool signing = false;
-	int opt, r, ret;
+	struct keygen_args a = {.ntrust = 0};
+	int ret;
+	const struct opts_spec options[] = {OPTS_CALL(0, "trust", required_argument, opt_trust, &a),
+					    OPTS_FLAG(0, "signing", &a.signing), OPTS_END};
 
 	opts_init(&c, "keygen");
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if ((r = opts_common(&c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		if (opt == 's') {
-			signing = true;
-			continue;
-		}
-		if (opt != 't')
-			return opts_bad(&c, argv);
-		if (strlen(optarg) != 32 || strspn(optarg, "0123456789abcdef") != 32)
-			return opts_usage(
-			    &c, "--trust needs a 32-hex-digit key fingerprint, not '%s'", optarg);
-		if (ntrust == MAX_TRUST)
-			return opts_usage(&c, "at most %d --trust", MAX_TRUST);
-		trust[ntrust++] = optarg;
-	}
+	if ((ret = opts_parse(&c, argc, argv, OPTS_COMMON(CLI_OPTS_GENERAL), options)))
+		return ret;
 	if (c.help)
 		return opts_help(&c);
 	if (argc - optind != 1)
 		return opts_usage(&c, "needs exactly one FILE");
-	if (signing && ntrust)
+	if (a.signing && a.ntrust)
 		return opts_usage(&c, "--signing takes no --trust (a signing key anchors nothing)");
-	ret = signing ? keygen_signing(argv[optind], pkhex)
-		      : keygen(argv[optind], trust, ntrust, pkhex);
+	ret = a.signing ? keygen_signing(argv[optind], pkhex)
+			: keygen(argv[optind], a.trust, a.ntrust, pkhex);
 	if (ret == EXIT_OK && !cli_quiet())
 		printf("%s\n", pkhex);
 	return ret;
