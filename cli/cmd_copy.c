@@ -9,17 +9,6 @@
 #include "copy.h"
 #include "verify.h"
 
-enum {
-	OPT_DST_CACERT = OPT_CMD_BASE,
-	OPT_DST_TLS_CERT,
-	OPT_DST_TLS_KEY,
-	OPT_DST_S3_ENDPOINT,
-	OPT_PARALLEL,
-	OPT_DRY_RUN,
-	OPT_READ_DATA,
-	OPT_NO_VERIFY,
-};
-
 static const char help[] =
     "NAME\n"
     "  embassy copy - bring a second embassy up to a store (ciphertext only)\n"
@@ -75,43 +64,6 @@ struct copy_args {
 	bool json, read_data, no_verify;
 	int64_t start_ns;
 };
-
-static int parse_opt(struct cli_ctx *c, struct copy_args *a, int opt, const char *arg)
-{
-	uint64_t v;
-	switch (opt) {
-	case OPT_DST_CACERT:
-		a->dst_ro.cacert = arg;
-		return 0;
-	case OPT_DST_TLS_CERT:
-		a->dst_ro.cert = arg;
-		return 0;
-	case OPT_DST_TLS_KEY:
-		a->dst_ro.key = arg;
-		return 0;
-	case OPT_DST_S3_ENDPOINT:
-		a->dst_ro.s3_endpoint = arg;
-		return 0;
-	case OPT_PARALLEL:
-		if (opts_parse_u64(arg, 64, &v) < 0 || !v)
-			return opts_usage(c, "--parallel needs 1..64, not '%s'", arg);
-		a->co.parallel = (int)v;
-		return 0;
-	case OPT_DRY_RUN:
-		a->co.dry_run = true;
-		return 0;
-	case OPT_READ_DATA:
-		a->read_data = true;
-		return 0;
-	case OPT_NO_VERIFY:
-		a->no_verify = true;
-		return 0;
-	case OPT_JSON:
-		a->json = true;
-		return 0;
-	}
-	return -1;
-}
 
 static bool has_credentials(const struct cli_ctx *c)
 {
@@ -264,36 +216,25 @@ out:
 
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS,
-	    {"dst-cacert", required_argument, NULL, OPT_DST_CACERT},
-	    {"dst-tls-cert", required_argument, NULL, OPT_DST_TLS_CERT},
-	    {"dst-tls-key", required_argument, NULL, OPT_DST_TLS_KEY},
-	    {"dst-s3-endpoint", required_argument, NULL, OPT_DST_S3_ENDPOINT},
-	    {"parallel", required_argument, NULL, OPT_PARALLEL},
-	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	    {"read-data", no_argument, NULL, OPT_READ_DATA},
-	    {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {NULL, 0, NULL, 0}};
 	struct copy_args a = {.start_ns = cli_monotonic_ns()};
 	struct cli_ctx c;
 	const char *src, *dst;
-	int opt, k;
+	int ret;
+	const struct opts_spec options[] = {
+	    OPTS_STRING(0, "dst-cacert", &a.dst_ro.cacert),
+	    OPTS_STRING(0, "dst-tls-cert", &a.dst_ro.cert),
+	    OPTS_STRING(0, "dst-tls-key", &a.dst_ro.key),
+	    OPTS_STRING(0, "dst-s3-endpoint", &a.dst_ro.s3_endpoint),
+	    OPTS_INT(0, "parallel", &a.co.parallel, 1, 64, "--parallel needs 1..64, not '{arg}'"),
+	    OPTS_FLAG(0, "dry-run", &a.co.dry_run),
+	    OPTS_FLAG(0, "read-data", &a.read_data),
+	    OPTS_FLAG(0, "no-verify", &a.no_verify),
+	    OPTS_FLAG(0, "json", &a.json),
+	    OPTS_END};
 
 	opts_init(&c, "copy");
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((k = opts_common(&c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (k)
-			continue;
-		k = parse_opt(&c, &a, opt, optarg);
-		if (k < 0)
-			return opts_bad(&c, argv);
-		if (k)
-			return k;
-	}
+	if ((ret = opts_parse(&c, argc, argv, OPTS_COMMON(CLI_COMMON_OPTIONS), options)))
+		return ret;
 	if (c.help)
 		return opts_help(&c);
 	if (argc - optind < 2)
