@@ -12,22 +12,6 @@
 
 #define MAX_TAGSETS 64
 
-enum {
-	OPT_KEEP_LAST = OPT_CMD_BASE,
-	OPT_KEEP_HOURLY,
-	OPT_KEEP_DAILY,
-	OPT_KEEP_WEEKLY,
-	OPT_KEEP_MONTHLY,
-	OPT_KEEP_YEARLY,
-	OPT_KEEP_WITHIN,
-	OPT_KEEP_TAG,
-	OPT_GROUP_BY,
-	OPT_PRUNE,
-	OPT_MAX_UNUSED,
-	OPT_DRY_RUN,
-	OPT_VALID_FOR,
-};
-
 static const char help[] =
     "NAME\n"
     "  embassy forget - remove snapshots from a store by a retention policy or by id\n"
@@ -87,65 +71,47 @@ struct forget_args {
 	int64_t start_ns;
 };
 
-static int parse_count(struct cli_ctx *c, const char *opt, const char *arg, int *out)
+/* --keep-last N and the other counts: a number or "unlimited" into the int o->target */
+static int opt_count(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
 {
 	uint64_t v;
 	if (!strcmp(arg, "unlimited") || !strcmp(arg, "-1")) {
-		*out = POLICY_ALL;
+		*(int *)o->target = POLICY_ALL;
 		return 0;
 	}
 	if (opts_parse_u64(arg, 1000000, &v) < 0)
-		return opts_usage(c, "%s needs a count or 'unlimited', not '%s'", opt, arg);
-	*out = (int)v;
+		return opts_usage(c, "--%s needs a count or 'unlimited', not '%s'", o->name, arg);
+	*(int *)o->target = (int)v;
 	return 0;
 }
 
-static int parse_opt(struct cli_ctx *c, struct forget_args *a, int opt, const char *arg)
+static int opt_within(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
 {
-	static const char *const names[] = {"--keep-last",   "--keep-hourly",  "--keep-daily",
-					    "--keep-weekly", "--keep-monthly", "--keep-yearly"};
-	int *counts[] = {&a->pol.last,	 &a->pol.hourly,  &a->pol.daily,
-			 &a->pol.weekly, &a->pol.monthly, &a->pol.yearly};
+	struct forget_args *a = o->target;
 
-	if (opt >= OPT_KEEP_LAST && opt <= OPT_KEEP_YEARLY)
-		return parse_count(c, names[opt - OPT_KEEP_LAST], arg, counts[opt - OPT_KEEP_LAST]);
-	switch (opt) {
-	case OPT_KEEP_WITHIN:
-		a->pol.has_within = true;
-		if (policy_parse_span(arg, &a->pol.within) < 0)
-			return opts_usage(
-			    c, "--keep-within needs a duration like 30d or 1y6m, not '%s'", arg);
-		return 0;
-	case OPT_KEEP_TAG:
-		if (a->pol.ntagsets == MAX_TAGSETS || !*arg)
-			return opts_usage(c, "--keep-tag needs a tag (at most %d times)",
-					  MAX_TAGSETS);
-		a->tagsets[a->pol.ntagsets++] = arg;
-		return 0;
-	case OPT_GROUP_BY:
-		if (strcmp(arg, "host") && strcmp(arg, "none"))
-			return opts_usage(c, "--group-by is 'host' or 'none', not '%s'", arg);
-		a->pol.by_host = !strcmp(arg, "host");
-		return 0;
-	case OPT_MAX_UNUSED:
-		return prune_parse_percent(arg, &a->max_unused) < 0
-			   ? opts_usage(c, "--max-unused needs a percentage 0..100, not '%s'", arg)
-			   : 0;
-	case OPT_VALID_FOR:
-		if (opts_parse_duration(arg, &a->valid_for) < 0 || a->valid_for <= 0)
-			return opts_usage(c, "--valid-for needs a duration like 7d, not '%s'", arg);
-		return 0;
-	case OPT_PRUNE:
-		a->prune = true;
-		return 0;
-	case OPT_DRY_RUN:
-		a->dry_run = true;
-		return 0;
-	case OPT_JSON:
-		a->json = true;
-		return 0;
-	}
-	return -1;
+	a->pol.has_within = true;
+	if (policy_parse_span(arg, &a->pol.within) < 0)
+		return opts_usage(c, "--keep-within needs a duration like 30d or 1y6m, not '%s'",
+				  arg);
+	return 0;
+}
+
+static int opt_tag(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
+{
+	struct forget_args *a = o->target;
+
+	if (a->pol.ntagsets == MAX_TAGSETS || !*arg)
+		return opts_usage(c, "--keep-tag needs a tag (at most %d times)", MAX_TAGSETS);
+	a->tagsets[a->pol.ntagsets++] = arg;
+	return 0;
+}
+
+static int opt_group_by(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
+{
+	if (strcmp(arg, "host") && strcmp(arg, "none"))
+		return opts_usage(c, "--group-by is 'host' or 'none', not '%s'", arg);
+	*(bool *)o->target = !strcmp(arg, "host");
+	return 0;
 }
 
 static json_t *snap_json(const struct snapshot *sn, unsigned reasons)
@@ -208,26 +174,6 @@ static int run_prune(const struct cli_ctx *c, struct store *s, const struct forg
 
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_OPTS_SEALER,
-	    CLI_OPTS_STORE,
-	    CLI_OPTS_TRUST,
-	    CLI_OPTS_GENERAL,
-	    {"keep-last", required_argument, NULL, OPT_KEEP_LAST},
-	    {"keep-hourly", required_argument, NULL, OPT_KEEP_HOURLY},
-	    {"keep-daily", required_argument, NULL, OPT_KEEP_DAILY},
-	    {"keep-weekly", required_argument, NULL, OPT_KEEP_WEEKLY},
-	    {"keep-monthly", required_argument, NULL, OPT_KEEP_MONTHLY},
-	    {"keep-yearly", required_argument, NULL, OPT_KEEP_YEARLY},
-	    {"keep-within", required_argument, NULL, OPT_KEEP_WITHIN},
-	    {"keep-tag", required_argument, NULL, OPT_KEEP_TAG},
-	    {"group-by", required_argument, NULL, OPT_GROUP_BY},
-	    {"prune", no_argument, NULL, OPT_PRUNE},
-	    {"max-unused", required_argument, NULL, OPT_MAX_UNUSED},
-	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	    {"valid-for", required_argument, NULL, OPT_VALID_FOR},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {NULL, 0, NULL, 0}};
 	struct forget_args a = {.pol.by_host = true, .max_unused = PRUNE_DEFAULT_MAX_UNUSED};
 	struct forget_opts fo = {0};
 	struct forget_result r = {0};
@@ -235,22 +181,33 @@ static int run(int argc, char **argv)
 	struct cli_ctx c;
 	struct store *s = NULL;
 	const char *url;
-	int opt, k, ret, err;
+	int ret, err;
+	const struct opts_spec options[] = {
+	    OPTS_CALL(0, "keep-last", required_argument, opt_count, &a.pol.last),
+	    OPTS_CALL(0, "keep-hourly", required_argument, opt_count, &a.pol.hourly),
+	    OPTS_CALL(0, "keep-daily", required_argument, opt_count, &a.pol.daily),
+	    OPTS_CALL(0, "keep-weekly", required_argument, opt_count, &a.pol.weekly),
+	    OPTS_CALL(0, "keep-monthly", required_argument, opt_count, &a.pol.monthly),
+	    OPTS_CALL(0, "keep-yearly", required_argument, opt_count, &a.pol.yearly),
+	    OPTS_CALL(0, "keep-within", required_argument, opt_within, &a),
+	    OPTS_CALL(0, "keep-tag", required_argument, opt_tag, &a),
+	    OPTS_CALL(0, "group-by", required_argument, opt_group_by, &a.pol.by_host),
+	    OPTS_FLAG(0, "prune", &a.prune),
+	    OPTS_CALL(0, "max-unused", required_argument, cli_opt_max_unused, &a.max_unused),
+	    OPTS_FLAG(0, "dry-run", &a.dry_run),
+	    OPTS_DURATION(0, "valid-for", &a.valid_for, 0,
+			  "--valid-for needs a duration like 7d, not '{arg}'"),
+	    OPTS_FLAG(0, "json", &a.json),
+	    OPTS_END};
 
 	a.start_ns = cli_monotonic_ns();
 	opts_init(&c, "forget");
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((k = opts_common(&c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (k)
-			continue;
-		k = parse_opt(&c, &a, opt, optarg);
-		if (k < 0)
-			return opts_bad(&c, argv);
-		if (k)
-			return k;
-	}
+	ret = opts_parse(
+	    &c, argc, argv,
+	    OPTS_COMMON(CLI_OPTS_SEALER, CLI_OPTS_STORE, CLI_OPTS_TRUST, CLI_OPTS_GENERAL),
+	    options);
+	if (ret)
+		return ret;
 	if (c.help)
 		return opts_help(&c);
 	/* STORE [SNAPSHOT...]: with several, the first is STORE unless a default store is set */
