@@ -57,7 +57,8 @@ void commit_result_clear(struct commit_result *r);
 int commit_run(struct live *l, const struct commit_opts *o, struct commit_result *res);
 
 /* Crash tests: at each named stage of a commit ("frozen", "built", "manifest", "intent",
- * "published", "rebased"), a commit stops as if the process died there when the environment
+ * "merged" — only when the head moved: the merge is written, not yet published; once per
+ * try —, "published", "rebased"), a commit stops as if the process died there when the environment
  * names that stage in EMBASSY_COMMIT_CRASH (the process is killed with SIGKILL), or when the
  * hook returns non-zero (the commit returns -EINTR, leaving everything as a crash would). */
 extern int (*commit_failpoint)(const char *stage);
