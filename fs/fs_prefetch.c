@@ -149,7 +149,8 @@ static void run_job(struct fs_prefetch *p, struct job *j)
 		for (size_t i = 0; j->recurse && i < j->n; i++) {
 			struct tree *t = NULL;
 			if (res[i] == 0 &&
-			    tree_decode(bufs[i]->data, bufs[i]->len, store_format(p->s), &t) == 0)
+			    tree_decode(bufs[i]->data, bufs[i]->len, store_format(p->s), &t) == 0 &&
+			    store_reloc_tree(p->s, t) == 0)
 				queue_subtrees(p, t, true);
 			tree_free(t);
 		}

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "packset.h"
 #include "par.h"
+#include "reloc.h"
 #include "root.h"
 #include "snaplist.h"
 #include "store_write.h"
@@ -274,8 +275,8 @@ static int pick_snapshots(struct copier *c)
 
 static int read_dst(struct copier *c)
 {
-	static const char *const prefixes[] = {"packs/", "index/", "snapshots/",
-					       "keys/",	 "roots/", SNAPLIST_PREFIX};
+	static const char *const prefixes[] = {"packs/", "index/",	  "snapshots/", "keys/",
+					       "roots/", SNAPLIST_PREFIX, RELOC_PREFIX};
 	struct keylist k = {0};
 	int ret = 0;
 	for (size_t i = 0; ret >= 0 && i < sizeof(prefixes) / sizeof(*prefixes); i++)
@@ -419,6 +420,11 @@ static int build_set(struct copier *c)
 		snaplist_key(c->live.gen, key);
 		ret = add(c, key, K_LIST);
 	}
+	/* prune's relocation table (FORMAT 16.3.1): with the data, before the list naming it */
+	if (!ret && !c->o->nsnapshots && c->live.has_reloc) {
+		reloc_key(c->live.reloc, key);
+		ret = add(c, key, K_INDEX);
+	}
 	if (!ret && !c->o->nsnapshots)
 		ret = add(c, STORE_KEY_HEAD, K_HEAD);
 	return ret;
@@ -448,6 +454,11 @@ static int check_object(struct copier *c, const struct obj *x, const uint8_t *d,
 	case K_LIST:
 		snaplist_hash(d, n, h);
 		return sodium_memcmp(h, c->h.list, ID_LEN) ? -EBADMSG : 0;
+	case K_INDEX: /* a relocation table is named by the hash the signed list names */
+		if (strncmp(x->key, RELOC_PREFIX, strlen(RELOC_PREFIX)))
+			return 0;
+		snaplist_hash(d, n, h);
+		return sodium_memcmp(h, c->live.reloc, ID_LEN) ? -EBADMSG : 0;
 	case K_DESC:
 		return n == c->desc_len && !memcmp(d, c->desc_obj, n) ? 0 : -EBADMSG;
 	default:

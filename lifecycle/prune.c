@@ -210,6 +210,22 @@ static int delete_stray_manifest(void *ctx, const char *key)
 	return ret;
 }
 
+/* A relocation table the current list does not name: replaced by a newer one, or written
+ * by a prune killed before it published it. */
+static int delete_stale_reloc(void *ctx, const char *key)
+{
+	struct stray_ctx *c = ctx;
+	char cur[80];
+	int ret;
+	if (c->l->has_reloc) {
+		reloc_key(c->l->reloc, cur);
+		if (!strcmp(cur, key))
+			return 0;
+	}
+	ret = remote_delete(store_remote(c->p->s), key);
+	return ret == -ENOENT ? 0 : ret;
+}
+
 static int delete_old_lists(void *ctx, const char *key)
 {
 	struct pruner *p = ctx;
@@ -237,6 +253,8 @@ static int cleanup(struct pruner *p, const struct marker_info *mv, size_t mn)
 		return ret;
 	struct stray_ctx sc = {.p = p, .l = &cur, .cutoff = now_ns() - grace * 1000000000};
 	ret = remote_list(store_remote(p->s), "snapshots/", delete_stray_manifest, &sc);
+	if (ret >= 0)
+		ret = remote_list(store_remote(p->s), RELOC_PREFIX, delete_stale_reloc, &sc);
 	snaplist_clear(&cur);
 	for (size_t i = 0; ret >= 0 && i < mn; i++) /* expired or unreadable: its writer is gone */
 		if (!marker_live(&mv[i], now_ns()) && !remote_delete(store_remote(p->s), mv[i].key))
@@ -309,6 +327,35 @@ static void teardown(struct pruner *p)
 	dedup_free(p->recs_seen);
 	free(p->indexes);
 	free(p->sweep);
+	free(p->live);
+	reloc_clear(&p->base);
+}
+
+/* After a repack: what is in use and present, from scratch, under the new table (the
+ * copied-from packs are now unused; the new packs are present and used). */
+static int reinventory(struct pruner *p)
+{
+	struct snaplist cur;
+	dedup_free(p->snaps_seen);
+	dedup_free(p->trees_seen);
+	dedup_free(p->recs_seen);
+	p->snaps_seen = p->trees_seen = p->recs_seen = NULL;
+	packset_free(p->used);
+	packset_free(p->present);
+	p->used = packset_new();
+	p->present = packset_new();
+	free(p->indexes);
+	p->indexes = NULL;
+	p->nindexes = 0;
+	p->nlive = 0;
+	if (!p->used || !p->present || dedup_new(&p->snaps_seen) || dedup_new(&p->trees_seen) ||
+	    dedup_new(&p->recs_seen))
+		return -ENOMEM;
+	int ret = snaplist_current(p->s, &cur);
+	if (!ret)
+		ret = inv_walk_new(p, &cur);
+	snaplist_clear(&cur);
+	return ret ? ret : inv_load(p);
 }
 
 /* Condemn, then sweep what no live writer may want, then delete it. */
@@ -339,12 +386,15 @@ int prune_run(struct store *s, const struct prune_opts *o, struct prune_result *
 	struct snaplist cur = {0};
 	struct marker_info *mv = NULL;
 	size_t mn = 0;
+	bool moved = false;
 	int ret = setup(&p, s, o, r);
 
 	if (!ret)
 		ret = snaplist_current(s, &cur);
 	if (!ret && !cur.nsnaps)
 		ret = -ENOENT; /* a head must name a snapshot: seal one first */
+	if (!ret)
+		ret = repack_load_base(&p, &cur); /* the walk follows records moved before */
 	p.gen_at_start = r->gen_start = cur.gen;
 	progress(&p, "walk", 0, cur.nsnaps);
 	if (!ret)
@@ -358,11 +408,18 @@ int prune_run(struct store *s, const struct prune_opts *o, struct prune_result *
 		ret = read_markers(&p, &mv, &mn);
 		if (!ret)
 			dry_count(&p, &cur);
+		if (!ret)
+			ret = repack_run(&p, &cur, &moved); /* counts only */
 		goto out;
 	}
 	/* an earlier prune killed after its sweep was published: finish its deletions */
 	if (!ret)
 		ret = delete_swept(&p, cur.swept, cur.nswept);
+	progress(&p, "repack", 0, 0);
+	if (!ret)
+		ret = repack_run(&p, &cur, &moved);
+	if (!ret && moved)
+		ret = reinventory(&p);
 	if (!ret)
 		ret = collect_garbage(&p, &mv, &mn);
 	if (!ret && !p.r->writers)

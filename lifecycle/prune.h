@@ -25,7 +25,9 @@
 
 #include "store.h"
 
-#define PRUNE_DEFAULT_MAX_UNUSED 5.0 /* percent, as restic */
+/* percent of a pack, not of the store as restic's 5%: a repack copies at most 9 live bytes
+ * per byte it frees, which matters over a slow, distant link */
+#define PRUNE_DEFAULT_MAX_UNUSED 10.0
 #define PRUNE_DEFAULT_GRACE_S	 3600
 
 struct prune_progress {
@@ -34,8 +36,8 @@ struct prune_progress {
 };
 
 struct prune_opts {
-	double max_unused; /* repack partly used packs while unused bytes exceed this share
-			    * (not implemented: reported only, prune.c) */
+	double max_unused; /* repack each pack in use whose unused share exceeds this
+			    * (percent; repack.c); 100: never */
 	bool dry_run;
 	int64_t grace_s;     /* manifests outside the list younger than this stay; 0: default */
 	int64_t valid_for_s; /* expiry of re-signed heads; 0: 7 days */

@@ -15,9 +15,25 @@
 
 /* Every pack a snapshot refers to is in use, whatever else refers to the same record id
  * elsewhere; the record's bytes are counted once. */
-static int note(struct pruner *p, const struct rec_ref *ref)
+static int note_place(struct pruner *p, const struct rec_ref *ref, enum record_type type)
+{
+	if (p->nlive == p->caplive) {
+		size_t cap = p->caplive ? 2 * p->caplive : 1024;
+		struct live_place *v = realloc(p->live, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		p->live = v;
+		p->caplive = cap;
+	}
+	p->live[p->nlive++] = (struct live_place){.ref = *ref, .type = (uint8_t)type};
+	return 0;
+}
+
+static int note(struct pruner *p, const struct rec_ref *ref, enum record_type type)
 {
 	bool seen = dedup_find(p->recs_seen, ref->id, NULL);
+	if (note_place(p, ref, type))
+		return -ENOMEM;
 	if (!seen && dedup_add(p->recs_seen, ref))
 		return -ENOMEM;
 	return packset_add(p->used, ref->pack, seen ? 0 : ref->len);
@@ -26,10 +42,10 @@ static int note(struct pruner *p, const struct rec_ref *ref)
 static int visit(void *ctx, const struct rec_ref *ref, const struct tree *t)
 {
 	struct pruner *p = ctx;
-	int ret = note(p, ref);
+	int ret = note(p, ref, REC_TREE);
 	for (size_t i = 0; !ret && i < t->n; i++)
 		for (size_t c = 0; !ret && c < t->e[i].nchunks; c++)
-			ret = note(p, &t->e[i].chunks[c].rec);
+			ret = note(p, &t->e[i].chunks[c].rec, REC_DATA);
 	return ret;
 }
 

@@ -207,6 +207,11 @@ static json_t *body_json(const struct store *s, const struct snaplist *l)
 		goto fail;
 	if (b && l->nswept && json_object_set_new(b, "swept", packs_json(l->swept, l->nswept)))
 		goto fail;
+	if (b && l->has_reloc) {
+		hex_encode(l->reloc, ID_LEN, h);
+		if (json_object_set_new(b, "reloc", json_string(h)))
+			goto fail;
+	}
 	return b;
 fail:
 	json_decref(b);
@@ -308,6 +313,10 @@ static int parse_body(const uint8_t sid[STORE_ID_LEN], uint64_t gen, const char 
 		ret = parse_packs(json_object_get(b, "condemned"), &l->condemned, &l->ncondemned);
 	if (!ret)
 		ret = parse_packs(json_object_get(b, "swept"), &l->swept, &l->nswept);
+	if (!ret && json_object_get(b, "reloc")) { /* optional: a store prune repacked */
+		l->has_reloc = true;
+		ret = refjson_get_hex(b, "reloc", l->reloc, ID_LEN) ? -EBADMSG : 0;
+	}
 out:
 	json_decref(b);
 	return ret;

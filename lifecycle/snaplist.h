@@ -51,6 +51,9 @@ struct snaplist {
 	/* packs prune has decided to delete (and deletes right after publishing this) */
 	struct snaplist_pack *swept; /* by pack id */
 	size_t nswept;
+	/* prune's relocation table (reloc.h): BLAKE2b-256 of the relocs/ object's bytes */
+	bool has_reloc;
+	uint8_t reloc[ID_LEN];
 };
 
 void snaplist_clear(struct snaplist *l);

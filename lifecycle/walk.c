@@ -49,6 +49,8 @@ static int visit_batch(struct store *s, const struct rec_ref *refs, size_t n, st
 				-EBADMSG)
 			log_err("a directory record is authentic but malformed: refused");
 		if (!ret)
+			ret = store_reloc_tree(s, t); /* records prune moved: FORMAT 16.3.1 */
+		if (!ret)
 			ret = fn(ctx, &refs[i], t);
 		for (size_t k = 0; !ret && k < t->n; k++)
 			if (t->e[k].type == ENT_DIR)
@@ -68,8 +70,12 @@ int walk_trees(struct store *s, const struct rec_ref *roots, size_t n, struct de
 	struct level cur = {0}, next = {0};
 	int ret = 0;
 
-	for (size_t i = 0; !ret && i < n; i++)
-		ret = push(&cur, seen, &roots[i]);
+	for (size_t i = 0; !ret && i < n; i++) {
+		struct rec_ref r = roots[i];
+		ret = store_reloc_ref(s, &r);
+		if (!ret)
+			ret = push(&cur, seen, &r);
+	}
 	for (unsigned depth = 0; !ret && cur.n; depth++) {
 		if (depth > TREE_MAX_DEPTH) {
 			log_err("directories nested deeper than %d levels: refused",

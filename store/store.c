@@ -712,6 +712,7 @@ void store_close(struct store *s)
 		root_clear(s->root);
 	free(s->root);
 	cache_free(s->cache);
+	store_reloc_free(s->reloc);
 	if (s->remote)
 		remote_log_mirrors(s->remote); /* several embassies: what each served */
 	remote_free(s->remote);

@@ -209,6 +209,15 @@ int store_resolve_snapshot(struct store *s, const char *spec, struct snapshot *o
 int store_fetch(struct store *s, enum record_type type, const struct rec_ref *ref, uint8_t **plain,
 		size_t *len);
 int store_load_tree(struct store *s, const struct rec_ref *ref, struct tree **out);
+/* Records prune moved (lifecycle/reloc.h, docs/FORMAT.md 16.3.1): point a ref, or every ref
+ * of a decoded tree, at the record's current place. The table comes from the signed list
+ * the head names, loaded once per open store; -EBADMSG when the list names a table the store
+ * does not produce intact. store_load_tree does this itself; code that decodes trees on its
+ * own (walk, prefetch) calls store_reloc_tree. store_reloc_set: prune's own table. */
+struct reloc;
+int store_reloc_ref(struct store *s, struct rec_ref *ref);
+int store_reloc_tree(struct store *s, struct tree *t);
+int store_reloc_set(struct store *s, const struct reloc *r);
 /* Walk path ("" or "/" = root) from a snapshot's root. On success *dir is the tree holding
  * the entry and *ent points into it (caller frees *dir); for the root itself *ent is NULL. */
 int store_lookup(struct store *s, const struct snapshot *sn, const char *path, struct tree **dir,

@@ -133,13 +133,20 @@ int store_fetch(struct store *s, enum record_type type, const struct rec_ref *re
 	return *plain ? 0 : -ENOMEM;
 }
 
-int store_load_tree(struct store *s, const struct rec_ref *ref, struct tree **out)
+int store_load_tree(struct store *s, const struct rec_ref *at, struct tree **out)
 {
 	struct cbuf *b;
-	int ret = store_fetch_cbuf(s, REC_TREE, ref, &b);
+	struct rec_ref r = *at, *ref = &r;
+	int ret = store_reloc_ref(s, ref); /* repacked by prune: FORMAT 16.3.1 */
+	if (!ret)
+		ret = store_fetch_cbuf(s, REC_TREE, ref, &b);
 	if (ret)
 		return ret;
 	ret = tree_decode(b->data, b->len, store_format(s), out);
+	if (!ret && (ret = store_reloc_tree(s, *out)) != 0) {
+		tree_free(*out);
+		*out = NULL;
+	}
 	if (ret == -EBADMSG) {
 		char id[2 * ID_LEN + 1];
 		hex_encode(ref->id, ID_LEN, id);

@@ -398,7 +398,9 @@ static int walk_snapshot(struct verifier *v, const struct snapshot *sn)
 	hex_encode(sn->id, ID_LEN, idh);
 	snprintf(path, sizeof(path), "%.12s:", idh);
 	v->res->snapshots++;
-	return walk(v, &sn->root, path, 0);
+	struct rec_ref root = sn->root;
+	int ret = store_reloc_ref(v->s, &root); /* repacked by prune: FORMAT 16.3.1 */
+	return ret ? ret : walk(v, &root, path, 0);
 }
 
 static int check_snapshot(void *ctx, const char *key)

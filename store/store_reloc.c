@@ -1,0 +1,145 @@
+/* store_reloc: readers follow prune's relocation table (lifecycle/reloc.h, FORMAT 16.3.1).
+ *
+ * The table is loaded once per open store, the first time a tree is loaded: from the head,
+ * the signed list it names, and the relocs/ object that list names. A store never repacked
+ * has no table (one read of the head and the list, nothing else changes). Every ref of every
+ * tree loaded, and the root ref of a snapshot, is pointed at where its record lies now;
+ * everything downstream (the mount's reads, restore, verify, diff, copy, seal's reuse of
+ * parent refs, commits) then sees current places only. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "reloc.h"
+#include "snaplist.h"
+#include "store_int.h"
+
+struct store_reloc {
+	int err; /* an integrity failure loading the table: every tree load fails with it */
+	struct reloc r;
+};
+
+int reloc_fetch(struct store *s, const uint8_t hash[ID_LEN], struct reloc *out)
+{
+	char key[80];
+	uint8_t *data = NULL, h[ID_LEN];
+	size_t n;
+	int ret;
+
+	reloc_key(hash, key);
+	ret = remote_get(s->remote, key, 0, 0, RELOC_HEAD + (size_t)RELOC_MAX_N * RELOC_ENTRY,
+			 &data, &n);
+	if (!ret) {
+		snaplist_hash(data, n, h);
+		ret = memcmp(h, hash, ID_LEN) ? -EBADMSG : reloc_decode(data, n, out);
+	}
+	if (!ret)
+		remote_keep(s->remote, key, data, n); /* for offline mounts */
+	if (ret == -ENOENT || ret == -EBADMSG || ret == -E2BIG || ret == -EFBIG) {
+		log_err("%s: the relocation table the signed snapshot list names is %s: records "
+			"prune moved cannot be found",
+			key,
+			ret == -ENOENT ? "missing (deleted or withheld by the host)"
+				       : "tampered or malformed");
+		ret = -EBADMSG;
+	}
+	free(data);
+	return ret;
+}
+
+static int load(struct store *s, struct store_reloc *rl)
+{
+	struct head h;
+	struct snaplist l = {0};
+	int ret = store_read_head(s, &h);
+
+	if (ret == -ENOENT || (!ret && !h.has_list))
+		return 0; /* empty, or sealed before lists: never repacked */
+	if (!ret)
+		ret = snaplist_of_head(s, &h, &l);
+	if (!ret && l.has_reloc)
+		ret = reloc_fetch(s, l.reloc, &rl->r);
+	snaplist_clear(&l);
+	return ret;
+}
+
+static struct store_reloc *get(struct store *s, int *err)
+{
+	struct store_reloc *rl = __atomic_load_n(&s->reloc, __ATOMIC_ACQUIRE), *none = NULL;
+	if (rl)
+		return rl;
+	rl = calloc(1, sizeof(*rl));
+	if (!rl) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	int ret = load(s, rl);
+	if (ret && ret != -EBADMSG) { /* the store did not answer: try again next time */
+		reloc_clear(&rl->r);
+		free(rl);
+		*err = ret;
+		return NULL;
+	}
+	rl->err = ret;
+	if (!__atomic_compare_exchange_n(&s->reloc, &none, rl, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		reloc_clear(&rl->r); /* another thread loaded it first */
+		free(rl);
+		rl = none;
+	}
+	return rl;
+}
+
+int store_reloc_ref(struct store *s, struct rec_ref *ref)
+{
+	int err = 0;
+	struct store_reloc *rl = get(s, &err);
+	if (!rl)
+		return err;
+	if (rl->err)
+		return rl->err;
+	reloc_apply(&rl->r, ref);
+	return 0;
+}
+
+int store_reloc_tree(struct store *s, struct tree *t)
+{
+	int err = 0;
+	struct store_reloc *rl = get(s, &err);
+	if (!rl)
+		return err;
+	if (rl->err || !rl->r.n)
+		return rl->err;
+	for (size_t i = 0; i < t->n; i++) {
+		struct tree_entry *e = &t->e[i];
+		if (e->type == ENT_DIR)
+			reloc_apply(&rl->r, &e->subtree);
+		for (size_t c = 0; c < e->nchunks; c++)
+			reloc_apply(&rl->r, &e->chunks[c].rec);
+	}
+	return 0;
+}
+
+int store_reloc_set(struct store *s, const struct reloc *r)
+{
+	struct store_reloc *rl = calloc(1, sizeof(*rl));
+	if (!rl)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n; i++)
+		if (reloc_add(&rl->r, &r->v[i])) {
+			store_reloc_free(rl);
+			return -ENOMEM;
+		}
+	/* prune owns the store alone while it sets this (one thread) */
+	store_reloc_free(__atomic_exchange_n(&s->reloc, rl, __ATOMIC_ACQ_REL));
+	return 0;
+}
+
+void store_reloc_free(struct store_reloc *rl)
+{
+	if (!rl)
+		return;
+	reloc_clear(&rl->r);
+	free(rl);
+}
