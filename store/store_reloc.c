@@ -16,7 +16,6 @@
 #include "store_int.h"
 
 struct store_reloc {
-	int err; /* an integrity failure loading the table: every tree load fails with it */
 	struct reloc r;
 };
 
@@ -28,11 +27,18 @@ int reloc_fetch(struct store *s, const uint8_t hash[ID_LEN], struct reloc *out)
 	int ret;
 
 	reloc_key(hash, key);
-	ret = remote_get(s->remote, key, 0, 0, RELOC_HEAD + (size_t)RELOC_MAX_N * RELOC_ENTRY,
-			 &data, &n);
-	if (!ret) {
-		snaplist_hash(data, n, h);
-		ret = memcmp(h, hash, ID_LEN) ? -EBADMSG : reloc_decode(data, n, out);
+	for (;;) {
+		ret = remote_get(s->remote, key, 0, 0,
+				 RELOC_HEAD + (size_t)RELOC_MAX_N * RELOC_ENTRY, &data, &n);
+		if (!ret) {
+			snaplist_hash(data, n, h);
+			ret = memcmp(h, hash, ID_LEN) ? -EBADMSG : reloc_decode(data, n, out);
+		}
+		/* several embassies: bytes that fail come from one of them; ask another */
+		if (ret != -EBADMSG || !remote_reject(s->remote, key))
+			break;
+		free(data);
+		data = NULL;
 	}
 	if (!ret)
 		remote_keep(s->remote, key, data, n); /* for offline mounts */
@@ -75,13 +81,13 @@ static struct store_reloc *get(struct store *s, int *err)
 		return NULL;
 	}
 	int ret = load(s, rl);
-	if (ret && ret != -EBADMSG) { /* the store did not answer: try again next time */
+	if (ret) { /* not remembered: a table deleted by a prune just after we read the head
+		    * is found through the next head; a withheld one fails every time */
 		reloc_clear(&rl->r);
 		free(rl);
 		*err = ret;
 		return NULL;
 	}
-	rl->err = ret;
 	if (!__atomic_compare_exchange_n(&s->reloc, &none, rl, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE)) {
 		reloc_clear(&rl->r); /* another thread loaded it first */
@@ -97,8 +103,6 @@ int store_reloc_ref(struct store *s, struct rec_ref *ref)
 	struct store_reloc *rl = get(s, &err);
 	if (!rl)
 		return err;
-	if (rl->err)
-		return rl->err;
 	reloc_apply(&rl->r, ref);
 	return 0;
 }
@@ -109,8 +113,8 @@ int store_reloc_tree(struct store *s, struct tree *t)
 	struct store_reloc *rl = get(s, &err);
 	if (!rl)
 		return err;
-	if (rl->err || !rl->r.n)
-		return rl->err;
+	if (!rl->r.n)
+		return 0;
 	for (size_t i = 0; i < t->n; i++) {
 		struct tree_entry *e = &t->e[i];
 		if (e->type == ENT_DIR)
