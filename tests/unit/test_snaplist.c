@@ -176,6 +176,43 @@ Test(snaplist, malformed_bodies)
 	cr_assert_eq(decode_body("{\"v\":1,\"gen\":1,\"time\":1,\"snapshots\":[],\"swept\":[[\"" A32
 				 "\",1,2]]}"),
 		     -EBADMSG, "three members");
+	cr_assert_eq(
+	    decode_body("{\"v\":1,\"gen\":1,\"time\":1,\"snapshots\":[],\"reloc\":\"" A64 "\"}"), 0,
+	    "a relocation table");
+	cr_assert_eq(
+	    decode_body("{\"v\":1,\"gen\":1,\"time\":1,\"snapshots\":[],\"reloc\":\"" A32 "\"}"),
+	    -EBADMSG, "a short relocation hash");
+	cr_assert_eq(decode_body("{\"v\":1,\"gen\":1,\"time\":1,\"snapshots\":[],\"reloc\":7}"),
+		     -EBADMSG, "a relocation hash that is no string");
+}
+
+/* The relocation table's hash rides along: encoded, decoded, and kept by a copy (every
+ * edit starts from a copy, so a seal or forget never drops it). */
+Test(snaplist, reloc_member_round_trip)
+{
+	struct snaplist l = sample(), d, c;
+	uint8_t sid[STORE_ID_LEN];
+	char *obj;
+	size_t len;
+	l.has_reloc = true;
+	fill_id(l.reloc, ID_LEN, 0x5c);
+	cr_assert_eq(snaplist_encode(s, &l, &obj, &len), 0);
+	cr_assert_not_null(strstr(obj, "reloc"));
+	sid_of(sid);
+	cr_assert_eq(snaplist_decode(sid, store_sign_pk(s), 7, (uint8_t *)obj, len, &d), 0);
+	cr_assert(d.has_reloc);
+	cr_assert_eq(memcmp(d.reloc, l.reloc, ID_LEN), 0);
+	cr_assert_eq(snaplist_copy(&c, &d), 0);
+	cr_assert(c.has_reloc);
+	cr_assert_eq(memcmp(c.reloc, l.reloc, ID_LEN), 0);
+	free(obj);
+	l.has_reloc = false;
+	cr_assert_eq(snaplist_encode(s, &l, &obj, &len), 0);
+	cr_assert_null(strstr(obj, "reloc"), "a list without a table has no member");
+	free(obj);
+	snaplist_clear(&c);
+	snaplist_clear(&d);
+	snaplist_clear(&l);
 }
 
 /* ---- the update loop ---- */
