@@ -44,7 +44,7 @@ struct store {
 	uint8_t snap_pk[SIGN_PK_LEN];
 	uint8_t seal_pk[SIGN_PK_LEN]; /* the sealer key file's own key (sign_sk's public half) */
 	uint8_t *ts_sk;		      /* secmem: a timestamp key for refresh-head, else NULL */
-	struct store_reloc *reloc; /* prune's relocation table, once loaded (store_reloc.c) */
+	struct store_reloc *reloc;    /* prune's relocation table, once loaded (store_reloc.c) */
 };
 
 void store_reloc_free(struct store_reloc *rl);
