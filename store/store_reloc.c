@@ -9,15 +9,28 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "reloc.h"
 #include "snaplist.h"
 #include "store_int.h"
 
+#define RELOAD_NS (30 * 1000000000LL) /* a table that failed to load: tried again after */
+
 struct store_reloc {
 	struct reloc r;
+	bool complete;		   /* loaded (possibly empty: never repacked) */
+	int64_t tried_ns;	   /* when a failed load was tried (CLOCK_MONOTONIC) */
+	struct store_reloc *older; /* replaced ones stay until store_close: readers use them */
 };
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 int reloc_fetch(struct store *s, const uint8_t hash[ID_LEN], struct reloc *out)
 {
@@ -70,29 +83,33 @@ static int load(struct store *s, struct store_reloc *rl)
 	return ret;
 }
 
+/* The table in force. A load that fails (the head or list unreadable, the table missing or
+ * bad: logged) leaves an empty table, tried again after RELOAD_NS: records that moved then
+ * read as missing (EIO, exit 7), never as other bytes, and a reader is not slowed by a
+ * reload per tree while the store misbehaves. */
 static struct store_reloc *get(struct store *s, int *err)
 {
-	struct store_reloc *rl = __atomic_load_n(&s->reloc, __ATOMIC_ACQUIRE), *none = NULL;
-	if (rl)
-		return rl;
+	struct store_reloc *cur = __atomic_load_n(&s->reloc, __ATOMIC_ACQUIRE), *rl;
+	int64_t now = 0;
+	if (cur && (cur->complete || (now = mono_ns()) - cur->tried_ns < RELOAD_NS))
+		return cur;
 	rl = calloc(1, sizeof(*rl));
 	if (!rl) {
 		*err = -ENOMEM;
 		return NULL;
 	}
-	int ret = load(s, rl);
-	if (ret) { /* not remembered: a table deleted by a prune just after we read the head
-		    * is found through the next head; a withheld one fails every time */
+	rl->older = cur;
+	if (load(s, rl)) {
 		reloc_clear(&rl->r);
-		free(rl);
-		*err = ret;
-		return NULL;
+		rl->tried_ns = now ? now : mono_ns();
+	} else {
+		rl->complete = true;
 	}
-	if (!__atomic_compare_exchange_n(&s->reloc, &none, rl, false, __ATOMIC_ACQ_REL,
+	if (!__atomic_compare_exchange_n(&s->reloc, &cur, rl, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE)) {
-		reloc_clear(&rl->r); /* another thread loaded it first */
+		reloc_clear(&rl->r); /* another thread got there first: use its table */
 		free(rl);
-		rl = none;
+		rl = cur;
 	}
 	return rl;
 }
@@ -135,15 +152,17 @@ int store_reloc_set(struct store *s, const struct reloc *r)
 			store_reloc_free(rl);
 			return -ENOMEM;
 		}
-	/* prune owns the store alone while it sets this (one thread) */
-	store_reloc_free(__atomic_exchange_n(&s->reloc, rl, __ATOMIC_ACQ_REL));
+	rl->complete = true;
+	rl->older = __atomic_exchange_n(&s->reloc, rl, __ATOMIC_ACQ_REL);
 	return 0;
 }
 
 void store_reloc_free(struct store_reloc *rl)
 {
-	if (!rl)
-		return;
-	reloc_clear(&rl->r);
-	free(rl);
+	while (rl) {
+		struct store_reloc *older = rl->older;
+		reloc_clear(&rl->r);
+		free(rl);
+		rl = older;
+	}
 }
