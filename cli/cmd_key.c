@@ -36,6 +36,9 @@ static int parse(struct cli_ctx *c, struct key_args *a, int argc, char **argv)
 	    {"timestamp-key", required_argument, NULL, OPT_ROOT_ONLY},
 	    {"new-sealer-key", required_argument, NULL, OPT_ROOT_ONLY},
 	    {"valid-through", required_argument, NULL, OPT_ROOT_ONLY},
+	    {"prepare", required_argument, NULL, OPT_ROOT_ONLY},
+	    {"apply", required_argument, NULL, OPT_ROOT_ONLY},
+	    {"proposal", required_argument, NULL, OPT_ROOT_ONLY},
 	    {"remove", required_argument, NULL, OPT_REMOVE},
 	    {NULL, 0, NULL, 0}};
 	int opt, r;

@@ -13,10 +13,14 @@
 #define SYNOPSIS_PIN "  embassy key pin KEYFILE [FINGERPRINT | --sealer-key FILE]\n"
 #define SYNOPSIS_ROOT                                                                              \
 	"  embassy key root STORE [--sealer-key FILE] [--officer PUBFILE]... [--threshold M]\n"    \
-	"                  [--timestamp-key PUBFILE] --sign OFFICER.key...\n"
+	"                  [--timestamp-key PUBFILE] (--sign OFFICER.key... | --prepare FILE)\n"   \
+	"  embassy key root --proposal FILE --sign OFFICER.key\n"                                  \
+	"  embassy key root STORE --apply FILE [--sealer-key FILE]\n"
 #define SYNOPSIS_ROTATE                                                                            \
 	"  embassy key rotate-signing STORE --new-sealer-key FILE --valid-through SEQ\n"           \
-	"                  --sign OFFICER.key... [--officer PUBFILE]... [--threshold M]\n"
+	"                  (--sign OFFICER.key... | --prepare FILE) [--officer PUBFILE]...\n"      \
+	"                  [--threshold M]\n"                                                      \
+	"  embassy key rotate-signing STORE --new-sealer-key FILE --apply FILE\n"
 #define SYNOPSIS_EPOCHS                                                                            \
 	"  embassy key rotate STORE --sealer-key FILE [--remove NAME]...\n"                        \
 	"                  [--recipient PUBFILE]... [--officer PUBFILE]...\n"                      \
@@ -136,6 +140,16 @@
 	"  credential opens the store. Last, the snapshot list and head are signed again with\n"   \
 	"  the new key, naming only snapshots up to SEQ. Readers that remembered a sequence\n"     \
 	"  pushed up by a thief start again from the new key's (fast-forward recovery).\n"
+#define DESC_APART                                                                                 \
+	"  Officers who cannot meet sign apart. --prepare FILE writes the next root version\n"     \
+	"  as a proposal file instead of the store (rotate-signing also writes the new sealer\n"   \
+	"  key file; the sealer key, given to key root, signs version 1 there). Each officer,\n"   \
+	"  on their own machine with only their own signing key file and no store, runs\n"         \
+	"  'key root --proposal FILE --sign OFFICER.key': it shows what they sign (version,\n"     \
+	"  store, keys, officers, threshold, retired keys) and adds their signature to FILE.\n"    \
+	"  --apply FILE then checks the threshold and every signature and writes it (for\n"        \
+	"  rotate-signing, with the same --new-sealer-key, then the list and head). A changed\n"   \
+	"  proposal, or a signature made over another one, counts for nothing (exit 4).\n"
 
 const char key_help[] =
     "NAME\n"
@@ -149,7 +163,7 @@ const char key_help[] =
     "  of M of N officers, each holding a recipient key file. 'embassy key SUB --help'\n"
     "  shows one subcommand.\n"
     "\n" DESC_ADD "\n" DESC_LIST "\n" DESC_REMOVE "\n" DESC_PASSWD "\n" DESC_SHARE "\n" DESC_PIN
-    "\n" DESC_ROOT "\n" DESC_ROTATE "\n" DESC_EPOCHS "\n"
+    "\n" DESC_ROOT "\n" DESC_ROTATE "\n" DESC_APART "\n" DESC_EPOCHS "\n"
     "OPENING A STORE WITH A QUORUM\n"
     "  Officers together give their key files as repeated --key-file options; officers\n"
     "  apart give share files as repeated --share-file options; both mix. Fewer than M\n"
@@ -206,13 +220,14 @@ const char key_help_pin[] =
     SUB_HELP("pin - anchor a recipient key file to a signing key", SYNOPSIS_PIN, DESC_PIN,
 	     "  embassy key pin /media/token/officer1.key 3f0c9a3e5b1d2c4e6f708192a3b4c5d6\n");
 
-const char key_help_root[] = SUB_HELP(
-    "root - officers, threshold and timestamp key of the root document", SYNOPSIS_ROOT, DESC_ROOT,
-    "  embassy key root /srv/embassy --sealer-key sealer.key --threshold 2 \\\n"
-    "      --officer o1.sig.pub --officer o2.sig.pub --officer o3.sig.pub \\\n"
-    "      --timestamp-key ts.key.pub --sign o1.sig --sign o2.sig\n");
+const char key_help_root[] =
+    SUB_HELP("root - officers, threshold and timestamp key of the root document", SYNOPSIS_ROOT,
+	     DESC_ROOT "\n" DESC_APART,
+	     "  embassy key root /srv/embassy --sealer-key sealer.key --threshold 2 \\\n"
+	     "      --officer o1.sig.pub --officer o2.sig.pub --officer o3.sig.pub \\\n"
+	     "      --timestamp-key ts.key.pub --sign o1.sig --sign o2.sig\n");
 const char key_help_rotate[] =
     SUB_HELP("rotate-signing - replace the snapshot signing key (an officer quorum)",
-	     SYNOPSIS_ROTATE, DESC_ROTATE,
+	     SYNOPSIS_ROTATE, DESC_ROTATE "\n" DESC_APART,
 	     "  embassy key rotate-signing /srv/embassy --passphrase-file pass.txt \\\n"
 	     "      --new-sealer-key sealer2.key --valid-through 41 --sign o1.sig --sign o3.sig\n");

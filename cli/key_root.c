@@ -2,6 +2,7 @@
  * and timestamp keys — and the rotation of a stolen or lost snapshot (sealer) key confirmed
  * by an officer quorum (docs/KEYS.md 4.10–4.12, docs/FORMAT.md 19). */
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,9 @@ enum {
 	OPT_R_TIMESTAMP,
 	OPT_R_NEW_SEALER,
 	OPT_R_VALID_THROUGH,
+	OPT_R_PREPARE,
+	OPT_R_APPLY,
+	OPT_R_PROPOSAL,
 };
 
 struct root_args {
@@ -34,6 +38,8 @@ struct root_args {
 	uint64_t threshold, valid_through;
 	bool has_valid_through;
 	const char *timestamp, *new_sealer;
+	/* officers apart: a proposal file (the roots/<version> object, partly signed) */
+	const char *prepare, *apply, *proposal;
 };
 
 static int parse(struct cli_ctx *c, struct root_args *a, int argc, char **argv)
@@ -46,6 +52,9 @@ static int parse(struct cli_ctx *c, struct root_args *a, int argc, char **argv)
 	    {"timestamp-key", required_argument, NULL, OPT_R_TIMESTAMP},
 	    {"new-sealer-key", required_argument, NULL, OPT_R_NEW_SEALER},
 	    {"valid-through", required_argument, NULL, OPT_R_VALID_THROUGH},
+	    {"prepare", required_argument, NULL, OPT_R_PREPARE},
+	    {"apply", required_argument, NULL, OPT_R_APPLY},
+	    {"proposal", required_argument, NULL, OPT_R_PROPOSAL},
 	    {NULL, 0, NULL, 0}};
 	int opt, r;
 
@@ -77,6 +86,15 @@ static int parse(struct cli_ctx *c, struct root_args *a, int argc, char **argv)
 			break;
 		case OPT_R_NEW_SEALER:
 			a->new_sealer = optarg;
+			break;
+		case OPT_R_PREPARE:
+			a->prepare = optarg;
+			break;
+		case OPT_R_APPLY:
+			a->apply = optarg;
+			break;
+		case OPT_R_PROPOSAL:
+			a->proposal = optarg;
 			break;
 		case OPT_R_VALID_THROUGH:
 			if (opts_parse_u64(optarg, INT64_MAX, &a->valid_through) < 0)
@@ -128,6 +146,145 @@ static int sign_with(struct root *r, const char *path)
 					  : strerror(-err));
 		return EXIT_AUTH;
 	}
+	return EXIT_OK;
+}
+
+/* ---- officers apart: a proposal file passed from officer to officer ---- */
+
+/* Read a proposal: the roots/<version> object as key root --prepare wrote it, with the
+ * signatures added so far (checked only when it is applied). */
+static int proposal_load(const char *path, struct root *r)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = malloc(ROOT_OBJECT_MAX + 1);
+	size_t n = 0;
+	int err = f && buf ? 0 : -errno;
+
+	if (!err) {
+		n = fread(buf, 1, ROOT_OBJECT_MAX + 1, f);
+		err = ferror(f) ? -EIO : n > ROOT_OBJECT_MAX ? -EFBIG : 0;
+	}
+	if (!err)
+		err = root_decode((const uint8_t *)buf, n, r);
+	if (f)
+		fclose(f);
+	free(buf);
+	if (err)
+		cli_error("proposal %s: %s", path,
+			  err == -EBADMSG ? "not a root document proposal (malformed)"
+			  : err == -EFBIG ? "too large for a root document"
+					  : strerror(-err));
+	return err ? (err == -EBADMSG || err == -EFBIG ? EXIT_INTEGRITY : EXIT_FAIL) : EXIT_OK;
+}
+
+/* Write it: exclusively (a new proposal), or replacing the file atomically (signed). */
+static int proposal_write(const char *path, const struct root *r, bool replace)
+{
+	char *env = NULL, *tmp = NULL;
+	int fd = -1, err = root_envelope(r, &env);
+
+	if (!err && replace && asprintf(&tmp, "%s.tmp", path) < 0)
+		err = -ENOMEM;
+	if (!err) {
+		fd = open(replace ? tmp : path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		err = fd < 0 ? -errno : 0;
+	}
+	if (!err && (write(fd, env, strlen(env)) != (ssize_t)strlen(env) || fsync(fd)))
+		err = errno ? -errno : -EIO;
+	if (fd >= 0 && close(fd) && !err)
+		err = -errno;
+	if (!err && replace && rename(tmp, path))
+		err = -errno;
+	if (err && fd >= 0)
+		unlink(replace ? tmp : path);
+	if (err)
+		cli_error("cannot write the proposal %s: %s", path, strerror(-err));
+	free(tmp);
+	free(env);
+	return err ? EXIT_FAIL : EXIT_OK;
+}
+
+/* What an officer signs, shown before signing: they compare it with what they agreed to. */
+static void proposal_show(const struct root *r)
+{
+	char h[2 * SIGN_PK_LEN + 1];
+
+	hex_encode(r->store_id, STORE_ID_LEN, h);
+	fprintf(stderr, "root document version %llu of store %s\n", (unsigned long long)r->version,
+		h);
+	hex_encode(r->snapshot_pk, SIGN_PK_LEN, h);
+	fprintf(stderr, "  snapshot key   %s\n", h);
+	hex_encode(r->timestamp_pk, SIGN_PK_LEN, h);
+	fprintf(stderr, "  timestamp key  %s\n", h);
+	fprintf(stderr, "  officers (%u of them must sign a change):\n", r->threshold);
+	for (unsigned i = 0; i < r->nofficers; i++) {
+		hex_encode(r->officers[i], SIGN_PK_LEN, h);
+		fprintf(stderr, "    %s\n", h);
+	}
+	for (unsigned i = 0; i < r->nretired; i++) {
+		hex_encode(r->retired[i].pk, SIGN_PK_LEN, h);
+		fprintf(stderr, "  retired        %s valid through sequence %llu\n", h,
+			(unsigned long long)r->retired[i].max_seq);
+	}
+	fprintf(stderr, "  signatures so far: %u\n", r->nsigs);
+}
+
+/* key root --proposal FILE --sign KEY...: an officer signs, offline, with their key only. */
+static int proposal_sign(const struct root_args *a)
+{
+	struct root r = {0};
+	int ret = proposal_load(a->proposal, &r);
+
+	if (ret == EXIT_OK)
+		proposal_show(&r);
+	for (size_t i = 0; ret == EXIT_OK && i < a->nsigners; i++) {
+		struct keyfile kf;
+		/* a signature already there under this key is made again: it may be bogus */
+		if (!keyfile_load(a->signers[i], &kf) && kf.kind == KEYFILE_SIGNING)
+			for (unsigned k = 0; k < r.nsigs; k++)
+				if (!memcmp(r.sig_pk[k], kf.pub, SIGN_PK_LEN)) {
+					memmove(r.sig_pk[k], r.sig_pk[k + 1],
+						(r.nsigs - k - 1) * SIGN_PK_LEN);
+					memmove(r.sig[k], r.sig[k + 1],
+						(r.nsigs - k - 1) * SIGN_LEN);
+					r.nsigs--;
+					k--;
+				}
+		keyfile_clear(&kf);
+		ret = sign_with(&r, a->signers[i]);
+	}
+	if (ret == EXIT_OK)
+		ret = proposal_write(a->proposal, &r, true);
+	if (ret == EXIT_OK)
+		cli_note("signed: %s now carries %u signature(s); pass it on", a->proposal,
+			 r.nsigs);
+	root_clear(&r);
+	return ret;
+}
+
+/* --apply FILE: the proposal must be the store's next version (checked again, with every
+ * signature, by store_root_put). */
+static int proposal_for(struct store *s, const char *path, bool rotation, struct root *r)
+{
+	const struct root *cur = store_root(s);
+	char sid[2 * STORE_ID_LEN + 1];
+	int ret = proposal_load(path, r);
+
+	if (ret != EXIT_OK)
+		return ret;
+	hex_encode(r->store_id, STORE_ID_LEN, sid);
+	if (rotation && cur && r->version == cur->version && r->body_len == cur->body_len &&
+	    !memcmp(r->body, cur->body, r->body_len))
+		return EXIT_OK; /* applied already: what is left is the list and head */
+	if (strcmp(sid, store_id_hex(s)) || r->version != (cur ? cur->version + 1 : 1)) {
+		cli_error("proposal %s is version %llu of store %s, not the next version (%llu) of "
+			  "this store (%s)",
+			  path, (unsigned long long)r->version, sid,
+			  (unsigned long long)(cur ? cur->version + 1 : 1), store_id_hex(s));
+		return EXIT_FAIL;
+	}
+	if (r->version == 1 && store_sign_sk(s) && root_sign(r, store_sign_sk(s)))
+		return EXIT_FAIL; /* the origin may vouch for version 1 here, or at --prepare */
 	return EXIT_OK;
 }
 
@@ -410,6 +567,7 @@ static int rotate(const struct cli_ctx *c, const struct root_args *a, struct sto
 	struct store *s2 = NULL;
 	struct stat st;
 	int ret = EXIT_FAIL, err, again = 0;
+	uint64_t through = a->valid_through;
 
 	if (!new_sk)
 		goto out;
@@ -440,11 +598,27 @@ static int rotate(const struct cli_ctx *c, const struct root_args *a, struct sto
 		ret = cli_exit_for(err);
 		goto out;
 	}
+	if (a->apply && !again) {
+		cli_error("--apply needs the sealer key file the rotation's --prepare wrote (%s "
+			  "does not exist)",
+			  a->new_sealer);
+		goto out;
+	}
 	if (!again)
 		sign_keypair(new_pk, new_sk);
-	if ((ret = retire(r, store_sign_pk(s), a->valid_through, new_pk)) != EXIT_OK)
+	if (a->apply && memcmp(r->snapshot_pk, new_pk, SIGN_PK_LEN)) {
+		cli_error("proposal %s names another snapshot key than %s", a->apply,
+			  a->new_sealer);
+		ret = EXIT_AUTH;
 		goto out;
-	if ((ret = seal_and_sign(a, s, r)) != EXIT_OK)
+	}
+	if (a->apply) /* the list keeps what the proposal keeps valid of the current key */
+		for (unsigned i = 0; i < r->nretired; i++)
+			if (!memcmp(r->retired[i].pk, store_sign_pk(s), SIGN_PK_LEN))
+				through = r->retired[i].max_seq;
+	if (!a->apply && (ret = retire(r, store_sign_pk(s), a->valid_through, new_pk)) != EXIT_OK)
+		goto out;
+	if (!a->apply && (ret = seal_and_sign(a, s, r)) != EXIT_OK)
 		goto out;
 	hex_decode(store_id_hex(s), sid, STORE_ID_LEN);
 	/* epoch 0's master, then every key epoch the old file held (FORMAT.md 2.4, 15.2) */
@@ -460,17 +634,30 @@ static int rotate(const struct cli_ctx *c, const struct root_args *a, struct sto
 		ret = EXIT_FAIL;
 		goto out;
 	}
+	if (a->prepare) { /* officers sign apart; --apply writes it */
+		ret = proposal_write(a->prepare, r, false);
+		if (ret == EXIT_OK)
+			cli_note(
+			    "proposal %s written (version %llu, the new key in %s): each officer "
+			    "signs it with 'embassy key root --proposal %s --sign KEY', then "
+			    "'embassy key rotate-signing STORE --new-sealer-key %s --apply %s'",
+			    a->prepare, (unsigned long long)r->version, a->new_sealer, a->prepare,
+			    a->new_sealer, a->prepare);
+		else if (!again)
+			unlink(a->new_sealer);
+		goto out;
+	}
 	if ((ret = put(s, r, url)) != EXIT_OK) {
-		unlink(a->new_sealer); /* names a key no root does */
+		if (!a->apply)
+			unlink(a->new_sealer); /* names a key no root does */
 		goto out;
 	}
 	cli_note("root document version %llu: new snapshot key, the old one valid through "
 		 "sequence %llu; new sealer key file %s",
-		 (unsigned long long)r->version, (unsigned long long)a->valid_through,
-		 a->new_sealer);
+		 (unsigned long long)r->version, (unsigned long long)through, a->new_sealer);
 	err = store_open(url, &c->ro, &au, &s2);
 	if (!err && cur.nsnaps)
-		err = republish(s2, &cur, a->valid_through);
+		err = republish(s2, &cur, through);
 	if (err < 0) {
 		cli_error("the rotation is written, but the snapshot list and head under the new "
 			  "key are not (%s): seal with %s to publish them",
@@ -501,17 +688,31 @@ static int run_root(int argc, char **argv, const char *help, bool rotation)
 		fputs(help, stdout);
 		return EXIT_OK;
 	}
+	if (a.proposal) {
+		if (argc != optind || a.prepare || a.apply || !a.nsigners)
+			return opts_usage(&c, "--proposal FILE takes --sign KEY... only (no STORE: "
+					      "an officer signs offline)");
+		return proposal_sign(&a);
+	}
 	if (argc - optind != 1)
 		return opts_usage(&c, "needs exactly one STORE");
 	url = argv[optind];
-	if (rotation && (!a.new_sealer || !a.has_valid_through))
+	if (a.prepare && a.apply)
+		return opts_usage(&c, "--prepare or --apply, not both");
+	if (a.apply &&
+	    (a.nofficers || a.threshold || a.timestamp || a.nsigners || a.has_valid_through))
+		return opts_usage(&c, "--apply FILE takes the proposal as it was signed: no "
+				      "--officer, --threshold, --timestamp-key, --sign or "
+				      "--valid-through");
+	if (rotation && (!a.new_sealer || (!a.has_valid_through && !a.apply)))
 		return opts_usage(&c, "rotate-signing needs --new-sealer-key FILE and "
 				      "--valid-through SEQ");
 	if (!rotation && (a.new_sealer || a.has_valid_through))
 		return opts_usage(&c, "key root takes no --new-sealer-key or --valid-through (see "
 				      "'key rotate-signing')");
-	if (!a.nsigners)
-		return opts_usage(&c, "needs the officers' signing key files (--sign)");
+	if (!a.nsigners && !a.prepare && !a.apply)
+		return opts_usage(&c, "needs the officers' signing key files (--sign), or "
+				      "--prepare FILE for officers who sign apart");
 	ret = cli_open_store(&c, url, false, &s);
 	if (ret != EXIT_OK)
 		return ret;
@@ -519,14 +720,23 @@ static int run_root(int argc, char **argv, const char *help, bool rotation)
 		cli_error("store %s has no root document: make one first ('embassy key root')",
 			  url);
 		ret = EXIT_FAIL;
-	} else if (!rotation && !store_root(s) && !store_can_seal(s)) {
+	} else if (!rotation && !store_root(s) && !store_can_seal(s) && !a.apply) {
 		cli_error("the first root document of %s needs the sealer key (--sealer-key)", url);
 		ret = EXIT_AUTH;
-	} else if ((ret = build(&c, &a, s, &r)) == EXIT_OK) {
+	} else if ((ret = a.apply ? proposal_for(s, a.apply, rotation, &r)
+				  : build(&c, &a, s, &r)) == EXIT_OK) {
 		if (rotation)
 			ret = rotate(&c, &a, s, &r, url);
-		else if ((ret = seal_and_sign(&a, s, &r)) == EXIT_OK &&
-			 (ret = put(s, &r, url)) == EXIT_OK)
+		else if (!a.apply && (ret = seal_and_sign(&a, s, &r)) != EXIT_OK)
+			;
+		else if (a.prepare) {
+			if ((ret = proposal_write(a.prepare, &r, false)) == EXIT_OK)
+				cli_note(
+				    "proposal %s written (version %llu): each officer signs it "
+				    "with 'embassy key root --proposal %s --sign KEY', then "
+				    "'embassy key root STORE --apply %s'",
+				    a.prepare, (unsigned long long)r.version, a.prepare, a.prepare);
+		} else if ((ret = put(s, &r, url)) == EXIT_OK)
 			cli_note("root document version %llu written: %u officer(s), threshold %u",
 				 (unsigned long long)r.version, r.nofficers, r.threshold);
 	}
