@@ -15,15 +15,18 @@
  * resident) and the live buffers outside the pool (small files, trees: they share the memory
  * cache) are within the bound: the memory cache plus what is in flight, set by the mount
  * with cbuf_pool_bound (CBUF_POOL_KEEP until then). Only beyond it are pages given back, so
- * the pool's RSS is at most max(bound - live heap buffers, the most slots alive at once). */
+ * the pool's RSS is at most max(bound - live heap buffers, the most slots alive at once).
+ * Heap buffers' freed pages are given back every CBUF_TRIM_EVERY bytes freed (malloc_trim),
+ * so the heap's RSS follows the live heap buffers the bound counts. */
 #ifndef EMBASSY_CBUF_H
 #define EMBASSY_CBUF_H
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define CBUF_SLOT_LEN  (64u << 10)
-#define CBUF_POOL_KEEP (16u << 20) /* default bound of resident slots */
+#define CBUF_SLOT_LEN	(64u << 10)
+#define CBUF_POOL_KEEP	(16u << 20) /* default bound of resident slots */
+#define CBUF_TRIM_EVERY (32u << 20) /* heap buffers freed between giving free heap pages back */
 
 struct cbuf {
 	atomic_uint refs;
