@@ -18,19 +18,6 @@
 #define THREADS_MAX 256
 #define MAX_PATHS   4096
 
-enum {
-	OPT_TAG = OPT_CMD_BASE,
-	OPT_HOST,
-	OPT_VALID_FOR,
-	OPT_LEVEL,
-	OPT_THREADS,
-	OPT_FORCE_READ,
-	OPT_EXCLUDE,
-	OPT_EXCLUDE_FILE,
-	OPT_ONE_FS,
-	OPT_DRY_RUN,
-};
-
 static const char help[] =
     "NAME\n"
     "  embassy seal - write a signed, encrypted, deduplicated snapshot into a store\n"
@@ -126,8 +113,11 @@ struct seal_args {
 	struct pathmatch *exclude; /* NULL until the first --exclude or --exclude-file */
 };
 
-static int add_exclude(struct cli_ctx *c, struct seal_args *a, const char *arg, bool file)
+/* --exclude PATTERN, --exclude-file FILE */
+static int opt_exclude(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
 {
+	struct seal_args *a = o->target;
+	bool file = strcmp(o->name, "exclude-file") == 0;
 	int r;
 
 	if (!a->exclude && !(a->exclude = pathmatch_new()))
@@ -140,91 +130,50 @@ static int add_exclude(struct cli_ctx *c, struct seal_args *a, const char *arg, 
 	return EXIT_OK;
 }
 
-static int parse_opt(struct cli_ctx *c, struct seal_args *a, int opt, char **argv)
+static int opt_tag(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
 {
-	uint64_t v;
+	struct seal_args *a = o->target;
 
-	switch (opt) {
-	case OPT_TAG:
-		if (a->ntags == MAX_TAGS)
-			return opts_usage(c, "at most %d --tag", MAX_TAGS);
-		if (!*optarg || !cli_utf8_ok(optarg, strlen(optarg)))
-			return opts_usage(c, "--tag needs printable UTF-8 text");
-		a->tags[a->ntags++] = optarg;
-		return EXIT_OK;
-	case OPT_HOST:
-		if (!*optarg || strlen(optarg) >= sizeof(((struct snapshot *)0)->host) ||
-		    !cli_utf8_ok(optarg, strlen(optarg)))
-			return opts_usage(c, "--host needs a printable name of 1..255 bytes");
-		a->host = optarg;
-		return EXIT_OK;
-	case OPT_VALID_FOR:
-		if (opts_parse_duration(optarg, &a->valid_for_s) < 0)
-			return opts_usage(
-			    c, "--valid-for needs a duration like 12h or 7d, not '%s'", optarg);
-		return EXIT_OK;
-	case OPT_LEVEL:
-		if (opts_parse_u64(optarg, ZLEVEL_MAX, &v) < 0 || v < 1)
-			return opts_usage(c, "--compression-level needs 1..%d", ZLEVEL_MAX);
-		a->zlevel = (int)v;
-		return EXIT_OK;
-	case OPT_THREADS:
-		if (opts_parse_u64(optarg, THREADS_MAX, &v) < 0 || v < 1)
-			return opts_usage(c, "--threads needs 1..%d", THREADS_MAX);
-		a->threads = (int)v;
-		return EXIT_OK;
-	case OPT_JSON:
-		a->json = true;
-		return EXIT_OK;
-	case OPT_FORCE_READ:
-		a->force_read = true;
-		return EXIT_OK;
-	case OPT_EXCLUDE:
-	case OPT_EXCLUDE_FILE:
-		return add_exclude(c, a, optarg, opt == OPT_EXCLUDE_FILE);
-	case OPT_ONE_FS:
-		a->one_fs = true;
-		return EXIT_OK;
-	case OPT_DRY_RUN:
-		a->dry_run = true;
-		return EXIT_OK;
-	default:
-		return opts_bad(c, argv);
-	}
+	if (a->ntags == MAX_TAGS)
+		return opts_usage(c, "at most %d --tag", MAX_TAGS);
+	if (!*arg || !cli_utf8_ok(arg, strlen(arg)))
+		return opts_usage(c, "--tag needs printable UTF-8 text");
+	a->tags[a->ntags++] = arg;
+	return EXIT_OK;
+}
+
+static int opt_host(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
+{
+	if (!*arg || strlen(arg) >= sizeof(((struct snapshot *)0)->host) ||
+	    !cli_utf8_ok(arg, strlen(arg)))
+		return opts_usage(c, "--host needs a printable name of 1..255 bytes");
+	*(const char **)o->target = arg;
+	return EXIT_OK;
 }
 
 static int parse(struct cli_ctx *c, struct seal_args *a, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_OPTS_CREDENTIALS, /* --sealer-key; a reader's credentials for --dry-run */
-	    CLI_OPTS_STORE,
-	    CLI_OPTS_TRUST,
-	    CLI_OPTS_GENERAL,
-	    {"tag", required_argument, NULL, OPT_TAG},
-	    {"host", required_argument, NULL, OPT_HOST},
-	    {"valid-for", required_argument, NULL, OPT_VALID_FOR},
-	    {"compression-level", required_argument, NULL, OPT_LEVEL},
-	    {"threads", required_argument, NULL, OPT_THREADS},
-	    {"json", no_argument, NULL, OPT_JSON},
-	    {"force-read", no_argument, NULL, OPT_FORCE_READ},
-	    {"exclude", required_argument, NULL, OPT_EXCLUDE},
-	    {"exclude-file", required_argument, NULL, OPT_EXCLUDE_FILE},
-	    {"one-file-system", no_argument, NULL, OPT_ONE_FS},
-	    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	    {NULL, 0, NULL, 0}};
-	int opt, r;
+	const struct opts_spec options[] = {
+	    OPTS_CALL(0, "tag", required_argument, opt_tag, a),
+	    OPTS_CALL(0, "host", required_argument, opt_host, &a->host),
+	    OPTS_DURATION(0, "valid-for", &a->valid_for_s, 0,
+			  "--valid-for needs a duration like 12h or 7d, not '{arg}'"),
+	    OPTS_INT(0, "compression-level", &a->zlevel, 1, ZLEVEL_MAX,
+		     "--compression-level needs 1..{max}"),
+	    OPTS_INT(0, "threads", &a->threads, 1, THREADS_MAX, "--threads needs 1..{max}"),
+	    OPTS_FLAG(0, "json", &a->json),
+	    OPTS_FLAG(0, "force-read", &a->force_read),
+	    OPTS_CALL(0, "exclude", required_argument, opt_exclude, a),
+	    OPTS_CALL(0, "exclude-file", required_argument, opt_exclude, a),
+	    OPTS_FLAG(0, "one-file-system", &a->one_fs),
+	    OPTS_FLAG(0, "dry-run", &a->dry_run),
+	    OPTS_END};
 
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		r = parse_opt(c, a, opt, argv);
-		if (r != EXIT_OK)
-			return r;
-	}
-	return EXIT_OK;
+	/* CLI_OPTS_CREDENTIALS: --sealer-key; a reader's credentials for --dry-run */
+	return opts_parse(
+	    c, argc, argv,
+	    OPTS_COMMON(CLI_OPTS_CREDENTIALS, CLI_OPTS_STORE, CLI_OPTS_TRUST, CLI_OPTS_GENERAL),
+	    options);
 }
 
 /* The name a PATH gets at the snapshot root when several are sealed. */
