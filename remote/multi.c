@@ -360,6 +360,33 @@ static int mu_get_many(void *be, struct remote_req *reqs, size_t n)
 
 /* ---- verification failures reported by the store layer ---- */
 
+/* Mirror idx served bytes of key that fail verification: skip it for key from now on;
+ * 1 while another mirror may still serve key. */
+static int mark_bad(struct multi *mu, size_t idx, const char *key)
+{
+	uint32_t mask;
+
+	pthread_mutex_lock(&mu->lock);
+	mask = bad_mask_locked(mu, key);
+	bool known = mask & (1u << idx); /* another range of it, read before it was caught */
+	if (!known) {
+		struct badkey *b = &mu->bad[mu->nbad++ % BAD_MAX];
+		snprintf(b->key, KEY_LEN, "%s", key);
+		b->mask = mask |= 1u << idx;
+	}
+	pthread_mutex_unlock(&mu->lock);
+	bool more = mask != (uint32_t)((1u << mu->n) - 1);
+	if (known)
+		return more;
+	atomic_fetch_add(&mu->m[idx].rejected, 1);
+	remote_log("mirror %s served %s with bytes that fail verification (tampered or "
+		   "damaged): %s",
+		   mu->m[idx].name, key,
+		   more ? "skipped for this object, reading it from another"
+			: "no other mirror left for it");
+	return more ? 1 : 0;
+}
+
 static int mu_reject(void *be, const char *key)
 {
 	struct multi *mu = be;
@@ -382,25 +409,14 @@ static int mu_reject(void *be, const char *key)
 		pthread_mutex_unlock(&mu->lock);
 		return mask && mask != (uint32_t)((1u << mu->n) - 1);
 	}
-	pthread_mutex_lock(&mu->lock);
-	mask = bad_mask_locked(mu, key);
-	bool known = mask & (1u << idx); /* another range of it, read before it was caught */
-	if (!known) {
-		struct badkey *b = &mu->bad[mu->nbad++ % BAD_MAX];
-		snprintf(b->key, KEY_LEN, "%s", key);
-		b->mask = mask |= 1u << idx;
-	}
-	pthread_mutex_unlock(&mu->lock);
-	bool more = mask != (uint32_t)((1u << mu->n) - 1);
-	if (known)
-		return more;
-	atomic_fetch_add(&mu->m[idx].rejected, 1);
-	remote_log("mirror %s served %s with bytes that fail verification (tampered or "
-		   "damaged): %s",
-		   mu->m[idx].name, key,
-		   more ? "skipped for this object, reading it from another"
-			: "no other mirror left for it");
-	return more ? 1 : 0;
+	return mark_bad(mu, idx, key);
+}
+
+int multi_reject_from(void *be, size_t i, const char *key)
+{
+	struct multi *mu = be;
+
+	return i < mu->n && strlen(key) < KEY_LEN ? mark_bad(mu, i, key) : 0;
 }
 
 /* ---- the rest of the vtable ---- */

@@ -50,6 +50,14 @@ size_t multi_count(void *be);
 const char *multi_name(void *be, size_t i);
 /* A whole object from mirror i only (the head checks ask each mirror). */
 int multi_get_from(void *be, size_t i, const char *key, size_t max_len, uint8_t **data, size_t *n);
+/* key (whole, at most max_len) from every mirror at once, out[i] from mirror i (multi_fan.c);
+ * a mirror cooling down after a failure is not asked (-EHOSTDOWN). */
+struct remote_copy;
+void multi_get_all(void *be, const char *key, size_t max_len, struct remote_copy *out);
+/* Mirror i's bytes of key failed verification (the store layer found it on a copy from
+ * multi_get_all): skip it for key from now on, report it; 1 while another mirror may still
+ * serve key. */
+int multi_reject_from(void *be, size_t i, const char *key);
 /* What the head checks found at mirror i (remote.h: REMOTE_HEAD_*). */
 void multi_note_head(void *be, size_t i, int state, uint64_t seq);
 struct remote_mirror_stats;

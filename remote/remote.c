@@ -432,6 +432,42 @@ int remote_get_from(struct remote *r, size_t i, const char *key, size_t max_len,
 	return ret;
 }
 
+void remote_get_all(struct remote *r, const char *key, size_t max_len, struct remote_copy *out)
+{
+	size_t m = remote_mirrors(r);
+
+	for (size_t i = 0; i < m; i++)
+		out[i] = (struct remote_copy){NULL, 0, 0};
+	if (remote_key_check(key) < 0) {
+		for (size_t i = 0; i < m; i++)
+			out[i].ret = -EINVAL;
+		return;
+	}
+	if (!r->multi) {
+		out[0].ret = remote_get(r, key, 0, 0, max_len, &out[0].data, &out[0].n);
+		return;
+	}
+	multi_get_all(r->multi, key, max_len, out);
+	for (size_t i = 0; i < m; i++) {
+		atomic_fetch_add(&r->gets, 1);
+		if (out[i].ret == 0)
+			atomic_fetch_add(&r->bytes_in, out[i].n);
+	}
+}
+
+void remote_copies_free(struct remote_copy *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].data);
+		c[i] = (struct remote_copy){NULL, 0, 0};
+	}
+}
+
+int remote_reject_from(struct remote *r, size_t i, const char *key)
+{
+	return r->multi && remote_key_check(key) == 0 ? multi_reject_from(r->multi, i, key) : 0;
+}
+
 void remote_note_head(struct remote *r, size_t i, int state, uint64_t seq)
 {
 	if (r->multi)

@@ -85,6 +85,18 @@ const char *remote_mirror_name(const struct remote *r, size_t i);
  * For an ordinary store, i 0 is remote_get. */
 int remote_get_from(struct remote *r, size_t i, const char *key, size_t max_len, uint8_t **data,
 		    size_t *n);
+/* key (whole, at most max_len) from every mirror at once, out[i] from mirror i (out: room for
+ * remote_mirrors(r)); of one store, out[0] from remote_get. Free with remote_copies_free. */
+struct remote_copy {
+	uint8_t *data;
+	size_t n;
+	int ret; /* 0, or why mirror i gave nothing */
+};
+void remote_get_all(struct remote *r, const char *key, size_t max_len, struct remote_copy *out);
+void remote_copies_free(struct remote_copy *c, size_t n);
+/* Mirror i served bytes of key (from remote_get_all) that fail verification: report it and
+ * skip it for key from now on. 1 while another mirror may still serve key. */
+int remote_reject_from(struct remote *r, size_t i, const char *key);
 /* What the head checks found at a mirror, for its stats. */
 enum {
 	REMOTE_HEAD_UNKNOWN,

@@ -1,9 +1,10 @@
 /* store_heads: the head pointer of a store served by several embassies (remote/multi.c).
  *
  * The head is the one object that changes, so it is the one a lagging or rolled-back mirror
- * serves differently. Every mirror is asked for it; each head is verified on its own (the
- * store's signing key, the store id); the newest that verifies is the store's current head,
- * and the others are reported: older (lagging, or rolled back by its host), forged, missing,
+ * serves differently. Every mirror is asked for it, all at once (remote_get_all: a slow or
+ * dead mirror costs one slice of the budget, not one per mirror in turn); each head is verified on
+ * its own (the store's signing key, the store id); the newest that verifies is the store's current
+ * head, and the others are reported: older (lagging, or rolled back by its host), forged, missing,
  * unreachable. The caller then checks the chosen head against what this host remembers
  * (trust.c), as for one store, so all mirrors rolled back together are still caught. */
 #include <errno.h>
@@ -20,12 +21,16 @@ struct seen_head {
 	int state; /* REMOTE_HEAD_* */
 };
 
-/* Ask mirror i; fill h. */
-static void ask(struct remote *r, const uint8_t sid[STORE_ID_LEN], const uint8_t pk[SIGN_PK_LEN],
-		const uint8_t *pk2, size_t i, struct seen_head *h)
+/* What mirror i answered (c, taken over); fill h. */
+static void judge(struct remote *r, const uint8_t sid[STORE_ID_LEN], const uint8_t pk[SIGN_PK_LEN],
+		  const uint8_t *pk2, size_t i, struct remote_copy *c, struct seen_head *h)
 {
 	struct head dec;
-	int ret = remote_get_from(r, i, HEAD_KEY, SMALL_OBJECT_MAX, &h->data, &h->n);
+	int ret = c->ret;
+
+	h->data = c->data;
+	h->n = c->n;
+	c->data = NULL;
 
 	if (ret == -ENOENT) {
 		h->state = REMOTE_HEAD_MISSING;
@@ -50,14 +55,16 @@ int store_head_newest(struct remote *r, const uint8_t sid[STORE_ID_LEN],
 {
 	size_t m = remote_mirrors(r), best = m;
 	struct seen_head h[16] = {0};
+	struct remote_copy c[16];
 	int ret = -ENOENT;
 
 	*data = NULL;
 	*n = 0;
 	if (m > 16)
 		return -EINVAL;
+	remote_get_all(r, HEAD_KEY, SMALL_OBJECT_MAX, c);
 	for (size_t i = 0; i < m; i++) {
-		ask(r, sid, pk, pk2, i, &h[i]);
+		judge(r, sid, pk, pk2, i, &c[i], &h[i]);
 		if (h[i].state == REMOTE_HEAD_CURRENT && (best == m || h[i].seq > h[best].seq))
 			best = i;
 		if (h[i].state == REMOTE_HEAD_UNREACHABLE && ret == -ENOENT)

@@ -5,6 +5,8 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,4 +273,86 @@ Test(multi, a_directory_named_with_a_comma_is_one_store)
 	remote_free(r);
 	cr_assert(remote_url_is_multi("https://a/x,https://b/y"));
 	cr_assert_not(remote_url_is_multi("https://a/x%2Cy"));
+}
+
+/* ---- one object from every mirror at once (remote_get_all) ---- */
+
+Test(multi, get_all_returns_each_mirrors_copy_and_rejects_by_mirror)
+{
+	struct remote *r;
+	struct remote_copy c[2];
+	struct remote_mirror_stats st;
+
+	put_file(da, "embassy.json", "forged");
+	put_file(db, "embassy.json", "real");
+	cr_assert_eq(remote_open(url, NULL, &r), 0);
+	remote_get_all(r, "embassy.json", 1 << 20, c);
+	cr_assert_eq(c[0].ret, 0);
+	cr_assert_eq(c[1].ret, 0);
+	cr_assert_eq(c[0].n, 6);
+	cr_assert_arr_eq(c[0].data, "forged", 6);
+	cr_assert_eq(c[1].n, 4);
+	cr_assert_arr_eq(c[1].data, "real", 4);
+	remote_copies_free(c, 2);
+	cr_assert_null(c[0].data);
+	cr_assert_eq(remote_reject_from(r, 0, "embassy.json"), 1, "the other mirror may serve it");
+	expect_get(r, "embassy.json", "real"); /* mirror 0 is skipped for it from now on */
+	remote_mirror_stats(r, 0, &st);
+	cr_assert_eq(st.rejected, 1);
+	cr_assert_eq(remote_reject_from(r, 1, "embassy.json"), 0, "no mirror left");
+	cr_assert_eq(remote_reject_from(r, 2, "embassy.json"), 0, "no such mirror");
+	remote_free(r);
+}
+
+struct all_arg {
+	struct remote *r;
+	struct remote_copy c[2];
+};
+
+static void *get_all_thread(void *p)
+{
+	struct all_arg *a = p;
+
+	remote_get_all(a->r, "heads/latest", 1 << 20, a->c);
+	return NULL;
+}
+
+/* A FIFO's reader blocks in open until a writer comes: with each mirror's heads/latest a FIFO
+ * and mirror 0's never opened for writing, mirror 1 is asked only if the mirrors are asked at
+ * the same time, not one after another. */
+Test(multi, get_all_asks_the_mirrors_at_once)
+{
+	struct all_arg a = {0};
+	char fa[256], fb[256];
+	pthread_t th;
+	int fd = -1;
+
+	put_file(da, "heads/keep", "x"); /* makes the directories */
+	put_file(db, "heads/keep", "x");
+	snprintf(fa, sizeof(fa), "%s/heads/latest", da);
+	snprintf(fb, sizeof(fb), "%s/heads/latest", db);
+	cr_assert_eq(mkfifo(fa, 0600), 0);
+	cr_assert_eq(mkfifo(fb, 0600), 0);
+	cr_assert_eq(remote_open(url, NULL, &a.r), 0);
+	cr_assert_eq(pthread_create(&th, NULL, get_all_thread, &a), 0);
+	/* wait (bounded) for mirror 1's reader while mirror 0's is still blocked */
+	for (int i = 0; i < 3000 && fd < 0; i++) {
+		fd = open(fb, O_WRONLY | O_NONBLOCK);
+		if (fd < 0)
+			usleep(10000);
+	}
+	bool together = fd >= 0;
+	int fd0 = open(fa, O_WRONLY); /* now release mirror 0 (blocks until its reader is there) */
+	cr_assert_geq(fd0, 0);
+	close(fd0);
+	if (fd >= 0)
+		close(fd);
+	else if ((fd = open(fb, O_WRONLY)) >= 0) /* serial: mirror 1 is asked only now */
+		close(fd);
+	pthread_join(th, NULL);
+	cr_assert_neq(a.c[0].ret, 0, "a FIFO is no object");
+	cr_assert_neq(a.c[1].ret, 0, "a FIFO is no object");
+	remote_copies_free(a.c, 2);
+	remote_free(a.r);
+	cr_assert(together, "mirror 1 was not asked while mirror 0 had not answered");
 }
