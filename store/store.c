@@ -193,21 +193,26 @@ struct unlock_ctx {
 	size_t desc_len;
 	uint8_t *bundle; /* out: secmem */
 	size_t bundle_len;
+	uint8_t *good; /* out: the entry's bytes, when a mirror's other copy opened it */
+	size_t good_len;
 	int result; /* best error so far */
 };
 
 static int check_descriptor(struct store *s, const uint8_t *data, size_t n);
 
-static int try_entry(struct unlock_ctx *u, const char *key)
+static int adopt_bundle(struct unlock_ctx *u);
+
+/* One copy of a key entry: 0 with u->bundle adopted (it opens and matches the descriptor);
+ * -EBADMSG malformed; -EXDEV opens but belongs to another descriptor; else why not. */
+static int entry_copy(void *ctx, const uint8_t *data, size_t n)
 {
-	uint8_t *data = NULL, *secret = NULL;
-	size_t n, slen = 0;
+	struct unlock_ctx *u = ctx;
+	uint8_t *secret = NULL;
+	size_t slen = 0;
 	json_error_t jerr;
 	json_t *e = NULL;
-	int ret = remote_get(u->s->remote, key, 0, 0, SMALL_OBJECT_MAX, &data, &n);
+	int ret = 0;
 
-	if (ret)
-		return ret;
 	e = json_loadb((const char *)data, n, JSON_REJECT_DUPLICATES, &jerr);
 	if (!e)
 		ret = -EBADMSG;
@@ -221,9 +226,37 @@ static int try_entry(struct unlock_ctx *u, const char *key)
 		u->bundle = secret;
 		u->bundle_len = slen;
 		secret = NULL;
+		ret = adopt_bundle(u);
+		if (ret == -EBADMSG || ret == -EPROTONOSUPPORT)
+			ret = -EXDEV;
 	}
 	secmem_free(secret);
 	json_decref(e);
+	return ret;
+}
+
+/* Entry key: the copy remote_get serves; of several embassies, when it does not open, every
+ * mirror's other copies (store_copies.c: a tampered entry on one mirror is skipped). */
+static int try_entry(struct unlock_ctx *u, const char *key)
+{
+	struct remote *r = u->s->remote;
+	struct store_copies cs = {0};
+	uint8_t *data = NULL;
+	size_t n = 0, good;
+	int ret = remote_get(r, key, 0, 0, SMALL_OBJECT_MAX, &data, &n);
+
+	if (!ret)
+		ret = entry_copy(u, data, n);
+	if (ret && ret != -ENOMEM && remote_mirrors(r) > 1) {
+		ret = store_copies_try(r, key, &cs, data, n, ret, entry_copy, u, &good);
+		if (!ret) {
+			store_copies_report(r, key, &cs, good);
+			u->good = cs.c[good].data; /* the mount's mirror keeps these bytes */
+			u->good_len = cs.c[good].n;
+			cs.c[good].data = NULL;
+		}
+		store_copies_free(&cs);
+	}
 	free(data);
 	return ret;
 }
@@ -287,9 +320,9 @@ static int try_one(struct unlock_ctx *u, const char *key)
 		u->result = -EBADMSG;
 		return 0;
 	}
-	if (!ret && !(ret = adopt_bundle(u)))
+	if (!ret)
 		return 1; /* unlocked */
-	if (ret == -EBADMSG || ret == -EPROTONOSUPPORT) {
+	if (ret == -EXDEV) {
 		log_warn("key entry %s opens but does not belong to this store's descriptor", key);
 		u->result = -EBADMSG;
 		return 0;
@@ -332,13 +365,18 @@ static int unlock_entries(struct store *s, const struct store_auth *a, const str
 		if (best && epoch_bundle_epoch(u.bundle, u.bundle_len) <=
 				epoch_bundle_epoch(best, best_len)) {
 			secmem_free(u.bundle);
+			free(u.good);
 		} else {
 			secmem_free(best);
 			best = u.bundle;
 			best_len = u.bundle_len;
 			snprintf(s->kept_entry, sizeof(s->kept_entry), "%s", l.v[i]);
+			free(s->kept_bytes);
+			s->kept_bytes = u.good;
+			s->kept_len = u.good_len;
 		}
 		u.bundle = NULL;
+		u.good = NULL;
 	}
 	if (!best)
 		return u.result;
@@ -532,8 +570,34 @@ static int authenticate(struct store *s, const struct store_auth *a, const uint8
 	return ret;
 }
 
-/* The descriptor is checked against the signing key that authentication vouched for. */
+static int check_descriptor_one(struct store *s, const uint8_t *data, size_t n);
+
+static int descriptor_copy(void *ctx, const uint8_t *data, size_t n)
+{
+	return check_descriptor_one(ctx, data, n);
+}
+
+/* The descriptor is checked against the signing key that authentication vouched for. Of
+ * several embassies, a copy that does not verify is not the end: each mirror's is tried
+ * (store_copies.c; the first read once per open, the copies once per open). */
 static int check_descriptor(struct store *s, const uint8_t *data, size_t n)
+{
+	int ret = check_descriptor_one(s, data, n);
+
+	if (!ret)
+		s->desc_other = false; /* (a bundle of another store fails every copy: no change) */
+	if (!ret || ret == -ENOMEM || remote_mirrors(s->remote) < 2)
+		return ret;
+	if (!s->desc_copies && !(s->desc_copies = calloc(1, sizeof(*s->desc_copies))))
+		return -ENOMEM;
+	ret = store_copies_try(s->remote, DESCRIPTOR_KEY, s->desc_copies, data, n, ret,
+			       descriptor_copy, s, &s->desc_good);
+	if (!ret)
+		s->desc_other = true;
+	return ret;
+}
+
+static int check_descriptor_one(struct store *s, const uint8_t *data, size_t n)
 {
 	json_t *root = NULL, *body = NULL, *ck;
 	const char *text;
@@ -620,6 +684,23 @@ static int check_anchors(struct store *s, const struct store_auth *a, bool *anch
 	return ret;
 }
 
+/* Which store the address serves (15.1). Of several embassies, each address on its own: the
+ * store is the same whatever the order or subset of URLs a reader is given. */
+static int check_urls(struct store *s, const char *url)
+{
+	char *all, *part, *save = NULL;
+	int ret = 0;
+
+	if (!remote_url_is_multi(url))
+		return trust_check_url(&s->trust, url, s->store_id_hex);
+	if (!(all = strdup(url)))
+		return -ENOMEM;
+	for (part = strtok_r(all, ",", &save); part && !ret; part = strtok_r(NULL, ",", &save))
+		ret = trust_check_url(&s->trust, part, s->store_id_hex);
+	free(all);
+	return ret;
+}
+
 /* After authentication: the anchors, the pinned key, which store this address serves. */
 static int check_trust(struct store *s, const struct store_auth *a, const char *url)
 {
@@ -631,8 +712,35 @@ static int check_trust(struct store *s, const struct store_auth *a, const char *
 	if (!ret)
 		ret = trust_check_key(&s->trust, s->store_id_hex, s->sign_pk, anchored);
 	if (!ret)
-		ret = trust_check_url(&s->trust, url, s->store_id_hex);
+		ret = check_urls(s, url);
 	return ret;
+}
+
+static int peek_copy(void *ctx, const uint8_t *data, size_t n)
+{
+	(void)ctx;
+	return peek_format(data, n);
+}
+
+/* Several embassies, and the descriptor first read is not even well formed (or claims a
+ * format this reader lacks): the first mirror's copy that is becomes *desc. */
+static int peek_other(struct store *s, uint8_t **desc, size_t *n, int ret)
+{
+	size_t good;
+
+	if (!s->desc_copies && !(s->desc_copies = calloc(1, sizeof(*s->desc_copies))))
+		return -ENOMEM;
+	ret = store_copies_try(s->remote, DESCRIPTOR_KEY, s->desc_copies, *desc, *n, ret, peek_copy,
+			       NULL, &good);
+	if (ret)
+		return ret;
+	free(*desc);
+	*desc = malloc(s->desc_copies->c[good].n ? s->desc_copies->c[good].n : 1);
+	if (!*desc)
+		return -ENOMEM;
+	memcpy(*desc, s->desc_copies->c[good].data, s->desc_copies->c[good].n);
+	*n = s->desc_copies->c[good].n;
+	return 0;
 }
 
 /* One try; *copies: how many objects the mount's metadata mirror answered from its copies. */
@@ -652,6 +760,8 @@ static int open_once(const char *url, const struct remote_opts *ro, const struct
 	ret = remote_get(s->remote, DESCRIPTOR_KEY, 0, 0, SMALL_OBJECT_MAX, &desc, &n);
 	if (!ret)
 		ret = peek_format(desc, n);
+	if (ret && ret != -ENOMEM && remote_mirrors(s->remote) > 1)
+		ret = peek_other(s, &desc, &n, ret);
 	if (!ret)
 		ret = authenticate(s, a, desc, n);
 	if (!ret && a->trust)
@@ -664,10 +774,17 @@ static int open_once(const char *url, const struct remote_opts *ro, const struct
 		goto out;
 	s->cache = cache_new(DEFAULT_MEMORY_CACHE);
 	ret = s->cache ? 0 : -ENOMEM;
+	if (!ret && s->desc_other) { /* another mirror's descriptor verified */
+		store_copies_report(s->remote, DESCRIPTOR_KEY, s->desc_copies, s->desc_good);
+		free(desc);
+		n = s->desc_copies->c[s->desc_good].n;
+		desc = s->desc_copies->c[s->desc_good].data;
+		s->desc_copies->c[s->desc_good].data = NULL;
+	}
 	if (!ret) { /* all verified: the mount's mirror may keep them (remote.h) */
 		remote_keep(s->remote, DESCRIPTOR_KEY, desc, n);
 		if (s->kept_entry[0])
-			remote_keep(s->remote, s->kept_entry, NULL, 0);
+			remote_keep(s->remote, s->kept_entry, s->kept_bytes, s->kept_len);
 	}
 out:
 	free(desc);
@@ -706,6 +823,9 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	keys_free(s->keys);
+	store_copies_free(s->desc_copies);
+	free(s->desc_copies);
+	free(s->kept_bytes);
 	secmem_free(s->sign_sk);
 	secmem_free(s->ts_sk);
 	if (s->root)

@@ -37,6 +37,14 @@ struct store {
 	struct store_fetch_hook *hook; /* optional persistent cache (set by the mount) */
 	struct trust_opts trust;
 	char kept_entry[64]; /* the key entry that opened it: the mount's mirror keeps it */
+	/* Several embassies (store_copies.c): every mirror's descriptor when the first copy
+	 * did not verify, and which one did; the bytes of the key entry that opened the store
+	 * when they are not the copy first read. NULL / 0 otherwise. */
+	struct store_copies *desc_copies;
+	bool desc_other;
+	size_t desc_good;
+	uint8_t *kept_bytes;
+	size_t kept_len;
 	/* The root document (store_root.c, docs/FORMAT.md 19). sign_pk above stays the store's
 	 * original key (descriptor, key bundles, the readers' pin); snap_pk is the key that
 	 * signs snapshots and lists now: the newest root's snapshot key, else sign_pk. */
@@ -48,6 +56,27 @@ struct store {
 };
 
 void store_reloc_free(struct store_reloc *rl);
+
+/* An object that opens the store (descriptor, key entry) from every mirror of a store
+ * served by several embassies (store_copies.c): tried when the copy first read fails. */
+#define STORE_COPIES_MAX 16
+struct store_copies {
+	struct remote_copy c[STORE_COPIES_MAX];
+	size_t m;
+	bool fetched;
+};
+/* 0 if data (n bytes) is a good copy; an error otherwise. */
+typedef int (*store_copy_fn)(void *ctx, const uint8_t *data, size_t n);
+/* Of one store: first_ret. Else key from every mirror (once per cs), each distinct copy other
+ * than tried (NULL: none tried) passed to try_copy in URL order: 0 with *good the first that
+ * passes, else first_ret (or -ENOMEM). */
+int store_copies_try(struct remote *r, const char *key, struct store_copies *cs,
+		     const uint8_t *tried, size_t ntried, int first_ret, store_copy_fn try_copy,
+		     void *ctx, size_t *good);
+/* Report the mirrors whose copy of key differs from cs->c[good] and skip them for key. */
+void store_copies_report(struct remote *r, const char *key, const struct store_copies *cs,
+			 size_t good);
+void store_copies_free(struct store_copies *cs);
 
 /* Walk and verify the root document chain (store_root.c); sets root and snap_pk. */
 int store_root_load(struct store *s);

@@ -1,0 +1,152 @@
+#!/bin/bash
+# label: hostile
+# Several embassies read as one (URL1,URL2: nginx and a local directory), one of them lying
+# about an object that opens the store (THREAT-MODEL.md 5.16, FORMAT.md 15 step 1a):
+#   a) a tampered descriptor, b) another store's descriptor, c) a tampered passphrase entry,
+#   d) a tampered recipient entry on one mirror: the open skips that mirror's copy, reports
+#      it, and restores byte for byte from the other, in either URL order;
+#   e) the descriptor, or the passphrase entry, tampered on both: the store is refused with
+#      the single-store error (exit 7, or "wrong passphrase": a tag failure says no more);
+#   f) the reader's state is the store's, whatever the URL order or subset: a rollback seen
+#      through URL1,URL2 is refused through URL2,URL1 and through URL2 alone, and each
+#      address of a multi-URL is remembered as serving the store (15.1).
+. "$(dirname "$0")/hostile_lib.bash"
+command -v nginx >/dev/null || skip "nginx not installed (scripts/deps.sh --test)"
+S=$SRC_DIR/scripts
+NGX=$T/ngx
+on_exit '"$S/nginx-down.sh" "$NGX" --keep >/dev/null 2>&1 || true'
+NGINX_TLS=0 "$S/nginx-up.sh" "$NGX" >/dev/null || fail "nginx did not start"
+DAV=$(. "$NGX/http.env"; echo "$STORE_URL")/m/
+DAV_DIR=$NGX/data/m
+LOC=$T/loc
+
+make_src
+OFFICER=$T/officer.key
+expect_rc 0 em keygen "$OFFICER"
+expect_rc 0 em_init "$STORE" --recipient "$OFFICER.pub"
+expect_rc 0 em_seal "$STORE" "$SRC"
+expect_rc 0 em_init "$T/other" --sealer-key "$T/other.sealer"
+
+# both embassies hold the store as sealed (what `embassy copy` makes)
+fresh() {
+	rm -rf "$DAV_DIR" "$LOC"
+	cp -r "$STORE" "$DAV_DIR"
+	cp -r "$STORE" "$LOC"
+}
+# tamper FILE: one hex digit of the signature (a descriptor) or of "ct" (a key entry) changed
+tamper() {
+	python3 - "$1" <<'PY'
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+f = "sig" if "sig" in d else "ct"
+v = d[f]
+i = len(v) // 2
+d[f] = v[:i] + ("0" if v[i] != "0" else "1") + v[i + 1:]
+open(p, "w").write(json.dumps(d, separators=(",", ":"), sort_keys=True))
+PY
+}
+pass_entry() { ls "$1"/keys/pass-* | head -1; }
+rcpt_entry() { ls "$1"/keys/rcpt-* | head -1; }
+
+# restored URL WHAT ARGS...: restore latest through URL, byte for byte
+restored() {
+	local url=$1 what=$2
+	shift 2
+	rm -rf "$T/r"
+	run "$EMBASSY" restore "$url" latest "$T/r" "$@"
+	[ "$RC" -eq 0 ] || { cat "$T/err" >&2; fail "$what through $url: exit $RC"; }
+	diff -r "$SRC" "$T/r" >/dev/null || fail "$what through $url: the restore differs"
+}
+BOTH=("$DAV,$LOC" "$LOC,$DAV")
+
+log "a) a tampered descriptor on nginx"
+fresh
+tamper "$DAV_DIR/embassy.json"
+for url in "${BOTH[@]}"; do
+	restored "$url" "tampered descriptor" --passphrase-file "$PASSFILE"
+	restored "$url" "tampered descriptor" --key-file "$OFFICER"
+done
+restored "$DAV,$LOC" "tampered descriptor" --passphrase-file "$PASSFILE"
+assert_grep "mirror http://127.0.0.1:[0-9]+/m/ served embassy.json with bytes that fail verification" \
+	"$T/err" "the lying mirror is not reported"
+
+log "b) another store's descriptor on the local embassy"
+fresh
+cp "$T/other/embassy.json" "$LOC/embassy.json"
+for url in "${BOTH[@]}"; do
+	restored "$url" "another store's descriptor" --key-file "$OFFICER"
+done
+restored "$LOC,$DAV" "another store's descriptor" --passphrase-file "$PASSFILE"
+assert_grep "mirror $LOC served embassy.json with bytes that fail verification" "$T/err" \
+	"the lying mirror is not reported"
+
+log "c) a tampered passphrase entry on the local embassy"
+fresh
+tamper "$(pass_entry "$LOC")"
+: >"$T/errs"
+for url in "${BOTH[@]}"; do
+	restored "$url" "tampered passphrase entry" --passphrase-file "$PASSFILE"
+	cat "$T/err" >>"$T/errs"
+done
+# (which mirror a read goes to first depends on what was measured: one order or the other)
+assert_grep "mirror $LOC served keys/pass-[0-9a-f]+ with bytes that fail verification" \
+	"$T/errs" "the tampered entry is not reported"
+
+log "d) a tampered recipient entry on the local embassy"
+fresh
+tamper "$(rcpt_entry "$LOC")"
+: >"$T/errs"
+for url in "${BOTH[@]}"; do
+	restored "$url" "tampered recipient entry" --key-file "$OFFICER"
+	cat "$T/err" >>"$T/errs"
+done
+assert_grep "mirror $LOC served keys/rcpt-[0-9a-f]+ with bytes that fail verification" \
+	"$T/errs" "the tampered entry is not reported"
+
+log "e) tampered on both: refused as a single store would be"
+fresh
+tamper "$DAV_DIR/embassy.json"
+tamper "$LOC/embassy.json"
+for url in "${BOTH[@]}"; do
+	expect_rc 7 em_read restore "$url" latest "$T/r-none"
+	assert_eq 1 "$(grep -c '^embassy: error: ' "$T/err")" "one error line"
+	assert_grep 'failed authentication' "$T/err"
+done
+fresh
+tamper "$(pass_entry "$DAV_DIR")"
+tamper "$(pass_entry "$LOC")"
+run em_read restore "$LOC" latest "$T/r-none" # one store: the reference
+RC_ONE=$RC
+[ "$RC_ONE" -ne 0 ] || fail "a tampered passphrase entry opened the store"
+for url in "${BOTH[@]}"; do
+	run em_read restore "$url" latest "$T/r-none"
+	assert_eq "$RC_ONE" "$RC" "both entries tampered: the single store's exit code"
+	assert_eq 1 "$(grep -c '^embassy: error: ' "$T/err")" "one error line"
+done
+[ ! -e "$T/r-none" ] || fail "a refused store restored something"
+
+log "f) one store, one state: a rollback seen through URL1,URL2 is refused in any order"
+fresh
+cp "$STORE/heads/latest" "$T/head.1"
+printf 'second\n' >"$SRC/docs/second.txt"
+expect_rc 0 em_seal "$STORE" "$SRC"
+fresh
+expect_rc 0 em_read snapshots "$DAV,$LOC"
+cp "$T/head.1" "$DAV_DIR/heads/latest"
+cp "$T/head.1" "$LOC/heads/latest"
+for url in "$LOC,$DAV" "$LOC" "$DAV"; do
+	expect_rc 7 em_read snapshots "$url"
+	assert_grep "roll" "$T/err" "a rollback through $url"
+done
+
+log "f) each address of a multi-URL is remembered as serving the store"
+export EMBASSY_STATE_DIR=$T/state2
+fresh
+expect_rc 0 em_read snapshots "$DAV,$LOC"
+rm -rf "$LOC"
+cp -r "$T/other" "$LOC"
+run em_read snapshots "$LOC"
+assert_grep "ANOTHER STORE at file://$(realpath "$LOC")" "$T/err" \
+	"another store at an address read only as part of a multi-URL went unnoticed"
+finish
