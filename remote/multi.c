@@ -145,6 +145,16 @@ int multi_worse(int have, int ret)
 	return have;
 }
 
+static bool is_down(struct multi *mu, size_t i)
+{
+	bool down;
+
+	pthread_mutex_lock(&mu->lock);
+	down = mpick_is_down(&mu->pick, i, deadline_now_ms());
+	pthread_mutex_unlock(&mu->lock);
+	return down;
+}
+
 typedef int (*call_fn)(struct member *m, void *arg, uint64_t *bytes);
 
 /* Ask the mirrors in order until one answers. */
@@ -159,6 +169,12 @@ static int run(struct multi *mu, const char *key, call_fn call, void *arg)
 		uint64_t bytes = 0, t0 = multi_now_us(), old;
 		int ret;
 
+		/* Missing at the mirrors that answered, and the rest failed a moment ago: missing.
+		 * (Asking a dead mirror with what is left of the budget made an optional object,
+		 * roots/ of a store without a root document, fail the open with one mirror down.)
+		 */
+		if (err == -ENOENT && is_down(mu, order[j]))
+			continue;
 		old = j + 1 < k ? deadline_begin(multi_slice_ms(mu)) : deadline_get();
 		ret = call(&mu->m[order[j]], arg, &bytes);
 		deadline_set(old);

@@ -9,7 +9,9 @@
 #      the single-store error (exit 7, or "wrong passphrase": a tag failure says no more);
 #   f) the reader's state is the store's, whatever the URL order or subset: a rollback seen
 #      through URL1,URL2 is refused through URL2,URL1 and through URL2 alone, and each
-#      address of a multi-URL is remembered as serving the store (15.1).
+#      address of a multi-URL is remembered as serving the store (15.1);
+#   g) one embassy down: the store opens from the other (an object the live mirror lacks,
+#      roots/ of a store without a root document, is missing, not "connection refused").
 . "$(dirname "$0")/hostile_lib.bash"
 command -v nginx >/dev/null || skip "nginx not installed (scripts/deps.sh --test)"
 S=$SRC_DIR/scripts
@@ -125,6 +127,14 @@ for url in "${BOTH[@]}"; do
 	assert_eq 1 "$(grep -c '^embassy: error: ' "$T/err")" "one error line"
 done
 [ ! -e "$T/r-none" ] || fail "a refused store restored something"
+
+log "g) one embassy down (nothing listens): the open and the restore go on without it"
+fresh
+DEAD=http://127.0.0.1:$("$S/free-port.sh")/m/
+for url in "$LOC,$DEAD" "$DEAD,$LOC"; do
+	restored "$url" "one embassy down" --passphrase-file "$PASSFILE" --timeout 8
+	assert_grep "mirror $DEAD failed" "$T/err" "the dead mirror is not reported"
+done
 
 log "f) one store, one state: a rollback seen through URL1,URL2 is refused in any order"
 fresh

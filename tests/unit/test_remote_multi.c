@@ -1,5 +1,6 @@
 /* Unit tests of several embassies as one store (remote/multi.c): the choice of mirror, and
  * failover over real backends (local directories; a closed port for a dead server). */
+#include "backend.h"
 #include "multi.h"
 #include "remote.h"
 
@@ -355,4 +356,58 @@ Test(multi, get_all_asks_the_mirrors_at_once)
 	remote_copies_free(a.c, 2);
 	remote_free(a.r);
 	cr_assert(together, "mirror 1 was not asked while mirror 0 had not answered");
+}
+
+/* ---- a mirror that is down (a backend of our own: refuses at once, counts the asks) ---- */
+
+static int down_asked;
+
+static int down_get(void *be, const char *key, uint64_t off, uint64_t len, size_t max_len,
+		    uint8_t **data, size_t *n)
+{
+	(void)be, (void)key, (void)off, (void)len, (void)max_len, (void)data, (void)n;
+	down_asked++;
+	return -ECONNREFUSED;
+}
+
+static void down_free(void *be)
+{
+	(void)be;
+}
+
+static const struct backend_ops down_ops = {.get = down_get, .free = down_free};
+
+static int open_part(const char *part, void **be, const struct backend_ops **ops, void *ctx)
+{
+	(void)ctx;
+	if (strcmp(part, "down") == 0) {
+		*be = NULL;
+		*ops = &down_ops;
+		return 0;
+	}
+	return local_backend_open(part, be, ops);
+}
+
+/* An object the live mirror lacks is missing, not "connection refused", once the other mirror
+ * is known to be down: roots/ of a store without a root document made the open fail. */
+Test(multi, missing_at_the_live_mirror_while_the_other_is_down_is_missing)
+{
+	const struct backend_ops *ops;
+	void *be;
+	uint8_t *d = NULL;
+	size_t n = 0;
+	char u[200];
+
+	snprintf(u, sizeof(u), "%s,down", da);
+	down_asked = 0;
+	cr_assert_eq(multi_backend_open(u, open_part, NULL, 60000, &be, &ops), 0);
+	cr_assert_eq(ops->get(be, "roots/0000000000000001", 0, 0, 100, &d, &n), -ECONNREFUSED,
+		     "not yet known to be down: asked, and its failure says most");
+	cr_assert_eq(down_asked, 1);
+	cr_assert_eq(ops->get(be, "roots/0000000000000002", 0, 0, 100, &d, &n), -ENOENT);
+	cr_assert_eq(down_asked, 1, "a mirror cooling down is not asked for what others lack");
+	put_file(da, "snapshots/one", "1");
+	cr_assert_eq(ops->get(be, "snapshots/one", 0, 0, 100, &d, &n), 0);
+	free(d);
+	ops->free(be);
 }
