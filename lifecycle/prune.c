@@ -351,9 +351,11 @@ static int reinventory(struct pruner *p)
 	if (!p->used || !p->present || dedup_new(&p->snaps_seen) || dedup_new(&p->trees_seen) ||
 	    dedup_new(&p->recs_seen))
 		return -ENOMEM;
+	uint64_t walked = p->r->snapshots; /* the report counts each snapshot once */
 	int ret = snaplist_current(p->s, &cur);
 	if (!ret)
 		ret = inv_walk_new(p, &cur);
+	p->r->snapshots = walked;
 	snaplist_clear(&cur);
 	return ret ? ret : inv_load(p);
 }

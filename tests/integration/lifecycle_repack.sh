@@ -67,6 +67,7 @@ cp "$T/out" "$T/prune1.json"
 after=$(packs_bytes "$STORE")
 log "repacked $(json_get "$T/prune1.json" 'd["packs_repacked"]') pack(s), $(json_get "$T/prune1.json" 'd["bytes_repacked"]') bytes copied; pack bytes $before -> $after"
 [ "$(json_get "$T/prune1.json" 'd["packs_repacked"]')" -ge 1 ] || fail "nothing repacked"
+assert_eq 2 "$(json_get "$T/prune1.json" 'd["snapshots"]')" "each live snapshot counted once"
 # b.bin and d.bin (2 MiB, incompressible) were only in the forgotten snapshot
 [ "$after" -le $((before - (2 << 20) + 65536)) ] || fail "the store did not shrink by b and d"
 [ "$after" -ge $((4 << 20)) ] || fail "prune deleted data a kept snapshot needs"
