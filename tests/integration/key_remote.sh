@@ -20,17 +20,9 @@ S=$SRC_DIR/scripts
 
 CEPH_DIR=$T/ceph
 NGX=$T/ngx
-on_exit '"$S/ceph-rgw-down.sh" "$CEPH_DIR" --keep >/dev/null 2>&1 || true'
 on_exit '"$S/nginx-down.sh" "$NGX" --keep >/dev/null 2>&1 || true'
 NGINX_TLS=0 "$S/nginx-up.sh" "$NGX" >/dev/null || fail "nginx did not start"
-for i in 1 2 3; do
-	"$S/ceph-rgw-up.sh" "$CEPH_DIR" >"$T/ceph.log" 2>&1 && break
-	"$S/ceph-rgw-down.sh" "$CEPH_DIR" --keep >/dev/null 2>&1 || true
-	[ "$i" = 3 ] && { cat "$T/ceph.log" >&2; fail "ceph-rgw-up.sh failed"; }
-done
-set -a
-. "$CEPH_DIR/s3.env"
-set +a
+start_rgw "$CEPH_DIR"
 
 for k in r1 r2; do expect_rc 0 em keygen "$T/$k.key"; done
 for k in o1 o2 o3 ts; do expect_rc 0 em keygen --signing "$T/$k.sig" -q; done

@@ -132,6 +132,22 @@ need_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root ($*)"
 }
 
+# start_rgw DIR: a Ceph RGW on 127.0.0.1 (up to three tries: a cold start can lose a race for
+# its ports), stopped at exit; its S3 settings (s3.env: EMBASSY_S3_ENDPOINT, S3_BUCKET, ...)
+# exported.
+start_rgw() {
+	local i
+	on_exit "\"\$SRC_DIR/scripts/ceph-rgw-down.sh\" '$1' --keep >/dev/null 2>&1 || true"
+	for i in 1 2 3; do
+		"$SRC_DIR/scripts/ceph-rgw-up.sh" "$1" >"$T/ceph.log" 2>&1 && break
+		"$SRC_DIR/scripts/ceph-rgw-down.sh" "$1" --keep >/dev/null 2>&1 || true
+		[ "$i" = 3 ] && { cat "$T/ceph.log" >&2; fail "ceph-rgw-up.sh failed"; }
+	done
+	set -a
+	. "$1/s3.env"
+	set +a
+}
+
 # start_bg CMD...: run CMD in the background; its PID goes to $BG_PID and is stopped on exit
 # (SIGTERM, SIGKILL after 3 s). Its stdin is /dev/null; its stdout/stderr, unless the caller
 # redirected them, go to $T/.bg-N.log (shown when the test fails), never to the test's own
