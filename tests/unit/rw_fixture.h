@@ -129,6 +129,19 @@ static __attribute__((unused)) struct live *fx_live(struct fx *f)
 	return l;
 }
 
+/* A journal of its own (f->dir/jname) on the store, based on snapshot (NULL: the latest). */
+static __attribute__((unused)) struct live *fx_live_at(struct fx *f, const char *jname,
+						       const char *snapshot)
+{
+	char jdir[256];
+	struct live_opts o = {.journal_dir = jdir, .host = "test", .snapshot = snapshot};
+	struct live *l = NULL;
+
+	snprintf(jdir, sizeof(jdir), "%s/%s", f->dir, jname);
+	cr_assert_eq(live_open(f->s, &o, &l), 0, "open %s", jname);
+	return l;
+}
+
 /* The inode of a path ("a/b"), looked up from the root (each lookup counted, as the kernel
  * would). */
 static __attribute__((unused)) int fx_ino(struct live *l, const char *path, uint64_t *ino)

@@ -24,23 +24,12 @@ static void teardown(void)
 
 TestSuite(commit, .init = setup, .fini = teardown);
 
-static struct live *live_at(const char *jname, const char *snapshot)
-{
-	char jdir[256];
-	struct live_opts o = {.journal_dir = jdir, .host = "test", .snapshot = snapshot};
-	struct live *l = NULL;
-
-	snprintf(jdir, sizeof(jdir), "%s/%s", f.dir, jname);
-	cr_assert_eq(live_open(f.s, &o, &l), 0, "open %s", jname);
-	return l;
-}
-
 /* The snapshot as a fresh tree on it shows it (a journal of its own). */
 static char *dump_snapshot(const uint8_t id[ID_LEN], const char *jname)
 {
 	char hex[2 * ID_LEN + 1];
 	hex_encode(id, ID_LEN, hex);
-	struct live *l = live_at(jname, hex);
+	struct live *l = fx_live_at(&f, jname, hex);
 	char *d = dump_live(l, true);
 	live_close(l);
 	return d;
@@ -75,7 +64,7 @@ static void change_some(struct live *l)
 
 Test(commit, the_snapshot_is_what_the_tree_showed)
 {
-	struct live *l = live_at("j1", NULL);
+	struct live *l = fx_live_at(&f, "j1", NULL);
 	struct live_status ls;
 
 	change_some(l);
@@ -102,7 +91,7 @@ Test(commit, the_snapshot_is_what_the_tree_showed)
 	cr_assert(r2.nothing);
 	live_close(l);
 	/* the remount starts on the committed snapshot */
-	l = live_at("j1", NULL);
+	l = fx_live_at(&f, "j1", NULL);
 	char *again = dump_live(l, true);
 	cr_assert_str_eq(again, want);
 	live_close(l);
@@ -115,7 +104,7 @@ Test(commit, the_snapshot_is_what_the_tree_showed)
 
 Test(commit, changes_during_and_after_a_commit_are_kept)
 {
-	struct live *l = live_at("j1", NULL);
+	struct live *l = fx_live_at(&f, "j1", NULL);
 	uint64_t a;
 	struct stat st;
 
@@ -128,7 +117,7 @@ Test(commit, changes_during_and_after_a_commit_are_kept)
 	cr_assert_eq(live_mknod(l, LIVE_INO_ROOT, "second", S_IFREG | 0600, 0, 0, 0, &st), 0);
 	char *want = dump_live(l, true);
 	live_close(l); /* pending changes stay in the journal */
-	l = live_at("j1", NULL);
+	l = fx_live_at(&f, "j1", NULL);
 	char *mid = dump_live(l, true);
 	cr_assert_str_eq(mid, want);
 	struct commit_result r2 = commit_ok(l);
@@ -179,7 +168,7 @@ static uint64_t base_chunks_at(uint64_t off)
 
 Test(commit, a_small_change_uploads_about_one_chunk)
 {
-	struct live *l = live_at("j1", NULL);
+	struct live *l = fx_live_at(&f, "j1", NULL);
 	uint64_t big, allowed = base_chunks_at(2000000);
 	uint8_t buf[4096];
 
@@ -204,7 +193,7 @@ Test(commit, a_small_change_uploads_about_one_chunk)
 
 Test(commit, a_moved_head_is_merged_and_conflicts_keep_both)
 {
-	struct live *a = live_at("ja", NULL), *b = live_at("jb", NULL);
+	struct live *a = fx_live_at(&f, "ja", NULL), *b = fx_live_at(&f, "jb", NULL);
 	uint64_t ino;
 	struct stat st;
 
@@ -229,7 +218,7 @@ Test(commit, a_moved_head_is_merged_and_conflicts_keep_both)
 	cr_assert_eq(strncmp(rb.conflicts[0].copy, "a.txt.conflict-test-", 20), 0, "%s",
 		     rb.conflicts[0].copy);
 	/* the merged head holds both sides */
-	struct live *c = live_at("jc", NULL);
+	struct live *c = fx_live_at(&f, "jc", NULL);
 	size_t len;
 	uint8_t *d = fx_read_all(c, "a.txt", &len);
 	cr_assert_eq(d[0], 'A', "the head's version keeps the name");
@@ -266,7 +255,7 @@ Test(commit, a_moved_head_is_merged_and_conflicts_keep_both)
  * other's directory never loaded, must change both names in the snapshot */
 Test(commit, hard_links_of_the_base_change_under_every_name)
 {
-	struct live *l = live_at("j1", NULL);
+	struct live *l = fx_live_at(&f, "j1", NULL);
 	uint64_t a;
 	size_t len;
 
@@ -274,7 +263,7 @@ Test(commit, hard_links_of_the_base_change_under_every_name)
 	cr_assert_eq(live_write(l, a, 0, "ALPHA!", 6), 6);
 	struct commit_result r = commit_ok(l);
 	live_close(l);
-	l = live_at("j-check", NULL);
+	l = fx_live_at(&f, "j-check", NULL);
 	uint8_t *d1 = fx_read_all(l, "a.txt", &len);
 	cr_assert_arr_eq(d1, "ALPHA!", 6);
 	free(d1);
@@ -300,7 +289,7 @@ static int stop_at(const char *stage)
 
 static void crash_and_recover(const char *stage, bool published)
 {
-	struct live *l = live_at("j1", NULL);
+	struct live *l = fx_live_at(&f, "j1", NULL);
 	struct commit_opts o = {0};
 	struct commit_result r;
 	struct head before, after;
@@ -317,7 +306,7 @@ static void crash_and_recover(const char *stage, bool published)
 	cr_assert_eq(store_head_walk(f.s, &after), 0);
 	cr_assert_eq(!!memcmp(before.snapshot, after.snapshot, ID_LEN), published, "stage %s",
 		     stage);
-	l = live_at("j1", NULL);
+	l = fx_live_at(&f, "j1", NULL);
 	char *got = dump_live(l, true);
 	cr_assert_str_eq(got, want, "stage %s: the tree after the crash", stage);
 	struct live_status ls;

@@ -25,17 +25,6 @@ static void teardown(void)
 
 TestSuite(merge_links, .init = setup, .fini = teardown);
 
-static struct live *live_at(const char *jname, const char *snapshot)
-{
-	char jdir[256];
-	struct live_opts o = {.journal_dir = jdir, .host = "test", .snapshot = snapshot};
-	struct live *l = NULL;
-
-	snprintf(jdir, sizeof(jdir), "%s/%s", f.dir, jname);
-	cr_assert_eq(live_open(f.s, &o, &l), 0, "open %s", jname);
-	return l;
-}
-
 static struct commit_result commit_ok(struct live *l)
 {
 	struct commit_opts o = {0};
@@ -144,7 +133,7 @@ static void ids_apart(const uint8_t id[ID_LEN], const char *const p[][3], size_t
  * takes from b whole): all of b's ids collide with a's unless renumbered. */
 Test(merge_links, new_links_on_both_sides_do_not_share_an_id)
 {
-	struct live *a = live_at("ja", NULL), *b = live_at("jb", NULL);
+	struct live *a = fx_live_at(&f, "ja", NULL), *b = fx_live_at(&f, "jb", NULL);
 	uint64_t sub, ino;
 	struct stat st;
 	static const char *const pairs[][3] = {
@@ -167,7 +156,7 @@ Test(merge_links, new_links_on_both_sides_do_not_share_an_id)
 
 	char hex[2 * ID_LEN + 1];
 	hex_encode(rb.snapshot, ID_LEN, hex);
-	struct live *c = live_at("jc", hex);
+	struct live *c = fx_live_at(&f, "jc", hex);
 	pairs_apart(c, pairs, 3);
 	ids_apart(rb.snapshot, pairs, 3);
 	/* the group a broke: a.txt alone, not linked to anything */
@@ -190,7 +179,7 @@ Test(merge_links, new_links_on_both_sides_do_not_share_an_id)
  * lands a pair first. The base group keeps its id and stays one file. */
 Test(merge_links, a_base_group_changed_on_one_side_keeps_its_id)
 {
-	struct live *a = live_at("ja", NULL), *b = live_at("jb", NULL);
+	struct live *a = fx_live_at(&f, "ja", NULL), *b = fx_live_at(&f, "jb", NULL);
 	static const char *const pairs[][3] = {
 	    {"x1", "x2", "from a\n"},
 	    {"y1", "y2", "from b\n"},
@@ -213,7 +202,7 @@ Test(merge_links, a_base_group_changed_on_one_side_keeps_its_id)
 
 	char hex[2 * ID_LEN + 1];
 	hex_encode(rb.snapshot, ID_LEN, hex);
-	struct live *c = live_at("jc", hex);
+	struct live *c = fx_live_at(&f, "jc", hex);
 	pairs_apart(c, pairs, 3);
 	ids_apart(rb.snapshot, pairs, 3);
 	entry_of(rb.snapshot, "a.txt", &id, &nl);
@@ -245,14 +234,14 @@ static int race_at_merged(const char *stage)
 
 Test(merge_links, a_retry_after_a_lost_race_renumbers_again)
 {
-	struct live *a = live_at("ja", NULL), *b = live_at("jb", NULL);
+	struct live *a = fx_live_at(&f, "ja", NULL), *b = fx_live_at(&f, "jb", NULL);
 	static const char *const pairs[][3] = {
 	    {"x1", "x2", "from a\n"},
 	    {"w1", "w2", "from the racer\n"},
 	    {"y1", "y2", "from b\n"},
 	};
 
-	racer = live_at("jr", NULL);
+	racer = fx_live_at(&f, "jr", NULL);
 	raced = 0;
 	make_pair(a, "", "x1", "x2", pairs[0][2]);
 	make_pair(racer, "", "w1", "w2", pairs[1][2]);
@@ -266,7 +255,7 @@ Test(merge_links, a_retry_after_a_lost_race_renumbers_again)
 
 	char hex[2 * ID_LEN + 1];
 	hex_encode(rb.snapshot, ID_LEN, hex);
-	struct live *c = live_at("jc", hex);
+	struct live *c = fx_live_at(&f, "jc", hex);
 	pairs_apart(c, pairs, 3);
 	ids_apart(rb.snapshot, pairs, 3);
 	live_close(c);
@@ -282,7 +271,7 @@ Test(merge_links, a_retry_after_a_lost_race_renumbers_again)
  * sub/hard, deleted in the head and changed here, is kept, but must not join c1/c2. */
 Test(merge_links, a_name_the_head_deleted_leaves_its_group)
 {
-	struct live *b = live_at("jb", NULL);
+	struct live *b = fx_live_at(&f, "jb", NULL);
 	char p[256], q[256];
 	uint64_t id;
 	uint32_t nl;
@@ -308,7 +297,7 @@ Test(merge_links, a_name_the_head_deleted_leaves_its_group)
 	cr_assert(rb.merged);
 	char hex[2 * ID_LEN + 1];
 	hex_encode(rb.snapshot, ID_LEN, hex);
-	struct live *c = live_at("jc", hex);
+	struct live *c = fx_live_at(&f, "jc", hex);
 	static const char *const pairs[][3] = {{"c1", "c2", "from home\n"}};
 	pairs_apart(c, pairs, 1);
 	cr_assert_neq(ino_of(c, "sub/hard"), ino_of(c, "c1"), "sub/hard is not c1");
