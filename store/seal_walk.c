@@ -445,6 +445,20 @@ static void compact(struct tree *t)
 	t->n = j;
 }
 
+/* A directory's entries are all walked (ret: how that went): its batched files sealed, its
+ * hard links settled, the entries left out dropped, then its tree record sealed into ref. */
+static int dir_finish(struct sealer *sl, struct tree *t, int ret, struct rec_ref *ref)
+{
+	if (!ret)
+		ret = sbatch_flush(sl);
+	if (!ret)
+		ret = links_settle(sl, t);
+	compact(t);
+	if (!ret)
+		ret = seal_tree_record(sl, t, ref);
+	return ret;
+}
+
 /* The previous snapshot's version of a directory, when there is one to compare with. */
 static struct tree *old_tree(struct sealer *sl, const struct rec_ref *ref)
 {
@@ -480,13 +494,7 @@ static int seal_dir(struct sealer *sl, int fd, const char *disp, const char *rel
 		free(subrel);
 		free(sub);
 	}
-	if (!ret)
-		ret = sbatch_flush(sl);
-	if (!ret)
-		ret = links_settle(sl, &t);
-	compact(&t);
-	if (!ret)
-		ret = seal_tree_record(sl, &t, ref);
+	ret = dir_finish(sl, &t, ret, ref);
 	*count = t.n;
 out:
 	for (size_t i = 0; i < t.n; i++)
@@ -560,13 +568,7 @@ static int seal_multi_root(struct sealer *sl, struct rec_ref *ref, uint64_t *cou
 		ret = seal_entry(sl, AT_FDCWD, v[i].path, v[i].path, t.e[i].name, &t.e[i],
 				 &v[i].p.st, old_entry(old, &t.e[i]));
 	}
-	if (!ret)
-		ret = sbatch_flush(sl);
-	if (!ret)
-		ret = links_settle(sl, &t);
-	compact(&t);
-	if (!ret)
-		ret = seal_tree_record(sl, &t, ref);
+	ret = dir_finish(sl, &t, ret, ref);
 	*count = t.n;
 	for (size_t i = 0; i < t.n; i++)
 		tree_entry_clear(&t.e[i]);
