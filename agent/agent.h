@@ -20,7 +20,7 @@
  *            LE, Unix seconds; count u32 LE; count store ids), 5 STOP, 6 REMOVE_ALL
  *   status   0 ok, 1 not held, 2 full, 3 bad request
  * A bundle from the agent is used like one unwrapped from a key entry: it must verify the
- * store's signed descriptor (store.c), so a wrong or stale one is never trusted. */
+ * store's signed descriptor (store_unlock.c), so a wrong or stale one is never trusted. */
 #ifndef EMBASSY_AGENT_H
 #define EMBASSY_AGENT_H
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* keygen: a recipient key pair (X25519) for reading a store without a passphrase.
- * Formats (read by store.c for --key-file and --recipient; keep them exact):
+ * Formats (read by store_unlock.c for --key-file and --recipient; keep them exact):
  *   FILE      "embassy-recipient-key-v1\npublic <hex>\nsecret <hex>\n"  mode 0600
  *   FILE.pub  "embassy-recipient-pub-v1\npublic <hex>\n"                mode 0644 */
 #include <errno.h>

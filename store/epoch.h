@@ -1,5 +1,6 @@
-/* epoch: key bundles that carry key epochs (docs/FORMAT.md 2.4), shared by opening (store.c),
- * key administration (keyadmin.c, keypasswd.c) and rotation (keyadmin.c: keyadmin_rotate).
+/* epoch: key bundles that carry key epochs (docs/FORMAT.md 2.4), shared by opening
+ * (store_unlock.c), key administration (keyadmin.c, keypasswd.c) and rotation (keyadmin.c:
+ * keyadmin_rotate).
  *
  * A store starts at epoch 0 with the 88-byte bundle of FORMAT.md 2.2. 'embassy key rotate'
  * adds epoch N with a new random master key; the bundles wrapped from then on carry every

@@ -22,7 +22,7 @@
  * lists millions must not make a reader or the sealer hold them all (-E2BIG past this). */
 #define KEY_NAMES_MAX 10000
 
-/* ---- unlocking with a quorum (used by store.c) ---- */
+/* ---- unlocking with a quorum (used by store_unlock.c) ---- */
 struct quorum_creds {
 	const struct keyfile *kfs; /* recipient key files of officers present */
 	size_t nkf;

@@ -78,6 +78,19 @@ void store_copies_report(struct remote *r, const char *key, const struct store_c
 			 size_t good);
 void store_copies_free(struct store_copies *cs);
 
+/* The descriptor (store_desc.c). store_desc_peek: 0 if data is an envelope of a format this
+ * reader knows (no signature checked: before authentication; -EPROTONOSUPPORT, -EBADMSG).
+ * store_desc_store_id: the store id it claims, unauthenticated. store_desc_check: verified
+ * against s->sign_pk and s->store_id (several embassies: each mirror's copy in turn); sets the
+ * format and chunker parameters. */
+int store_desc_peek(const uint8_t *data, size_t n);
+int store_desc_store_id(const uint8_t *desc, size_t n, uint8_t id[STORE_ID_LEN]);
+int store_desc_check(struct store *s, const uint8_t *data, size_t n);
+
+/* Authenticate with a's credentials against the descriptor desc (store_unlock.c): sets the
+ * store id, signing key(s), keys and the key entry kept; -ENOKEY when nothing opens it. */
+int store_unlock(struct store *s, const struct store_auth *a, const uint8_t *desc, size_t desc_len);
+
 /* Walk and verify the root document chain (store_root.c); sets root and snap_pk. */
 int store_root_load(struct store *s);
 /* A signed envelope made with a given key (the head with the timestamp key). */
