@@ -125,44 +125,71 @@ struct quorum_try {
 	const struct quorum_creds *c;
 	int (*accept)(void *ctx, uint8_t *bundle, size_t len);
 	void *ctx;
+	const char *name; /* the entry tried */
 	unsigned m, n, given;
+	int fail; /* of the entry's copies tried, the most telling failure, and its counts */
+	unsigned fm, fn, fgiven;
+	uint8_t *good; /* the entry's bytes, when another mirror's copy opened it */
+	size_t good_len;
 };
 
-/* One entry: 0 unlocked (accepted), or why not. */
-static int quorum_try_entry(struct quorum_try *t, struct remote *r, const char *name)
+/* Copy after copy of one entry: keep the most telling failure (rank) and its counts. */
+static void note_failure(struct quorum_try *t, int err)
 {
+	if (t->fail && rank(err, t->given) <= rank(t->fail, t->fgiven))
+		return;
+	t->fail = err;
+	t->fm = t->m, t->fn = t->n, t->fgiven = t->given;
+}
+
+/* The shares creds give for entry e (t->name) into set[*k]: opened from its slots with the
+ * key files, and from the share files that name it. 0, or why not (a slot of ours that does
+ * not open, -ENOMEM); *conflict when two differ for one x. */
+static int quorum_shares(struct quorum_try *t, const json_t *e, const uint8_t **set, size_t *k,
+			 uint8_t **opened, size_t *nopened, int *conflict)
+{
+	for (size_t i = 0; i < t->c->nkf && *nopened < SHAMIR_MAX_SHARES; i++) {
+		const struct keyfile *kf = &t->c->kfs[i];
+		uint8_t *sh;
+		int ret = quorum_entry_open_share(e, kf->pub, kf->secret, &sh);
+
+		if (ret == -ENOKEY)
+			continue;
+		if (ret) /* our slot is there but does not open: a damaged entry */
+			return ret;
+		opened[(*nopened)++] = sh;
+		if (add_share(set, k, sh))
+			*conflict = 1;
+	}
+	for (size_t i = 0; i < t->c->nshares && *k < SHAMIR_MAX_SHARES; i++) {
+		const struct quorum_share *qs = &t->c->shares[i];
+
+		if (strcmp(qs->entry, t->name) != 0)
+			continue;
+		if (qs->share[0] > t->n || add_share(set, k, qs->share))
+			*conflict = 1;
+	}
+	return 0;
+}
+
+/* One copy of entry t->name (n bytes): 0 unlocked (accepted), or why not. */
+static int quorum_try_copy(void *ctx, const uint8_t *data, size_t n)
+{
+	struct quorum_try *t = ctx;
 	const uint8_t *set[SHAMIR_MAX_SHARES];
 	uint8_t *opened[SHAMIR_MAX_SHARES] = {0}, *secret = NULL;
 	size_t k = 0, nopened = 0, slen;
-	json_t *e = NULL;
-	int ret = get_entry(r, name, &e), conflict = 0;
+	json_error_t jerr;
+	json_t *e = json_loadb((const char *)data, n, JSON_REJECT_DUPLICATES, &jerr);
+	int ret = e ? 0 : -EBADMSG, conflict = 0;
 
 	t->m = t->n = t->given = 0;
 	if (!ret)
 		ret = quorum_entry_params(e, &t->m, &t->n);
+	if (!ret)
+		ret = quorum_shares(t, e, set, &k, opened, &nopened, &conflict);
 	if (ret)
 		goto out;
-	for (size_t i = 0; i < t->c->nkf && nopened < SHAMIR_MAX_SHARES; i++) {
-		const struct keyfile *kf = &t->c->kfs[i];
-		uint8_t *sh;
-
-		ret = quorum_entry_open_share(e, kf->pub, kf->secret, &sh);
-		if (ret == -ENOKEY)
-			continue;
-		if (ret) /* our slot is there but does not open: a damaged entry */
-			goto out;
-		opened[nopened++] = sh;
-		if (add_share(set, &k, sh))
-			conflict = 1;
-	}
-	for (size_t i = 0; i < t->c->nshares && k < SHAMIR_MAX_SHARES; i++) {
-		const struct quorum_share *qs = &t->c->shares[i];
-
-		if (strcmp(qs->entry, name) != 0)
-			continue;
-		if (qs->share[0] > t->n || add_share(set, &k, qs->share))
-			conflict = 1;
-	}
 	t->given = (unsigned)k;
 	ret = -ENOKEY;
 	if (k == 0)
@@ -186,8 +213,10 @@ static int quorum_try_entry(struct quorum_try *t, struct remote *r, const char *
 		ret = -EBADMSG;
 	if (ret)
 		log_warn("quorum entry %s opens but does not belong to this store's descriptor",
-			 name);
+			 t->name);
 out:
+	if (ret && ret != -ENOMEM)
+		note_failure(t, ret);
 	secmem_free(secret);
 	for (size_t i = 0; i < nopened; i++)
 		secmem_free(opened[i]);
@@ -195,9 +224,45 @@ out:
 	return ret;
 }
 
+/* Entry name: the copy remote_get serves; of several embassies, when it does not open with
+ * the shares given, every mirror's other copies (store_copies.c: a tampered entry on one
+ * mirror is reported and skipped). None opens: the most telling failure over the copies and
+ * its counts (a single honest store's answer, whatever a lying mirror's copy said). */
+static int quorum_try_entry(struct quorum_try *t, struct remote *r, const char *name)
+{
+	struct store_copies cs = {0};
+	uint8_t *data = NULL;
+	size_t n = 0, good;
+	int ret = remote_get(r, name, 0, 0, SMALL_OBJECT_MAX, &data, &n);
+
+	t->name = name;
+	t->m = t->n = t->given = 0;
+	t->fail = 0;
+	if (ret)
+		note_failure(t, ret);
+	else
+		ret = quorum_try_copy(t, data, n);
+	if (ret && ret != -ENOMEM && remote_mirrors(r) > 1) {
+		ret = store_copies_try(r, name, &cs, data, n, ret, quorum_try_copy, t, &good);
+		if (!ret) {
+			store_copies_report(r, name, &cs, good);
+			free(t->good);
+			t->good = cs.c[good].data; /* the mount's mirror keeps these bytes */
+			t->good_len = cs.c[good].n;
+			cs.c[good].data = NULL;
+		} else if (ret != -ENOMEM) {
+			ret = t->fail;
+			t->m = t->fm, t->n = t->fn, t->given = t->fgiven;
+		}
+		store_copies_free(&cs);
+	}
+	free(data);
+	return ret;
+}
+
 int quorum_unlock(struct remote *r, const struct quorum_creds *creds,
 		  int (*accept)(void *ctx, uint8_t *bundle, size_t len), void *ctx,
-		  struct store_quorum_status *st)
+		  struct store_quorum_status *st, uint8_t **good, size_t *good_len)
 {
 	struct quorum_try t = {.c = creds, .accept = accept, .ctx = ctx};
 	struct name_list l;
@@ -244,6 +309,10 @@ int quorum_unlock(struct remote *r, const struct quorum_creds *creds,
 		}
 	}
 	free(l.names);
+	*good = best ? NULL : t.good;
+	*good_len = best ? 0 : t.good_len;
+	if (best)
+		free(t.good);
 	return best;
 }
 

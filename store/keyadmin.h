@@ -33,10 +33,13 @@ struct quorum_creds {
  * well-formed key bundle (of any key epoch: epoch.h), accept(ctx, bundle, len) is called; it takes
  * the bundle (secmem) and returns 0 to stop, or an error to go on with the next entry. st (may be
  * NULL) tells which entry came closest. 0, -ENOKEY (no entry with enough shares: st->m, st->given
- * say how many), -EKEYREJECTED (enough shares that do not open), -EBADMSG, or a remote error. */
+ * say how many), -EKEYREJECTED (enough shares that do not open), -EBADMSG, or a remote error.
+ * Of several embassies, an entry whose first copy does not open is tried in every mirror's
+ * distinct copy (store_copies.c); *good (malloc'd, or NULL when the first copy opened it) is
+ * the copy that did, for the metadata mirror to keep (remote_keep). */
 int quorum_unlock(struct remote *r, const struct quorum_creds *creds,
 		  int (*accept)(void *ctx, uint8_t *bundle, size_t len), void *ctx,
-		  struct store_quorum_status *st);
+		  struct store_quorum_status *st, uint8_t **good, size_t *good_len);
 
 /* ---- administration ---- */
 /* Write the entries o asks for (passphrase, recipients, quorum of officers), create-only.

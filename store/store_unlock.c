@@ -247,11 +247,14 @@ static int unlock_quorum(struct store *s, const struct store_auth *a, const stru
 	struct unlock_ctx u = {.s = s, .a = a, .desc = desc, .desc_len = desc_len};
 	struct quorum_creds qc = {.kfs = kfs, .nkf = nkf, .shares = shares, .nshares = nshares};
 	struct store_quorum_status mine, *st = a->quorum ? a->quorum : &mine;
-	int ret = quorum_unlock(s->remote, &qc, quorum_accept, &u, st);
+	int ret = quorum_unlock(s->remote, &qc, quorum_accept, &u, st, &u.good, &u.good_len);
 
 	if (ret)
 		return ret;
 	snprintf(s->kept_entry, sizeof(s->kept_entry), "%s", st->entry);
+	free(s->kept_bytes);
+	s->kept_bytes = u.good; /* another mirror's copy opened it: keep that one */
+	s->kept_len = u.good_len;
 	ret = epoch_bundle_keys(u.bundle, u.bundle_len, s->store_id, &s->keys);
 	secmem_free(u.bundle);
 	return ret;

@@ -7,6 +7,10 @@
 #      it, and restores byte for byte from the other, in either URL order;
 #   e) the descriptor, or the passphrase entry, tampered on both: the store is refused with
 #      the single-store error (exit 7, or "wrong passphrase": a tag failure says no more);
+#   h) a tampered quorum entry on either mirror: two officers (key files together, or share
+#      files apart) restore byte for byte through either URL order, the mirror is reported;
+#      a mount keeps the good copy for --offline; tampered on both: exit 4 and the single
+#      store's one error line;
 #   f) the reader's state is the store's, whatever the URL order or subset: a rollback seen
 #      through URL1,URL2 is refused through URL2,URL1 and through URL2 alone, and each
 #      address of a multi-URL is remembered as serving the store (15.1);
@@ -25,7 +29,11 @@ LOC=$T/loc
 make_src
 OFFICER=$T/officer.key
 expect_rc 0 em keygen "$OFFICER"
-expect_rc 0 em_init "$STORE" --recipient "$OFFICER.pub"
+for k in q1 q2 q3; do
+	expect_rc 0 em keygen "$T/$k.key"
+done
+expect_rc 0 em_init "$STORE" --recipient "$OFFICER.pub" --quorum 2 \
+	--officer "$T/q1.key.pub" --officer "$T/q2.key.pub" --officer "$T/q3.key.pub"
 expect_rc 0 em_seal "$STORE" "$SRC"
 expect_rc 0 em_init "$T/other" --sealer-key "$T/other.sealer"
 
@@ -35,21 +43,23 @@ fresh() {
 	cp -r "$STORE" "$DAV_DIR"
 	cp -r "$STORE" "$LOC"
 }
-# tamper FILE: one hex digit of the signature (a descriptor) or of "ct" (a key entry) changed
+# tamper FILE [K]: one hex digit of the signature (a descriptor) or of "ct" (a key entry)
+# changed, the K-th after the middle (two mirrors tampered apart serve two distinct copies)
 tamper() {
-	python3 - "$1" <<'PY'
+	python3 - "$1" "${2:-0}" <<'PY'
 import json, sys
 p = sys.argv[1]
 d = json.load(open(p))
 f = "sig" if "sig" in d else "ct"
 v = d[f]
-i = len(v) // 2
+i = len(v) // 2 + int(sys.argv[2])
 d[f] = v[:i] + ("0" if v[i] != "0" else "1") + v[i + 1:]
 open(p, "w").write(json.dumps(d, separators=(",", ":"), sort_keys=True))
 PY
 }
 pass_entry() { ls "$1"/keys/pass-* | head -1; }
 rcpt_entry() { ls "$1"/keys/rcpt-* | head -1; }
+quorum_entry() { ls "$1"/keys/quorum-* | head -1; }
 
 # restored URL WHAT ARGS...: restore latest through URL, byte for byte
 restored() {
@@ -125,6 +135,66 @@ for url in "${BOTH[@]}"; do
 	run em_read restore "$url" latest "$T/r-none"
 	assert_eq "$RC_ONE" "$RC" "both entries tampered: the single store's exit code"
 	assert_eq 1 "$(grep -c '^embassy: error: ' "$T/err")" "one error line"
+done
+[ ! -e "$T/r-none" ] || fail "a refused store restored something"
+
+log "h) a tampered quorum entry on one embassy, either one, either URL order"
+for k in q1 q2; do # officers apart: their shares, taken from the store as sealed
+	expect_rc 0 em key share "$STORE" --key-file "$T/$k.key" --out "$T/$k.share"
+done
+TOGETHER=(--key-file "$T/q1.key" --key-file "$T/q2.key")
+APART=(--share-file "$T/q1.share" --share-file "$T/q2.share")
+for liar in "$DAV_DIR" "$LOC"; do
+	fresh
+	tamper "$(quorum_entry "$liar")"
+	: >"$T/errs"
+	for url in "${BOTH[@]}"; do
+		restored "$url" "tampered quorum entry (officers together)" "${TOGETHER[@]}"
+		cat "$T/err" >>"$T/errs"
+		restored "$url" "tampered quorum entry (officers apart)" "${APART[@]}"
+		cat "$T/err" >>"$T/errs"
+	done
+	name=$LOC
+	[ "$liar" = "$LOC" ] || name=$DAV
+	assert_grep "mirror $name served keys/quorum-[0-9a-f]+ with bytes that fail verification" \
+		"$T/errs" "the tampered quorum entry is not reported"
+done
+log "h) the mount keeps the quorum entry that opened, not the tampered copy read first"
+Q=$(basename "$(quorum_entry "$STORE")")
+FAILED_OVER=0
+for liar in "$DAV_DIR" "$LOC"; do # (which mirror is read first is the mount's choice)
+	fresh
+	tamper "$liar/keys/$Q"
+	rm -rf "$T/cache"
+	start_bg "$EMBASSY" mount "$LOC,$DAV" "$T/mnt" --foreground --cache-dir "$T/cache" \
+		"${TOGETHER[@]}" 2>"$T/mount.err"
+	MOUNT_PID=$BG_PID
+	MOUNTS+=("$T/mnt")
+	mkdir -p "$T/mnt"
+	wait_until 30 bash -c "mountpoint -q '$T/mnt' || ! kill -0 $MOUNT_PID 2>/dev/null"
+	mountpoint -q "$T/mnt" || { cat "$T/mount.err" >&2; fail "the quorum mount did not come up"; }
+	"$TREECMP" "$SRC" "$T/mnt/latest" || fail "the quorum mount differs from the source"
+	umount_store "$T/mnt"
+	assert_files_eq "$STORE/keys/$Q" "$(echo "$T"/cache/meta/*/keys/"$Q")" "the mirror's copy"
+	! grep -qE "served keys/quorum-[0-9a-f]+ with bytes that fail" "$T/mount.err" ||
+		FAILED_OVER=$((FAILED_OVER + 1))
+done
+[ "$FAILED_OVER" -gt 0 ] || fail "neither mount read the tampered copy first: nothing checked"
+
+fresh
+tamper "$(quorum_entry "$DAV_DIR")"
+tamper "$(quorum_entry "$LOC")" 1 # each copy tried
+for creds in TOGETHER APART; do
+	declare -n c=$creds
+	expect_rc 4 em restore "$LOC" latest "$T/r-none" "${c[@]}" # one store: the reference
+	ONE=$(grep '^embassy: error: ' "$T/err" | sed "s|$LOC|STORE|g")
+	for url in "${BOTH[@]}"; do
+		expect_rc 4 em restore "$url" latest "$T/r-none" "${c[@]}"
+		assert_eq 1 "$(grep -c '^embassy: error: ' "$T/err")" "one error line"
+		assert_eq "$ONE" "$(grep '^embassy: error: ' "$T/err" | sed "s|$url|STORE|g")" \
+			"the single store's error"
+	done
+	unset -n c
 done
 [ ! -e "$T/r-none" ] || fail "a refused store restored something"
 
