@@ -30,8 +30,11 @@ static const char help[] =
     "  host), nothing is overwritten: the changes are merged with it (a three-way merge\n"
     "  against the base). Entries changed on both sides keep both versions - the head's\n"
     "  under its name, this mount's under NAME.conflict-<host>-<time> - and are listed;\n"
-    "  the command then exits 3. The mount itself keeps showing this host's tree until\n"
-    "  it is mounted again.\n"
+    "  the command then exits 3. The mount then shows the merged snapshot: the other\n"
+    "  side's changes and the conflict copies appear in it, and what was written during\n"
+    "  the commit stays on top. Only when a path the merge changes was written, or is\n"
+    "  open, here during the commit (or is a hard-linked file) does the mount keep its own\n"
+    "  tree, says so (and 'embassy status' too), and the next commit moves it.\n"
     "\n"
     "  If the store cannot be reached, nothing is lost: the changes stay in the journal\n"
     "  and a later commit seals them (a mount made with a periodic commit interval\n"
@@ -43,7 +46,8 @@ static const char help[] =
     "              there was nothing to commit), merged, ours (the snapshot of this\n"
     "              mount's changes alone on its base, which a merge names), entries,\n"
     "              chunks, chunks_new, bytes_new, time, time_ns, conflicts [{path, copy,\n"
-    "              what}]\n"
+    "              what}], adopted (the mount now shows snapshot), adopt_deferred (why\n"
+    "              it does not, when merged)\n"
     "\n" CLI_HELP_GENERAL "\n" CLI_HELP_EXIT "\n"
     "EXAMPLES\n"
     "  embassy mount /srv/embassy /registers --rw --sealer-key /etc/embassy/sealer.key\n"
@@ -55,9 +59,14 @@ static void print_human(json_t *r)
 	json_t *c = json_object_get(r, "conflicts"), *x;
 	size_t i;
 
+	const char *why = json_string_value(json_object_get(r, "adopt_deferred"));
+
 	if (json_is_true(json_object_get(r, "nothing"))) {
 		if (!cli_quiet())
-			cli_note("nothing to commit");
+			cli_note("nothing to commit%s",
+				 json_is_true(json_object_get(r, "adopted"))
+				     ? "; the mount now shows the last merge with the head"
+				     : "");
 		return;
 	}
 	printf("%s\n", json_string_value(json_object_get(r, "snapshot")));
@@ -76,6 +85,13 @@ static void print_human(json_t *r)
 			 (long long)json_integer_value(json_object_get(r, "bytes_new")),
 			 json_is_true(json_object_get(r, "merged")) ? "; merged with the head"
 								    : "");
+	if (json_is_true(json_object_get(r, "adopted")) && !cli_quiet())
+		cli_note("the mount now shows the merged snapshot (the other side's changes%s)",
+			 json_array_size(c) ? " and the conflict copies" : "");
+	if (why)
+		cli_warn("the mount keeps showing its own tree, not the merge: %s; the next "
+			 "'embassy commit' moves it (or a remount)",
+			 why);
 }
 
 /* --tag: into the request as the options are read */

@@ -68,6 +68,12 @@ static void print_human(json_t *r)
 	} else {
 		printf("committed: nothing since mounted\n");
 	}
+	x = json_object_get(r, "adopt_deferred");
+	if (json_is_object(x))
+		printf("merge:     %s is not shown by the mount yet: %s (the next 'embassy "
+		       "commit' retries)\n",
+		       json_string_value(json_object_get(x, "merge")),
+		       json_string_value(json_object_get(x, "reason")));
 	if (json_is_object(le)) {
 		cli_format_time(json_integer_value(json_object_get(le, "time_ns")), false, t);
 		printf("failed:    %s at %s (the changes stay in the journal)\n",

@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "live.h"
 #include "log.h"
 #include "rw_int.h"
 
@@ -39,6 +41,20 @@ static int build_args(const struct rwfs *f, struct fuse_args *args)
 	return 0;
 }
 
+/* The tree changed under the kernel's caches (a commit moved it onto a merge): drop a name,
+ * or an inode's attributes and pages. Called from the committer, never from a request, so the
+ * kernel's locks for the request it would need are not held by us. -ENOENT: not cached. */
+static void inval(void *ctx, uint64_t parent, const char *name, uint64_t ino)
+{
+	struct rwfs *f = ctx;
+	int ret = name ? fuse_lowlevel_notify_inval_entry(f->se, parent, name, strlen(name))
+		       : fuse_lowlevel_notify_inval_inode(f->se, ino, 0, 0);
+
+	if (ret < 0 && ret != -ENOENT)
+		log_warn("cannot drop the kernel's cache of %s%s: %s", name ? "name " : "inode",
+			 name ? name : "", strerror(-ret));
+}
+
 int rwfs_mount(struct rwfs *f, const char *mountpoint)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -56,6 +72,7 @@ int rwfs_mount(struct rwfs *f, const char *mountpoint)
 	if (ret < 0)
 		return ret;
 	f->mounted = true;
+	live_set_inval(f->l, inval, f);
 	return 0;
 }
 
@@ -87,6 +104,8 @@ void rwfs_free(struct rwfs *f)
 {
 	if (!f)
 		return;
+	if (f->mounted || f->se)
+		live_set_inval(f->l, NULL, NULL); /* no kernel to tell any more */
 	if (f->se) {
 		if (f->mounted)
 			fuse_session_unmount(f->se);

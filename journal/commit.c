@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commit_int.h"
@@ -18,6 +19,25 @@
 #define CHAIN_MAX	  10000
 
 int (*commit_failpoint)(const char *stage);
+
+/* EMBASSY_COMMIT_HOLD=stage:FILE, for the tests: at that stage the commit creates FILE and
+ * waits (up to a minute) until it is removed, while the mount goes on serving — so a test can
+ * write "during the commit" at a known point. */
+static void hold(const char *stage)
+{
+	const char *env = getenv("EMBASSY_COMMIT_HOLD"), *colon = env ? strchr(env, ':') : NULL;
+	struct timespec ts = {0, 10 * 1000 * 1000};
+	FILE *f;
+
+	if (!colon || strlen(stage) != (size_t)(colon - env) || strncmp(env, stage, colon - env))
+		return;
+	if (!(f = fopen(colon + 1, "w")))
+		return;
+	fclose(f);
+	log_warn("commit: EMBASSY_COMMIT_HOLD: held at %s until %s is removed", stage, colon + 1);
+	for (int i = 0; i < 6000 && access(colon + 1, F_OK) == 0; i++)
+		nanosleep(&ts, NULL);
+}
 
 /* A crash here, for the tests: -EINTR leaves everything as a killed process would.
  * EMBASSY_COMMIT_PAUSE=stage stops the daemon there once (SIGSTOP; SIGCONT resumes it), so
@@ -37,6 +57,7 @@ static int failpoint(const char *stage)
 		log_warn("commit: EMBASSY_COMMIT_PAUSE=%s: stopped until SIGCONT", stage);
 		raise(SIGSTOP);
 	}
+	hold(stage);
 	return commit_failpoint && commit_failpoint(stage) ? -EINTR : 0;
 }
 
@@ -243,15 +264,50 @@ static int publish(struct live *l, struct seal_session *ss, const struct commit_
 
 /* ---- the rebase ---- */
 
-/* COMMITTED, the tree on ours, and a checkpoint so the journal can forget the epoch. */
-static int rebase(struct live *l, struct cplan *p, const uint8_t ours_id[ID_LEN])
+/* Lock held, the tree on ours: ADOPT, then the tree moves onto the merge id (or stays, and
+ * status says why: the next commit merges again, or retries this one if it finds nothing). */
+static int adopt_step(struct live *l, struct adopt *a, uint64_t epoch, const uint8_t id[ID_LEN],
+		      struct commit_result *res)
+{
+	struct jop op = {.type = JOP_ADOPT, .epoch = epoch};
+	const char *why = a ? adopt_check(l, a) : "the merge could not be read from the store";
+	int ret;
+
+	memcpy(op.id, id, ID_LEN);
+	if (!why && jemit(l, &op))
+		why = "the journal could not record the move";
+	if (why) {
+		l->adopt_wait = true;
+		memcpy(l->adopt_id, id, ID_LEN);
+		l->adopt_why = why;
+		res->adopt_why = why;
+		log_warn("journal %s: the mount keeps showing its own tree, not the merge: %s",
+			 l->jdir, why);
+		return 0;
+	}
+	ret = adopt_apply(l, a);
+	if (ret)
+		log_err("journal %s: moving the tree onto the merge failed (%s); the next mount "
+			"finishes it",
+			l->jdir, strerror(-ret));
+	res->adopted = ret == 0;
+	return ret;
+}
+
+/* COMMITTED, the tree on ours (and on the merge, when the head had moved), and a checkpoint so
+ * the journal can forget the epoch. */
+static int rebase(struct live *l, struct cplan *p, const uint8_t ours_id[ID_LEN],
+		  struct commit_result *res)
 {
 	struct snapshot sn;
+	struct adopt *a = NULL;
 	struct jop op = {.type = JOP_COMMITTED, .epoch = p->epoch};
 	int ret = store_read_snapshot(l->s, ours_id, &sn);
 
 	if (ret)
 		return ret;
+	if (res->merged && (ret = adopt_prepare(l->s, &sn.root, res->snapshot, &a)))
+		log_warn("commit: the merge cannot be read back (%s)", strerror(-ret));
 	memcpy(op.id, ours_id, ID_LEN);
 	pthread_mutex_lock(&l->lock);
 	ret = jemit(l, &op);
@@ -260,6 +316,15 @@ static int rebase(struct live *l, struct cplan *p, const uint8_t ours_id[ID_LEN]
 	if (!ret && failpoint("rebased")) {
 		pthread_mutex_unlock(&l->lock);
 		snapshot_clear(&sn);
+		adopt_free(a);
+		return -EINTR;
+	}
+	if (!ret && res->merged)
+		ret = adopt_step(l, a, p->epoch, res->snapshot, res);
+	if (!ret && res->adopted && failpoint("adopted")) {
+		pthread_mutex_unlock(&l->lock);
+		snapshot_clear(&sn);
+		adopt_free(a);
 		return -EINTR;
 	}
 	if (!ret && live_checkpoint(l) < 0)
@@ -268,6 +333,34 @@ static int rebase(struct live *l, struct cplan *p, const uint8_t ours_id[ID_LEN]
 			 l->jdir);
 	pthread_mutex_unlock(&l->lock);
 	snapshot_clear(&sn); /* if not taken over */
+	adopt_free(a);
+	return ret;
+}
+
+/* Nothing to commit, but a merge the tree could not move onto before: try again now. */
+static int adopt_retry(struct live *l, struct commit_result *res)
+{
+	struct adopt *a = NULL;
+	struct rec_ref root;
+	uint8_t id[ID_LEN];
+	int ret;
+
+	pthread_mutex_lock(&l->lock);
+	bool wait = l->adopt_wait && l->has_base;
+	root = l->base.root;
+	memcpy(id, l->adopt_id, ID_LEN);
+	pthread_mutex_unlock(&l->lock);
+	if (!wait)
+		return 0;
+	ret = adopt_prepare(l->s, &root, id, &a); /* commit_lock held: the base stays */
+	pthread_mutex_lock(&l->lock);
+	ret = adopt_step(l, ret ? NULL : a, l->epoch, id, res);
+	if (!ret && res->adopted && live_checkpoint(l) < 0)
+		log_warn("journal %s: the checkpoint after moving onto the merge failed; it is "
+			 "retried at the next commit",
+			 l->jdir);
+	pthread_mutex_unlock(&l->lock);
+	adopt_free(a);
 	return ret;
 }
 
@@ -320,7 +413,7 @@ static int build_and_publish(struct live *l, struct cplan *p, const struct commi
 		res->chunks = st.chunks;
 		res->chunks_new = st.chunks_new;
 		res->bytes_new = st.bytes_new_stored;
-		ret = rebase(l, p, ours.id);
+		ret = rebase(l, p, ours.id, res);
 		if (ret)
 			log_err("commit: published, but the tree could not move onto it (%s); the "
 				"next mount finishes that",
@@ -345,9 +438,10 @@ static int do_commit(struct live *l, const struct commit_opts *o, struct commit_
 		return ret;
 	if (!p) {
 		res->nothing = true;
+		ret = adopt_retry(l, res);
 		if (l->has_base)
 			memcpy(res->snapshot, l->base.id, ID_LEN);
-		return 0;
+		return ret;
 	}
 	ret = build_and_publish(l, p, o, res);
 	pthread_mutex_lock(&l->lock);
@@ -389,6 +483,7 @@ int commit_run(struct live *l, const struct commit_opts *o, struct commit_result
 	live_wake_writers(l);
 	pthread_mutex_unlock(&l->lock);
 	pthread_mutex_unlock(&l->commit_lock);
+	live_flush_inval(l); /* no lock held: the kernel may call back into the mount */
 	return ret;
 }
 

@@ -12,7 +12,11 @@
  *      (merge.c) gives a second snapshot whose parent is that head and which names ours as
  *      "merged"; same-path changes keep both versions and are reported as conflicts;
  *   4. rebase: COMMITTED in the journal; the tree's base becomes our snapshot, the bytes of the
- *      frozen epoch are dropped from memory, and a checkpoint lets the journal forget them.
+ *      frozen epoch are dropped from memory, and a checkpoint lets the journal forget them;
+ *      when step 3 merged, the tree first moves on to the merge (adopt.c: ADOPT in the
+ *      journal), so the mount shows the other side's changes without a remount — unless a
+ *      path the merge changes is open or was written meanwhile (then it stays on ours, and
+ *      the result's adopt_why says so).
  * A crash anywhere leaves the store valid (objects before the manifest before the head) and the
  * journal whole: the next mount replays it, and if the head names the commit (INTENT without
  * COMMITTED), finishes step 4; otherwise the next commit simply does it all again. */
@@ -42,6 +46,8 @@ struct commit_result {
 	uint64_t seq;
 	uint8_t ours[ID_LEN]; /* our changes on the base (== snapshot unless merged) */
 	bool merged;
+	bool adopted;	       /* the mount now shows the merge (snapshot) */
+	const char *adopt_why; /* merged, not adopted: why (static text) */
 	struct commit_conflict *conflicts;
 	size_t nconflicts;
 	uint64_t entries;			/* nodes written */

@@ -94,6 +94,23 @@ struct merge {
 int merge_trees(struct merge *m, const struct rec_ref *base, const struct rec_ref *theirs,
 		const struct rec_ref *ours, struct rec_ref *out);
 
+/* The same entry, content included (a directory by its listing's id). */
+bool merge_same_entry(const struct tree_entry *a, const struct tree_entry *b);
+
+/* adopt.c: the tree moves onto the merge a commit published (the rule is in its header). */
+struct adopt;
+/* What differs between ours (root ours_root) and the merge id, read without a lock. */
+int adopt_prepare(struct store *s, const struct rec_ref *ours_root, const uint8_t id[ID_LEN],
+		  struct adopt **out);
+void adopt_free(struct adopt *a);
+/* Lock held, the tree on ours: NULL if it can move onto the merge, else why not. */
+const char *adopt_check(struct live *l, const struct adopt *a);
+/* Lock held, after adopt_check and the ADOPT record: the tree moves (a's merge taken over). */
+int adopt_apply(struct live *l, struct adopt *a);
+/* Replay of an ADOPT record; the kernel told what changed (after the locks are released). */
+int commit_replay_adopt(struct live *l, uint64_t epoch, const uint8_t id[ID_LEN]);
+void live_flush_inval(struct live *l);
+
 /* merge_links.c: hard-link ids across a merge (the rule is in its header comment). */
 int mlinks_prepare(struct merge *m, const struct rec_ref *base, const struct rec_ref *theirs,
 		   const struct rec_ref *ours);

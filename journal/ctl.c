@@ -112,6 +112,9 @@ static json_t *result_json(const struct commit_result *r)
 	hexid(o, "snapshot", r->snapshot);
 	if (!r->nothing)
 		hexid(o, "ours", r->ours);
+	json_object_set_new(o, "adopted", json_boolean(r->adopted));
+	if (r->adopt_why)
+		json_object_set_new(o, "adopt_deferred", json_string(r->adopt_why));
 	json_object_set_new(o, "conflicts", conflicts_json(r));
 	return o;
 }
@@ -137,6 +140,12 @@ static json_t *do_status(struct ctl *c)
 		      "commit_running", ci.running, "commit_every", (json_int_t)c->o.commit_every);
 	if (o && st.has_base)
 		hexid(o, "base", st.base);
+	if (o && st.adopt_why) {
+		json_t *d = json_pack("{s:s}", "reason", st.adopt_why);
+		if (d)
+			hexid(d, "merge", st.adopt_id);
+		json_object_set_new(o, "adopt_deferred", d);
+	}
 	if (o && stat(c->mountpoint, &mst) == 0)
 		json_object_set_new(o, "dev", json_integer((json_int_t)mst.st_dev));
 	if (o)

@@ -257,6 +257,7 @@ static void enc_body(struct jbuf *b, const struct jop *op)
 		break;
 	case JOP_INTENT:
 	case JOP_COMMITTED:
+	case JOP_ADOPT:
 		put_u64(b, op->epoch);
 		put(b, op->id, ID_LEN);
 		break;
@@ -404,6 +405,7 @@ static void dec_body(struct jrd *r, struct jop *op)
 		break;
 	case JOP_INTENT:
 	case JOP_COMMITTED:
+	case JOP_ADOPT:
 		op->epoch = get_u64(r);
 		if (take(r, ID_LEN))
 			memcpy(op->id, r->p + r->pos - ID_LEN, ID_LEN);

@@ -38,6 +38,8 @@ enum jop_type {
 	JOP_FREEZE,    /* epoch: the changes so far are being committed */
 	JOP_INTENT,    /* epoch, id: the commit of that epoch publishes snapshot id */
 	JOP_COMMITTED, /* epoch, id: it did; the tree's base is now snapshot id */
+	JOP_ADOPT,     /* epoch, id: the tree's base moves on to snapshot id, the merge that
+			* commit published (journal/adopt.c) */
 	JOP_MAX
 };
 

@@ -21,6 +21,9 @@ static void live_free(struct live *l)
 	commit_state_free(l);
 	commit_info_clear(&l->cinfo);
 	links_free(l);
+	for (size_t i = 0; i < l->ninv; i++)
+		free(l->inv[i].name);
+	free(l->inv);
 	live_free_nodes(l);
 	if (l->has_base)
 		snapshot_clear(&l->base);
@@ -30,6 +33,7 @@ static void live_free(struct live *l)
 	free(l->host);
 	pthread_mutex_destroy(&l->lock);
 	pthread_mutex_destroy(&l->commit_lock);
+	pthread_mutex_destroy(&l->inval_lock);
 	pthread_cond_destroy(&l->space_cond);
 	free(l);
 }
@@ -119,6 +123,7 @@ int live_open(struct store *s, const struct live_opts *o, struct live **out)
 		return -ENOMEM;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_mutex_init(&l->commit_lock, NULL);
+	pthread_mutex_init(&l->inval_lock, NULL);
 	pthread_cond_init(&l->space_cond, NULL);
 	l->s = s;
 	l->o = *o;
@@ -189,6 +194,9 @@ void live_get_status(struct live *l, struct live_status *st)
 	}
 	st->journal_bytes = jlog_bytes(l->j);
 	st->journal_max = l->o.journal_max;
+	st->adopt_why = l->adopt_wait ? l->adopt_why : NULL;
+	if (l->adopt_wait)
+		memcpy(st->adopt_id, l->adopt_id, ID_LEN);
 	snprintf(st->journal_dir, sizeof(st->journal_dir), "%s", l->jdir);
 	pthread_mutex_unlock(&l->lock);
 }

@@ -144,6 +144,14 @@ int live_statfs(struct live *l, struct statvfs *st);
  * at once). kick is called without any lock held, and must not wait for the commit. */
 void live_set_commit_kick(struct live *l, void (*kick)(void *ctx), void *ctx);
 
+/* Who drops the kernel's caches of names and inodes when the tree changes under them (a commit
+ * that moves the tree onto a merge with another side's changes, adopt.c): name in directory
+ * parent, or inode ino's attributes and pages when name is NULL. Called without any lock held,
+ * never from a request of the mount itself. */
+void live_set_inval(struct live *l,
+		    void (*inval)(void *ctx, uint64_t parent, const char *name, uint64_t ino),
+		    void *ctx);
+
 struct live_status {
 	uint8_t base[ID_LEN]; /* the snapshot the tree is based on */
 	bool has_base;
@@ -151,6 +159,10 @@ struct live_status {
 	uint64_t pending_bytes;	  /* bytes written since the base (journal data) */
 	uint64_t journal_bytes;	  /* on disk */
 	uint64_t journal_max;
+	/* a commit merged with another side's changes that the tree could not move onto yet:
+	 * why (static text), and the merge; NULL: the tree shows what it was last merged into */
+	const char *adopt_why;
+	uint8_t adopt_id[ID_LEN];
 	char journal_dir[4096];
 };
 void live_get_status(struct live *l, struct live_status *st);

@@ -101,6 +101,20 @@ struct live {
 	uint64_t commit_gen;	   /* lock: commit attempts ended so far */
 	void (*kick)(void *ctx);   /* asks for a commit (the mount's committer thread) */
 	void *kick_ctx;
+	/* adopt.c: kernel caches to drop once the locks are released (live_flush_inval) */
+	pthread_mutex_t inval_lock; /* held while calling inval, so unsetting it waits */
+	void (*inval)(void *ctx, uint64_t parent, const char *name, uint64_t ino); /* both */
+	void *inval_ctx;							   /* both */
+	struct linval {
+		uint64_t parent, ino;
+		char *name; /* NULL: the inode's attributes and pages */
+	} * inv;
+	size_t ninv, capinv;
+	/* a merge the tree could not move onto yet (adopt.c says why); retried by the next
+	 * commit that finds nothing to commit */
+	bool adopt_wait;
+	uint8_t adopt_id[ID_LEN];
+	const char *adopt_why; /* static text; NULL: the tree shows the head's merge */
 };
 
 struct cplan;
@@ -128,6 +142,8 @@ char *live_origin_path(struct live *l, const struct lnode *n);
 int dir_ensure(struct live *l, struct lnode *d);
 /* A node made from base entry e of listing t (or the hard link it belongs to). */
 struct lnode *node_from_base(struct live *l, struct ltree *t, size_t i);
+/* n's attributes become base entry e's (a directory the base changed under it). */
+int node_reset_attrs(struct lnode *n, const struct tree_entry *e);
 /* The node of the base entry at path (materialising directories on the way): 1 lock dropped
  * (call again), 0 with *out, -errno. */
 int node_by_origin_path(struct live *l, const char *path, size_t len, struct lnode **out);

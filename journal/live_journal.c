@@ -396,6 +396,8 @@ static int r_op(struct rctx *c, const struct jlog_pos *pos, const struct jop *op
 		return commit_replay_intent(l, op->epoch, op->id);
 	case JOP_COMMITTED:
 		return commit_replay_committed(l, op->epoch, op->id);
+	case JOP_ADOPT:
+		return commit_replay_adopt(l, op->epoch, op->id);
 	default:
 		return bad("a checkpoint record outside a checkpoint");
 	}

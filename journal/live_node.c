@@ -193,6 +193,16 @@ static int attrs_from(struct lnode *n, const struct tree_entry *e)
 	return copy_xattrs(n, e);
 }
 
+int node_reset_attrs(struct lnode *n, const struct tree_entry *e)
+{
+	xattrs_free(n->xattrs, n->nxattrs);
+	n->xattrs = NULL;
+	n->nxattrs = 0;
+	free(n->target);
+	n->target = NULL;
+	return attrs_from(n, e);
+}
+
 struct lnode *node_from_base(struct live *l, struct ltree *t, size_t i)
 {
 	const struct tree_entry *e = &t->t->e[i];

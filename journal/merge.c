@@ -48,7 +48,7 @@ static bool same_meta(const struct tree_entry *a, const struct tree_entry *b)
 }
 
 /* The same entry, content included (a directory by its listing's id). */
-static bool same_entry(const struct tree_entry *a, const struct tree_entry *b)
+bool merge_same_entry(const struct tree_entry *a, const struct tree_entry *b)
 {
 	if (!a || !b)
 		return a == b;
@@ -203,11 +203,11 @@ static int merge_name(struct merge *m, struct out *res, const struct tree *lists
 	char cname[TREE_NAME_MAX + 1], *p, *cp;
 	int ret;
 
-	if (same_entry(et, eo))
+	if (merge_same_entry(et, eo))
 		return eo ? take(res, eo, eo->name) : 0;
-	if (same_entry(eb, eo)) /* ours left it alone */
+	if (merge_same_entry(eb, eo)) /* ours left it alone */
 		return et ? take(res, et, et->name) : 0;
-	if (same_entry(eb, et)) /* theirs left it alone */
+	if (merge_same_entry(eb, et)) /* theirs left it alone */
 		return eo ? take_ours(m, res, eo, eo->name, false, depth) : 0;
 	if (et && eo && et->type == ENT_DIR && eo->type == ENT_DIR)
 		return merge_both_dirs(m, res, path, eb, et, eo, depth);
