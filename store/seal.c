@@ -146,9 +146,6 @@ static int sealer_setup(struct sealer *sl, struct store *s, const struct seal_op
 	ret = chunker_init(&sl->ck, mn, avg, mx, keys_get(store_keys(s), KEY_CHUNKER));
 	if (ret)
 		return ret;
-	sl->readbuf = malloc(2 * (size_t)mx);
-	if (!sl->readbuf)
-		return -ENOMEM;
 	ret = sbatch_init(sl);
 	if (!ret)
 		ret = dedup_new(&sl->dedup);
@@ -177,7 +174,6 @@ static void sealer_free(struct sealer *sl)
 	packer_free(sl->trees);
 	dedup_free(sl->dedup);
 	gcw_end(sl->gc);
-	free(sl->readbuf);
 	tree_entry_clear(&sl->root_meta);
 	for (size_t i = 0; i < sl->nlinks; i++)
 		free(sl->links[i].chunks);

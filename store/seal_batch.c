@@ -58,7 +58,12 @@ static void *batch_main(void *arg)
 			break;
 		size_t n = sl->inflight->n;
 		pthread_mutex_unlock(&sl->lock);
-		par_for(n, sl->threads, seal_item, sl);
+		/* the CPU pool's helpers are started once: a thread per batch cost a start and
+		 * an exit (its stack unmapped: a TLB shootdown on every core) per batch */
+		if (sl->threads == par_ncpu())
+			par_cpu_for(n, seal_item, sl);
+		else
+			par_for(n, sl->threads, seal_item, sl);
 		pthread_mutex_lock(&sl->lock);
 		sl->inflight_done = true;
 		pthread_cond_broadcast(&sl->cond);
@@ -70,8 +75,12 @@ static void *batch_main(void *arg)
 int sbatch_init(struct sealer *sl)
 {
 	for (int i = 0; i < 2; i++) {
-		sl->batches[i].items = calloc(SBATCH_ITEMS, sizeof(struct sbatch_item));
-		if (!sl->batches[i].items)
+		struct sbatch *b = &sl->batches[i];
+		/* room for a batch's bytes and the unchunked bytes read ahead of them */
+		b->cap = SBATCH_BYTES + 2 * (size_t)sl->ck.max;
+		b->items = calloc(SBATCH_ITEMS, sizeof(struct sbatch_item));
+		b->arena = malloc(b->cap);
+		if (!b->items || !b->arena)
 			return -ENOMEM;
 	}
 	sl->cur = &sl->batches[0];
@@ -101,76 +110,109 @@ static int place_item(struct sealer *sl, struct sbatch_item *it)
 	return ret;
 }
 
-/* Wait for the in-flight batch (if any), place it, free its buffers. */
-static int settle_inflight(struct sealer *sl)
+/* Wait until the batch thread is idle; returns the batch it finished (or NULL). Its arena is
+ * free from then on: placing needs only the sealed records. */
+static struct sbatch *wait_inflight(struct sealer *sl)
 {
-	struct sbatch *b;
-	int ret = 0;
 	pthread_mutex_lock(&sl->lock);
 	while (sl->inflight && !sl->inflight_done)
 		pthread_cond_wait(&sl->cond, &sl->lock);
-	b = sl->inflight;
+	struct sbatch *b = sl->inflight;
+	sl->inflight = NULL;
 	pthread_mutex_unlock(&sl->lock);
-	if (!b)
-		return 0;
+	return b;
+}
+
+/* Place a sealed batch's records (in order) and empty it. */
+static int place(struct sealer *sl, struct sbatch *b)
+{
+	int ret = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		struct sbatch_item *it = &b->items[i];
 		if (!ret)
 			ret = it->err ? it->err : place_item(sl, it);
-		free(it->data);
 		free(it->rec);
+		it->rec = NULL;
 	}
-	b->n = b->bytes = 0;
-	pthread_mutex_lock(&sl->lock);
-	sl->inflight = NULL;
-	pthread_mutex_unlock(&sl->lock);
+	b->n = b->used = 0;
 	return ret;
 }
 
-/* Hand the current batch to the batch thread and start filling the other one. */
-static int submit(struct sealer *sl)
+/* Hand the current batch to the batch thread and continue in the other one, moving the
+ * current one's `carry` unchunked bytes (at arena + used) to its start. The batch sealed
+ * before is placed while the current one is being sealed: both cores stay busy. */
+static int rotate(struct sealer *sl, size_t carry)
 {
-	int ret = settle_inflight(sl);
-	if (ret || !sl->cur->n)
-		return ret;
+	struct sbatch *b = sl->cur, *o = b == &sl->batches[0] ? &sl->batches[1] : &sl->batches[0];
+	struct sbatch *done = wait_inflight(sl);
+	int ret;
+
+	if (!b->n) { /* nothing to seal: only make the carried bytes the arena's first */
+		memmove(b->arena, b->arena + b->used, carry);
+		b->used = 0;
+		return done ? place(sl, done) : 0;
+	}
+	memcpy(o->arena, b->arena + b->used, carry);
 	pthread_mutex_lock(&sl->lock);
-	sl->inflight = sl->cur;
+	sl->inflight = b;
 	sl->inflight_done = false;
 	pthread_cond_broadcast(&sl->cond);
 	pthread_mutex_unlock(&sl->lock);
-	sl->cur = sl->cur == &sl->batches[0] ? &sl->batches[1] : &sl->batches[0];
-	return 0;
+	sl->cur = o;
+	ret = done ? place(sl, done) : 0;
+	o->n = o->used = 0;
+	return ret;
+}
+
+static bool batch_full(const struct sbatch *b, size_t have, size_t want)
+{
+	return b->n == SBATCH_ITEMS || b->used + have + want > b->cap;
+}
+
+uint8_t *sbatch_room(struct sealer *sl, size_t have, size_t want, int *err)
+{
+	*err = 0;
+	if (sl->cur->used >= SBATCH_BYTES || batch_full(sl->cur, have, want))
+		*err = rotate(sl, have);
+	return sl->cur->arena + sl->cur->used;
+}
+
+int sbatch_take(struct sealer *sl, struct tree_entry *e, size_t idx, size_t len, size_t have)
+{
+	struct sbatch *b = sl->cur;
+	int ret = 0;
+	if (b->n == SBATCH_ITEMS) {
+		ret = rotate(sl, have);
+		b = sl->cur;
+	}
+	struct sbatch_item *it = &b->items[b->n++];
+	memset(it, 0, sizeof(*it));
+	it->data = b->arena + b->used;
+	it->e = e;
+	it->idx = idx;
+	it->len = len;
+	b->used += len;
+	return ret;
 }
 
 int sbatch_add(struct sealer *sl, struct tree_entry *e, size_t idx, const uint8_t *data, size_t len)
 {
-	struct sbatch *b = sl->cur;
-	int ret;
-	if (b->n == SBATCH_ITEMS || b->bytes + len > SBATCH_BYTES) {
-		ret = submit(sl);
-		if (ret)
-			return ret;
-		b = sl->cur;
-	}
-	struct sbatch_item *it = &b->items[b->n];
-	memset(it, 0, sizeof(*it));
-	it->data = malloc(len ? len : 1);
-	if (!it->data)
-		return -ENOMEM;
-	memcpy(it->data, data, len);
-	it->e = e;
-	it->idx = idx;
-	it->len = len;
-	b->n++;
-	b->bytes += len;
-	return 0;
+	int ret = 0;
+	if (batch_full(sl->cur, 0, len))
+		ret = rotate(sl, 0);
+	if (ret)
+		return ret;
+	memcpy(sl->cur->arena + sl->cur->used, data, len);
+	return sbatch_take(sl, e, idx, len, len);
 }
 
 /* Everything added so far is placed when this returns (a directory's tree needs it). */
 int sbatch_flush(struct sealer *sl)
 {
-	int ret = submit(sl);
-	return ret ? ret : settle_inflight(sl);
+	int ret = rotate(sl, 0);
+	struct sbatch *b = wait_inflight(sl);
+	int r2 = b ? place(sl, b) : 0;
+	return ret ? ret : r2;
 }
 
 void sbatch_free(struct sealer *sl)
@@ -190,12 +232,12 @@ void sbatch_free(struct sealer *sl)
 	}
 	for (int k = 0; k < 2; k++) {
 		struct sbatch *b = &sl->batches[k];
-		for (size_t i = 0; b->items && i < b->n; i++) {
-			free(b->items[i].data);
+		for (size_t i = 0; b->items && i < b->n; i++)
 			free(b->items[i].rec);
-		}
 		free(b->items);
+		free(b->arena);
 		b->items = NULL;
+		b->arena = NULL;
 	}
 }
 

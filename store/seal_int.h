@@ -20,7 +20,7 @@
 struct sbatch_item {
 	struct tree_entry *e; /* where the result goes: e->chunks[idx] */
 	size_t idx;
-	uint8_t *data;
+	const uint8_t *data; /* in its batch's arena */
 	size_t len;
 	/* filled by workers */
 	uint8_t id[ID_LEN];
@@ -47,10 +47,14 @@ struct hardlink {
 };
 
 /* A batch of chunks. Ownership: the sealing thread fills it; once submitted, the batch
- * thread owns it until it sets done (under sealer.lock); then the sealing thread places it. */
+ * thread owns it until it sets done (under sealer.lock); then the sealing thread places it.
+ * The chunks' bytes lie back to back in the batch's arena, where seal_file.c reads a file
+ * straight in (no copy between the read and the sealing); arena[used, cap) is free. */
 struct sbatch {
 	struct sbatch_item *items;
-	size_t n, bytes;
+	size_t n;
+	uint8_t *arena;
+	size_t used, cap;
 };
 
 /* Where a dry run's records would go: the pack being filled, as the packer would fill it. */
@@ -79,7 +83,6 @@ struct sealer {
 	pthread_t batch_thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	uint8_t *readbuf; /* 2 * chunker max */
 	struct hardlink *links;
 	size_t nlinks, caplinks;
 	dev_t root_dev;
@@ -91,8 +94,16 @@ struct sealer {
 	struct timespec last_progress;
 };
 
+/* Copy a chunk into the current batch (for writers whose data is not read from a file). */
 int sbatch_add(struct sealer *sl, struct tree_entry *e, size_t idx, const uint8_t *data,
 	       size_t len);
+/* Zero-copy: the current batch's arena holds `have` unchunked bytes at arena + used, read
+ * there by the caller. Make room for `want` more after them (submitting the batch and moving
+ * those bytes into the next one if needed): returns where the bytes are now. */
+uint8_t *sbatch_room(struct sealer *sl, size_t have, size_t want, int *err);
+/* The first len bytes at arena + used are the chunk e->chunks[idx]; have: all the unchunked
+ * bytes there (len of them are taken). */
+int sbatch_take(struct sealer *sl, struct tree_entry *e, size_t idx, size_t len, size_t have);
 int sbatch_init(struct sealer *sl);
 int sbatch_flush(struct sealer *sl);
 void sbatch_free(struct sealer *sl);
