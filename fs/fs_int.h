@@ -102,6 +102,8 @@ struct fs {
 	/* The kernel opens and releases files itself (FUSE_CAP_NO_OPEN_SUPPORT): set by init,
 	 * before any other request */
 	bool no_open;
+	/* and directories (FUSE_CAP_NO_OPENDIR_SUPPORT): set by init likewise */
+	bool no_opendir;
 	bool single;			   /* --snapshot: snapshot 0's tree is the root */
 	char latest_target[80];		   /* "snapshots/<name>" */
 	uint64_t total_bytes, total_files; /* for statfs */

@@ -61,6 +61,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * opens, as keep_cache did; a read finds its file by inode */
 	fs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
 	log_debug("files opened by the kernel without a request: %s", fs->no_open ? "yes" : "no");
+	/* the same for directories: opendir answers ENOSYS, and the kernel then opens and
+	 * releases them itself and caches their listings (FOPEN_CACHE_DIR is its default then),
+	 * so a cold find costs two READDIRPLUS per directory instead of four round trips */
+	fs->no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
+	log_debug("directories opened by the kernel without a request: %s",
+		  fs->no_opendir ? "yes" : "no");
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	/* always plus: one listing gives every attribute, no lookup storm after ls -l */
@@ -176,28 +182,46 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- directories ---- */
 
+/* What a listing needs: the directory's node and its decoded tree (or, for a synthetic
+ * directory, its list loaded). All or nothing: never a short listing. */
+static int dirh_fill(struct fs *fs, fuse_ino_t ino, struct fs_dirh *dh)
+{
+	struct fs_node *n = inode_get(fs, ino);
+	uint64_t dl;
+	int ret;
+
+	dh->dir = n;
+	dh->kids = NULL;
+	if (!n)
+		return -ENOENT;
+	dl = fs_deadline_begin(fs);
+	if (layout_is_synthetic_dir(n))
+		ret = layout_open_dir(fs, n); /* snapshots/: the list, whole or an error */
+	else
+		ret = inode_kids(fs, n, &dh->kids);
+	deadline_set(dl);
+	return ret;
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = req_fs(req);
-	struct fs_node *n = inode_get(fs, ino);
-	struct fs_dirh *dh = calloc(1, sizeof(*dh));
-	int ret = !n ? -ENOENT : !dh ? -ENOMEM : 0;
+	struct fs_dirh *dh;
+	int ret;
 
-	if (!ret) {
-		uint64_t dl = fs_deadline_begin(fs);
-		if (layout_is_synthetic_dir(n))
-			ret = layout_open_dir(fs, n); /* snapshots/: the list, whole or an error */
-		else
-			ret = inode_kids(fs, n,
-					 &dh->kids); /* all or nothing: never a short listing */
-		deadline_set(dl);
+	/* reached once at most (op_init): this ENOSYS is the open's success, and readdir
+	 * finds its directory by inode from now on */
+	if (fs->no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		return;
 	}
+	dh = calloc(1, sizeof(*dh));
+	ret = dh ? dirh_fill(fs, ino, dh) : -ENOMEM;
 	if (ret < 0) {
 		free(dh);
 		fuse_reply_err(req, kernel_err(ret));
 		return;
 	}
-	dh->dir = n;
 	fi->fh = (uintptr_t)dh;
 	fi->keep_cache = 1;
 	fi->cache_readdir = 1;
@@ -266,16 +290,27 @@ static ssize_t add_entry(fuse_req_t req, struct fs_dirh *dh, size_t idx, bool pl
 	return (ssize_t)fuse_add_direntry(req, buf, room, name, &ep.attr, (off_t)idx + 1);
 }
 
-static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi, bool plus)
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi, bool plus)
 {
-	struct fs_dirh *dh = (struct fs_dirh *)(uintptr_t)fi->fh;
-	char *buf = malloc(size ? size : 1);
+	struct fs_dirh own, *dh = (struct fs_dirh *)(uintptr_t)fi->fh;
+	char *buf;
 	size_t used = 0;
 	ssize_t n = 0;
 
+	if (!dh) { /* opened by the kernel (op_opendir): found by inode, for this call */
+		int ret = dirh_fill(req_fs(req), ino, &own);
+		if (ret < 0) {
+			fs_tree_unref(own.kids);
+			fuse_reply_err(req, kernel_err(ret));
+			return;
+		}
+		dh = &own;
+	}
+	buf = malloc(size ? size : 1);
 	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
+		n = -ENOMEM;
+		size = 0;
 	}
 	for (size_t idx = (size_t)off; used < size; idx++) {
 		n = add_entry(req, dh, idx, plus, buf + used, size - used);
@@ -290,25 +325,28 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 	else
 		fuse_reply_buf(req, buf, used);
 	free(buf);
+	if (dh == &own)
+		fs_tree_unref(own.kids);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	do_readdir(req, size, off, fi, false);
+	do_readdir(req, ino, size, off, fi, false);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			   struct fuse_file_info *fi)
 {
-	do_readdir(req, size, off, fi, true);
+	do_readdir(req, ino, size, off, fi, true);
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs_dirh *dh = (struct fs_dirh *)(uintptr_t)fi->fh;
 
-	fs_tree_unref(dh->kids);
+	if (dh) /* none when the kernel opened it (op_opendir) */
+		fs_tree_unref(dh->kids);
 	free(dh);
 	fuse_reply_err(req, 0);
 }
@@ -440,11 +478,23 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct fs *fs = req_fs(req);
-	struct fs_node *n = inode_get(fs, ino);
-	const struct tree_entry *e = n ? inode_entry(fs, n) : NULL;
-	size_t nx = e ? e->nxattrs : 0, total = 0, at = 0;
+	struct fs_node *n;
+	const struct tree_entry *e;
+	size_t nx, total = 0, at = 0;
 	char *buf;
 
+	/* cp -a and rsync -X ask twice per file: when no entry has any, the empty list is
+	 * known without finding the inode (no lock, no allocation) */
+	if (atomic_load_explicit(&fs->no_xattrs, memory_order_relaxed)) {
+		if (size == 0)
+			fuse_reply_xattr(req, 0);
+		else
+			fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	n = inode_get(fs, ino);
+	e = n ? inode_entry(fs, n) : NULL;
+	nx = e ? e->nxattrs : 0;
 	for (size_t i = 0; i < nx; i++)
 		total += strlen(e->xattrs[i].name) + 1;
 	if (size == 0) {

@@ -7,7 +7,11 @@
 #   - treecmp and cp -a of the mount equal the source byte for byte; FUSE's debug log shows
 #     at most one OPEN and no RELEASE for ~90 files read (one OPEN per file before);
 #   - two readers of one big file at once (they share its prefetch stream) both read it whole;
-#   - SEEK_DATA / SEEK_HOLE on a sparse file answer as on the source (lseek by inode).
+#   - SEEK_DATA / SEEK_HOLE on a sparse file answer as on the source (lseek by inode);
+#   - directories too are opened by the kernel itself (opendir answers ENOSYS once,
+#     FUSE_CAP_NO_OPENDIR_SUPPORT): walking every directory several times costs at most one
+#     OPENDIR and no RELEASEDIR (two per directory walked before), and every listing,
+#     snapshots/ included, is still whole.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mount_lib.sh"
 
@@ -29,6 +33,10 @@ em_mount_fg "$STORE" "$MNT" "$T/mount.log" --recheck 0 -v -v
 "$TREECMP" "$SRC" "$MNT/latest" || fail "the mount differs from its source"
 cp -a "$MNT/latest/" "$T/copy" || fail "cp -a from the mount failed"
 "$TREECMP" "$SRC" "$T/copy" || fail "cp -a's copy differs from the source"
+
+find "$MNT/" >"$T/find.out" || fail "find over the mount failed"
+assert_eq "$(cd "$SRC" && find . | sort)" "$(cd "$MNT/latest/" && find . | sort)" "find's names"
+assert_eq 1 "$(ls "$MNT/snapshots" | wc -l)" "entries of snapshots/"
 
 log "two readers of one file at once"
 cat "$MNT/latest/big.bin" >"$T/r1" &
@@ -55,4 +63,13 @@ releases=$(grep -c 'opcode: RELEASE ' "$T/mount.log" || true)
 log "requests: $opens OPEN, $releases RELEASE for $(find "$SRC" -type f | wc -l) files read twice"
 [ "$opens" -le 1 ] && [ "$releases" -eq 0 ] ||
 	fail "files were opened through the daemon: $opens OPEN, $releases RELEASE requests"
+if grep -q 'directories opened by the kernel without a request: no' "$T/mount.log"; then
+	skip_part "this kernel does not open FUSE directories by itself (no FUSE_NO_OPENDIR_SUPPORT)"
+else
+	dopens=$(grep -c 'opcode: OPENDIR ' "$T/mount.log" || true)
+	dreleases=$(grep -c 'opcode: RELEASEDIR ' "$T/mount.log" || true)
+	log "requests: $dopens OPENDIR, $dreleases RELEASEDIR for $(find "$SRC" -type d | wc -l) directories walked several times"
+	[ "$dopens" -le 1 ] && [ "$dreleases" -eq 0 ] ||
+		fail "directories were opened through the daemon: $dopens OPENDIR, $dreleases RELEASEDIR requests"
+fi
 log "OK"
