@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- selection ---- */
@@ -375,14 +377,60 @@ static void down_free(void *be)
 	(void)be;
 }
 
-static const struct backend_ops down_ops = {.get = down_get, .free = down_free};
+static int down_list(void *be, const char *prefix, int (*cb)(void *ctx, const char *key), void *ctx)
+{
+	(void)be, (void)prefix, (void)cb, (void)ctx;
+	down_asked++;
+	return -ECONNREFUSED;
+}
+
+static const struct backend_ops down_ops = {.get = down_get, .list = down_list, .free = down_free};
+
+/* ---- mirrors whose listing waits (bounded) until every mirror's listing has begun ---- */
+
+static pthread_mutex_t bar_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t bar_cond = PTHREAD_COND_INITIALIZER;
+static int bar_in;  /* listings begun; guarded by bar_lock */
+static int bar_met; /* listings that saw the other begin while waiting; guarded by bar_lock */
+
+static int barrier_list(void *be, const char *prefix, int (*cb)(void *ctx, const char *key),
+			void *ctx)
+{
+	char name[64];
+	struct timespec until;
+	int ret;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 3; /* the serial way: the first gives up waiting for the second */
+	pthread_mutex_lock(&bar_lock);
+	bar_in++;
+	pthread_cond_broadcast(&bar_cond);
+	while (bar_in < 2 && pthread_cond_timedwait(&bar_cond, &bar_lock, &until) == 0)
+		;
+	bar_met += bar_in >= 2;
+	pthread_mutex_unlock(&bar_lock);
+	snprintf(name, sizeof(name), "%sfrom-%s", prefix, (const char *)be);
+	ret = cb(ctx, name);
+	if (!ret) {
+		snprintf(name, sizeof(name), "%sshared", prefix);
+		ret = cb(ctx, name);
+	}
+	return ret;
+}
+
+static const struct backend_ops barrier_ops = {.list = barrier_list, .free = down_free};
 
 static int open_part(const char *part, void **be, const struct backend_ops **ops, void *ctx)
 {
 	(void)ctx;
-	if (strcmp(part, "down") == 0) {
+	if (strncmp(part, "down", 4) == 0) {
 		*be = NULL;
 		*ops = &down_ops;
+		return 0;
+	}
+	if (strncmp(part, "barrier-", 8) == 0) {
+		*be = (void *)(part[8] == 'a' ? "a" : "b");
+		*ops = &barrier_ops;
 		return 0;
 	}
 	return local_backend_open(part, be, ops);
@@ -409,5 +457,78 @@ Test(multi, missing_at_the_live_mirror_while_the_other_is_down_is_missing)
 	put_file(da, "snapshots/one", "1");
 	cr_assert_eq(ops->get(be, "snapshots/one", 0, 0, 100, &d, &n), 0);
 	free(d);
+	ops->free(be);
+}
+
+struct names_seen {
+	char v[8][64];
+	int n;
+};
+
+static int note_name(void *ctx, const char *key)
+{
+	struct names_seen *ns = ctx;
+
+	cr_assert_lt(ns->n, 8);
+	snprintf(ns->v[ns->n++], 64, "%s", key);
+	return 0;
+}
+
+static bool has_name(const struct names_seen *ns, const char *key)
+{
+	for (int i = 0; i < ns->n; i++)
+		if (strcmp(ns->v[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* keys/ is listed from every mirror at once: each mirror's listing waits until the other's
+ * has begun, which, asked one after another, it never sees (the first gives up after 3 s). */
+Test(multi, keys_listing_asks_the_mirrors_at_once)
+{
+	const struct backend_ops *ops;
+	struct names_seen ns = {0};
+	void *be;
+
+	bar_in = bar_met = 0;
+	cr_assert_eq(multi_backend_open("barrier-a,barrier-b", open_part, NULL, 60000, &be, &ops),
+		     0);
+	cr_assert_eq(ops->list(be, "keys/", note_name, &ns), 0);
+	cr_assert_eq(ns.n, 3, "the union, each name once");
+	cr_assert(has_name(&ns, "keys/from-a") && has_name(&ns, "keys/from-b") &&
+		  has_name(&ns, "keys/shared"));
+	ops->free(be);
+	cr_assert_eq(bar_met, 2, "a mirror's keys/ listing did not run while the other's did");
+}
+
+/* A mirror that refuses the listing: keys/ is the other's; then it cools down and is not
+ * asked again while the other answers; all down: the failure, not an empty listing. */
+Test(multi, keys_listing_with_a_mirror_down_is_the_others)
+{
+	const struct backend_ops *ops;
+	struct names_seen ns = {0};
+	void *be;
+	char u[200];
+
+	snprintf(u, sizeof(u), "%s,down", da);
+	put_file(da, "keys/pass-1", "x");
+	put_file(da, "snapshots/one", "1");
+	down_asked = 0;
+	cr_assert_eq(multi_backend_open(u, open_part, NULL, 60000, &be, &ops), 0);
+	cr_assert_eq(ops->list(be, "keys/", note_name, &ns), 0);
+	cr_assert_eq(ns.n, 1);
+	cr_assert_str_eq(ns.v[0], "keys/pass-1");
+	cr_assert_eq(down_asked, 1);
+	ns.n = 0;
+	cr_assert_eq(ops->list(be, "keys/", note_name, &ns), 0);
+	cr_assert_eq(ns.n, 1);
+	cr_assert_eq(down_asked, 1, "a mirror cooling down is asked while another answers");
+	ops->free(be);
+
+	cr_assert_eq(multi_backend_open("down-1,down-2", open_part, NULL, 60000, &be, &ops), 0);
+	ns.n = 0;
+	cr_assert_eq(ops->list(be, "keys/", note_name, &ns), -ECONNREFUSED,
+		     "nothing answered: the failure, not an empty listing");
+	cr_assert_eq(ns.n, 0);
 	ops->free(be);
 }
