@@ -661,34 +661,45 @@ int jlog_sync(struct jlog *j)
 	return ret;
 }
 
-int jlog_read(struct jlog *j, const struct jlog_pos *pos, uint8_t **body, size_t *len)
+/* Read and open the record at pos into buf (pos->len bytes); *blen: its body's length, which
+ * starts at buf + 4 + NONCE_LEN (opened in place). */
+static int read_open(struct jlog *j, const struct jlog_pos *pos, uint8_t *buf, size_t *blen)
 {
 	struct jseg *s = seg_get(j, pos->seg);
-	uint8_t *buf = NULL;
-	size_t blen = 0;
 	ssize_t n;
 	int ret;
 
-	*body = NULL;
 	if (!s)
 		return -ENOENT;
-	if (pos->len < JLOG_REC_OVERHEAD || pos->len > JLOG_BODY_MAX + JLOG_REC_OVERHEAD) {
-		seg_put(j, s);
-		return -EBADMSG;
-	}
-	buf = malloc(pos->len);
-	if (!buf) {
-		seg_put(j, s);
-		return -ENOMEM;
-	}
 	n = pread_full(s->fd, buf, pos->len, pos->off);
 	if (n < 0)
 		ret = (int)n;
 	else if ((size_t)n != pos->len)
 		ret = -EBADMSG;
 	else
-		ret = rec_open(j, s, pos->off, buf, pos->len, &blen);
+		ret = rec_open(j, s, pos->off, buf, pos->len, blen);
 	seg_put(j, s);
+	return ret;
+}
+
+static bool pos_ok(const struct jlog_pos *pos)
+{
+	return pos->len >= JLOG_REC_OVERHEAD && pos->len <= JLOG_BODY_MAX + JLOG_REC_OVERHEAD;
+}
+
+int jlog_read(struct jlog *j, const struct jlog_pos *pos, uint8_t **body, size_t *len)
+{
+	uint8_t *buf;
+	size_t blen = 0;
+	int ret;
+
+	*body = NULL;
+	if (!pos_ok(pos))
+		return -EBADMSG;
+	buf = malloc(pos->len);
+	if (!buf)
+		return -ENOMEM;
+	ret = read_open(j, pos, buf, &blen);
 	if (ret) {
 		free(buf);
 		return ret;
@@ -698,6 +709,26 @@ int jlog_read(struct jlog *j, const struct jlog_pos *pos, uint8_t **body, size_t
 	*body = buf;
 	*len = blen;
 	return 0;
+}
+
+int jlog_read_at(struct jlog *j, const struct jlog_pos *pos, size_t doff, size_t len, void *out)
+{
+	uint8_t *buf;
+	size_t blen = 0;
+	int ret;
+
+	if (!pos_ok(pos))
+		return -EBADMSG;
+	buf = malloc(pos->len);
+	if (!buf)
+		return -ENOMEM;
+	ret = read_open(j, pos, buf, &blen);
+	if (!ret && (doff > blen || len > blen - doff))
+		ret = -EIO;
+	if (!ret) /* opened in place: the slice is copied once, straight from there */
+		memcpy(out, buf + 4 + NONCE_LEN + doff, len);
+	free(buf);
+	return ret;
 }
 
 int jlog_drop(struct jlog *j, uint64_t no)

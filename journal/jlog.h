@@ -76,6 +76,10 @@ int jlog_sync(struct jlog *j);
 int jlog_rotate(struct jlog *j);
 /* Read and open one record; *body is malloc'd. -EBADMSG if it does not verify. */
 int jlog_read(struct jlog *j, const struct jlog_pos *pos, uint8_t **body, size_t *len);
+/* Read and open one record and copy len bytes of its body from doff to out (one copy, where
+ * jlog_read moves the body and its caller copies again). -EIO if the body is shorter than
+ * doff + len. */
+int jlog_read_at(struct jlog *j, const struct jlog_pos *pos, size_t doff, size_t len, void *out);
 /* Delete segment seg (never the current one); readers holding it finish first. */
 int jlog_drop(struct jlog *j, uint64_t seg);
 

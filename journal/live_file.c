@@ -357,8 +357,6 @@ static int plan_read(const struct lnode *n, uint64_t off, uint64_t end, struct p
 
 static int serve_piece(struct live *l, const struct piece *x, uint8_t *out)
 {
-	uint8_t *body;
-	size_t blen;
 	struct cbuf *b;
 	int ret;
 
@@ -367,21 +365,13 @@ static int serve_piece(struct live *l, const struct piece *x, uint8_t *out)
 		memset(out, 0, x->len);
 		return 0;
 	case P_JOURNAL:
-		ret = jlog_read(l->j, &x->pos, &body, &blen);
+		ret = jlog_read_at(l->j, &x->pos, x->doff, x->len, out);
 		if (ret == -ENOENT)
 			return ret; /* a commit dropped the segment meanwhile: plan again */
-		if (ret) {
+		if (ret && ret != -EIO)
 			log_err("journal %s: cannot read back written data: %s", l->jdir,
 				strerror(-ret));
-			return -EIO;
-		}
-		if (x->doff + x->len > blen) {
-			free(body);
-			return -EIO;
-		}
-		memcpy(out, body + x->doff, x->len);
-		free(body);
-		return 0;
+		return ret ? -EIO : 0;
 	case P_BASE:
 		ret = store_fetch_cbuf(l->s, REC_DATA, &x->rec, &b);
 		if (ret < 0)
