@@ -61,7 +61,7 @@ static const char help[] =
     "  --valid-for DURATION   how long readers accept this head pointer as fresh before\n"
     "                         warning of a frozen store: 45s, 30m, 12h, 7d, 2w or seconds\n"
     "                         (default 7d). Seal again before it runs out.\n"
-    "  --compression-level N  zstd level 1..19 (default 3)\n"
+    "  --compression-level N  zstd level 1..19 (default 1)\n"
     "  --threads N            worker threads (default: number of CPUs)\n"
     "  --force-read           read every file; by default a file whose size, mtime (to the\n"
     "                         nanosecond) and mode match the latest snapshot, and whose\n"

@@ -140,7 +140,7 @@ static int sealer_setup(struct sealer *sl, struct store *s, const struct seal_op
 	sl->s = s;
 	sl->o = o;
 	sl->res = res;
-	sl->zlevel = o->zlevel ? o->zlevel : 3;
+	sl->zlevel = o->zlevel ? o->zlevel : SEAL_ZLEVEL_DEFAULT;
 	sl->threads = o->threads ? o->threads : par_ncpu();
 	store_chunker_params(s, &mn, &avg, &mx);
 	ret = chunker_init(&sl->ck, mn, avg, mx, keys_get(store_keys(s), KEY_CHUNKER));

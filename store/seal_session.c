@@ -33,7 +33,7 @@ int seal_session_new(struct store *s, struct seal_session **out)
 	ss->sl.s = s;
 	ss->sl.o = &ss->o;
 	ss->sl.res = &ss->res;
-	ss->sl.zlevel = 3;
+	ss->sl.zlevel = SEAL_ZLEVEL_DEFAULT;
 	ss->sl.threads = par_ncpu();
 	store_chunker_params(s, &mn, &avg, &mx);
 	ret = chunker_init(&ss->sl.ck, mn, avg, mx, keys_get(store_keys(s), KEY_CHUNKER));
