@@ -74,6 +74,8 @@ void cache_free(struct cache *c)
 	for (size_t i = 0; i < c->nbuckets; i++)
 		for (struct entry *e = c->table[i], *n; e; e = n) {
 			n = e->hnext;
+			if (e->buf)
+				cbuf_charge(-(ptrdiff_t)CACHE_ENTRY_COST);
 			cbuf_unref(e->buf);
 			free(e);
 		}
@@ -116,7 +118,8 @@ static void remove_entry(struct cache *c, struct entry *e)
 		c->nfailed--;
 	if (e->buf) {
 		lru_unlink(e);
-		c->bytes -= e->buf->len + CACHE_ENTRY_COST;
+		c->bytes -= e->buf->charge + CACHE_ENTRY_COST;
+		cbuf_charge(-(ptrdiff_t)CACHE_ENTRY_COST);
 		c->st.entries--;
 		cbuf_unref(e->buf);
 	}
@@ -245,7 +248,8 @@ static void make_resident(struct cache *c, struct entry *e, struct cbuf *buf)
 {
 	e->buf = cbuf_ref(buf);
 	lru_push(c, e);
-	c->bytes += buf->len + CACHE_ENTRY_COST;
+	c->bytes += buf->charge + CACHE_ENTRY_COST;
+	cbuf_charge(CACHE_ENTRY_COST);
 	c->st.entries++;
 	evict(c);
 }

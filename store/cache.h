@@ -18,8 +18,11 @@
  * so the bound is on what the cache holds, not on what readers hold at one moment.
  * Keys: a record id and a part: CACHE_WHOLE for a whole record's plaintext, a frame index
  * for one frame of a framed record (crypto/frec.h), CACHE_HDR for its verified header; the
- * functions without _part use CACHE_WHOLE. A buffer counts len + CACHE_ENTRY_COST bytes, so
- * many small entries cannot hide their bookkeeping from the bound.
+ * functions without _part use CACHE_WHOLE. A buffer counts the memory it really takes
+ * (cbuf.charge: a whole pool slot, or its heap block with malloc's header and rounding, not
+ * its length) + CACHE_ENTRY_COST bytes, so many small entries cannot hide their size or
+ * their bookkeeping from the bound; the entries' cost is charged to cbuf's bound as well
+ * (cbuf_charge), which the buffers are already in.
  * All state is guarded by cache.lock. */
 #ifndef EMBASSY_CACHE_H
 #define EMBASSY_CACHE_H
@@ -35,7 +38,8 @@ struct cache;
 
 #define CACHE_WHOLE	 REC_WHOLE
 #define CACHE_HDR	 (UINT32_MAX - 1)
-#define CACHE_ENTRY_COST 128 /* entry, cbuf header and allocator overhead, roughly */
+#define CACHE_ENTRY_COST 128 /* an entry's own block with malloc's header (96 bytes), rounded up   \
+			      */
 
 struct cache *cache_new(size_t max_bytes);
 void cache_free(struct cache *c);

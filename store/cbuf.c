@@ -9,6 +9,9 @@
 #include <sys/mman.h>
 
 #define SLOTS_PER_SLAB 32
+/* malloc's bookkeeping per block beyond malloc_usable_size (glibc: one size word, and the
+ * block is aligned to 16) */
+#define MALLOC_HDR 16
 
 /* The pool: slabs of SLOTS_PER_SLAB data slots (page-aligned, so madvise frees whole slots)
  * and their headers, malloc'd apart. Free headers are on one of two lists threaded through
@@ -19,21 +22,28 @@ static struct cbuf *free_res, *free_gone;
 static size_t n_in_use;
 static atomic_size_t n_free_res; /* read without the lock by heap_grew */
 static size_t bound = CBUF_POOL_KEEP;
-/* Bytes of live buffers outside the pool (small files' frames, trees, headers): they share
- * the memory cache with the slots, so they count against the bound too. */
+/* Bytes of live buffers outside the pool (small files' frames, trees, headers), at their
+ * real size: they share the memory cache with the slots, so they count against the bound
+ * too. */
 static atomic_size_t heap_bytes;
+/* Bytes charged by cbuf_charge (iobufs, the cache's entries); changed by signed amounts
+ * (modular arithmetic on a size_t: the sum is never negative). */
+static atomic_size_t other_bytes;
 /* Heap buffers of many sizes (small files' frames) freed in cache order leave holes between
  * live ones, and the allocator keeps those pages (it returns only the top of the heap): the
  * bound above counts live heap bytes, so without this the freed holes stayed resident beside
  * a pool grown back into the room they left (rsync of the bench set: 198 MiB heap + 200 MiB
- * pool at a 288 MiB bound). Every CBUF_TRIM_EVERY bytes freed, the free pages go back. */
+ * pool at a 288 MiB bound). Every CBUF_TRIM_EVERY bytes freed, the free pages go back.
+ * Until then they are as resident as the buffers were, so the bound counts them still (it
+ * did not: up to CBUF_TRIM_EVERY of freed heap beside a pool grown into its room). */
 static atomic_size_t freed_since_trim;
 static atomic_flag trimming = ATOMIC_FLAG_INIT;
 
 /* Would one more resident slot exceed the bound? (pool_lock held) */
 static bool over_bound(size_t more)
 {
-	return (n_in_use + n_free_res + more) * (size_t)CBUF_SLOT_LEN + atomic_load(&heap_bytes) >
+	return (n_in_use + n_free_res + more) * (size_t)CBUF_SLOT_LEN + atomic_load(&heap_bytes) +
+		   atomic_load(&freed_since_trim) + atomic_load(&other_bytes) >
 	       bound;
 }
 
@@ -151,11 +161,21 @@ size_t cbuf_pool_resident(void)
 	return n * CBUF_SLOT_LEN;
 }
 
-/* A buffer outside the pool was made: free slots make room for it when the bound is
- * reached (checked without the lock first: most of the time there is nothing to do). */
-static void heap_grew(size_t len)
+size_t cbuf_charged(void)
 {
-	atomic_fetch_add(&heap_bytes, len);
+	size_t n;
+
+	pthread_mutex_lock(&pool_lock);
+	n = (n_in_use + n_free_res) * (size_t)CBUF_SLOT_LEN + atomic_load(&heap_bytes) +
+	    atomic_load(&freed_since_trim) + atomic_load(&other_bytes);
+	pthread_mutex_unlock(&pool_lock);
+	return n;
+}
+
+/* Free slots make room for what was charged when the bound is reached (checked without the
+ * lock first: most of the time there is nothing to do). */
+static void make_room(void)
+{
 	if (atomic_load(&n_free_res) == 0)
 		return;
 	pthread_mutex_lock(&pool_lock);
@@ -163,14 +183,39 @@ static void heap_grew(size_t len)
 	pthread_mutex_unlock(&pool_lock);
 }
 
+void cbuf_charge(ptrdiff_t bytes)
+{
+	atomic_fetch_add(&other_bytes, (size_t)bytes);
+	if (bytes > 0)
+		make_room();
+}
+
+/* The heap block of a buffer outside the pool: what it really takes. */
+static size_t heap_charge(void *block)
+{
+	return malloc_usable_size(block) + MALLOC_HDR;
+}
+
+static void heap_grew(struct cbuf *b)
+{
+	b->charge = heap_charge(b);
+	atomic_fetch_add(&heap_bytes, b->charge);
+	make_room();
+}
+
+/* A heap buffer was freed: its bytes stay counted (freed_since_trim) until the trim that
+ * gives them back; what is freed during the trim waits for the next one. */
 static void heap_shrank(size_t len)
 {
+	size_t freed;
+
 	atomic_fetch_sub(&heap_bytes, len);
 	if (atomic_fetch_add(&freed_since_trim, len) + len < CBUF_TRIM_EVERY ||
 	    atomic_flag_test_and_set(&trimming))
 		return;
-	atomic_store(&freed_since_trim, 0);
+	freed = atomic_load(&freed_since_trim);
 	malloc_trim(0);
+	atomic_fetch_sub(&freed_since_trim, freed);
 	atomic_flag_clear(&trimming);
 }
 
@@ -183,6 +228,7 @@ struct cbuf *cbuf_new(size_t len)
 		if (b) {
 			atomic_init(&b->refs, 1);
 			b->len = len;
+			b->charge = CBUF_SLOT_LEN;
 			return b;
 		}
 	}
@@ -193,7 +239,7 @@ struct cbuf *cbuf_new(size_t len)
 	b->pooled = 0;
 	b->len = len;
 	b->data = (uint8_t *)(b + 1);
-	heap_grew(len);
+	heap_grew(b);
 	return b;
 }
 
@@ -213,7 +259,7 @@ struct cbuf *cbuf_adopt(uint8_t *block, size_t len)
 	b->pooled = 0;
 	b->len = len;
 	b->data = block + CBUF_ROOM;
-	heap_grew(len);
+	heap_grew(b);
 	return b;
 }
 
@@ -230,8 +276,8 @@ void cbuf_unref(struct cbuf *b)
 	if (b->pooled) {
 		pool_put(b);
 	} else {
-		size_t len = b->len;
+		size_t charge = b->charge;
 		free(b);
-		heap_shrank(len);
+		heap_shrank(charge);
 	}
 }

@@ -17,21 +17,32 @@
  * with cbuf_pool_bound (CBUF_POOL_KEEP until then). Only beyond it are pages given back, so
  * the pool's RSS is at most max(bound - live heap buffers, the most slots alive at once).
  * Heap buffers' freed pages are given back every CBUF_TRIM_EVERY bytes freed (malloc_trim),
- * so the heap's RSS follows the live heap buffers the bound counts. */
+ * so the heap's RSS follows the live heap buffers the bound counts; until then the bound
+ * counts the freed bytes too (they are still resident).
+ *
+ * Charges: every buffer is counted at the memory it really takes (cbuf.charge: a whole slot,
+ * or the heap block with malloc's own header and rounding, not the bytes asked for: a
+ * 1-16 KiB small file's frame costs its header and rounding on top), by the bound above and
+ * by the memory cache (cache.h). Memory that holds cached or in-flight bytes outside both
+ * pool and heap buffers (iobuf.h's ciphertext buffers, the cache's own entries) is charged
+ * with cbuf_charge, so the pool's free slots make room for it too: the bound is on the sum. */
 #ifndef EMBASSY_CBUF_H
 #define EMBASSY_CBUF_H
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define CBUF_SLOT_LEN	(64u << 10)
-#define CBUF_POOL_KEEP	(16u << 20) /* default bound of resident slots */
-#define CBUF_TRIM_EVERY (32u << 20) /* heap buffers freed between giving free heap pages back */
+#define CBUF_SLOT_LEN (64u << 10)
+/* default bound (slots, heap buffers and other charges together): 16 MiB of slots beside
+ * IOBUF_KEEP of kept ciphertext buffers, so a restore's frames are reused, not given back */
+#define CBUF_POOL_KEEP	(48u << 20)
+#define CBUF_TRIM_EVERY (16u << 20) /* heap buffers freed between giving free heap pages back */
 
 struct cbuf {
 	atomic_uint refs;
 	uint8_t pooled; /* a pool slot (cbuf.c) */
 	size_t len;
+	size_t charge; /* memory it takes: CBUF_SLOT_LEN, or the heap block with malloc's header */
 	uint8_t *data;
 	struct cbuf *pnext; /* cbuf.c: the pool's free lists */
 };
@@ -47,6 +58,13 @@ struct cbuf *cbuf_from(uint8_t *p, size_t len);
 struct cbuf *cbuf_adopt(uint8_t *block, size_t len);
 struct cbuf *cbuf_ref(struct cbuf *b);
 void cbuf_unref(struct cbuf *b);
+
+/* Charge (bytes > 0) or release (bytes < 0) memory outside the buffers that shares the
+ * bound (see above); free slots are given back when a charge passes it. */
+void cbuf_charge(ptrdiff_t bytes);
+/* Everything the bound counts: pool slots in memory, heap buffers at their real size and the
+ * other charges (bytes). For tests and the bench's accounting. */
+size_t cbuf_charged(void);
 
 /* Keep up to bytes of pool slots resident (in use and free together); see above. */
 void cbuf_pool_bound(size_t bytes);

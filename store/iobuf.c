@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <sys/mman.h>
 
+#include "cbuf.h"
+
 #define GRAIN	 (64u << 10) /* sizes are rounded up to this: fewer distinct sizes to reuse */
 #define BIG	 (1u << 20)  /* and above this, to whole MiB (chunks vary: 256 KiB … 4 MiB) */
 #define MAX_FREE 32
@@ -43,6 +45,8 @@ uint8_t *iobuf_get(size_t len, size_t *cap)
 	if (p == MAP_FAILED)
 		return NULL;
 	*cap = want;
+	/* it shares the memory cache's bound with the frames (cbuf.h) while it is mapped */
+	cbuf_charge((ptrdiff_t)want);
 	return p;
 }
 
@@ -60,6 +64,7 @@ void iobuf_put(uint8_t *p, size_t cap)
 		if (free_list[small].cap >= cap)
 			break;
 		munmap(free_list[small].p, free_list[small].cap);
+		cbuf_charge(-(ptrdiff_t)free_list[small].cap);
 		free_bytes -= free_list[small].cap;
 		free_list[small] = free_list[--nfree];
 	}
@@ -70,6 +75,8 @@ void iobuf_put(uint8_t *p, size_t cap)
 		p = NULL;
 	}
 	pthread_mutex_unlock(&lock);
-	if (p)
+	if (p) {
 		munmap(p, cap);
+		cbuf_charge(-(ptrdiff_t)cap);
+	}
 }

@@ -6,7 +6,9 @@
  *
  * Bound: at most IOBUF_KEEP bytes of free buffers are kept (the rest are unmapped when given
  * back); buffers in use are bounded by their users (readers: one read each; the prefetcher:
- * its jobs). Thread-safe (one lock around the free list). */
+ * its jobs). Every mapped buffer, in use or kept, is charged to the memory cache's bound
+ * (cbuf_charge): it is resident ciphertext beside the cached plaintext. Thread-safe (one
+ * lock around the free list). */
 #ifndef EMBASSY_IOBUF_H
 #define EMBASSY_IOBUF_H
 #include <stddef.h>

@@ -1,6 +1,7 @@
 /* cbuf: pool slots are reused and stay resident up to the bound, never beyond it (plus one
  * fresh slab); par_cpu_for runs every index once, for concurrent and nested callers. */
 #include <criterion/criterion.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "cbuf.h"
+#include "iobuf.h"
 #include "par.h"
 
 #define SLAB (32u * CBUF_SLOT_LEN) /* cbuf.c: slots per slab */
@@ -232,5 +234,96 @@ Test(cbuf, freed_heap_buffers_leave_the_rss)
 	for (int i = 0; i < N; i += KEEP)
 		cbuf_unref(b[i]);
 	free(b);
+}
+#endif
+
+/* The accounting below is checked against malloc's own count of the bytes it holds, which
+ * ASan's allocator does not keep (mallinfo2 reads zero there). */
+#ifndef CBUF_TEST_ASAN
+
+static size_t heap_in_use(void)
+{
+	return mallinfo2().uordblks;
+}
+
+/* A small file's frame costs malloc's header and rounding on top of its bytes: counted at
+ * its length, 20,000 small files' buffers held more than the bound said (a mount's RSS above
+ * its memory cache + 64 MiB under rsync). Buffers of 1-16 KiB and tiny ones (headers). */
+Test(cbuf, heap_buffers_charged_at_their_real_size)
+{
+	enum { N = 4096 };
+	struct cbuf **b = calloc(N, sizeof(*b));
+	size_t heap0, charged0, len = 0;
+
+	cr_assert_not_null(b);
+	cbuf_pool_bound(SIZE_MAX / 2);
+	heap0 = heap_in_use();
+	charged0 = cbuf_charged();
+	for (int i = 0; i < N; i++) {
+		size_t n = i % 2 ? 1 + (size_t)i * 7919 % 16384 : 1 + (size_t)i % 200;
+		b[i] = cbuf_new(n);
+		cr_assert_not_null(b[i]);
+		cr_assert_geq(b[i]->charge, n);
+		len += n;
+	}
+	cr_assert_geq(cbuf_charged() - charged0, heap_in_use() - heap0,
+		      "buffers of %zu bytes were charged %zu and took %zu bytes of heap", len,
+		      cbuf_charged() - charged0, heap_in_use() - heap0);
+	for (int i = 0; i < N; i++)
+		cbuf_unref(b[i]);
+	/* freed: counted until the heap gives the pages back (at most one trim interval) */
+	cr_assert_leq(cbuf_charged(), charged0 + CBUF_TRIM_EVERY,
+		      "every charge released with its buffer or its trim");
+	free(b);
+}
+
+/* Heap buffers freed but not yet given back by a trim are still resident: the pool must not
+ * grow back into their room (it did: the freed holes beside a full pool). */
+Test(cbuf, freed_heap_counts_until_trimmed)
+{
+	enum { N = 256, H = 350, LEN = 12000 }; /* 16 MiB of slots; 4 MiB of heap freed */
+	struct cbuf *b[N], *h[H];
+
+	cr_assert_lt((size_t)H * LEN, CBUF_TRIM_EVERY, "no trim in between");
+	cbuf_pool_bound((size_t)N * CBUF_SLOT_LEN);
+	for (int i = 0; i < H; i++)
+		h[i] = cbuf_new(LEN);
+	for (int i = 0; i < H; i++)
+		cbuf_unref(h[i]);
+	for (int i = 0; i < N; i++)
+		b[i] = cbuf_new(CBUF_SLOT_LEN);
+	for (int i = 0; i < N; i++)
+		cbuf_unref(b[i]);
+	cr_assert_leq(cbuf_pool_resident(), (size_t)N * CBUF_SLOT_LEN - (size_t)H * LEN,
+		      "%zu bytes of slots kept beside %zu bytes of freed, untrimmed heap",
+		      cbuf_pool_resident(), (size_t)H * LEN);
+	cr_assert_leq(cbuf_charged(), (size_t)N * CBUF_SLOT_LEN);
+}
+
+/* Ciphertext buffers (iobuf.h) are resident memory beside the cached frames: they share the
+ * bound, so free slots are given back to make room for them. */
+Test(cbuf, iobufs_share_the_bound)
+{
+	enum { N = 64 };
+	struct cbuf *b[N];
+	size_t cap;
+	uint8_t *io;
+
+	cbuf_pool_bound((size_t)N * CBUF_SLOT_LEN);
+	for (int i = 0; i < N; i++)
+		b[i] = cbuf_new(CBUF_SLOT_LEN);
+	for (int i = 0; i < N; i++)
+		cbuf_unref(b[i]);
+	cr_assert_geq(cbuf_pool_resident(), (size_t)(N - 1) * CBUF_SLOT_LEN);
+	io = iobuf_get((size_t)N / 2 * CBUF_SLOT_LEN, &cap);
+	cr_assert_not_null(io);
+	memset(io, 1, cap);
+	cr_assert_leq(cbuf_charged(), (size_t)N * CBUF_SLOT_LEN,
+		      "%zu bytes of slots stay beside a %zu-byte ciphertext buffer",
+		      cbuf_pool_resident(), cap);
+	cr_assert_leq(cbuf_pool_resident(), (size_t)N * CBUF_SLOT_LEN - cap);
+	/* a kept buffer is still resident, still charged; an unmapped one is not */
+	iobuf_put(io, cap);
+	cr_assert_geq(cbuf_charged(), cap);
 }
 #endif
