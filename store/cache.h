@@ -38,8 +38,7 @@ struct cache;
 
 #define CACHE_WHOLE	 REC_WHOLE
 #define CACHE_HDR	 (UINT32_MAX - 1)
-#define CACHE_ENTRY_COST 128 /* an entry's own block with malloc's header (96 bytes), rounded up   \
-			      */
+#define CACHE_ENTRY_COST 128 /* an entry: its block and malloc's header (96 B), rounded up */
 
 struct cache *cache_new(size_t max_bytes);
 void cache_free(struct cache *c);
