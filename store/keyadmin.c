@@ -564,6 +564,46 @@ int keyadmin_remove(struct store *s, const char *name)
 	return remote_delete(s->remote, name);
 }
 
+struct share_try {
+	const struct keyfile *kf;
+	uint8_t *sh; /* out: the share, secmem */
+};
+
+static int share_copy(void *ctx, const uint8_t *data, size_t n)
+{
+	struct share_try *st = ctx;
+	json_error_t jerr;
+	json_t *e = json_loadb((const char *)data, n, JSON_REJECT_DUPLICATES, &jerr);
+	int ret = e ? quorum_entry_open_share(e, st->kf->pub, st->kf->secret, &st->sh) : -EBADMSG;
+
+	json_decref(e);
+	return ret;
+}
+
+/* The officer's share of entry name: from the copy remote_get serves; of several embassies,
+ * when our slot there is missing or does not open, from another mirror's copy (the mirror
+ * with a bad copy is reported). */
+static int open_share(struct remote *r, const struct keyfile *kf, const char *name, uint8_t **sh)
+{
+	struct share_try st = {.kf = kf};
+	struct store_copies cs = {0};
+	uint8_t *data = NULL;
+	size_t n = 0, good;
+	int ret = remote_get(r, name, 0, 0, SMALL_OBJECT_MAX, &data, &n);
+
+	if (!ret)
+		ret = share_copy(&st, data, n);
+	if (ret && ret != -ENOMEM && remote_mirrors(r) > 1) {
+		ret = store_copies_try(r, name, &cs, data, n, ret, share_copy, &st, &good);
+		if (!ret)
+			store_copies_report(r, name, &cs, good);
+		store_copies_free(&cs);
+	}
+	free(data);
+	*sh = ret ? NULL : st.sh;
+	return ret;
+}
+
 int keyadmin_share(struct remote *r, const struct keyfile *kf, const char *entry,
 		   struct quorum_share *out)
 {
@@ -575,14 +615,9 @@ int keyadmin_share(struct remote *r, const struct keyfile *kf, const char *entry
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < l.n; i++) {
-		json_t *e = NULL;
-
 		if (entry && strcmp(entry, l.names[i]) != 0)
 			continue;
-		ret = get_entry(r, l.names[i], &e);
-		if (!ret)
-			ret = quorum_entry_open_share(e, kf->pub, kf->secret, &sh);
-		json_decref(e);
+		ret = open_share(r, kf, l.names[i], &sh);
 		if (ret == -ENOKEY)
 			continue;
 		if (ret) {

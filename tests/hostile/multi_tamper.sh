@@ -9,8 +9,8 @@
 #      the single-store error (exit 7, or "wrong passphrase": a tag failure says no more);
 #   h) a tampered quorum entry on either mirror: two officers (key files together, or share
 #      files apart) restore byte for byte through either URL order, the mirror is reported;
-#      a mount keeps the good copy for --offline; tampered on both: exit 4 and the single
-#      store's one error line;
+#      a mount keeps the good copy for --offline; `key share` opens the officer's slot from
+#      the other mirror's copy; tampered on both: exit 4 and the single store's one error line;
 #   f) the reader's state is the store's, whatever the URL order or subset: a rollback seen
 #      through URL1,URL2 is refused through URL2,URL1 and through URL2 alone, and each
 #      address of a multi-URL is remembered as serving the store (15.1);
@@ -159,6 +159,30 @@ for liar in "$DAV_DIR" "$LOC"; do
 	assert_grep "mirror $name served keys/quorum-[0-9a-f]+ with bytes that fail verification" \
 		"$T/errs" "the tampered quorum entry is not reported"
 done
+log "h) key share: the officers' slots tampered on one embassy"
+# tamper_slots FILE: one hex digit of every officer's sealed share changed
+tamper_slots() {
+	python3 - "$1" <<'PY'
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+for s in d["shares"]:
+    v = s["ct"]
+    i = len(v) // 2
+    s["ct"] = v[:i] + ("0" if v[i] != "0" else "1") + v[i + 1:]
+open(p, "w").write(json.dumps(d, separators=(",", ":"), sort_keys=True))
+PY
+}
+for liar in "$DAV_DIR" "$LOC"; do
+	fresh
+	tamper_slots "$(quorum_entry "$liar")"
+	for url in "${BOTH[@]}"; do
+		rm -f "$T/again.share"
+		expect_rc 0 em key share "$url" --key-file "$T/q1.key" --out "$T/again.share"
+		assert_files_eq "$T/q1.share" "$T/again.share" "the share through $url"
+	done
+done
+
 log "h) the mount keeps the quorum entry that opened, not the tampered copy read first"
 Q=$(basename "$(quorum_entry "$STORE")")
 FAILED_OVER=0
