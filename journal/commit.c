@@ -559,8 +559,10 @@ int commit_replay_committed(struct live *l, uint64_t epoch, const uint8_t id[ID_
 	return ret;
 }
 
-/* Did snapshot id become the head, or get merged into it? Walks back from the head. */
-static int in_chain(struct live *l, const uint8_t id[ID_LEN], bool *yes)
+/* Did snapshot id become the head, or get merged into it (*merge: the merge that names it,
+ * when *merged)? Walks back from the head. */
+static int in_chain(struct live *l, const uint8_t id[ID_LEN], bool *yes, uint8_t merge[ID_LEN],
+		    bool *merged_in)
 {
 	struct head h;
 	struct snapshot sn;
@@ -568,6 +570,7 @@ static int in_chain(struct live *l, const uint8_t id[ID_LEN], bool *yes)
 	int ret = store_head_walk(l->s, &h);
 
 	*yes = false;
+	*merged_in = false;
 	if (ret == -ENOENT)
 		return 0;
 	if (ret)
@@ -580,10 +583,12 @@ static int in_chain(struct live *l, const uint8_t id[ID_LEN], bool *yes)
 			return ret;
 		bool merged = sn.has_merged && !memcmp(sn.merged, id, ID_LEN);
 		bool parent = sn.has_parent;
+		if (merged)
+			memcpy(merge, cur, ID_LEN);
 		memcpy(cur, sn.parent, ID_LEN);
 		snapshot_clear(&sn);
 		if (merged || !parent) {
-			*yes = merged;
+			*yes = *merged_in = merged;
 			return 0;
 		}
 	}
@@ -591,15 +596,29 @@ static int in_chain(struct live *l, const uint8_t id[ID_LEN], bool *yes)
 	return 0;
 }
 
+/* The commit was merged into the head before the stop: the tree moves onto that merge too
+ * (or stays on ours, as adopt_step decides). */
+static int recover_adopt(struct live *l, const uint8_t merge[ID_LEN])
+{
+	struct commit_result res = {0};
+	struct adopt *a = NULL;
+	int ret = adopt_prepare(l->s, &l->base.root, merge, &a);
+
+	ret = adopt_step(l, ret ? NULL : a, l->rplan->epoch, merge, &res);
+	adopt_free(a);
+	return ret;
+}
+
 int commit_recover(struct live *l)
 {
 	char hex[2 * ID_LEN + 1];
-	bool done = false;
+	uint8_t merge[ID_LEN];
+	bool done = false, merged = false;
 	int ret = 0;
 
 	if (l->rintent) {
 		hex_encode(l->rintent_id, ID_LEN, hex);
-		ret = in_chain(l, l->rintent_id, &done);
+		ret = in_chain(l, l->rintent_id, &done, merge, &merged);
 		if (!ret && done) {
 			log_info(
 			    "journal %s: the commit of snapshot %.16s was published before the "
@@ -610,6 +629,8 @@ int commit_recover(struct live *l)
 			ret = jemit(l, &op);
 			if (!ret)
 				ret = rebase_loaded(l, l->rplan, l->rintent_id);
+			if (!ret && merged)
+				ret = recover_adopt(l, merge);
 			if (!ret)
 				ret = live_checkpoint(l);
 		} else if (!ret) {

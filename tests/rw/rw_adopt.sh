@@ -9,8 +9,9 @@
 #    writes, byte for byte; status's base is the merge;
 # 2. kill -9 of B right after: the next mount shows the same tree (nothing replayed twice),
 #    the next commit is not a merge (base = head) and restores as the mount shows it;
-# 3. kill -9 between the move onto the merge and its checkpoint (EMBASSY_COMMIT_CRASH=adopted):
-#    the journal's ADOPT record brings the next mount onto the merge;
+# 3. kill -9 between the move onto the merge and its checkpoint (EMBASSY_COMMIT_CRASH=adopted),
+#    a write made during the commit pending: the journal's ADOPT record brings the next mount
+#    onto the merge with that write on top;
 # 4. a file the merge changes is open on B: the mount keeps its own tree, commit and status
 #    say why; once closed, the next `commit` (nothing to commit) moves it;
 # 5. a seal from home racing B's commit (held after the build): B's mount shows the merge.
@@ -106,21 +107,28 @@ restore "$S2" "$T/exp2"
 unmount "$MB" "$MOUNT_PID"
 
 log "3. kill -9 between the move onto a merge and its checkpoint: the journal brings it back"
-EMBASSY_COMMIT_CRASH=adopted em_mount_rw_fg "$STORE" "$MB" "$T/journal-b" "$T/mount-b3.log"
+EMBASSY_COMMIT_CRASH=adopted EMBASSY_COMMIT_HOLD=published:$T/hold \
+	em_mount_rw_fg "$STORE" "$MB" "$T/journal-b" "$T/mount-b3.log"
 printf 'round 3 a\n' >"$MA/reg/r3-a.txt"
 expect_rc 0 em commit "$MA"
 printf 'round 3 b\n' >"$MB/reg/sub/r3-b.txt"
-run em commit "$MB"
+start_bg "$EMBASSY" commit "$MB" >/dev/null
+CPID=$BG_PID
+wait_until 60 test -e "$T/hold"
+printf 'during 3\n' >"$MB/reg/during3.txt" # pending after the crash: the replay must be on M3
+rm "$T/hold"
+RC=0
+wait "$CPID" || RC=$?
 [ "$RC" -ne 0 ] || fail "the commit succeeded although its daemon was killed"
 crash_unmount
 assert_grep "EMBASSY_COMMIT_CRASH=adopted: killing myself" "$T/mount-b3.log"
 M3=$(latest)
 em_mount_rw_fg "$STORE" "$MB" "$T/journal-b" "$T/mount-b3b.log"
 [ "$(base_of "$MB")" = "$M3" ] || fail "after the crash B's base is not the merge"
+[ "$(json_get "$T/out" 'd["pending_entries"]')" -gt 0 ] || fail "the write during the commit is not pending"
 restore "$M3" "$T/exp3"
-"$TREECMP" "$T/exp3" "$MB" || fail "after the crash B's mount is not the merge"
-expect_rc 0 em status "$MB" --json
-[ "$(json_get "$T/out" 'd["pending_entries"]')" = 0 ] || fail "changes pending after the replayed move"
+printf 'during 3\n' >"$T/exp3/reg/during3.txt"
+"$TREECMP" "$T/exp3" "$MB" --no-mtime || fail "after the crash B's mount is not the merge plus the write"
 
 log "4. a file the merge changes is open on B: the mount keeps its tree and says why"
 printf 'changed by a again\n' >"$MA/reg/a-only.txt"

@@ -240,12 +240,19 @@ Test(adopt, an_open_file_the_merge_changes_defers_it_until_closed)
 	commit_result_clear(&r2);
 }
 
-static int stop_adopted(const char *stage)
+/* Writes at "published", then the process dies at stage crash_stage. */
+static const char *crash_stage;
+
+static int during_then_stop(const char *stage)
 {
-	return !strcmp(stage, "adopted");
+	during(stage);
+	return !strcmp(stage, crash_stage);
 }
 
-Test(adopt, a_crash_before_the_checkpoint_comes_back_on_the_merge)
+/* A crash at stage after a merge was published, with writes made during the commit pending:
+ * the next open is on the merge (the journal's ADOPT, or recovery moving it there), with
+ * those writes on top, and the next commit is a plain one on the merge. */
+static void crash_with_writes_during(const char *stage)
 {
 	struct live *a = fx_live_at(&f, "ja", NULL), *b = fx_live_at(&f, "jb", NULL);
 	struct commit_opts o = {0};
@@ -253,23 +260,45 @@ Test(adopt, a_crash_before_the_checkpoint_comes_back_on_the_merge)
 	struct head h;
 
 	two_sides(a, b);
-	commit_failpoint = stop_adopted;
-	cr_assert_eq(commit_run(b, &o, &r), -EINTR);
+	during_l = b;
+	during_path = "sub/from-b";
+	crash_stage = stage;
+	commit_failpoint = during_then_stop;
+	cr_assert_eq(commit_run(b, &o, &r), -EINTR, "%s", stage);
 	commit_failpoint = NULL;
+	char *mine = dump_live(b, true);
 	live_close(b); /* the process dies: what was appended is on disk (page cache) */
 	cr_assert_eq(store_head_walk(f.s, &h), 0);
 	b = fx_live_at(&f, "jb", NULL);
 	base_is(b, h.snapshot);
 	struct live_status ls;
 	live_get_status(b, &ls);
-	cr_assert_eq(ls.pending_entries, 0);
-	char *want = dump_snapshot(h.snapshot, "jc"), *got = dump_live(b, true);
-	cr_assert_str_eq(got, want, "the replayed ADOPT");
+	cr_assert_gt(ls.pending_entries, 0, "%s: the writes during the commit are pending", stage);
+	size_t len;
+	uint8_t *d = fx_read_all(b, "from-a", &len);
+	cr_assert_eq(d[0], 'A', "%s: the other side's file", stage);
+	free(d);
+	char *got = dump_live(b, true);
+	if (!strcmp(stage, "adopted")) /* the tree had moved before the crash */
+		cr_assert_str_eq(got, mine, "%s: the replayed ADOPT", stage);
 	struct commit_result r2 = commit_ok(b);
-	cr_assert(r2.nothing);
-	free(want);
+	cr_assert(!r2.merged, "%s: the next commit is on the merge", stage);
+	char *snap = dump_snapshot(r2.snapshot, "jc");
+	cr_assert_str_eq(snap, got, "%s", stage);
+	free(snap);
 	free(got);
+	free(mine);
 	live_close(a);
 	live_close(b);
 	commit_result_clear(&r2);
+}
+
+Test(adopt, a_crash_before_the_checkpoint_comes_back_on_the_merge)
+{
+	crash_with_writes_during("adopted");
+}
+
+Test(adopt, a_crash_after_publishing_a_merge_is_finished_on_the_merge)
+{
+	crash_with_writes_during("published");
 }
