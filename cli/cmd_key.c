@@ -16,99 +16,57 @@
 #include "keypasswd.h"
 #include "secmem.h"
 
+/* Options of key root / rotate-signing (cli/key_root.c parses them): named, not unknown. */
+static int opt_root_only(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
+{
+	(void)arg;
+	return opts_usage(c, "--%s: only 'key root' and 'key rotate-signing' take it", o->name);
+}
+
+static int opt_remove(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
+{
+	struct key_args *a = o->target;
+
+	if (a->nremove == MAX_PUBS)
+		return opts_usage(c, "at most %d --remove", MAX_PUBS);
+	if (keyadmin_entry_name(arg, a->remove[a->nremove]) < 0)
+		return opts_usage(
+		    c, "--remove: '%s' is not a key entry name (see 'embassy key list')", arg);
+	a->nremove++;
+	return EXIT_OK;
+}
+
+#define ROOT_ONLY(name) OPTS_CALL(0, name, required_argument, opt_root_only, NULL)
+
 /* Common options plus the subcommand's own; returns an exit code. */
 static int parse(struct cli_ctx *c, struct key_args *a, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS,
-	    {"recipient", required_argument, NULL, OPT_RECIPIENT},
-	    {"quorum", required_argument, NULL, OPT_QUORUM},
-	    {"officer", required_argument, NULL, OPT_OFFICER},
-	    {"kdf-memory", required_argument, NULL, OPT_KDF_MEMORY},
-	    {"kdf-ops", required_argument, NULL, OPT_KDF_OPS},
-	    {"out", required_argument, NULL, OPT_OUT},
-	    {"entry", required_argument, NULL, OPT_ENTRY},
-	    {"json", no_argument, NULL, OPT_KJSON},
-	    {"new-passphrase-file", required_argument, NULL, OPT_NEW_PASS_FILE},
-	    {"new-passphrase-command", required_argument, NULL, OPT_NEW_PASS_CMD},
-	    {"sign", required_argument, NULL, OPT_ROOT_ONLY},
-	    {"threshold", required_argument, NULL, OPT_ROOT_ONLY},
-	    {"timestamp-key", required_argument, NULL, OPT_ROOT_ONLY},
-	    {"new-sealer-key", required_argument, NULL, OPT_ROOT_ONLY},
-	    {"valid-through", required_argument, NULL, OPT_ROOT_ONLY},
-	    {"prepare", required_argument, NULL, OPT_ROOT_ONLY},
-	    {"apply", required_argument, NULL, OPT_ROOT_ONLY},
-	    {"proposal", required_argument, NULL, OPT_ROOT_ONLY},
-	    {"remove", required_argument, NULL, OPT_REMOVE},
-	    {NULL, 0, NULL, 0}};
-	int opt, r;
+	const struct opts_spec options[] = {
+	    OPTS_LIST(0, "recipient", a->recipients, &a->nrecipients, MAX_PUBS, NULL),
+	    OPTS_U64(0, "quorum", &a->quorum, 1, MAX_PUBS,
+		     "--quorum needs a number (1..{max}), not '{arg}'"),
+	    OPTS_LIST(0, "officer", a->officers, &a->nofficers, MAX_PUBS, NULL),
+	    OPTS_U64(0, "kdf-memory", &a->kdf_mib, 1, KDF_MEM_MAX_MIB,
+		     "--kdf-memory needs MiB (1..{max}), not '{arg}'"),
+	    OPTS_U64(0, "kdf-ops", &a->kdf_ops, 1, KDF_OPS_MAX,
+		     "--kdf-ops needs a number (1..{max}), not '{arg}'"),
+	    OPTS_STRING(0, "out", &a->out),
+	    OPTS_STRING(0, "entry", &a->entry),
+	    OPTS_FLAG(0, "json", &a->json),
+	    OPTS_STRING(0, "new-passphrase-file", &a->new_pass_file),
+	    OPTS_STRING(0, "new-passphrase-command", &a->new_pass_cmd),
+	    ROOT_ONLY("sign"),
+	    ROOT_ONLY("threshold"),
+	    ROOT_ONLY("timestamp-key"),
+	    ROOT_ONLY("new-sealer-key"),
+	    ROOT_ONLY("valid-through"),
+	    ROOT_ONLY("prepare"),
+	    ROOT_ONLY("apply"),
+	    ROOT_ONLY("proposal"),
+	    OPTS_CALL(0, "remove", required_argument, opt_remove, a),
+	    OPTS_END};
 
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		switch (opt) {
-		case OPT_RECIPIENT:
-			if (a->nrecipients == MAX_PUBS)
-				return opts_usage(c, "at most %d --recipient", MAX_PUBS);
-			a->recipients[a->nrecipients++] = optarg;
-			break;
-		case OPT_OFFICER:
-			if (a->nofficers == MAX_PUBS)
-				return opts_usage(c, "at most %d --officer", MAX_PUBS);
-			a->officers[a->nofficers++] = optarg;
-			break;
-		case OPT_QUORUM:
-			if (opts_parse_u64(optarg, MAX_PUBS, &a->quorum) < 0 || a->quorum < 1)
-				return opts_usage(c, "--quorum needs a number (1..%d), not '%s'",
-						  MAX_PUBS, optarg);
-			break;
-		case OPT_KDF_MEMORY:
-			if (opts_parse_u64(optarg, KDF_MEM_MAX_MIB, &a->kdf_mib) < 0 ||
-			    a->kdf_mib < 1)
-				return opts_usage(c, "--kdf-memory needs MiB (1..%u), not '%s'",
-						  KDF_MEM_MAX_MIB, optarg);
-			break;
-		case OPT_KDF_OPS:
-			if (opts_parse_u64(optarg, KDF_OPS_MAX, &a->kdf_ops) < 0 || a->kdf_ops < 1)
-				return opts_usage(c, "--kdf-ops needs a number (1..%u), not '%s'",
-						  KDF_OPS_MAX, optarg);
-			break;
-		case OPT_OUT:
-			a->out = optarg;
-			break;
-		case OPT_ENTRY:
-			a->entry = optarg;
-			break;
-		case OPT_KJSON:
-			a->json = true;
-			break;
-		case OPT_NEW_PASS_FILE:
-			a->new_pass_file = optarg;
-			break;
-		case OPT_NEW_PASS_CMD:
-			a->new_pass_cmd = optarg;
-			break;
-		case OPT_ROOT_ONLY:
-			return opts_usage(c, "%s: only 'key root' and 'key rotate-signing' take it",
-					  argv[optind - 1]);
-		case OPT_REMOVE:
-			if (a->nremove == MAX_PUBS)
-				return opts_usage(c, "at most %d --remove", MAX_PUBS);
-			if (keyadmin_entry_name(optarg, a->remove[a->nremove]) < 0)
-				return opts_usage(c,
-						  "--remove: '%s' is not a key entry name (see "
-						  "'embassy key list')",
-						  optarg);
-			a->nremove++;
-			break;
-		default:
-			return opts_bad(c, argv);
-		}
-	}
-	return EXIT_OK;
+	return opts_parse(c, argc, argv, OPTS_COMMON(CLI_COMMON_OPTIONS), options);
 }
 
 /* Parse; on --help print the subcommand's text. *done set when the caller should return. */

@@ -161,20 +161,6 @@ static const char help[] =
     "  embassy mount https://embassy.example/store /mnt/e --cacert ca.pem \\\n"
     "          --snapshot 3fa9c2 --memory-cache 1G --foreground\n";
 
-enum {
-	OPT_SNAPSHOT = OPT_CMD_BASE,
-	OPT_CACHE_DIR,
-	OPT_CACHE_SIZE,
-	OPT_MEMORY_CACHE,
-	OPT_ALLOW_OTHER,
-	OPT_OFFLINE,
-	OPT_UID,
-	OPT_GID,
-	OPT_UMASK,
-	OPT_LOG_FILE,
-	OPT_RECHECK,
-};
-
 #define DEFAULT_RECHECK_S 300
 
 struct mount_args {
@@ -216,125 +202,75 @@ static int parse_id(const char *arg, bool group, unsigned *out)
 	return -EINVAL;
 }
 
-static int parse_owner(struct cli_ctx *c, struct mount_args *a, int opt, const char *arg)
+/* --uid, --gid: a user or group by name or number. */
+static int opt_id(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
 {
-	char *end;
-	unsigned long m;
+	struct fs_opts *owner = o->target;
+	bool group = !strcmp(o->name, "gid");
 
-	switch (opt) {
-	case OPT_UID:
-		if (parse_id(arg, false, &a->owner.uid) < 0)
-			return opts_usage(c, "--uid needs a user name or number, not '%s'", arg);
-		a->owner.set_uid = true;
-		return EXIT_OK;
-	case OPT_GID:
-		if (parse_id(arg, true, &a->owner.gid) < 0)
-			return opts_usage(c, "--gid needs a group name or number, not '%s'", arg);
-		a->owner.set_gid = true;
-		return EXIT_OK;
-	case OPT_UMASK:
-		m = strtoul(arg, &end, 8);
-		if (!*arg || *end || m > 0777)
-			return opts_usage(c, "--umask needs an octal mode like 027, not '%s'", arg);
-		a->owner.umask = (unsigned)m;
-		a->owner.set_umask = true;
-		return EXIT_OK;
-	default:
-		return -1;
-	}
+	if (parse_id(arg, group, group ? &owner->gid : &owner->uid) < 0)
+		return opts_usage(c, "--%s needs a %s name or number, not '%s'", o->name,
+				  group ? "group" : "user", arg);
+	if (group)
+		owner->set_gid = true;
+	else
+		owner->set_uid = true;
+	return EXIT_OK;
 }
 
-static int parse_opt(struct cli_ctx *c, struct mount_args *a, int opt, const char *arg)
+static int opt_umask(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
 {
-	int r;
+	struct fs_opts *owner = o->target;
+	char *end;
+	unsigned long m = strtoul(arg, &end, 8);
 
-	switch (opt) {
-	case OPT_SNAPSHOT:
-		a->snapshot = arg;
-		return EXIT_OK;
-	case OPT_CACHE_DIR:
+	if (!*arg || *end || m > 0777)
+		return opts_usage(c, "--umask needs an octal mode like 027, not '%s'", arg);
+	owner->umask = (unsigned)m;
+	owner->set_umask = true;
+	return EXIT_OK;
+}
+
+/* --cache-dir, --cache-size: the disk cache is asked for (see open_disk_cache). */
+static int opt_cache(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
+{
+	struct mount_args *a = o->target;
+
+	if (!strcmp(o->name, "cache-dir"))
 		a->cache_dir = arg;
-		a->cache_given = true;
-		return EXIT_OK;
-	case OPT_CACHE_SIZE:
-		if (opts_parse_size(arg, &a->cache_size) < 0)
-			return opts_usage(c, "--cache-size needs a size like 2G, not '%s'", arg);
-		a->cache_given = true;
-		return EXIT_OK;
-	case OPT_MEMORY_CACHE:
-		if (opts_parse_size(arg, &a->memory_cache) < 0 ||
-		    a->memory_cache < MIN_MEMORY_CACHE)
-			return opts_usage(
-			    c, "--memory-cache needs a size of at least 16M, not '%s'", arg);
-		return EXIT_OK;
-	case 'f':
-		a->foreground = true;
-		return EXIT_OK;
-	case OPT_ALLOW_OTHER:
-		a->allow_other = true;
-		return EXIT_OK;
-	case OPT_OFFLINE:
-		a->offline = true;
-		return EXIT_OK;
-	case OPT_LOG_FILE:
-		a->log_file = arg;
-		return EXIT_OK;
-	case OPT_RECHECK:
-		if (strcmp(arg, "0") == 0)
-			a->recheck_s = 0;
-		else if (opts_parse_duration(arg, &a->recheck_s) < 0)
-			return opts_usage(c,
-					  "--recheck needs a duration like 5m or 30s, or 0, not "
-					  "'%s'",
-					  arg);
-		return EXIT_OK;
-	case 'o':
-		if (a->nfuse_opts == MAX_FUSE_OPTS)
-			return opts_usage(c, "at most %d -o options", MAX_FUSE_OPTS);
-		a->fuse_opts[a->nfuse_opts++] = arg;
-		return EXIT_OK;
-	default:
-		r = mount_rw_opt(c, &a->rw, opt, arg);
-		return r != -1 ? r : parse_owner(c, a, opt, arg);
-	}
+	else if (opts_parse_size(arg, &a->cache_size) < 0)
+		return opts_usage(c, "--cache-size needs a size like 2G, not '%s'", arg);
+	a->cache_given = true;
+	return EXIT_OK;
 }
 
 static int positionals(struct cli_ctx *c, struct mount_args *a, int argc, char **argv);
 
 static int parse(struct cli_ctx *c, struct mount_args *a, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS,
-	    {"snapshot", required_argument, NULL, OPT_SNAPSHOT},
-	    {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
-	    {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
-	    {"memory-cache", required_argument, NULL, OPT_MEMORY_CACHE},
-	    {"foreground", no_argument, NULL, 'f'},
-	    {"allow-other", no_argument, NULL, OPT_ALLOW_OTHER},
-	    {"offline", no_argument, NULL, OPT_OFFLINE},
-	    {"uid", required_argument, NULL, OPT_UID},
-	    {"gid", required_argument, NULL, OPT_GID},
-	    {"umask", required_argument, NULL, OPT_UMASK},
-	    {"log-file", required_argument, NULL, OPT_LOG_FILE},
-	    {"recheck", required_argument, NULL, OPT_RECHECK},
-	    MOUNT_RW_LONGOPTS,
-	    {NULL, 0, NULL, 0}};
-	int opt, r;
+	const struct opts_spec options[] = {
+	    OPTS_STRING(0, "snapshot", &a->snapshot),
+	    OPTS_CALL(0, "cache-dir", required_argument, opt_cache, a),
+	    OPTS_CALL(0, "cache-size", required_argument, opt_cache, a),
+	    OPTS_SIZE(0, "memory-cache", &a->memory_cache, MIN_MEMORY_CACHE, 0,
+		      "--memory-cache needs a size of at least 16M, not '{arg}'"),
+	    OPTS_FLAG('f', "foreground", &a->foreground),
+	    OPTS_FLAG(0, "allow-other", &a->allow_other),
+	    OPTS_FLAG(0, "offline", &a->offline),
+	    OPTS_CALL(0, "uid", required_argument, opt_id, &a->owner),
+	    OPTS_CALL(0, "gid", required_argument, opt_id, &a->owner),
+	    OPTS_CALL(0, "umask", required_argument, opt_umask, &a->owner),
+	    OPTS_STRING(0, "log-file", &a->log_file),
+	    OPTS_DURATION_OR_0(0, "recheck", &a->recheck_s, 0,
+			       "--recheck needs a duration like 5m or 30s, or 0, not '{arg}'"),
+	    OPTS_TABLE(mount_rw_options(&a->rw)),
+	    OPTS_LIST('o', NULL, a->fuse_opts, &a->nfuse_opts, MAX_FUSE_OPTS,
+		      "at most {max} -o options"),
+	    OPTS_END};
+	int r = opts_parse(c, argc, argv, OPTS_COMMON(CLI_COMMON_OPTIONS), options);
 
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vhfo:", longopts, NULL)) != -1) {
-		if ((r = opts_common(c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		r = parse_opt(c, a, opt, optarg);
-		if (r < 0)
-			return opts_bad(c, argv);
-		if (r != EXIT_OK)
-			return r;
-	}
-	if (c->help)
-		return EXIT_OK;
+	if (r != EXIT_OK || c->help)
+		return r;
 	return positionals(c, a, argc, argv);
 }
 

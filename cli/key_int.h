@@ -1,5 +1,5 @@
 /* key_int: what the 'embassy key' subcommands share (cli/cmd_key.c, key_epochs.c,
- * key_help.c): their options, parsed by one parser, and their help texts. */
+ * key_help.c): their options, parsed by one table (cmd_key.c), and their help texts. */
 #ifndef EMBASSY_KEY_INT_H
 #define EMBASSY_KEY_INT_H
 #include <stdbool.h>
@@ -13,21 +13,6 @@
 #define MAX_PUBS	255
 #define KDF_MEM_MAX_MIB 4096u
 #define KDF_OPS_MAX	64u
-
-enum {
-	OPT_RECIPIENT = OPT_CMD_BASE,
-	OPT_QUORUM,
-	OPT_OFFICER,
-	OPT_KDF_MEMORY,
-	OPT_KDF_OPS,
-	OPT_OUT,
-	OPT_ENTRY,
-	OPT_KJSON,
-	OPT_NEW_PASS_FILE,
-	OPT_NEW_PASS_CMD,
-	OPT_ROOT_ONLY, /* options of key root / rotate-signing (cli/key_root.c parses them) */
-	OPT_REMOVE,
-};
 
 struct key_args {
 	const char *recipients[MAX_PUBS], *officers[MAX_PUBS];

@@ -20,18 +20,6 @@
 #include "snaplist.h"
 #include "store_write.h"
 
-enum {
-	OPT_R_OFFICER = OPT_CMD_BASE + 40,
-	OPT_R_THRESHOLD,
-	OPT_R_SIGN,
-	OPT_R_TIMESTAMP,
-	OPT_R_NEW_SEALER,
-	OPT_R_VALID_THROUGH,
-	OPT_R_PREPARE,
-	OPT_R_APPLY,
-	OPT_R_PROPOSAL,
-};
-
 struct root_args {
 	const char *officers[ROOT_OFFICERS_MAX], *signers[ROOT_SIGS_MAX];
 	size_t nofficers, nsigners;
@@ -42,71 +30,32 @@ struct root_args {
 	const char *prepare, *apply, *proposal;
 };
 
+static int opt_valid_through(struct cli_ctx *c, const struct opts_spec *o, const char *arg)
+{
+	struct root_args *a = o->target;
+
+	if (opts_parse_u64(arg, INT64_MAX, &a->valid_through) < 0)
+		return opts_usage(c, "--valid-through needs a sequence number, not '%s'", arg);
+	a->has_valid_through = true;
+	return EXIT_OK;
+}
+
 static int parse(struct cli_ctx *c, struct root_args *a, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    CLI_COMMON_OPTIONS,
-	    {"officer", required_argument, NULL, OPT_R_OFFICER},
-	    {"threshold", required_argument, NULL, OPT_R_THRESHOLD},
-	    {"sign", required_argument, NULL, OPT_R_SIGN},
-	    {"timestamp-key", required_argument, NULL, OPT_R_TIMESTAMP},
-	    {"new-sealer-key", required_argument, NULL, OPT_R_NEW_SEALER},
-	    {"valid-through", required_argument, NULL, OPT_R_VALID_THROUGH},
-	    {"prepare", required_argument, NULL, OPT_R_PREPARE},
-	    {"apply", required_argument, NULL, OPT_R_APPLY},
-	    {"proposal", required_argument, NULL, OPT_R_PROPOSAL},
-	    {NULL, 0, NULL, 0}};
-	int opt, r;
+	const struct opts_spec options[] = {
+	    OPTS_LIST(0, "officer", a->officers, &a->nofficers, ROOT_OFFICERS_MAX, NULL),
+	    OPTS_U64(0, "threshold", &a->threshold, 1, ROOT_OFFICERS_MAX,
+		     "--threshold needs a number (1..{max}), not '{arg}'"),
+	    OPTS_LIST(0, "sign", a->signers, &a->nsigners, ROOT_SIGS_MAX - 1, NULL),
+	    OPTS_STRING(0, "timestamp-key", &a->timestamp),
+	    OPTS_STRING(0, "new-sealer-key", &a->new_sealer),
+	    OPTS_CALL(0, "valid-through", required_argument, opt_valid_through, a),
+	    OPTS_STRING(0, "prepare", &a->prepare),
+	    OPTS_STRING(0, "apply", &a->apply),
+	    OPTS_STRING(0, "proposal", &a->proposal),
+	    OPTS_END};
 
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if ((r = opts_common(c, opt, optarg)) < 0)
-			return EXIT_USAGE;
-		if (r)
-			continue;
-		switch (opt) {
-		case OPT_R_OFFICER:
-			if (a->nofficers == ROOT_OFFICERS_MAX)
-				return opts_usage(c, "at most %d --officer", ROOT_OFFICERS_MAX);
-			a->officers[a->nofficers++] = optarg;
-			break;
-		case OPT_R_SIGN:
-			if (a->nsigners == ROOT_SIGS_MAX - 1)
-				return opts_usage(c, "at most %d --sign", ROOT_SIGS_MAX - 1);
-			a->signers[a->nsigners++] = optarg;
-			break;
-		case OPT_R_THRESHOLD:
-			if (opts_parse_u64(optarg, ROOT_OFFICERS_MAX, &a->threshold) < 0 ||
-			    a->threshold < 1)
-				return opts_usage(c, "--threshold needs a number (1..%d), not '%s'",
-						  ROOT_OFFICERS_MAX, optarg);
-			break;
-		case OPT_R_TIMESTAMP:
-			a->timestamp = optarg;
-			break;
-		case OPT_R_NEW_SEALER:
-			a->new_sealer = optarg;
-			break;
-		case OPT_R_PREPARE:
-			a->prepare = optarg;
-			break;
-		case OPT_R_APPLY:
-			a->apply = optarg;
-			break;
-		case OPT_R_PROPOSAL:
-			a->proposal = optarg;
-			break;
-		case OPT_R_VALID_THROUGH:
-			if (opts_parse_u64(optarg, INT64_MAX, &a->valid_through) < 0)
-				return opts_usage(
-				    c, "--valid-through needs a sequence number, not '%s'", optarg);
-			a->has_valid_through = true;
-			break;
-		default:
-			return opts_bad(c, argv);
-		}
-	}
-	return EXIT_OK;
+	return opts_parse(c, argc, argv, OPTS_COMMON(CLI_COMMON_OPTIONS), options);
 }
 
 /* The public half of a signing key file (either file of 'keygen --signing'). */

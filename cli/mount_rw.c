@@ -22,30 +22,20 @@ void mount_rw_init(struct mount_rw *rw)
 	rw->commit_every = MOUNT_RW_COMMIT_EVERY_DEFAULT;
 }
 
-int mount_rw_opt(struct cli_ctx *c, struct mount_rw *rw, int opt, const char *arg)
+const struct opts_spec *mount_rw_options(struct mount_rw *rw)
 {
-	switch (opt) {
-	case OPT_RW:
-		rw->on = true;
-		return EXIT_OK;
-	case OPT_JOURNAL_DIR:
-		rw->journal_dir = arg;
-		return EXIT_OK;
-	case OPT_JOURNAL_MAX:
-		if (opts_parse_size(arg, &rw->journal_max) < 0 || rw->journal_max < (64u << 20))
-			return opts_usage(c, "--journal-max needs a size of at least 64M, not '%s'",
-					  arg);
-		return EXIT_OK;
-	case OPT_COMMIT_EVERY:
-		if (strcmp(arg, "0") && opts_parse_duration(arg, &rw->commit_every) < 0)
-			return opts_usage(
-			    c, "--commit-every needs a duration like 5m, or 0, not '%s'", arg);
-		if (!strcmp(arg, "0"))
-			rw->commit_every = 0;
-		return EXIT_OK;
-	default:
-		return -1;
-	}
+	static struct opts_spec table[5];
+	const struct opts_spec t[] = {
+	    OPTS_FLAG(0, "rw", &rw->on), OPTS_STRING(0, "journal-dir", &rw->journal_dir),
+	    OPTS_SIZE(0, "journal-max", &rw->journal_max, 64u << 20, 0,
+		      "--journal-max needs a size of at least 64M, not '{arg}'"),
+	    OPTS_DURATION_OR_0(0, "commit-every", &rw->commit_every, 0,
+			       "--commit-every needs a duration like 5m, or 0, not '{arg}'"),
+	    OPTS_END};
+
+	_Static_assert(sizeof(t) == sizeof(table), "the table's size");
+	memcpy(table, t, sizeof(t));
+	return table;
 }
 
 /* The journal's directory: --journal-dir, else journal/<store id> beside the trust state. */

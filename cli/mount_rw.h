@@ -45,19 +45,10 @@ struct mount_rw {
 	"                       'embassy commit')\n"
 
 void mount_rw_init(struct mount_rw *rw);
-/* One of the --rw options: EXIT_OK, a usage error's exit code, or -1 (not ours). */
-int mount_rw_opt(struct cli_ctx *c, struct mount_rw *rw, int opt, const char *arg);
+/* The --rw options (opts.h), writing into rw: cmd_mount.c's table includes it (OPTS_TABLE).
+ * One table per process, bound to the last rw given. */
+const struct opts_spec *mount_rw_options(struct mount_rw *rw);
 /* Open the store with the sealer key, the journal, mount and serve. Returns an exit code. */
 int mount_rw_serve(struct cli_ctx *c, struct mount_rw *rw, int ready_fd);
-
-/* Option codes (cmd_mount.c's table). */
-enum { OPT_RW = OPT_CMD_BASE + 50, OPT_JOURNAL_DIR, OPT_JOURNAL_MAX, OPT_COMMIT_EVERY };
-#define MOUNT_RW_LONGOPTS                                                                          \
-	{"rw", no_argument, NULL, OPT_RW},                                                         \
-	    {"journal-dir", required_argument, NULL, OPT_JOURNAL_DIR},                             \
-	    {"journal-max", required_argument, NULL, OPT_JOURNAL_MAX},                             \
-	{                                                                                          \
-		"commit-every", required_argument, NULL, OPT_COMMIT_EVERY                          \
-	}
 
 #endif

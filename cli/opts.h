@@ -29,6 +29,7 @@ enum opts_kind {
 	OPTS_K_DURATION, /* int64_t seconds ("7d", "12h", ...), 1..max (max 0: any) */
 	OPTS_K_SIZE,	 /* uint64_t bytes ("512M", ...), min..max (max 0: any) */
 	OPTS_K_CALL,	 /* call(c, spec, arg): 0, or the exit code to stop with */
+	OPTS_K_TABLE,	 /* another table's entries, in this place (target: the table) */
 };
 
 struct opts_spec {
@@ -92,12 +93,28 @@ struct opts_spec {
 		.kind = OPTS_K_SIZE, .target = (uint64_t *){ptr}, .min = (min_), .max = (max_),    \
 		.err = (err_)                                                                      \
 	}
+/* DURATION, or exactly "0" for 0 (a period that can be turned off) */
+#define OPTS_DURATION_OR_0(letter_, name_, ptr, max_, err_)                                        \
+	{                                                                                          \
+		.name = (name_), .has_arg = required_argument, .letter = (letter_),                \
+		.kind = OPTS_K_DURATION, .target = (int64_t *){ptr}, .min = 0, .max = (max_),      \
+		.err = (err_)                                                                      \
+	}
 /* fn(c, spec, arg) parses into spec->target and reports on its own (spec->name says which
  * option, for a parser shared by several); returns 0 or the exit code */
 #define OPTS_CALL(letter_, name_, has_arg_, fn, ptr)                                               \
 	{                                                                                          \
 		.name = (name_), .has_arg = (has_arg_), .letter = (letter_), .kind = OPTS_K_CALL,  \
 		.target = (ptr), .call = (fn)                                                      \
+	}
+/* The entries of another table (ending with OPTS_END) in this place: a part of a command
+ * with options of its own (mount's --rw) keeps them in its own table. */
+#define OPTS_TABLE(table)                                                                          \
+	{                                                                                          \
+		.kind = OPTS_K_TABLE, .target = (void *)(const struct opts_spec *)                 \
+		{                                                                                  \
+			table                                                                      \
+		}                                                                                  \
 	}
 #define OPTS_END                                                                                   \
 	{                                                                                          \

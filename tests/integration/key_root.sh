@@ -28,6 +28,11 @@ expect_rc 0 em_init "$STORE"
 expect_rc 0 em_seal "$STORE" "$SRC" -q
 # a key epoch too (docs/KEYS.md 4.13): rotate-signing must carry it into the new sealer key
 expect_rc 0 em key rotate "$STORE" --sealer-key "$SEALER" --passphrase-file "$PASSFILE"
+# an option of key root given to another key subcommand: a usage error naming the option
+# (not its value, as before the option table)
+expect_rc 2 em key list "$STORE" --passphrase-file "$PASSFILE" --sign "$T/o1.sig"
+expect_one_error_line
+assert_grep "key --sign: only 'key root' and 'key rotate-signing' take it" "$T/err"
 
 log "key root: the sealer and a threshold of officers"
 ROOT=(--officer "$T/o1.sig.pub" --officer "$T/o2.sig.pub" --officer "$T/o3.sig.pub"
