@@ -172,7 +172,8 @@ if [ -n "$left" ]; then
 	ps -o pid,args -p $(echo $left | tr ' ' ,) | tee -a "$LOG" >&2 || true
 	status=1
 fi
-extra=$(mounts_in_root | grep -vE "^$R/(dev|proc|sys)(/|$)" || true)
+# $R itself is our own bind (above), undone by cleanup like /dev, /proc and /sys
+extra=$(mounts_in_root | grep -vxE "$R(/(dev|proc|sys)(/.*)?)?" || true)
 if [ -n "$extra" ]; then
 	say "FAIL: mounts left in the root: $extra"
 	status=1
