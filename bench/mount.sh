@@ -339,7 +339,9 @@ done
     echo
     table "${SYS30[@]}"
   fi
-  echo
-  echo "(† \`cp -a\` exited 1: the mount answers listxattr with EIO (rclone mount); all file data was copied.)"
+  if printf '%s\n' "${V[@]}" | grep -q '†'; then # only when a cell carries the mark
+    echo
+    echo "(† \`cp -a\` exited 1: the mount answers listxattr with EIO (rclone mount); all file data was copied.)"
+  fi
 } > "$REPORT"
 emit "$REPORT"
