@@ -163,14 +163,8 @@ static bool quiet(const struct lnode *n, int depth)
 /* Mode, owner and xattrs (a directory's mtime moves with its entries: not compared). */
 static bool same_dir_meta(const struct tree_entry *a, const struct tree_entry *b)
 {
-	if (a->mode != b->mode || a->uid != b->uid || a->gid != b->gid || a->nxattrs != b->nxattrs)
-		return false;
-	for (size_t i = 0; i < a->nxattrs; i++)
-		if (strcmp(a->xattrs[i].name, b->xattrs[i].name) ||
-		    a->xattrs[i].len != b->xattrs[i].len ||
-		    memcmp(a->xattrs[i].value, b->xattrs[i].value, a->xattrs[i].len))
-			return false;
-	return true;
+	return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid &&
+	       merge_same_xattrs(a, b);
 }
 
 /* A directory d lists under name as its origin there (it may have changed since: entries are

@@ -96,6 +96,9 @@ int merge_trees(struct merge *m, const struct rec_ref *base, const struct rec_re
 
 /* The same entry, content included (a directory by its listing's id). */
 bool merge_same_entry(const struct tree_entry *a, const struct tree_entry *b);
+/* The same xattrs, name for name and byte for byte (merge.c; adopt.c compares directories with it).
+ */
+bool merge_same_xattrs(const struct tree_entry *a, const struct tree_entry *b);
 
 /* adopt.c: the tree moves onto the merge a commit published (the rule is in its header). */
 struct adopt;

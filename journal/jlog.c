@@ -687,23 +687,37 @@ static bool pos_ok(const struct jlog_pos *pos)
 	return pos->len >= JLOG_REC_OVERHEAD && pos->len <= JLOG_BODY_MAX + JLOG_REC_OVERHEAD;
 }
 
+/* The record at pos read and opened in a buffer of its own (*buf; the body starts after the
+ * prefix and nonce, *blen bytes); nothing to free on error. */
+static int read_rec(struct jlog *j, const struct jlog_pos *pos, uint8_t **buf, size_t *blen)
+{
+	int ret;
+
+	*buf = NULL;
+	*blen = 0;
+	if (!pos_ok(pos))
+		return -EBADMSG;
+	*buf = malloc(pos->len);
+	if (!*buf)
+		return -ENOMEM;
+	ret = read_open(j, pos, *buf, blen);
+	if (ret) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return ret;
+}
+
 int jlog_read(struct jlog *j, const struct jlog_pos *pos, uint8_t **body, size_t *len)
 {
 	uint8_t *buf;
-	size_t blen = 0;
+	size_t blen;
 	int ret;
 
 	*body = NULL;
-	if (!pos_ok(pos))
-		return -EBADMSG;
-	buf = malloc(pos->len);
-	if (!buf)
-		return -ENOMEM;
-	ret = read_open(j, pos, buf, &blen);
-	if (ret) {
-		free(buf);
+	ret = read_rec(j, pos, &buf, &blen);
+	if (ret)
 		return ret;
-	}
 	/* the body starts after the prefix and nonce: move it to the front */
 	memmove(buf, buf + 4 + NONCE_LEN, blen);
 	*body = buf;
@@ -714,15 +728,9 @@ int jlog_read(struct jlog *j, const struct jlog_pos *pos, uint8_t **body, size_t
 int jlog_read_at(struct jlog *j, const struct jlog_pos *pos, size_t doff, size_t len, void *out)
 {
 	uint8_t *buf;
-	size_t blen = 0;
-	int ret;
+	size_t blen;
+	int ret = read_rec(j, pos, &buf, &blen);
 
-	if (!pos_ok(pos))
-		return -EBADMSG;
-	buf = malloc(pos->len);
-	if (!buf)
-		return -ENOMEM;
-	ret = read_open(j, pos, buf, &blen);
 	if (!ret && (doff > blen || len > blen - doff))
 		ret = -EIO;
 	if (!ret) /* opened in place: the slice is copied once, straight from there */

@@ -29,7 +29,7 @@ static bool same_ref(const struct rec_ref *a, const struct rec_ref *b)
 	return (!a && !b) || (a && b && !memcmp(a->id, b->id, ID_LEN));
 }
 
-static bool same_xattrs(const struct tree_entry *a, const struct tree_entry *b)
+bool merge_same_xattrs(const struct tree_entry *a, const struct tree_entry *b)
 {
 	if (a->nxattrs != b->nxattrs)
 		return false;
@@ -44,7 +44,7 @@ static bool same_xattrs(const struct tree_entry *a, const struct tree_entry *b)
 static bool same_meta(const struct tree_entry *a, const struct tree_entry *b)
 {
 	return a->type == b->type && a->mode == b->mode && a->uid == b->uid && a->gid == b->gid &&
-	       same_xattrs(a, b);
+	       merge_same_xattrs(a, b);
 }
 
 /* The same entry, content included (a directory by its listing's id). */
