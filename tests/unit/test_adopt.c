@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 
 #include "commit.h"
+#include "commit_fixture.h"
 #include "hex.h"
 #include "live_int.h"
 #include "rw_dump.h"
@@ -24,25 +25,6 @@ static void teardown(void)
 }
 
 TestSuite(adopt, .init = setup, .fini = teardown);
-
-static char *dump_snapshot(const uint8_t id[ID_LEN], const char *jname)
-{
-	char hex[2 * ID_LEN + 1];
-	hex_encode(id, ID_LEN, hex);
-	struct live *l = fx_live_at(&f, jname, hex);
-	char *d = dump_live(l, true);
-	live_close(l);
-	return d;
-}
-
-static struct commit_result commit_ok(struct live *l)
-{
-	struct commit_opts o = {0};
-	struct commit_result r;
-	int cret = commit_run(l, &o, &r);
-	cr_assert_eq(cret, 0, "commit: %s", strerror(-cret));
-	return r;
-}
 
 static void put(struct live *l, uint64_t parent, const char *name, const char *text)
 {
@@ -70,7 +52,7 @@ static void two_sides(struct live *a, struct live *b)
 	uint64_t sub = 0;
 	cr_assert_eq(fx_ino(b, "sub", &sub), 0);
 	put(b, sub, "from-b", "B");
-	struct commit_result ra = commit_ok(a);
+	struct commit_result ra = fx_commit_ok(a);
 	cr_assert(!ra.merged);
 	commit_result_clear(&ra);
 }
@@ -90,12 +72,12 @@ Test(adopt, the_tree_becomes_the_merge_and_keeps_unchanged_inodes)
 	two_sides(a, b);
 	cr_assert_eq(fx_ino(b, "big.bin", &big), 0);
 	cr_assert_eq(fx_ino(b, "sub/deep/c.txt", &gone), 0); /* the kernel knows it */
-	struct commit_result rb = commit_ok(b);
+	struct commit_result rb = fx_commit_ok(b);
 	cr_assert(rb.merged);
 	cr_assert(rb.adopted, "not adopted: %s", rb.adopt_why ? rb.adopt_why : "?");
 	cr_assert_null(rb.adopt_why);
 	base_is(b, rb.snapshot);
-	char *want = dump_snapshot(rb.snapshot, "jc"), *got = dump_live(b, true);
+	char *want = fx_dump_snapshot(&f, rb.snapshot, "jc"), *got = dump_live(b, true);
 	cr_assert_str_eq(got, want, "the tree is not the merge");
 	free(got);
 	cr_assert_eq(fx_ino(b, "big.bin", &again), 0);
@@ -111,7 +93,7 @@ Test(adopt, the_tree_becomes_the_merge_and_keeps_unchanged_inodes)
 	base_is(b, rb.snapshot);
 	/* the next commit is on the head: no merge */
 	put(b, LIVE_INO_ROOT, "next", "N");
-	struct commit_result r2 = commit_ok(b);
+	struct commit_result r2 = fx_commit_ok(b);
 	cr_assert(!r2.merged);
 	free(want);
 	free(got);
@@ -146,7 +128,7 @@ Test(adopt, writes_during_the_commit_stay_on_top)
 	during_l = b;
 	during_path = "sub/from-b"; /* committed by b in the frozen epoch, unchanged by a */
 	commit_failpoint = during;
-	struct commit_result rb = commit_ok(b);
+	struct commit_result rb = fx_commit_ok(b);
 	commit_failpoint = NULL;
 	cr_assert(rb.merged && rb.adopted, "%s", rb.adopt_why ? rb.adopt_why : "not merged");
 	size_t len;
@@ -161,9 +143,9 @@ Test(adopt, writes_during_the_commit_stay_on_top)
 	b = fx_live_at(&f, "jb", NULL);
 	char *got = dump_live(b, true);
 	cr_assert_str_eq(got, mine, "reopened");
-	struct commit_result r2 = commit_ok(b);
+	struct commit_result r2 = fx_commit_ok(b);
 	cr_assert(!r2.merged, "the writes during the commit are a plain commit on the merge");
-	char *snap = dump_snapshot(r2.snapshot, "jc");
+	char *snap = fx_dump_snapshot(&f, r2.snapshot, "jc");
 	cr_assert_str_eq(snap, mine);
 	free(snap);
 	free(got);
@@ -182,7 +164,7 @@ Test(adopt, a_write_where_the_merge_changes_defers_it_to_the_next_commit)
 	during_l = b;
 	during_path = "sub/b.txt"; /* a changed it: the merge does */
 	commit_failpoint = during;
-	struct commit_result rb = commit_ok(b);
+	struct commit_result rb = fx_commit_ok(b);
 	commit_failpoint = NULL;
 	cr_assert(rb.merged);
 	cr_assert(!rb.adopted);
@@ -197,10 +179,10 @@ Test(adopt, a_write_where_the_merge_changes_defers_it_to_the_next_commit)
 	cr_assert_eq(memcmp(d, "written by b", 12), 0, "b's write is what b shows");
 	free(d);
 	/* the next commit merges again (b.txt changed on both sides since b's base) and moves */
-	struct commit_result r2 = commit_ok(b);
+	struct commit_result r2 = fx_commit_ok(b);
 	cr_assert(r2.merged && r2.adopted, "%s", r2.adopt_why ? r2.adopt_why : "not merged");
 	cr_assert_eq(r2.nconflicts, 1);
-	char *want = dump_snapshot(r2.snapshot, "jc"), *got = dump_live(b, true);
+	char *want = fx_dump_snapshot(&f, r2.snapshot, "jc"), *got = dump_live(b, true);
 	cr_assert_str_eq(got, want);
 	live_get_status(b, &ls);
 	cr_assert_null(ls.adopt_why);
@@ -220,17 +202,17 @@ Test(adopt, an_open_file_the_merge_changes_defers_it_until_closed)
 	two_sides(a, b);
 	cr_assert_eq(fx_ino(b, "sub/b.txt", &ino), 0);
 	cr_assert_eq(live_open_file(b, ino), 0);
-	struct commit_result rb = commit_ok(b);
+	struct commit_result rb = fx_commit_ok(b);
 	cr_assert(rb.merged && !rb.adopted);
 	size_t len;
 	uint8_t *d = fx_read_all(b, "sub/b.txt", &len);
 	cr_assert_eq(memcmp(d, "bravo", 5), 0, "the open file did not change under its reader");
 	free(d);
 	live_release(b, ino);
-	struct commit_result r2 = commit_ok(b);
+	struct commit_result r2 = fx_commit_ok(b);
 	cr_assert(r2.nothing && r2.adopted, "nothing to commit: the merge is retried");
 	base_is(b, rb.snapshot);
-	char *want = dump_snapshot(rb.snapshot, "jc"), *got = dump_live(b, true);
+	char *want = fx_dump_snapshot(&f, rb.snapshot, "jc"), *got = dump_live(b, true);
 	cr_assert_str_eq(got, want);
 	free(want);
 	free(got);
@@ -281,9 +263,9 @@ static void crash_with_writes_during(const char *stage)
 	char *got = dump_live(b, true);
 	if (!strcmp(stage, "adopted")) /* the tree had moved before the crash */
 		cr_assert_str_eq(got, mine, "%s: the replayed ADOPT", stage);
-	struct commit_result r2 = commit_ok(b);
+	struct commit_result r2 = fx_commit_ok(b);
 	cr_assert(!r2.merged, "%s: the next commit is on the merge", stage);
-	char *snap = dump_snapshot(r2.snapshot, "jc");
+	char *snap = fx_dump_snapshot(&f, r2.snapshot, "jc");
 	cr_assert_str_eq(snap, got, "%s", stage);
 	free(snap);
 	free(got);

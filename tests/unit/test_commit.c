@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 
 #include "commit.h"
+#include "commit_fixture.h"
 #include "hex.h"
 #include "live_int.h"
 #include "rw_dump.h"
@@ -23,26 +24,6 @@ static void teardown(void)
 }
 
 TestSuite(commit, .init = setup, .fini = teardown);
-
-/* The snapshot as a fresh tree on it shows it (a journal of its own). */
-static char *dump_snapshot(const uint8_t id[ID_LEN], const char *jname)
-{
-	char hex[2 * ID_LEN + 1];
-	hex_encode(id, ID_LEN, hex);
-	struct live *l = fx_live_at(&f, jname, hex);
-	char *d = dump_live(l, true);
-	live_close(l);
-	return d;
-}
-
-static struct commit_result commit_ok(struct live *l)
-{
-	struct commit_opts o = {0};
-	struct commit_result r;
-	int cret = commit_run(l, &o, &r);
-	cr_assert_eq(cret, 0, "commit: %s", strerror(-cret));
-	return r;
-}
 
 static void change_some(struct live *l)
 {
@@ -69,7 +50,7 @@ Test(commit, the_snapshot_is_what_the_tree_showed)
 
 	change_some(l);
 	char *want = dump_live(l, true);
-	struct commit_result r = commit_ok(l);
+	struct commit_result r = fx_commit_ok(l);
 	cr_assert(!r.nothing);
 	cr_assert(!r.merged);
 	cr_assert_arr_eq(r.snapshot, r.ours, ID_LEN);
@@ -84,10 +65,10 @@ Test(commit, the_snapshot_is_what_the_tree_showed)
 	struct head h;
 	cr_assert_eq(store_head_walk(f.s, &h), 0);
 	cr_assert_arr_eq(h.snapshot, r.snapshot, ID_LEN);
-	char *snap = dump_snapshot(r.snapshot, "j-check");
+	char *snap = fx_dump_snapshot(&f, r.snapshot, "j-check");
 	cr_assert_str_eq(snap, want);
 	/* a second commit with nothing changed writes nothing */
-	struct commit_result r2 = commit_ok(l);
+	struct commit_result r2 = fx_commit_ok(l);
 	cr_assert(r2.nothing);
 	live_close(l);
 	/* the remount starts on the committed snapshot */
@@ -109,7 +90,7 @@ Test(commit, changes_during_and_after_a_commit_are_kept)
 	struct stat st;
 
 	change_some(l);
-	struct commit_result r1 = commit_ok(l);
+	struct commit_result r1 = fx_commit_ok(l);
 	cr_assert_eq(fx_ino(l, "a.txt", &a), 0);
 	cr_assert_eq(live_write(l, a, 0, "ALPHA", 5), 5);
 	cr_assert_eq(live_unlink(l, LIVE_INO_ROOT, "emptydir"), -EISDIR);
@@ -120,9 +101,9 @@ Test(commit, changes_during_and_after_a_commit_are_kept)
 	l = fx_live_at(&f, "j1", NULL);
 	char *mid = dump_live(l, true);
 	cr_assert_str_eq(mid, want);
-	struct commit_result r2 = commit_ok(l);
+	struct commit_result r2 = fx_commit_ok(l);
 	cr_assert(!r2.nothing);
-	char *snap = dump_snapshot(r2.snapshot, "j-check");
+	char *snap = fx_dump_snapshot(&f, r2.snapshot, "j-check");
 	cr_assert_str_eq(snap, want);
 	/* the second snapshot's parent is the first */
 	struct snapshot sn;
@@ -175,7 +156,7 @@ Test(commit, a_small_change_uploads_about_one_chunk)
 	memset(buf, 'z', sizeof(buf));
 	cr_assert_eq(fx_ino(l, "big.bin", &big), 0);
 	cr_assert_eq(live_write(l, big, 2000000, buf, sizeof(buf)), 4096);
-	struct commit_result r = commit_ok(l);
+	struct commit_result r = fx_commit_ok(l);
 	/* big.bin is 3 MiB (chunks of 256 KiB..4 MiB, cut at secret points): the chunk written
 	 * into is new (cut in up to three: before the write's 64 KiB window, the window, after
 	 * it), the rest is reused. Plus the root's tree record. (A fixed 2 MiB bound failed
@@ -206,9 +187,9 @@ Test(commit, a_moved_head_is_merged_and_conflicts_keep_both)
 	cr_assert_eq(live_write(b, ino, 0, "B", 1), 1);
 	cr_assert_eq(fx_ino(b, "sub/deep/c.txt", &ino), 0);
 	cr_assert_eq(live_write(b, ino, 0, "C", 1), 1);
-	struct commit_result ra = commit_ok(a);
+	struct commit_result ra = fx_commit_ok(a);
 	cr_assert(!ra.merged);
-	struct commit_result rb = commit_ok(b);
+	struct commit_result rb = fx_commit_ok(b);
 	cr_assert(rb.merged, "b's head had moved: a merge");
 	/* a.txt is hard-linked to sub/hard in the base: both names conflict */
 	cr_assert_eq(rb.nconflicts, 2);
@@ -241,7 +222,7 @@ Test(commit, a_moved_head_is_merged_and_conflicts_keep_both)
 	/* b goes on: its next commit merges against the head again, with no false conflict */
 	cr_assert_eq(fx_ino(b, "from-b", &ino), 0);
 	cr_assert_eq(live_write(b, ino, 0, "more", 4), 4);
-	struct commit_result rb2 = commit_ok(b);
+	struct commit_result rb2 = fx_commit_ok(b);
 	cr_assert_eq(rb2.nconflicts, 0);
 	live_close(a);
 	live_close(b);
@@ -261,7 +242,7 @@ Test(commit, hard_links_of_the_base_change_under_every_name)
 
 	cr_assert_eq(fx_ino(l, "a.txt", &a), 0);
 	cr_assert_eq(live_write(l, a, 0, "ALPHA!", 6), 6);
-	struct commit_result r = commit_ok(l);
+	struct commit_result r = fx_commit_ok(l);
 	live_close(l);
 	l = fx_live_at(&f, "j-check", NULL);
 	uint8_t *d1 = fx_read_all(l, "a.txt", &len);
@@ -318,10 +299,10 @@ static void crash_and_recover(const char *stage, bool published)
 		cr_assert_gt(ls.pending_entries, 0, "stage %s", stage);
 	}
 	/* the next commit works, and its snapshot is the tree */
-	struct commit_result r2 = commit_ok(l);
+	struct commit_result r2 = fx_commit_ok(l);
 	cr_assert_eq(r2.nconflicts, 0, "stage %s", stage);
 	if (!r2.nothing) {
-		char *snap = dump_snapshot(r2.snapshot, "j-check");
+		char *snap = fx_dump_snapshot(&f, r2.snapshot, "j-check");
 		cr_assert_str_eq(snap, want, "stage %s", stage);
 		free(snap);
 	}

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include "commit.h"
+#include "commit_fixture.h"
 #include "hex.h"
 #include "live_int.h"
 #include "rw_fixture.h"
@@ -24,15 +25,6 @@ static void teardown(void)
 }
 
 TestSuite(merge_links, .init = setup, .fini = teardown);
-
-static struct commit_result commit_ok(struct live *l)
-{
-	struct commit_opts o = {0};
-	struct commit_result r;
-	int cret = commit_run(l, &o, &r);
-	cr_assert_eq(cret, 0, "commit: %s", strerror(-cret));
-	return r;
-}
 
 /* A new file dir/n1 with content c, and a second name dir/n2 of it. */
 static void make_pair(struct live *l, const char *dir, const char *n1, const char *n2,
@@ -148,9 +140,9 @@ Test(merge_links, new_links_on_both_sides_do_not_share_an_id)
 	make_pair(b, "", "y1", "y2", pairs[1][2]);
 	cr_assert_eq(live_mknod(b, LIVE_INO_ROOT, "bdir", S_IFDIR | 0755, 0, 0, 0, &st), 0);
 	make_pair(b, "bdir", "z1", "z2", pairs[2][2]);
-	struct commit_result ra = commit_ok(a);
+	struct commit_result ra = fx_commit_ok(a);
 	cr_assert(!ra.merged);
-	struct commit_result rb = commit_ok(b);
+	struct commit_result rb = fx_commit_ok(b);
 	cr_assert(rb.merged, "the head had moved");
 	cr_assert_eq(rb.nconflicts, 0);
 
@@ -195,8 +187,8 @@ Test(merge_links, a_base_group_changed_on_one_side_keeps_its_id)
 	make_pair(a, "", "x1", "x2", pairs[0][2]);
 	make_pair(b, "", "y1", "y2", pairs[1][2]);
 	cr_assert_eq(live_write(b, ino_of(b, "a.txt"), 0, "ALPHA!", 6), 6);
-	struct commit_result ra = commit_ok(a);
-	struct commit_result rb = commit_ok(b);
+	struct commit_result ra = fx_commit_ok(a);
+	struct commit_result rb = fx_commit_ok(b);
 	cr_assert(rb.merged);
 	cr_assert_eq(rb.nconflicts, 0);
 
@@ -226,7 +218,7 @@ static int race_at_merged(const char *stage)
 	if (strcmp(stage, "merged") || raced) /* (the racer's own merge passes here too) */
 		return 0;
 	raced = 1;
-	struct commit_result r = commit_ok(racer);
+	struct commit_result r = fx_commit_ok(racer);
 	cr_assert(r.merged, "the racer merges onto a's head too");
 	commit_result_clear(&r);
 	return 0;
@@ -246,9 +238,9 @@ Test(merge_links, a_retry_after_a_lost_race_renumbers_again)
 	make_pair(a, "", "x1", "x2", pairs[0][2]);
 	make_pair(racer, "", "w1", "w2", pairs[1][2]);
 	make_pair(b, "", "y1", "y2", pairs[2][2]);
-	struct commit_result ra = commit_ok(a);
+	struct commit_result ra = fx_commit_ok(a);
 	commit_failpoint = race_at_merged;
-	struct commit_result rb = commit_ok(b);
+	struct commit_result rb = fx_commit_ok(b);
 	commit_failpoint = NULL;
 	cr_assert_eq(raced, 1, "b merged once, lost the head, merged again");
 	cr_assert(rb.merged);
@@ -293,7 +285,7 @@ Test(merge_links, a_name_the_head_deleted_leaves_its_group)
 	entry_of(h.snapshot, "c1", &id, &nl);
 	cr_assert_eq(id, 1, "the seal numbered c1/c2 from 1, as the base's group was");
 
-	struct commit_result rb = commit_ok(b);
+	struct commit_result rb = fx_commit_ok(b);
 	cr_assert(rb.merged);
 	char hex[2 * ID_LEN + 1];
 	hex_encode(rb.snapshot, ID_LEN, hex);
