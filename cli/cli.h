@@ -268,12 +268,13 @@ struct cli_cmd {
 };
 
 /* ---- opts.c ---- */
-/* Every command parses its options with getopt_long() in a loop, handing each result to
- * opts_common() first. cli.h routes those calls through opts_getopt(), which adds the
- * short options every command takes (CLI_SHORT_OPTS: -q -v -h), the profile's values
+/* No command has a getopt loop of its own: each lists its options in a table and calls
+ * opts_parse() (opts.h), whose one loop (opts_table.c) hands each result to opts_common()
+ * first. The macro below routes that loop's getopt_long() through opts_getopt(), which adds
+ * the short options every command takes (CLI_SHORT_OPTS: -q -v -h), the profile's values
  * (before the command line's, so flags win) and `embassy help --options` (which prints the
- * command's option table instead of parsing). New commands get all of it by following the
- * pattern; docs/CLI.md has the conventions. */
+ * command's option table instead of parsing). main.c calls libc's (getopt_long) for the
+ * words before the command. docs/CLI.md has the conventions. */
 int opts_getopt(int argc, char *const *argv, const char *shortopts, const struct option *longopts,
 		int *longindex);
 #define getopt_long(argc, argv, shortopts, longopts, longindex)                                    \
@@ -301,6 +302,10 @@ int opts_parse_size(const char *s, uint64_t *bytes);
  * else the command needs (`what`, e.g. "SNAPSHOT[:PATH] and TARGET"). */
 const char *opts_store_arg(const struct cli_ctx *c, int argc, char **argv, int nargs,
 			   const char *what);
+/* The one positional argument of a command that takes only STORE (or, with none, the
+ * configured default); NULL after the usage error "needs exactly one STORE" for none or
+ * several. */
+const char *opts_one_store(const struct cli_ctx *c, int argc, char **argv);
 /* -q given (here or before the command)? */
 bool cli_quiet(void);
 /* A note for the operator on stderr ("embassy: ..."), unless -q. */

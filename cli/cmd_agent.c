@@ -349,7 +349,7 @@ static int run(int argc, char **argv)
 	if (a.json && strcmp(sub, "status"))
 		return opts_usage(&c, "only status takes --json");
 	if (!strcmp(sub, "add") || (!strcmp(sub, "remove") && !a.all)) {
-		url = opts_store_arg(&c, argc, argv, 0, "");
+		url = opts_one_store(&c, argc, argv);
 		if (!url)
 			return EXIT_USAGE;
 		nargs = argc - optind;

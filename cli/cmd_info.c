@@ -252,10 +252,8 @@ static int run(int argc, char **argv)
 	ret = parse(&c, &in, &json, argc, argv);
 	if (ret != EXIT_OK || c.help)
 		return ret != EXIT_OK ? ret : opts_help(&c);
-	if (!(in.url = opts_store_arg(&c, argc, argv, 0, "")))
+	if (!(in.url = opts_one_store(&c, argc, argv)))
 		return EXIT_USAGE;
-	if (argc != optind)
-		return opts_usage(&c, "needs exactly one STORE");
 	ret = cli_open_store(&c, in.url, false, &in.s);
 	if (ret != EXIT_OK)
 		return ret;

@@ -204,10 +204,8 @@ static int run(int argc, char **argv)
 	ret = parse(&c, &a, argc, argv);
 	if (ret != EXIT_OK || c.help)
 		return ret != EXIT_OK ? ret : opts_help(&c);
-	if (!(url = opts_store_arg(&c, argc, argv, 0, "")))
+	if (!(url = opts_one_store(&c, argc, argv)))
 		return EXIT_USAGE;
-	if (argc != optind)
-		return opts_usage(&c, "needs exactly one STORE");
 	ret = check_args(&c, &a);
 	if (ret != EXIT_OK)
 		return ret;

@@ -166,10 +166,8 @@ static int run(int argc, char **argv)
 		return ret;
 	if (c.help)
 		return opts_help(&c);
-	if (!(url = opts_store_arg(&c, argc, argv, 0, "")))
+	if (!(url = opts_one_store(&c, argc, argv)))
 		return EXIT_USAGE;
-	if (argc != optind)
-		return opts_usage(&c, "needs exactly one STORE");
 	ret = cli_open_store(&c, url, true, &s);
 	if (ret != EXIT_OK)
 		return ret;

@@ -180,10 +180,8 @@ static int run(int argc, char **argv)
 		return ret;
 	if (c.help)
 		return opts_help(&c);
-	if (!(url = opts_store_arg(&c, argc, argv, 0, "")))
+	if (!(url = opts_one_store(&c, argc, argv)))
 		return EXIT_USAGE;
-	if (argc != optind)
-		return opts_usage(&c, "needs exactly one STORE");
 	v.lines = json_array();
 	if (!v.lines)
 		return EXIT_FAIL;

@@ -546,6 +546,11 @@ const char *opts_store_arg(const struct cli_ctx *c, int argc, char **argv, int n
 	return NULL;
 }
 
+const char *opts_one_store(const struct cli_ctx *c, int argc, char **argv)
+{
+	return opts_store_arg(c, argc, argv, 0, "");
+}
+
 /* ---- value parsers ---- */
 
 int opts_parse_u64(const char *s, uint64_t max, uint64_t *out)
