@@ -36,13 +36,16 @@ struct mount_rw {
 	"                       seals them into a signed snapshot whose parent is the base.\n"     \
 	"                       Unmounting keeps what is not committed in the journal; the\n"      \
 	"                       next --rw mount of the store with that journal resumes it.\n"      \
-	"  --journal-dir DIR    where the journal lives (created 0700; default\n"                  \
-	"                       $XDG_STATE_HOME/embassy/journal/<store id>). One mount at a\n"     \
-	"                       time uses a journal\n"                                             \
-	"  --journal-max SIZE   past this much journal, writers wait for a commit (default 8G)\n"  \
+	"  --journal-dir DIR    where the journal lives (created 0700; one mount at a time uses\n" \
+	"                       a journal). Default: journal/<store id> in the trust state\n"      \
+	"                       directory (--state-dir, else $XDG_STATE_HOME/embassy)\n"           \
+	"  --journal-max SIZE   past this much journal, writers wait for a commit; if it\n"        \
+	"                       fails (store unreachable) they get ENOSPC, and nothing written\n"  \
+	"                       before is lost (default 8G, at least 64M)\n"                       \
 	"  --commit-every DURATION\n"                                                              \
 	"                       commit pending changes this often (default 5m; 0: only on\n"       \
-	"                       'embassy commit')\n"
+	"                       'embassy commit'); a failed one is retried after 30 s\n"           \
+	"  Without --rw, --journal-dir, --journal-max and --commit-every are ignored.\n"
 
 void mount_rw_init(struct mount_rw *rw);
 /* The --rw options (opts.h), writing into rw: cmd_mount.c's table includes it (OPTS_TABLE).
