@@ -64,6 +64,33 @@ static void base_is(struct live *l, const uint8_t id[ID_LEN])
 	cr_assert_arr_eq(ls.base, id, ID_LEN);
 }
 
+/* Snapshot id, read from the store into a fresh tree, dumps as want. */
+static void snapshot_is(const uint8_t id[ID_LEN], const char *want, const char *what)
+{
+	char *snap = fx_dump_snapshot(&f, id, "jc");
+	cr_assert_str_eq(snap, want, "%s", what);
+	free(snap);
+}
+
+/* l shows snapshot id as it is in the store. */
+static void shows(struct live *l, const uint8_t id[ID_LEN])
+{
+	char *got = dump_live(l, true);
+	snapshot_is(id, got, "the tree is not the snapshot");
+	free(got);
+}
+
+/* The end of a test on two trees: both closed, the two commits' results freed. */
+static void close_both(struct live *a, struct live *b, struct commit_result *r1,
+		       struct commit_result *r2)
+{
+	live_close(a);
+	live_close(b);
+	if (r1)
+		commit_result_clear(r1);
+	commit_result_clear(r2);
+}
+
 Test(adopt, the_tree_becomes_the_merge_and_keeps_unchanged_inodes)
 {
 	struct live *a = fx_live_at(&f, "ja", NULL), *b = fx_live_at(&f, "jb", NULL);
@@ -97,10 +124,7 @@ Test(adopt, the_tree_becomes_the_merge_and_keeps_unchanged_inodes)
 	cr_assert(!r2.merged);
 	free(want);
 	free(got);
-	live_close(a);
-	live_close(b);
-	commit_result_clear(&rb);
-	commit_result_clear(&r2);
+	close_both(a, b, &rb, &r2);
 }
 
 /* ---- writes during the commit (at the "published" stage: the merge is the head, the tree
@@ -145,15 +169,10 @@ Test(adopt, writes_during_the_commit_stay_on_top)
 	cr_assert_str_eq(got, mine, "reopened");
 	struct commit_result r2 = fx_commit_ok(b);
 	cr_assert(!r2.merged, "the writes during the commit are a plain commit on the merge");
-	char *snap = fx_dump_snapshot(&f, r2.snapshot, "jc");
-	cr_assert_str_eq(snap, mine);
-	free(snap);
+	snapshot_is(r2.snapshot, mine, "the commit is not what the tree showed");
 	free(got);
 	free(mine);
-	live_close(a);
-	live_close(b);
-	commit_result_clear(&rb);
-	commit_result_clear(&r2);
+	close_both(a, b, &rb, &r2);
 }
 
 Test(adopt, a_write_where_the_merge_changes_defers_it_to_the_next_commit)
@@ -182,16 +201,10 @@ Test(adopt, a_write_where_the_merge_changes_defers_it_to_the_next_commit)
 	struct commit_result r2 = fx_commit_ok(b);
 	cr_assert(r2.merged && r2.adopted, "%s", r2.adopt_why ? r2.adopt_why : "not merged");
 	cr_assert_eq(r2.nconflicts, 1);
-	char *want = fx_dump_snapshot(&f, r2.snapshot, "jc"), *got = dump_live(b, true);
-	cr_assert_str_eq(got, want);
+	shows(b, r2.snapshot);
 	live_get_status(b, &ls);
 	cr_assert_null(ls.adopt_why);
-	free(want);
-	free(got);
-	live_close(a);
-	live_close(b);
-	commit_result_clear(&rb);
-	commit_result_clear(&r2);
+	close_both(a, b, &rb, &r2);
 }
 
 Test(adopt, an_open_file_the_merge_changes_defers_it_until_closed)
@@ -212,14 +225,8 @@ Test(adopt, an_open_file_the_merge_changes_defers_it_until_closed)
 	struct commit_result r2 = fx_commit_ok(b);
 	cr_assert(r2.nothing && r2.adopted, "nothing to commit: the merge is retried");
 	base_is(b, rb.snapshot);
-	char *want = fx_dump_snapshot(&f, rb.snapshot, "jc"), *got = dump_live(b, true);
-	cr_assert_str_eq(got, want);
-	free(want);
-	free(got);
-	live_close(a);
-	live_close(b);
-	commit_result_clear(&rb);
-	commit_result_clear(&r2);
+	shows(b, rb.snapshot);
+	close_both(a, b, &rb, &r2);
 }
 
 /* Writes at "published", then the process dies at stage crash_stage. */
@@ -265,14 +272,10 @@ static void crash_with_writes_during(const char *stage)
 		cr_assert_str_eq(got, mine, "%s: the replayed ADOPT", stage);
 	struct commit_result r2 = fx_commit_ok(b);
 	cr_assert(!r2.merged, "%s: the next commit is on the merge", stage);
-	char *snap = fx_dump_snapshot(&f, r2.snapshot, "jc");
-	cr_assert_str_eq(snap, got, "%s", stage);
-	free(snap);
+	snapshot_is(r2.snapshot, got, stage);
 	free(got);
 	free(mine);
-	live_close(a);
-	live_close(b);
-	commit_result_clear(&r2);
+	close_both(a, b, NULL, &r2);
 }
 
 Test(adopt, a_crash_before_the_checkpoint_comes_back_on_the_merge)
