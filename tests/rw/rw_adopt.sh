@@ -33,7 +33,6 @@ printf 'x\n' >"$T/src/reg/gone/deep/x.txt"
 head -c 300000 /dev/urandom >"$T/src/reg/sub/data.bin"
 expect_rc 0 em_init "$STORE"
 expect_rc 0 em_seal "$STORE" "$T/src"
-latest() { em_read snapshots "$STORE" --json | json_get /dev/stdin '[s["id"] for s in d if s["latest"]][0]'; }
 restore() { # SNAP DIR
 	rm -rf "$2"
 	expect_rc 0 em_read restore "$STORE" "$1" "$2"
@@ -77,7 +76,7 @@ wait "$CPID" || RC=$?
 [ "$(json_get "$T/b1.json" 'd["adopted"]')" = True ] || fail "B's mount did not adopt: $(cat "$T/b1.json")"
 M1=$(json_get "$T/b1.json" 'd["snapshot"]')
 COPY=$(json_get "$T/b1.json" 'd["conflicts"][0]["copy"]')
-[ "$(latest)" = "$M1" ] || fail "the head is not B's merge"
+[ "$(latest_id "$STORE")" = "$M1" ] || fail "the head is not B's merge"
 [ "$(base_of "$MB")" = "$M1" ] || fail "B's base is not the merge"
 [ "$(cat "$MB/reg/from-a.txt")" = "from a" ] || fail "A's new file is not in B's mount"
 [ "$(cat "$MB/reg/a-only.txt")" = "changed by a" ] || fail "A's change is not in B's mount"
@@ -122,7 +121,7 @@ wait "$CPID" || RC=$?
 [ "$RC" -ne 0 ] || fail "the commit succeeded although its daemon was killed"
 crash_unmount
 assert_grep "EMBASSY_COMMIT_CRASH=adopted: killing myself" "$T/mount-b3.log"
-M3=$(latest)
+M3=$(latest_id "$STORE")
 em_mount_rw_fg "$STORE" "$MB" "$T/journal-b" "$T/mount-b3b.log"
 [ "$(base_of "$MB")" = "$M3" ] || fail "after the crash B's base is not the merge"
 [ "$(json_get "$T/out" 'd["pending_entries"]')" -gt 0 ] || fail "the write during the commit is not pending"
@@ -164,7 +163,7 @@ rm "$T/hold"
 RC=0
 wait "$CPID" || RC=$?
 [ "$RC" = 0 ] || [ "$RC" = 3 ] || fail "B's racing commit exited $RC"
-M5=$(latest)
+M5=$(latest_id "$STORE")
 [ "$(base_of "$MB")" = "$M5" ] || fail "B's base is not the merge with the home seal"
 [ "$(cat "$MB/reg/home.txt")" = "from home" ] || fail "the home seal's file is not in B's mount"
 [ "$(cat "$MB/reg/r5-b.txt")" = "round 5 b" ] || fail "B's change is lost"

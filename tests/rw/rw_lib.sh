@@ -30,6 +30,9 @@ em_mount_rw_fg() {
 	mountpoint -q "$mnt" || { cat "$logf" >&2; fail "--rw mount of $store on $mnt did not come up"; }
 }
 
+# latest_id STORE: the id of the snapshot STORE's head names.
+latest_id() { em_read snapshots "$1" --json | json_get /dev/stdin '[s["id"] for s in d if s["latest"]][0]'; }
+
 # no_plaintext DIR STRING: STRING appears in no file under DIR.
 no_plaintext() {
 	if grep -rqaF -- "$2" "$1"; then

@@ -24,7 +24,6 @@ head -c 200000 /dev/urandom >"$T/src/reg/linked.bin"
 ln "$T/src/reg/linked.bin" "$T/src/reg/sub/linked-too.bin"
 expect_rc 0 em_init "$STORE"
 expect_rc 0 em_seal "$STORE" "$T/src"
-latest() { em_read snapshots "$STORE" --json | json_get /dev/stdin '[s["id"] for s in d if s["latest"]][0]'; }
 
 # pair NAME1 NAME2 DIR: a new file of its own random bytes (kept in $T/ref) and its second name.
 pair() {
@@ -43,19 +42,19 @@ log "a seal from home with a new pair b1/b2 lands first"
 cp -a "$T/src" "$T/home"
 pair b1 b2 "$T/home/reg"
 expect_rc 0 em_seal "$STORE" "$T/home"
-HOME_SNAP=$(latest)
+HOME_SNAP=$(latest_id "$STORE")
 
 log "A commits: the head moved, a merge"
 expect_rc 0 em commit "$MA" --json
 [ "$(json_get "$T/out" 'd["merged"]')" = True ] || fail "A did not merge: $(cat "$T/out")"
-[ "$(latest)" = "$(json_get "$T/out" 'd["snapshot"]')" ] || fail "the head is not A's merge"
-[ "$(latest)" != "$HOME_SNAP" ] || fail "the head did not move"
+[ "$(latest_id "$STORE")" = "$(json_get "$T/out" 'd["snapshot"]')" ] || fail "the head is not A's merge"
+[ "$(latest_id "$STORE")" != "$HOME_SNAP" ] || fail "the head did not move"
 
 log "C commits: merges onto A's merge"
 expect_rc 0 em commit "$MC" --json
 [ "$(json_get "$T/out" 'd["merged"]')" = True ] || fail "C did not merge: $(cat "$T/out")"
 MERGED=$(json_get "$T/out" 'd["snapshot"]')
-[ "$(latest)" = "$MERGED" ] || fail "the head is not C's merge"
+[ "$(latest_id "$STORE")" = "$MERGED" ] || fail "the head is not C's merge"
 unmount "$MA"
 unmount "$MC"
 
