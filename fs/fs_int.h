@@ -221,8 +221,10 @@ int prefetch_new(struct store *s, size_t memory_cache, struct fs_prefetch **out)
 void prefetch_free(struct fs_prefetch *p);
 void prefetch_stream_init(struct prefetch_stream *ps);
 void prefetch_stream_destroy(struct prefetch_stream *ps);
-/* A read of [off, off+len) of file e happened: queue what a sequential reader needs next. */
-void prefetch_on_read(struct fs_prefetch *p, struct prefetch_stream *ps, const struct tree_entry *e,
+/* A read of [off, off+len) of file e happened: queue what a sequential reader needs next.
+ * True when the read belongs to a sequential stream (PF_SEQ_DROP reads in a row): what it
+ * was given will not be asked for again (fs_read_done). */
+bool prefetch_on_read(struct fs_prefetch *p, struct prefetch_stream *ps, const struct tree_entry *e,
 		      uint64_t off, size_t len);
 /* A file of this listing was opened: queue its small files' records when they are neighbours. */
 void prefetch_dir_files(struct fs_prefetch *p, const struct tree *t);
@@ -244,6 +246,10 @@ struct fs_readv {
 int fs_readv(struct store *s, const struct tree_entry *e, uint64_t off, size_t size,
 	     struct fs_readv *rv);
 void fs_readv_release(struct fs_readv *rv);
+/* A sequential reader was given [off, off+size) of e (the kernel keeps those pages): the
+ * frames wholly inside leave the memory cache (store_forget_frames), so a stream through a
+ * big file keeps the cache, and the frame pool, near its prefetch window. */
+void fs_read_done(struct store *s, const struct tree_entry *e, uint64_t off, size_t size);
 /* SEEK_DATA / SEEK_HOLE from the chunk list; the offset or -ENXIO. */
 off_t fs_seek_data_hole(const struct tree_entry *e, uint64_t off, int whence);
 

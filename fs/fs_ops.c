@@ -396,6 +396,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct prefetch_stream *ps = n ? inode_stream(n) : NULL;
 	struct fs_readv rv;
 	uint64_t dl;
+	bool stream;
 	int ret;
 
 	if (!n || !ps) {
@@ -408,7 +409,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!atomic_load_explicit(&n->holder->files_prefetched, memory_order_relaxed) &&
 	    !atomic_exchange(&n->holder->files_prefetched, true))
 		prefetch_dir_files(fs->pf, n->holder->t);
-	prefetch_on_read(fs->pf, ps, n->e, (uint64_t)off, size);
+	stream = prefetch_on_read(fs->pf, ps, n->e, (uint64_t)off, size);
 	dl = fs_deadline_begin(fs);
 	ret = fs_readv(fs->s, n->e, (uint64_t)off, size, &rv);
 	deadline_set(dl);
@@ -416,7 +417,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, kernel_err(ret));
 		return;
 	}
-	fuse_reply_iov(req, rv.iov, (int)rv.niov);
+	/* a stream's frames are dropped only once the kernel has them (keep_cache) */
+	if (fuse_reply_iov(req, rv.iov, (int)rv.niov) == 0 && stream)
+		fs_read_done(fs->s, n->e, (uint64_t)off, size);
 	fs_readv_release(&rv);
 }
 

@@ -48,6 +48,7 @@
 #define PF_NEAR		(64u << 10) /* records closer than this count as neighbours */
 #define PF_TREE_BATCH	1024	    /* listings per tree job */
 #define PF_RANDOM_JUMPS 8	    /* random reads before a file is filled in the background */
+#define PF_SEQ_DROP	2	    /* reads in a row that make a stream whose frames are dropped */
 
 enum { Q_URGENT, Q_LOW, NQ };
 
@@ -300,17 +301,18 @@ static void fill_file(struct fs_prefetch *p, const struct tree_entry *e)
 	free(refs);
 }
 
-void prefetch_on_read(struct fs_prefetch *p, struct prefetch_stream *ps, const struct tree_entry *e,
+bool prefetch_on_read(struct fs_prefetch *p, struct prefetch_stream *ps, const struct tree_entry *e,
 		      uint64_t off, size_t len)
 {
 	uint64_t from = 0, to = 0;
 	size_t first = 0, last = 0;
-	bool go, fill = false;
+	bool go, fill = false, stream;
 
 	if (!p || e->nchunks == 0)
-		return;
+		return false;
 	pthread_mutex_lock(&ps->lock);
 	go = stream_advance(p, ps, off, off + len, &from, &to);
+	stream = ps->seq >= PF_SEQ_DROP;
 	if (ps->jumps >= PF_RANDOM_JUMPS && !ps->filled && e->nchunks > 1) {
 		ps->filled = fill = true;
 		go = false;
@@ -331,14 +333,15 @@ void prefetch_on_read(struct fs_prefetch *p, struct prefetch_stream *ps, const s
 	if (fill)
 		fill_file(p, e);
 	if (!go || last <= first)
-		return;
+		return stream;
 	struct rec_ref *refs = malloc((last - first) * sizeof(*refs));
 	if (!refs)
-		return;
+		return stream;
 	for (size_t i = first; i < last; i++)
 		refs[i - first] = e->chunks[i].rec;
 	enqueue_split(p, Q_URGENT, REC_DATA, refs, last - first);
 	free(refs);
+	return stream;
 }
 
 /* ---- directories ---- */

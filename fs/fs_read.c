@@ -151,6 +151,30 @@ int fs_readv(struct store *s, const struct tree_entry *e, uint64_t off, size_t s
 	return ret;
 }
 
+void fs_read_done(struct store *s, const struct tree_entry *e, uint64_t off, size_t size)
+{
+	uint64_t end = off + size < e->size ? off + size : e->size;
+
+	if (!store_framed(s, REC_DATA))
+		return; /* whole chunks: rarely all inside one read; left to the LRU */
+	for (size_t i = tree_chunk_at(e, off); i < e->nchunks && e->chunks[i].foff < end; i++) {
+		const struct chunk_ref *c = &e->chunks[i];
+		uint64_t cend = c->foff + c->rec.plen;
+		uint64_t lo =
+		    off > c->foff ? off - c->foff : 0; /* [lo, hi) of the chunk was read */
+		uint64_t hi = (end < cend ? end : cend) - c->foff;
+		uint32_t fa =
+		    (uint32_t)((lo + FREC_FRAME - 1) / FREC_FRAME); /* first whole frame */
+		/* frames wholly inside: up to the one ending at hi (or at the chunk's end) */
+		uint32_t fz =
+		    hi == c->rec.plen ? frec_nframes(c->rec.plen) : (uint32_t)(hi / FREC_FRAME);
+
+		if (hi <= lo || fz <= fa)
+			continue;
+		store_forget_frames(s, &c->rec, fa, fz - 1);
+	}
+}
+
 off_t fs_seek_data_hole(const struct tree_entry *e, uint64_t off, int whence)
 {
 	size_t i = tree_chunk_at(e, off);

@@ -316,6 +316,17 @@ void cache_abandon_err_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t 
 	pthread_mutex_unlock(&c->lock);
 }
 
+void cache_drop_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part)
+{
+	pthread_mutex_lock(&c->lock);
+	struct entry *e = find(c, id, part);
+	if (e && e->buf) {
+		remove_entry(c, e);
+		c->st.dropped++;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
 void cache_get_stats(struct cache *c, struct cache_stats *out)
 {
 	pthread_mutex_lock(&c->lock);

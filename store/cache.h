@@ -71,10 +71,15 @@ void cache_abandon_err_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t 
 /* Insert buf unless the key is resident or being fetched (no claim needed): for what a
  * fetcher learns on the way, like a framed record's header. */
 void cache_offer_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part, struct cbuf *buf);
+/* Forget a resident entry now (its buffer lives on while readers hold it): for what its
+ * reader will not ask for again, like the frames a sequential reader has been given. An
+ * entry being fetched, or absent, is left alone. */
+void cache_drop_part(struct cache *c, const uint8_t id[ID_LEN], uint32_t part);
 
 struct cache_stats {
 	uint64_t hits, misses, evictions, bytes, entries;
 	uint64_t failfast; /* claims answered with a remembered failure or a given-up wait */
+	uint64_t dropped;  /* entries forgotten by cache_drop_part */
 };
 void cache_get_stats(struct cache *c, struct cache_stats *out);
 

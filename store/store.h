@@ -271,6 +271,12 @@ int store_fetch_frames(struct store *s, const struct rec_ref *ref, uint32_t firs
  * neighbours in a pack are read together, frames opened on all cores. Frames that fail are
  * left out (their reader fetches them and gets the error). */
 int store_prefetch_frames(struct store *s, const struct rec_ref *refs, size_t n);
+/* Frames first … last of data record ref leave the memory cache (their buffers live on while
+ * readers hold them): a sequential reader has had them and will not ask again, so the frames
+ * behind it make room at once and their pool slots are reused for the frames ahead, instead
+ * of the cache filling with them and fresh pages being faulted in and zeroed. With the
+ * record's last frame its cached header goes too. */
+void store_forget_frames(struct store *s, const struct rec_ref *ref, uint32_t first, uint32_t last);
 
 /* ---- records in the store's format (store_rec.c) ---- */
 /* Is a record of this type framed (crypto/frec.h) in this store? (format 2 data records) */

@@ -490,3 +490,13 @@ out:
 	free(st);
 	return ret;
 }
+
+void store_forget_frames(struct store *s, const struct rec_ref *ref, uint32_t first, uint32_t last)
+{
+	uint32_t n = frec_nframes(ref->plen);
+
+	for (uint32_t i = first; i <= last && i < n; i++)
+		cache_drop_part(s->cache, ref->id, i);
+	if (first <= last && last + 1 >= n) /* its last frame: the header is done with too */
+		cache_drop_part(s->cache, ref->id, CACHE_HDR);
+}

@@ -243,6 +243,40 @@ Test(cache, parts_of_a_record)
 	cache_free(c);
 }
 
+/* cache_drop_part forgets a resident entry at once (its bytes leave the bound, a reader's
+ * reference stays good) and leaves a pending one to its fetcher. */
+Test(cache, drop_forgets_resident_only)
+{
+	struct cache *c = cache_new(1 << 20);
+	struct cache_stats st;
+	struct cbuf *b = buf_of(1000, 3), *got;
+	uint8_t id[ID_LEN];
+
+	mkid(id, 40);
+	cr_assert_eq(cache_claim_part(c, id, 5, &got), -EAGAIN);
+	cache_drop_part(c, id, 5); /* pending: not ours to drop */
+	cr_assert_eq(cache_try_claim_part(c, id, 5, &got), -EBUSY);
+	cache_fill_part(c, id, 5, b);
+	cbuf_unref(b);
+	cr_assert_eq(cache_peek_part(c, id, 5, &got), 0);
+	cache_get_stats(c, &st);
+	cr_assert_gt(st.bytes, 0);
+	cache_drop_part(c, id, 5);
+	cache_drop_part(c, id, 6); /* absent: nothing happens */
+	cr_assert_eq(cache_peek_part(c, id, 5, &b), -ENOENT);
+	b = NULL;
+	cache_get_stats(c, &st);
+	cr_assert_eq(st.bytes, 0);
+	cr_assert_eq(st.entries, 0);
+	cr_assert_eq(st.dropped, 1);
+	cr_assert_eq(got->len, 1000); /* still held */
+	cr_assert_eq(got->data[999], 3);
+	cbuf_unref(got);
+	cr_assert_eq(cache_claim_part(c, id, 5, &got), -EAGAIN); /* fetched again */
+	cache_abandon_part(c, id, 5);
+	cache_free(c);
+}
+
 #if defined(__SANITIZE_ADDRESS__)
 #define CACHE_TEST_ASAN 1
 #elif defined(__has_feature)

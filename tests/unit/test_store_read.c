@@ -4,6 +4,7 @@
 
 #include "cbuf.h"
 #include "deadline.h"
+#include "frec.h"
 
 /* calloc that fails once, after `skip` more successful calls on this thread: the cache's
  * entry for a claim is the allocation made after store_fetch_many's two arrays. */
@@ -76,4 +77,41 @@ Test(store_read, enomem_while_claiming_is_not_a_claim)
 	cr_assert_eq(res, 0);
 	cr_assert_eq(buf->len, r.plen);
 	cbuf_unref(buf);
+}
+
+/* What a sequential reader was given leaves the memory cache (store_forget_frames): the
+ * frames named are fetched from the store again, the others still come from the cache, a
+ * buffer a reader holds stays as it was, and the bytes fetched again are the same. */
+Test(store_read, forgotten_frames_leave_the_cache)
+{
+	struct rec_ref r = first_record();
+	struct remote_stats s0, s1, s2, s3;
+	struct cbuf *a[4], *b[4];
+
+	cr_assert(store_framed(f.s, REC_DATA));
+	cr_assert_geq(frec_nframes(r.plen), 4);
+	cr_assert_eq(store_fetch_frames(f.s, &r, 0, 3, a), 0);
+	remote_get_stats(store_remote(f.s), &s0);
+	cr_assert_eq(store_fetch_frames(f.s, &r, 0, 3, b), 0);
+	remote_get_stats(store_remote(f.s), &s1);
+	cr_assert_eq(s1.gets, s0.gets, "frames just read were not cached");
+	for (int i = 0; i < 4; i++)
+		cbuf_unref(b[i]);
+
+	store_forget_frames(f.s, &r, 1, 3);
+	cr_assert_eq(store_fetch_frames(f.s, &r, 0, 0, b), 0);
+	remote_get_stats(store_remote(f.s), &s2);
+	cr_assert_eq(s2.gets, s1.gets, "a frame that was not forgotten left the cache");
+	cbuf_unref(b[0]);
+	cr_assert_eq(store_fetch_frames(f.s, &r, 1, 3, b + 1), 0);
+	remote_get_stats(store_remote(f.s), &s3);
+	cr_assert_gt(s3.gets, s2.gets, "forgotten frames were still served from the cache");
+	for (int i = 1; i < 4; i++) {
+		cr_assert_neq(a[i], b[i]);
+		cr_assert_eq(a[i]->len, b[i]->len);
+		cr_assert_eq(memcmp(a[i]->data, b[i]->data, a[i]->len), 0);
+		cbuf_unref(b[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		cbuf_unref(a[i]);
 }
