@@ -1,8 +1,12 @@
 /* rw: building, mounting and serving a `--rw` mount (see rw.h). */
 #include <errno.h>
+#include <linux/fuse.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "live.h"
 #include "log.h"
@@ -55,6 +59,53 @@ static void inval(void *ctx, uint64_t parent, const char *name, uint64_t ino)
 			 name ? name : "", strerror(-ret));
 }
 
+/* ---- the INIT reply libfuse 3.14 cannot ask for ----
+ * FUSE_HANDLE_KILLPRIV_V2: we drop setuid/setgid on write, truncate, O_TRUNC and chown
+ * ourselves (rw_ops.c: drop_privs, setattr's LIVE_SET_KILL_SUIDGID), so the kernel need not
+ * ask for an inode's attributes again before each chown (one GETATTR round trip per file of a
+ * tar -x as root) and may mark an inode found without security.capability as such (SB_NOSEC:
+ * one GETXATTR per written file instead of one per write). libfuse 3.14 has no capability
+ * bit for it, and silently drops FUSE_CAP_HANDLE_KILLPRIV from its reply: the flag is added
+ * to the INIT reply on its way to the kernel, when the kernel offered it. Every other request
+ * and reply passes through untouched. */
+static ssize_t io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	struct rwfs *f = userdata;
+	ssize_t n = read(fd, buf, len);
+
+	if (!__atomic_load_n(&f->init_seen, __ATOMIC_ACQUIRE) &&
+	    n >= (ssize_t)(sizeof(struct fuse_in_header) + offsetof(struct fuse_init_in, flags) +
+			   sizeof(uint32_t))) {
+		const struct fuse_in_header *h = buf;
+		if (h->opcode == FUSE_INIT) {
+			const struct fuse_init_in *in = (const void *)(h + 1);
+			f->init_unique = h->unique;
+			f->init_flags = in->flags;
+		}
+	}
+	return n; /* as read(2) does: libfuse looks at errno */
+}
+
+static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	struct rwfs *f = userdata;
+
+	if (!__atomic_load_n(&f->init_seen, __ATOMIC_ACQUIRE) && count >= 2 &&
+	    iov[0].iov_len == sizeof(struct fuse_out_header) &&
+	    iov[1].iov_len >= offsetof(struct fuse_init_out, flags) + sizeof(uint32_t)) {
+		const struct fuse_out_header *h = iov[0].iov_base;
+		if (h->unique == f->init_unique && h->error == 0) {
+			struct fuse_init_out *out = iov[1].iov_base;
+			if (f->init_flags & FUSE_HANDLE_KILLPRIV_V2)
+				out->flags |= FUSE_HANDLE_KILLPRIV_V2;
+			__atomic_store_n(&f->init_seen, true, __ATOMIC_RELEASE);
+		}
+	}
+	return writev(fd, iov, count);
+}
+
+static const struct fuse_custom_io rw_io = {.read = io_read, .writev = io_writev};
+
 int rwfs_mount(struct rwfs *f, const char *mountpoint)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -69,6 +120,8 @@ int rwfs_mount(struct rwfs *f, const char *mountpoint)
 		ret = -EIO;
 	if (!ret && fuse_session_mount(f->se, mountpoint) != 0)
 		ret = -EIO;
+	if (!ret)
+		ret = fuse_session_custom_io(f->se, &rw_io, fuse_session_fd(f->se));
 	if (ret < 0)
 		return ret;
 	f->mounted = true;

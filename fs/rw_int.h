@@ -11,6 +11,10 @@ struct rwfs {
 	struct rwfs_opts o;
 	struct fuse_session *se;
 	bool mounted;
+	/* the INIT exchange's request id while it is under way (rw.c: io_read/io_writev) */
+	uint64_t init_unique;
+	uint32_t init_flags; /* what the kernel offered */
+	bool init_seen;
 };
 
 extern const struct fuse_lowlevel_ops rw_ops;

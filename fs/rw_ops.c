@@ -154,10 +154,18 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		       struct fuse_file_info *fi)
 {
 	struct stat st;
+	unsigned v = set_bits(to_set);
 	int ret = to_set & FUSE_SET_ATTR_SIZE ? drop_privs(req, ino) : 0;
 
+	/* A change of owner drops setuid, and setgid if group-executable, even for root. Under
+	 * FUSE_HANDLE_KILLPRIV_V2 (rw.c) the kernel leaves that to us: a chown comes as the owner
+	 * alone, or as nothing at all (chown(f, -1, -1); a write's privilege drop, which
+	 * drop_privs completes) */
+	if (!(v & (LIVE_SET_MODE | LIVE_SET_SIZE | LIVE_SET_ATIME | LIVE_SET_MTIME |
+		   LIVE_SET_ATIME_NOW | LIVE_SET_MTIME_NOW)))
+		v |= LIVE_SET_KILL_SUIDGID;
 	if (!ret)
-		ret = live_setattr(req_live(req), ino, attr, set_bits(to_set), &st);
+		ret = live_setattr(req_live(req), ino, attr, v, &st);
 
 	if (ret < 0)
 		fuse_reply_err(req, kernel_err(ret));

@@ -69,6 +69,10 @@ enum {
 	LIVE_SET_ATIME_NOW = 64,
 	LIVE_SET_MTIME_NOW = 128,
 	LIVE_SET_CTIME = 256,
+	/* a change of owner (or the kernel's bare "drop privileges" request): a non-directory
+	 * loses its setuid bit, and its setgid bit if group-executable, unless the same call sets
+	 * the mode (what the kernel's FUSE client did itself before FUSE_CAP_HANDLE_KILLPRIV) */
+	LIVE_SET_KILL_SUIDGID = 512,
 };
 /* Change what valid names (LIVE_SET_*) from attr; *st gets the result. */
 int live_setattr(struct live *l, uint64_t ino, const struct stat *attr, unsigned valid,

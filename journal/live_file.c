@@ -79,6 +79,7 @@ int live_setattr(struct live *l, uint64_t ino, const struct stat *a, unsigned va
 	int64_t at = (int64_t)a->st_atim.tv_sec * 1000000000 + a->st_atim.tv_nsec;
 	int64_t mt = (int64_t)a->st_mtim.tv_sec * 1000000000 + a->st_mtim.tv_nsec;
 	struct lnode *n;
+	uint32_t mode;
 	int ret;
 
 	if (valid & LIVE_SET_ATIME_NOW) {
@@ -96,8 +97,15 @@ int live_setattr(struct live *l, uint64_t ino, const struct stat *a, unsigned va
 	v |= LIVE_SET_CTIME; /* every change of attributes is a status change */
 	pthread_mutex_lock(&l->lock);
 	n = node_by_ino(l, ino);
-	ret = n ? x_setattr(l, n, v, a->st_mode, a->st_uid, a->st_gid, (uint64_t)a->st_size, at, mt,
-			    now)
+	mode = a->st_mode;
+	if (n && (valid & LIVE_SET_KILL_SUIDGID) && !(v & LIVE_SET_MODE) && n->type != ENT_DIR) {
+		mode = n->mode & ~(uint32_t)S_ISUID;
+		if (mode & S_IXGRP)
+			mode &= ~(uint32_t)S_ISGID;
+		if (mode != n->mode)
+			v |= LIVE_SET_MODE;
+	}
+	ret = n ? x_setattr(l, n, v, mode, a->st_uid, a->st_gid, (uint64_t)a->st_size, at, mt, now)
 		: -ENOENT;
 	if (!ret)
 		node_attr(l, n, st);

@@ -56,7 +56,8 @@ mk() { # mk MODE NAME ROOT: a root-owned file with MODE
 	printf 'x\n' >"$3/$2" && chmod "$1" "$3/$2"
 }
 for f in w_suid:4757 w_both:6777 w_sgid_nox:2767 t_both:6777 t_sgid_nox:2767 o_sgid_nox:2767 \
-	root_w:6755 chown_both:6755 kept:4755; do
+	root_w:6755 chown_both:6755 kept:4755 chown_same:6755 chown_none:4755 chgrp_both:6755 \
+	chown_sgid_nox:2745; do
 	both "create ${f%%:*}" mk "${f##*:}" "${f%%:*}"
 done
 same_modes "after chmod"
@@ -73,7 +74,21 @@ both "another user truncates a setgid file without group execute" trunc_as_nobod
 both "another user opens a setgid file with O_TRUNC" otrunc_as_nobody o_sgid_nox
 both "root writes its setuid file" sh -c 'printf more >>"$1/root_w"' sh
 both "chown of a setuid file" sh -c 'chown $NOBODY "$1/chown_both"' sh
+# under FUSE_HANDLE_KILLPRIV_V2 the daemon, not the kernel, clears the bits on chown: a chown
+# to the same owner, chown(f, -1, -1) (the kernel sends no attribute at all), a change of
+# group alone, a setgid file that is not group-executable (kept: root may keep it), a
+# directory (kept)
+both "chown of a setuid file to its own owner" sh -c 'chown 0 "$1/chown_same"' sh
+both "chown(f, -1, -1) of a setuid file" /usr/bin/python3 -c \
+	'import os, sys; os.chown(sys.argv[1] + "/chown_none", -1, -1)'
+both "chgrp of a setuid+setgid file" sh -c 'chgrp $NOBODY "$1/chgrp_both"' sh
+both "chown of a setgid file without group execute" sh -c 'chown $NOBODY "$1/chown_sgid_nox"' sh
+both "mkdir of a setgid directory" sh -c 'mkdir "$1/sgdir" && chmod 6755 "$1/sgdir"' sh
+both "chown of a setgid directory" sh -c 'chown $NOBODY "$1/sgdir"' sh
 same_modes "after the writes"
+(cd "$MNT" && find . -type d -printf '%p %m %u %g\n' | sort) >"$T/dirs.m"
+(cd "$LOCAL" && find . -type d -printf '%p %m %u %g\n' | sort) >"$T/dirs.l"
+diff "$T/dirs.l" "$T/dirs.m" >&2 || fail "directories' modes differ (local disk < > mount)"
 # what POSIX says, checked directly as well (not only "as local disk does")
 [ "$(stat -c %a "$MNT/w_suid")" = 757 ] || fail "a write by another user kept the setuid bit"
 [ "$(stat -c %a "$MNT/w_both")" = 777 ] || fail "a write by another user kept setuid/setgid"
@@ -81,6 +96,10 @@ same_modes "after the writes"
 [ "$(stat -c %a "$MNT/w_sgid_nox")" = 767 ] || fail "a write by a non-member kept setgid"
 [ "$(stat -c %a "$MNT/root_w")" = 6755 ] || fail "root's own write dropped setuid/setgid"
 [ "$(stat -c %a "$MNT/kept")" = 4755 ] || fail "an untouched file lost its setuid bit"
+[ "$(stat -c %a "$MNT/chown_same")" = 755 ] || fail "a chown to the same owner kept setuid/setgid"
+[ "$(stat -c %a "$MNT/chown_none")" = 755 ] || fail "chown(f, -1, -1) kept the setuid bit"
+[ "$(stat -c %a "$MNT/chown_sgid_nox")" = 2745 ] || fail "root's chown dropped setgid (not g+x)"
+[ "$(stat -c %a "$MNT/sgdir")" = 6755 ] || fail "a chown of a directory dropped its bits"
 
 fusermount3 -u "$MNT"
 em_mount_rw "$STORE" "$MNT" "$JDIR" --allow-other
