@@ -414,12 +414,18 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 {
 	/* a write-back of mmap'd pages names no caller (uid 0): nothing to decide there */
 	int ret = fi->writepage ? 0 : drop_privs(req, ino);
-	ssize_t n = ret ? ret : live_write(req_live(req), ino, (uint64_t)off, buf, size);
+	struct live_wr w = {0};
+	ssize_t n = ret ? ret : live_write_begin(req_live(req), ino, (uint64_t)off, buf, size, &w);
 
 	if (n < 0)
 		fuse_reply_err(req, kernel_err((int)n));
 	else
 		fuse_reply_write(req, (size_t)n);
+	/* The kernel sends the next WRITE of a file only after this reply: answered before the
+	 * records are sealed and written, another thread takes the next one in meanwhile and the
+	 * two cores share the work. buf is this thread's request buffer, still ours here. A
+	 * failure now is reported by the next fsync (as for a local file system's write-back). */
+	(void)live_write_end(&w);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

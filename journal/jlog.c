@@ -25,6 +25,7 @@
 #define TAG_LEN		crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define JLOG_KICK	(4u << 20) /* start writeback of appended data every this many bytes */
 #define JLOG_KICK_ALIGN 4096
+#define JLOG_PREALLOC	(4u << 20) /* a segment's disk space is allocated this far ahead */
 
 /* One segment file. Freed when dropped and no reader holds it. */
 struct jseg {
@@ -32,7 +33,8 @@ struct jseg {
 	int fd;
 	uint8_t salt[16];
 	uint64_t size;	 /* bytes of valid records (plus the header) */
-	uint64_t kicked; /* the appending thread: bytes already handed to writeback */
+	uint64_t alloc;	 /* the reserving thread: disk space allocated up to here (0: none) */
+	uint64_t kicked; /* j->lock: bytes already handed to writeback */
 	unsigned refs;	 /* j->lock: the table's reference plus readers' */
 	bool dropped;	 /* j->lock */
 };
@@ -46,8 +48,25 @@ struct jlog {
 	struct jseg **segs;   /* ascending by number */
 	size_t nsegs, cap;
 	struct jseg *cur;	   /* appends go here (NULL before jlog_start) */
-	uint8_t *scratch;	   /* one record being sealed (the appending thread only) */
+	uint8_t *scratch;	   /* replay: one record being read */
 	pthread_mutex_t sync_lock; /* one fdatasync at a time */
+	struct jlog_batch *busy;   /* j->lock: reserved batches not written yet */
+	pthread_cond_t written;	   /* j->lock: a batch left busy */
+	int err;		   /* j->lock: a reserved write failed: the journal is broken */
+	bool no_falloc;		   /* the reserving thread: the disk cannot allocate ahead */
+};
+
+/* Records reserved together (consecutive in one segment), sealed and written by one thread,
+ * possibly outside the caller's lock. */
+struct jlog_batch {
+	struct jseg *s; /* with a reference */
+	uint64_t off, end;
+	size_t n;
+	struct jlog_pos pos[JLOG_BATCH_MAX];
+	const void *data[JLOG_BATCH_MAX];
+	size_t hlen[JLOG_BATCH_MAX], dlen[JLOG_BATCH_MAX];
+	uint8_t *buf;		 /* end - off bytes: the records, sealed in place */
+	struct jlog_batch *next; /* j->busy */
 };
 
 static void put64(uint8_t *p, uint64_t v)
@@ -174,6 +193,31 @@ static int seg_cmp(const void *a, const void *b)
 {
 	const struct jseg *x = *(struct jseg *const *)a, *y = *(struct jseg *const *)b;
 	return x->no < y->no ? -1 : x->no > y->no;
+}
+
+/* j->lock: does a batch not written yet lie in [off, end) of segment seg? */
+static bool busy_in(const struct jlog *j, uint64_t seg, uint64_t off, uint64_t end)
+{
+	for (const struct jlog_batch *b = j->busy; b; b = b->next)
+		if (b->s->no == seg && b->off < end && off < b->end)
+			return true;
+	return false;
+}
+
+/* j->lock: wait until [off, end) of segment seg holds no batch still being written. */
+static void wait_written(struct jlog *j, uint64_t seg, uint64_t off, uint64_t end)
+{
+	while (busy_in(j, seg, off, end))
+		pthread_cond_wait(&j->written, &j->lock);
+}
+
+/* Give back the disk space allocated ahead past the segment's end (a hint: errors ignored). */
+static void seg_trim(struct jseg *s)
+{
+	if (s->alloc > s->size)
+		(void)fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)s->size,
+				(off_t)(s->alloc - s->size));
+	s->alloc = 0;
 }
 
 static int load_segment(struct jlog *j, const char *name, uint64_t no)
@@ -307,6 +351,7 @@ int jlog_open(const char *dir, const uint8_t store_id[STORE_ID_LEN], const uint8
 	j->dirfd = j->lockfd = -1;
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_mutex_init(&j->sync_lock, NULL);
+	pthread_cond_init(&j->written, NULL);
 	j->dir = strdup(dir);
 	j->key = secmem_alloc(KEY_LEN);
 	j->scratch = malloc(JLOG_BODY_MAX + JLOG_REC_OVERHEAD);
@@ -343,6 +388,10 @@ void jlog_close(struct jlog *j)
 	if (!j)
 		return;
 	pthread_mutex_lock(&j->lock);
+	while (j->busy) /* nothing should be in flight by now; never free under a writer */
+		pthread_cond_wait(&j->written, &j->lock);
+	if (j->cur)
+		seg_trim(j->cur);
 	for (size_t i = 0; i < j->nsegs; i++)
 		seg_unref_locked(j, j->segs[i]);
 	pthread_mutex_unlock(&j->lock);
@@ -356,6 +405,7 @@ void jlog_close(struct jlog *j)
 	free(j->dir);
 	pthread_mutex_destroy(&j->lock);
 	pthread_mutex_destroy(&j->sync_lock);
+	pthread_cond_destroy(&j->written);
 	free(j);
 }
 
@@ -498,6 +548,9 @@ int jlog_first(struct jlog *j, uint64_t seg, uint8_t **body, size_t *len)
 		free(buf);
 		return -ENOENT;
 	}
+	pthread_mutex_lock(&j->lock);
+	wait_written(j, seg, JLOG_HDR_LEN, JLOG_HDR_LEN + JLOG_BODY_MAX + JLOG_REC_OVERHEAD);
+	pthread_mutex_unlock(&j->lock);
 	if (buf)
 		n = s->size > JLOG_HDR_LEN ? rec_at(j, s, JLOG_HDR_LEN, buf, &blen) : 0;
 	seg_put(j, s);
@@ -574,89 +627,274 @@ int jlog_start(struct jlog *j)
 
 int jlog_rotate(struct jlog *j)
 {
+	int ret;
+
 	if (!j->cur)
 		return -EINVAL;
+	/* a segment is closed whole: every batch reserved in it written first; after a failed
+	 * one no new segment begins, so a hole is always in the last segment, where replay cuts
+	 * it off as a torn tail */
+	pthread_mutex_lock(&j->lock);
+	wait_written(j, j->cur->no, 0, UINT64_MAX);
+	ret = j->err;
+	pthread_mutex_unlock(&j->lock);
+	if (ret)
+		return ret;
+	seg_trim(j->cur);
 	if (fdatasync(j->cur->fd) < 0)
 		return -errno;
 	return new_segment(j, j->cur->no + 1);
 }
 
-/* Hand appended data to the disk as it comes: asynchronous writeback of whole pages every
- * JLOG_KICK bytes. Without it the page cache holds a segment's 64 MiB until the fdatasync that
- * closes it (or the writer's fsync), which then writes them all while every writer waits for
- * the tree's lock: a long sequential write ran at disk speed plus that stall each 64 MiB.
- * With it the disk writes while the writer goes on and the fdatasync finds little left. */
-static void seg_kick(struct jseg *s)
+/* Hand written data to the disk as it comes: asynchronous writeback of whole pages every
+ * JLOG_KICK bytes written without a gap. Without it the page cache holds a segment's 64 MiB
+ * until the fdatasync that closes it (or the writer's fsync), which then writes them all while
+ * every writer waits: a long sequential write ran at disk speed plus that stall each 64 MiB.
+ * With it the disk writes while the writer goes on and the fdatasync finds little left.
+ * j->lock: the range to start writeback of, if it is time. */
+static bool kick_range(struct jlog *j, struct jseg *s, uint64_t *from, uint64_t *to)
 {
-	uint64_t end = s->size & ~(uint64_t)(JLOG_KICK_ALIGN - 1);
+	uint64_t done = s->size;
 
-	if (end < s->kicked + JLOG_KICK)
-		return;
-	/* only a hint: a failure leaves the data to the next fdatasync, which reports errors */
-	(void)sync_file_range(s->fd, (off_t)s->kicked, (off_t)(end - s->kicked),
-			      SYNC_FILE_RANGE_WRITE);
-	s->kicked = end;
+	for (const struct jlog_batch *b = j->busy; b; b = b->next)
+		if (b->s == s && b->off < done)
+			done = b->off;
+	done &= ~(uint64_t)(JLOG_KICK_ALIGN - 1);
+	if (done < s->kicked + JLOG_KICK)
+		return false;
+	*from = s->kicked;
+	*to = done;
+	s->kicked = done;
+	return true;
 }
 
-int jlog_append(struct jlog *j, const void *body, size_t len, struct jlog_pos *pos)
+/* Disk space for s up to need, allocated ahead (JLOG_PREALLOC at a time): a reserved batch is
+ * then written into space the disk already gave, so a full disk is an -ENOSPC at reservation,
+ * where nothing has been reserved yet, never a failed write of a batch whose writer was told
+ * it succeeded. A file system that cannot allocate ahead makes every batch synchronous
+ * (jlog_async). */
+static int prealloc(struct jlog *j, struct jseg *s, uint64_t need)
 {
-	uint8_t ad[AD_LEN], *r = j->scratch;
-	size_t total = len + JLOG_REC_OVERHEAD;
+	uint64_t from = s->alloc > s->size ? s->alloc : s->size, want = need + JLOG_PREALLOC;
+
+	if (j->no_falloc || need <= s->alloc)
+		return 0;
+	if (want > JLOG_SEG_MAX && need <= JLOG_SEG_MAX)
+		want = JLOG_SEG_MAX;
+	if (!fallocate(s->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(want - from))) {
+		s->alloc = want;
+		return 0;
+	}
+	if (errno == EOPNOTSUPP || errno == ENOSYS) {
+		log_debug("journal %s: no fallocate here: writes are written before they return",
+			  j->dir);
+		j->no_falloc = true;
+		return 0;
+	}
+	if (errno != ENOSPC)
+		return -errno;
+	/* a nearly full disk: exactly what is needed (the last bytes are usable) */
+	if (!fallocate(s->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(need - from))) {
+		s->alloc = need;
+		return 0;
+	}
+	return -errno;
+}
+
+bool jlog_async(const struct jlog *j)
+{
+	return !j->no_falloc;
+}
+
+int jlog_reserve(struct jlog *j, const size_t *blen, size_t n, struct jlog_batch **out)
+{
+	struct jlog_batch *b;
+	uint64_t total = 0, off;
 	struct jseg *s;
-	ssize_t n;
 	int ret;
 
+	*out = NULL;
 	if (!j->cur)
 		return -EINVAL;
-	if (len > JLOG_BODY_MAX)
-		return -EFBIG;
+	if (n == 0 || n > JLOG_BATCH_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (blen[i] > JLOG_BODY_MAX)
+			return -EFBIG;
+		total += blen[i] + JLOG_REC_OVERHEAD;
+	}
+	pthread_mutex_lock(&j->lock);
+	ret = j->err;
+	pthread_mutex_unlock(&j->lock);
+	if (ret)
+		return ret;
 	if (j->cur->size + total > JLOG_SEG_MAX && j->cur->size > JLOG_HDR_LEN) {
 		ret = jlog_rotate(j);
 		if (ret)
 			return ret;
 	}
 	s = j->cur;
-	put32(r, (uint32_t)(total - 4));
-	randombytes_buf(r + 4, NONCE_LEN);
-	ad_make(j, s, s->size, ad);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(r + 4 + NONCE_LEN, NULL, body, len, ad,
-						   sizeof(ad), NULL, r + 4, j->key);
-	n = pwrite(s->fd, r, total, (off_t)s->size);
-	if (n != (ssize_t)total) {
-		ret = n < 0 ? -errno : -ENOSPC; /* a short write: the disk filled up */
-		/* whatever part landed is past the end and is overwritten by the next record; cut
-		 * it off anyway so a replay never meets it */
-		if (ftruncate(s->fd, (off_t)s->size) < 0)
+	ret = prealloc(j, s, s->size + total);
+	if (ret)
+		return ret;
+	b = calloc(1, sizeof(*b));
+	if (b)
+		b->buf = malloc(total);
+	if (!b || !b->buf) {
+		free(b);
+		return -ENOMEM;
+	}
+	b->n = n;
+	pthread_mutex_lock(&j->lock);
+	b->s = s;
+	s->refs++;
+	b->off = off = s->size;
+	for (size_t i = 0; i < n; i++) {
+		b->pos[i] = (struct jlog_pos){
+		    .seg = s->no, .off = off, .len = (uint32_t)(blen[i] + JLOG_REC_OVERHEAD)};
+		off += b->pos[i].len;
+	}
+	b->end = s->size = off;
+	b->next = j->busy;
+	j->busy = b;
+	pthread_mutex_unlock(&j->lock);
+	*out = b;
+	return 0;
+}
+
+const struct jlog_pos *jlog_batch_pos(const struct jlog_batch *b, size_t i)
+{
+	return &b->pos[i];
+}
+
+void jlog_batch_set(struct jlog_batch *b, size_t i, const void *head, size_t hlen, const void *data,
+		    size_t dlen)
+{
+	uint8_t *r = b->buf + (b->pos[i].off - b->off);
+
+	memcpy(r + 4 + NONCE_LEN, head, hlen);
+	b->hlen[i] = hlen;
+	b->data[i] = data;
+	b->dlen[i] = dlen;
+}
+
+static int pwrite_full(int fd, const uint8_t *p, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -ENOSPC;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Seal each record of b in place: length prefix, nonce, then the body encrypted where it lies
+ * (head already there, data copied after it) and its tag. */
+static void batch_seal(const struct jlog *j, struct jlog_batch *b)
+{
+	uint8_t ad[AD_LEN];
+
+	for (size_t i = 0; i < b->n; i++) {
+		uint8_t *r = b->buf + (b->pos[i].off - b->off), *m = r + 4 + NONCE_LEN;
+		size_t blen = b->hlen[i] + b->dlen[i];
+		if (b->dlen[i])
+			memcpy(m + b->hlen[i], b->data[i], b->dlen[i]);
+		put32(r, b->pos[i].len - 4);
+		randombytes_buf(r + 4, NONCE_LEN);
+		ad_make(j, b->s, b->pos[i].off, ad);
+		crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+		    m, m + blen, NULL, m, blen, ad, sizeof(ad), NULL, r + 4, j->key);
+	}
+}
+
+int jlog_batch_write(struct jlog *j, struct jlog_batch *b, bool undo)
+{
+	struct jseg *s = b->s;
+	uint64_t from = 0, to = 0;
+	bool kick = false;
+	int ret;
+
+	batch_seal(j, b);
+	ret = pwrite_full(s->fd, b->buf, b->end - b->off, b->off);
+	pthread_mutex_lock(&j->lock);
+	for (struct jlog_batch **p = &j->busy; *p; p = &(*p)->next)
+		if (*p == b) {
+			*p = b->next;
+			break;
+		}
+	if (ret && undo && b->end == s->size) {
+		/* the last reservation, its writer still waiting for it: as if never made. Any
+		 * part that landed is cut off so a replay never meets it */
+		s->size = b->off;
+		if (ftruncate(s->fd, (off_t)b->off) < 0)
 			log_debug("journal %s: cannot cut a failed write: %s", j->dir,
 				  strerror(errno));
-		return ret;
+	} else if (ret) {
+		/* records after it may be written already: replay would stop at this hole and
+		 * drop them, so nothing after it may ever be reported durable */
+		if (!j->err)
+			log_err(
+			    "journal %s: a write failed (%s): the journal takes no more changes "
+			    "and fsync fails until it is mounted again",
+			    j->dir, strerror(-ret));
+		j->err = -EIO;
+	} else {
+		kick = kick_range(j, s, &from, &to);
 	}
-	pos->seg = s->no;
-	pos->off = s->size;
-	pos->len = (uint32_t)total;
-	pthread_mutex_lock(&j->lock);
-	s->size += total;
+	pthread_cond_broadcast(&j->written);
 	pthread_mutex_unlock(&j->lock);
-	seg_kick(s);
-	return 0;
+	/* only a hint: a failure leaves the data to the next fdatasync, which reports errors */
+	if (kick)
+		(void)sync_file_range(s->fd, (off_t)from, (off_t)(to - from),
+				      SYNC_FILE_RANGE_WRITE);
+	seg_put(j, s); /* after the kick: the reference keeps s->fd open */
+	free(b->buf);
+	free(b);
+	return ret;
+}
+
+int jlog_append(struct jlog *j, const void *body, size_t len, struct jlog_pos *pos)
+{
+	struct jlog_batch *b;
+	int ret = jlog_reserve(j, &len, 1, &b);
+
+	if (ret)
+		return ret;
+	*pos = b->pos[0];
+	jlog_batch_set(b, 0, body, len, NULL, 0);
+	return jlog_batch_write(j, b, true);
 }
 
 int jlog_sync(struct jlog *j)
 {
 	struct jseg *s;
+	uint64_t end;
 	int ret = 0;
 
 	pthread_mutex_lock(&j->lock);
 	s = j->cur;
-	if (s)
-		s->refs++;
-	pthread_mutex_unlock(&j->lock);
-	if (!s)
+	if (!s) {
+		pthread_mutex_unlock(&j->lock);
 		return 0;
-	pthread_mutex_lock(&j->sync_lock);
-	if (fdatasync(s->fd) < 0)
-		ret = -errno;
-	pthread_mutex_unlock(&j->sync_lock);
+	}
+	s->refs++;
+	end = s->size;
+	/* every record reserved before this call is written (earlier segments were closed
+	 * whole), and none failed */
+	wait_written(j, s->no, 0, end);
+	ret = j->err;
+	pthread_mutex_unlock(&j->lock);
+	if (!ret) {
+		pthread_mutex_lock(&j->sync_lock);
+		if (fdatasync(s->fd) < 0)
+			ret = -errno;
+		pthread_mutex_unlock(&j->sync_lock);
+	}
 	seg_put(j, s);
 	return ret;
 }
@@ -671,6 +909,9 @@ static int read_open(struct jlog *j, const struct jlog_pos *pos, uint8_t *buf, s
 
 	if (!s)
 		return -ENOENT;
+	pthread_mutex_lock(&j->lock);
+	wait_written(j, pos->seg, pos->off, pos->off + pos->len);
+	pthread_mutex_unlock(&j->lock);
 	n = pread_full(s->fd, buf, pos->len, pos->off);
 	if (n < 0)
 		ret = (int)n;

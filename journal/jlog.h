@@ -16,11 +16,24 @@
  * replay, appends always go to a new segment: a segment is never appended to after a restart,
  * so a torn tail is never followed by new records.
  *
- * Threads: jlog_append, jlog_rotate, jlog_start and jlog_drop are called by one thread at a
- * time (the live tree's lock); jlog_read and jlog_sync may run concurrently with them and with
- * each other (the segment table has its own lock, segments are reference-counted). */
+ * Reserved writes: jlog_reserve places a batch of records (their positions are fixed at once,
+ * in order) and jlog_batch_write seals and writes them later, possibly outside the caller's
+ * lock and concurrently with other batches, so encryption and the copy into the page cache of
+ * one write overlap the next. Until a batch is written, a read of its records waits for it,
+ * jlog_sync waits for every batch reserved before it, and a segment is closed only when all of
+ * its batches are written. Disk space is allocated ahead at reservation (a full disk is a clean
+ * -ENOSPC there). A batch whose write fails after its writer let go (an I/O error) breaks the
+ * journal: records after it may be on disk, but replay stops at the hole, so jlog_sync and
+ * jlog_reserve fail with -EIO from then on (until the next mount replays it): nothing written
+ * after the hole is ever reported durable, and no new segment starts after it.
+ *
+ * Threads: jlog_reserve, jlog_append, jlog_rotate, jlog_start and jlog_drop are called by one
+ * thread at a time (the live tree's lock); jlog_batch_write, jlog_read and jlog_sync may run
+ * concurrently with them and with each other (the segment table and the batches in flight
+ * have their own lock, segments are reference-counted). */
 #ifndef EMBASSY_JLOG_H
 #define EMBASSY_JLOG_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,8 +43,10 @@
 #define JLOG_SEG_MAX	  (64u << 20) /* a segment is closed once it grows past this */
 #define JLOG_HDR_LEN	  64
 #define JLOG_REC_OVERHEAD (4 + 24 + 16) /* length prefix, nonce, tag */
+#define JLOG_BATCH_MAX	  16		/* records reserved together */
 
 struct jlog;
+struct jlog_batch;
 
 /* Where a record lives: segment number, byte offset of its length prefix, total length. */
 struct jlog_pos {
@@ -70,7 +85,28 @@ int jlog_start(struct jlog *j);
 /* Seal and append one record (len <= JLOG_BODY_MAX); fills pos. Not durable until jlog_sync.
  * -ENOSPC (or another write error): nothing was appended, the log is unchanged. */
 int jlog_append(struct jlog *j, const void *body, size_t len, struct jlog_pos *pos);
-/* Make every record appended so far durable. */
+/* Reserve n consecutive records with bodies of blen[i] bytes (n <= JLOG_BATCH_MAX, each
+ * <= JLOG_BODY_MAX), rotating first if they do not fit the segment. Every reservation must be
+ * written with jlog_batch_write. -ENOSPC: the disk has no room (nothing reserved); -EIO: the
+ * journal is broken (see above). */
+int jlog_reserve(struct jlog *j, const size_t *blen, size_t n, struct jlog_batch **out);
+/* Where record i of b lies. */
+const struct jlog_pos *jlog_batch_pos(const struct jlog_batch *b, size_t i);
+/* Record i's body: hlen bytes of head (copied now) followed by dlen bytes of data (read by
+ * jlog_batch_write: must stay valid until then); hlen + dlen = its reserved length. */
+void jlog_batch_set(struct jlog_batch *b, size_t i, const void *head, size_t hlen, const void *data,
+		    size_t dlen);
+/* Seal and write b, make it readable, free it. undo: the caller still holds the lock it
+ * reserved under and can report a failure to its writer, so a failed write of the last
+ * reservation is undone (the log is unchanged, as for jlog_append); without undo (or when
+ * later reservations exist) a failure breaks the journal. */
+int jlog_batch_write(struct jlog *j, struct jlog_batch *b, bool undo);
+/* Whether batches may be written after their writer let go: false where the disk cannot
+ * allocate ahead (then a write's failure could not be reported to its writer). Known after
+ * the first reservation. */
+bool jlog_async(const struct jlog *j);
+/* Make every record reserved so far durable (waiting for batches being written); -EIO once
+ * the journal is broken. */
 int jlog_sync(struct jlog *j);
 /* Close the current segment (made durable) and start the next. */
 int jlog_rotate(struct jlog *j);

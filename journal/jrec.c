@@ -58,6 +58,15 @@ static void put_str(struct jbuf *b, const void *p, size_t n)
 	put(b, p, n);
 }
 
+/* A WRITE record's fixed header (after the type byte): its data follows. */
+static void put_write_head(struct jbuf *b, const struct jop *op)
+{
+	put_u64(b, op->jid);
+	put_u64(b, op->off);
+	put_u64(b, (uint64_t)op->time);
+	put_u32(b, (uint32_t)op->datalen);
+}
+
 /* ---- reading ---- */
 
 struct jrd {
@@ -235,10 +244,8 @@ static void enc_body(struct jbuf *b, const struct jop *op)
 		put_u64(b, (uint64_t)op->ctime);
 		break;
 	case JOP_WRITE: /* fixed header of JREC_WRITE_HDR bytes, then the data */
-		put_u64(b, op->jid);
-		put_u64(b, op->off);
-		put_u64(b, (uint64_t)op->time);
-		put_str(b, op->data, op->datalen);
+		put_write_head(b, op);
+		put(b, op->data, op->datalen);
 		break;
 	case JOP_SETXATTR:
 		put_u64(b, op->jid);
@@ -262,6 +269,17 @@ static void enc_body(struct jbuf *b, const struct jop *op)
 		put(b, op->id, ID_LEN);
 		break;
 	}
+}
+
+int jrec_write_head(const struct jop *op, uint8_t head[JREC_WRITE_HDR])
+{
+	struct jbuf b = {.p = head, .cap = JREC_WRITE_HDR}; /* exactly the room: no realloc */
+
+	if (op->type != JOP_WRITE)
+		return -EINVAL;
+	put_u8(&b, op->type);
+	put_write_head(&b, op);
+	return b.len == JREC_WRITE_HDR ? 0 : -EINVAL;
 }
 
 int jrec_encode(const struct jop *op, struct jbuf *b)

@@ -82,6 +82,10 @@ void jbuf_free(struct jbuf *b);
 
 /* Append op's encoding to b (after clearing it). -ENOMEM, -EINVAL for out-of-range fields. */
 int jrec_encode(const struct jop *op, struct jbuf *b);
+/* The first JREC_WRITE_HDR bytes of a JOP_WRITE's encoding (op->data is not read): the
+ * record's body is these followed by op->datalen bytes of data, so a caller can place the data
+ * itself with one copy. -EINVAL for another type. */
+int jrec_write_head(const struct jop *op, uint8_t head[JREC_WRITE_HDR]);
 /* Decode one record body; pointers in op point into p. -EBADMSG if malformed. */
 int jrec_decode(const uint8_t *p, size_t len, struct jop *op);
 /* A name as the tree format allows it: 1..255 bytes, no '/', no NUL, not "." or "..". */

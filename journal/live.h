@@ -124,6 +124,21 @@ void live_release(struct live *l, uint64_t ino);
 ssize_t live_read(struct live *l, uint64_t ino, uint64_t off, size_t len, void *buf);
 /* Write len bytes at off: len or -errno (ENOSPC: nothing written). */
 ssize_t live_write(struct live *l, uint64_t ino, uint64_t off, const void *buf, size_t len);
+/* The same in two steps, so the caller can answer its writer in between: live_write_begin
+ * journals and applies the write (its result is live_write's) but may leave the sealing and
+ * writing of its records (up to 1 MiB) to live_write_end, outside the tree's lock, so that
+ * the next write is taken in while this one is encrypted (buf must stay valid until then).
+ * Reads of those bytes and fsync wait for it. live_write_end must always follow; its failure
+ * (an I/O error: disk space was allocated at begin) is too late for this writer and breaks the
+ * journal (fsync fails from then on, see jlog.h). */
+struct jlog_batch;
+struct live_wr {
+	struct live *l;
+	struct jlog_batch *b;
+};
+ssize_t live_write_begin(struct live *l, uint64_t ino, uint64_t off, const void *buf, size_t len,
+			 struct live_wr *w);
+int live_write_end(struct live_wr *w);
 /* SEEK_DATA / SEEK_HOLE. */
 off_t live_lseek(struct live *l, uint64_t ino, off_t off, int whence);
 /* Everything changed so far is durable on the local disk. */

@@ -157,29 +157,16 @@ out:
 
 /* ---- writing ---- */
 
-/* One WRITE record's worth: journal it (or take the replayed record's place) and apply. */
-static int write_piece(struct live *l, struct lnode *n, uint64_t off, const void *data, size_t len,
-		       int64_t t, const struct jlog_pos *replay_pos)
+/* Apply one WRITE record's worth, journalled at pos, to n. */
+static int apply_piece(struct live *l, struct lnode *n, uint64_t off, size_t len, int64_t t,
+		       const struct jlog_pos *pos)
 {
-	struct extent e = {
-	    .off = off, .len = (uint32_t)len, .doff = JREC_WRITE_HDR, .epoch = l->epoch};
-	int ret;
+	struct extent e = {.off = off,
+			   .len = (uint32_t)len,
+			   .doff = JREC_WRITE_HDR,
+			   .epoch = l->epoch,
+			   .pos = *pos};
 
-	if (replay_pos) {
-		e.pos = *replay_pos;
-	} else {
-		struct jop op = {.type = JOP_WRITE,
-				 .jid = n->jid,
-				 .off = off,
-				 .time = t,
-				 .data = data,
-				 .datalen = len};
-		ret = jrec_encode(&op, &l->jb);
-		if (!ret)
-			ret = jlog_append(l->j, l->jb.p, l->jb.len, &e.pos);
-		if (ret)
-			return ret;
-	}
 	if (extmap_put(&n->ext, &e) < 0) {
 		log_err("journal: out of memory applying a write; remount to replay it");
 		return -ENOMEM;
@@ -192,8 +179,58 @@ static int write_piece(struct live *l, struct lnode *n, uint64_t off, const void
 	return 0;
 }
 
+/* Journal len bytes (at most JLOG_BATCH_MAX records' worth) at off as one batch of WRITE
+ * records and apply them. With defer (and a journal that allows it) the records are only
+ * reserved: *defer gets the batch, to be written by the caller after letting go of the lock
+ * (a read of these bytes meanwhile waits for it); the tree already shows the write. Without,
+ * they are written first and a failure leaves the journal and the tree unchanged. */
+static int write_batch(struct live *l, struct lnode *n, uint64_t off, const uint8_t *data,
+		       size_t len, int64_t t, struct jlog_batch **defer)
+{
+	struct jlog_pos pos[JLOG_BATCH_MAX];
+	size_t blen[JLOG_BATCH_MAX] = {0}, k = 0, done;
+	struct jlog_batch *b;
+	int ret;
+
+	for (done = 0; done < len; k++) {
+		size_t piece = len - done < JREC_WRITE_MAX ? len - done : JREC_WRITE_MAX;
+		blen[k] = JREC_WRITE_HDR + piece;
+		done += piece;
+	}
+	ret = jlog_reserve(l->j, blen, k, &b);
+	if (ret)
+		return ret;
+	done = 0;
+	for (size_t i = 0; i < k; i++) {
+		size_t piece = blen[i] - JREC_WRITE_HDR;
+		struct jop op = {.type = JOP_WRITE,
+				 .jid = n->jid,
+				 .off = off + done,
+				 .time = t,
+				 .datalen = piece};
+		uint8_t head[JREC_WRITE_HDR];
+		(void)jrec_write_head(&op, head); /* a JOP_WRITE: cannot fail */
+		jlog_batch_set(b, i, head, sizeof(head), data + done, piece);
+		pos[i] = *jlog_batch_pos(b, i);
+		done += piece;
+	}
+	if (defer && jlog_async(l->j)) {
+		*defer = b; /* written by the caller, whatever happens below */
+	} else if ((ret = jlog_batch_write(l->j, b, true))) {
+		return ret;
+	}
+	done = 0;
+	for (size_t i = 0; !ret && i < k; i++) {
+		ret = apply_piece(l, n, off + done, blen[i] - JREC_WRITE_HDR, t, &pos[i]);
+		done += blen[i] - JREC_WRITE_HDR;
+	}
+	return ret;
+}
+
+#define BATCH_BYTES ((size_t)JLOG_BATCH_MAX * JREC_WRITE_MAX)
+
 int x_write(struct live *l, struct lnode *n, uint64_t off, const void *data, size_t len, int64_t t,
-	    const struct jlog_pos *replay_pos)
+	    const struct jlog_pos *replay_pos, struct jlog_batch **defer)
 {
 	const uint8_t *p = data;
 	size_t done = 0;
@@ -204,12 +241,14 @@ int x_write(struct live *l, struct lnode *n, uint64_t off, const void *data, siz
 	if (off > INT64_MAX || len > INT64_MAX - off)
 		return -EFBIG;
 	if (replay_pos)
-		return write_piece(l, n, off, data, len, t, replay_pos);
+		return apply_piece(l, n, off, len, t, replay_pos);
 	if ((ret = jbind(l, n)))
 		return ret;
-	while (done < len) {
-		size_t piece = len - done < JREC_WRITE_MAX ? len - done : JREC_WRITE_MAX;
-		ret = write_piece(l, n, off + done, p + done, piece, t, NULL);
+	if (len <= BATCH_BYTES) /* one batch: a FUSE write (at most 1 MiB) */
+		return (ret = write_batch(l, n, off, p, len, t, defer)) ? ret : (int)len;
+	while (done < len) { /* batches written one after the other */
+		size_t piece = len - done < BATCH_BYTES ? len - done : BATCH_BYTES;
+		ret = write_batch(l, n, off + done, p + done, piece, t, NULL);
 		if (ret)
 			break;
 		done += piece;
@@ -238,11 +277,14 @@ static int wait_for_space(struct live *l, size_t len)
 	return 0;
 }
 
-ssize_t live_write(struct live *l, uint64_t ino, uint64_t off, const void *buf, size_t len)
+ssize_t live_write_begin(struct live *l, uint64_t ino, uint64_t off, const void *buf, size_t len,
+			 struct live_wr *w)
 {
 	struct lnode *n;
 	ssize_t ret;
 
+	w->l = l;
+	w->b = NULL;
 	if (len == 0)
 		return 0;
 	pthread_mutex_lock(&l->lock);
@@ -251,9 +293,28 @@ ssize_t live_write(struct live *l, uint64_t ino, uint64_t off, const void *buf, 
 	if (!ret && !n)
 		ret = -ENOENT;
 	if (!ret)
-		ret = x_write(l, n, off, buf, len, live_now(), NULL);
+		ret = x_write(l, n, off, buf, len, live_now(), NULL, &w->b);
 	pthread_mutex_unlock(&l->lock);
 	return ret;
+}
+
+int live_write_end(struct live_wr *w)
+{
+	int ret = 0;
+
+	if (w->b)
+		ret = jlog_batch_write(w->l->j, w->b, false);
+	w->b = NULL;
+	return ret;
+}
+
+ssize_t live_write(struct live *l, uint64_t ino, uint64_t off, const void *buf, size_t len)
+{
+	struct live_wr w;
+	ssize_t ret = live_write_begin(l, ino, off, buf, len, &w);
+	int end = live_write_end(&w);
+
+	return ret < 0 || !end ? ret : end;
 }
 
 /* ---- reading ---- */

@@ -194,9 +194,11 @@ int x_setattr(struct live *l, struct lnode *n, unsigned valid, uint32_t mode, ui
 int x_setxattr(struct live *l, struct lnode *n, const char *name, const void *value, size_t size,
 	       int flags, int64_t t);
 int x_rmxattr(struct live *l, struct lnode *n, const char *name, int64_t t);
-/* WRITE: live, or from a replayed record at pos. */
+/* WRITE: live, or from a replayed record at pos. defer (live only, may be NULL): a write of
+ * at most 1 MiB may leave its records' batch there, written by the caller outside the lock
+ * (live_write_end). */
 int x_write(struct live *l, struct lnode *n, uint64_t off, const void *data, size_t len, int64_t t,
-	    const struct jlog_pos *replay_pos);
+	    const struct jlog_pos *replay_pos, struct jlog_batch **defer);
 /* Reading file content (live_file.c): a plan of pieces made under the lock (what comes from
  * the journal, the base, or is a hole), served after it. */
 enum piece_kind { P_ZERO, P_JOURNAL, P_BASE };

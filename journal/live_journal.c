@@ -376,7 +376,7 @@ static int r_op(struct rctx *c, const struct jlog_pos *pos, const struct jop *op
 			 : bad("setattr of an unknown node");
 	case JOP_WRITE:
 		n = jnode(l, op->jid);
-		return n ? must(x_write(l, n, op->off, op->data, op->datalen, op->time, pos),
+		return n ? must(x_write(l, n, op->off, op->data, op->datalen, op->time, pos, NULL),
 				"write")
 			 : bad("write to an unknown node");
 	case JOP_SETXATTR:
