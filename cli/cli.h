@@ -38,7 +38,8 @@ enum cli_exit {
 	"  0  success\n"                                                                           \
 	"  1  failure not covered below\n"                                                         \
 	"  2  usage error (unknown option, missing argument)\n"                                    \
-	"  3  finished, but with warnings (seal: unreadable, changing or skipped files)\n"         \
+	"  3  finished, but with warnings (seal: unreadable, changing or skipped files;\n"         \
+	"     commit: conflicts, both versions kept)\n"                                            \
 	"  4  authentication failed: wrong passphrase, key file without a key entry in the\n"      \
 	"     store, key file readable by group or others, or key file missing\n"                  \
 	"  5  not an embassy store, or a store format newer than this program\n"                   \

@@ -26,7 +26,7 @@ static const char help[] =
     "\n"
     "SYNOPSIS\n"
     "  embassy agent start [--lifetime DURATION] [--foreground]\n"
-    "  embassy agent add STORE [credentials]\n"
+    "  embassy agent add STORE [CREDENTIALS]\n"
     "  embassy agent status [--json]\n"
     "  embassy agent remove STORE | --all\n"
     "  embassy agent stop\n"
@@ -370,5 +370,5 @@ static int run(int argc, char **argv)
 			  sub);
 }
 
-const struct cli_cmd cli_cmd_agent = {"agent", "hold stores' keys so commands skip the passphrase",
-				      help, run};
+const struct cli_cmd cli_cmd_agent = {
+    "agent", "hold stores' keys for a while, so commands skip the passphrase", help, run};

@@ -11,10 +11,10 @@
 
 static const char help[] =
     "NAME\n"
-    "  embassy commit - seal the changes of a write-through mount into a snapshot\n"
+    "  embassy commit - seal the changes of a --rw mount into a signed snapshot\n"
     "\n"
     "SYNOPSIS\n"
-    "  embassy commit MOUNTPOINT [--tag TAG]... [--json] [-q]\n"
+    "  embassy commit MOUNTPOINT [--tag TAG]... [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "  MOUNTPOINT is a mount made with 'embassy mount --rw'. Everything changed there so\n"

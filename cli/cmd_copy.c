@@ -15,7 +15,7 @@ static const char help[] =
     "\n"
     "SYNOPSIS\n"
     "  embassy copy SRC DST --trust FINGERPRINT [--parallel N] [--dry-run] [--json]\n"
-    "  embassy copy SRC DST [SNAPSHOT...] --key-file FILE|--passphrase-file FILE\n"
+    "  embassy copy SRC DST [SNAPSHOT...] (--key-file FILE | --passphrase-file FILE)\n"
     "               [--read-data | --no-verify] [--parallel N] [--dry-run] [--json]\n"
     "\n"
     "DESCRIPTION\n"
@@ -246,4 +246,5 @@ static int run(int argc, char **argv)
 	return run_copy(&c, &a, src, dst, argv + optind + 2, (size_t)(argc - optind - 2));
 }
 
-const struct cli_cmd cli_cmd_copy = {"copy", "bring a second embassy up to a store", help, run};
+const struct cli_cmd cli_cmd_copy = {
+    "copy", "bring a second embassy up to a store (ciphertext only)", help, run};

@@ -369,4 +369,5 @@ static int run(int argc, char **argv)
 	return ret;
 }
 
-const struct cli_cmd cli_cmd_find = {"find", "find which snapshots hold a path", help, run};
+const struct cli_cmd cli_cmd_find = {
+    "find", "find which snapshots hold a path, and when it last changed", help, run};

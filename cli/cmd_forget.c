@@ -14,7 +14,7 @@
 
 static const char help[] =
     "NAME\n"
-    "  embassy forget - remove snapshots from a store by a retention policy or by id\n"
+    "  embassy forget - remove snapshots by a retention policy or by id (sealer)\n"
     "\n"
     "SYNOPSIS\n"
     "  embassy forget STORE --sealer-key FILE [--keep-last N] [--keep-hourly N]\n"

@@ -280,5 +280,5 @@ static int run(int argc, char **argv)
 	return ret;
 }
 
-const struct cli_cmd cli_cmd_info = {"info", "show a store's id, format, signing key, keys, head",
-				     help, run};
+const struct cli_cmd cli_cmd_info = {
+    "info", "show what a store is: id, format, signing key, keys, head, size", help, run};

@@ -651,4 +651,4 @@ static int run(int argc, char **argv)
 }
 
 const struct cli_cmd cli_cmd_key = {
-    "key", "add, list, remove and change key entries; quorum shares", key_help, run};
+    "key", "add, list, remove and change a store's key entries; quorum shares", key_help, run};

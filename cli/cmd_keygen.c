@@ -23,7 +23,7 @@
 
 static const char help[] =
     "NAME\n"
-    "  embassy keygen - create a recipient key pair for reading a store\n"
+    "  embassy keygen - create a recipient key pair (FILE, FILE.pub) for reading a store\n"
     "\n"
     "SYNOPSIS\n"
     "  embassy keygen FILE [--trust FINGERPRINT]...\n"
@@ -211,5 +211,5 @@ static int run(int argc, char **argv)
 	return ret;
 }
 
-const struct cli_cmd cli_cmd_keygen = {"keygen", "create a recipient key pair (FILE, FILE.pub)",
-				       help, run};
+const struct cli_cmd cli_cmd_keygen = {
+    "keygen", "create a recipient key pair (FILE, FILE.pub) for reading a store", help, run};

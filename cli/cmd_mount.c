@@ -43,7 +43,7 @@
 
 static const char help[] =
     "NAME\n"
-    "  embassy mount - show a store's snapshots as a read-only directory tree\n"
+    "  embassy mount - show a store's snapshots as a directory tree (writable with --rw)\n"
     "\n"
     "SYNOPSIS\n"
     "  embassy mount STORE MOUNTPOINT [--snapshot SNAPSHOT] [--cache-dir DIR]\n"
@@ -663,5 +663,5 @@ out:
 	return ret;
 }
 
-const struct cli_cmd cli_cmd_mount = {"mount", "show the snapshots as a read-only directory tree",
-				      help, run_mount};
+const struct cli_cmd cli_cmd_mount = {
+    "mount", "show a store's snapshots as a directory tree (writable with --rw)", help, run_mount};

@@ -9,7 +9,7 @@
 
 static const char help[] =
     "NAME\n"
-    "  embassy prune - delete the data no live snapshot uses\n"
+    "  embassy prune - delete the data no live snapshot uses (sealer)\n"
     "\n"
     "SYNOPSIS\n"
     "  embassy prune STORE --sealer-key FILE [--max-unused PERCENT] [--grace DURATION]\n"
@@ -185,5 +185,5 @@ static int run(int argc, char **argv)
 	return ret;
 }
 
-const struct cli_cmd cli_cmd_prune = {"prune", "delete data no live snapshot uses (sealer)", help,
-				      run};
+const struct cli_cmd cli_cmd_prune = {"prune", "delete the data no live snapshot uses (sealer)",
+				      help, run};

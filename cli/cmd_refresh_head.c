@@ -7,13 +7,13 @@
 
 static const char help[] =
     "NAME\n"
-    "  embassy refresh-head - extend the freshness of a store's head pointer\n"
+    "  embassy refresh-head - re-sign a store's head pointer with a new expiry (sealer)\n"
     "\n"
     "SYNOPSIS\n"
     "  embassy refresh-head STORE --sealer-key FILE [--valid-for DURATION]\n"
-    "                       [--without-state] [-q]\n"
+    "                       [--without-state]\n"
     "  embassy refresh-head STORE --timestamp-key FILE CREDENTIALS [--valid-for DURATION]\n"
-    "                       [--without-state] [-q]\n"
+    "                       [--without-state]\n"
     "\n"
     "DESCRIPTION\n"
     "  The head pointer names the newest snapshot and carries an expiry time, so that a host\n"
@@ -113,4 +113,4 @@ static int run(int argc, char **argv)
 }
 
 const struct cli_cmd cli_cmd_refresh_head = {
-    "refresh-head", "re-sign the head pointer with a new expiry (sealer)", help, run};
+    "refresh-head", "re-sign a store's head pointer with a new expiry (sealer)", help, run};

@@ -228,5 +228,5 @@ static int run(int argc, char **argv)
 	return ret;
 }
 
-const struct cli_cmd cli_cmd_restore = {"restore", "restore a snapshot (or part) into a directory",
-					help, run};
+const struct cli_cmd cli_cmd_restore = {
+    "restore", "restore a snapshot (or part of it) into a directory", help, run};

@@ -20,12 +20,12 @@
 
 static const char help[] =
     "NAME\n"
-    "  embassy seal - write a signed, encrypted, deduplicated snapshot into a store\n"
+    "  embassy seal - write a signed, encrypted, deduplicated snapshot of PATHs into a store\n"
     "\n"
     "SYNOPSIS\n"
     "  embassy seal STORE PATH... --sealer-key FILE [--tag TAG]... [--host NAME]\n"
     "               [--exclude PATTERN]... [--exclude-file FILE]... [--one-file-system]\n"
-    "               [--valid-for DURATION] [--dry-run] [--json] [-q]\n"
+    "               [--valid-for DURATION] [--dry-run] [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "  Reads the PATHs, splits files into content-defined chunks, uploads only chunks the\n"
@@ -448,5 +448,5 @@ static int run(int argc, char **argv)
 	return ret;
 }
 
-const struct cli_cmd cli_cmd_seal = {"seal", "write a signed, encrypted snapshot of PATHs", help,
-				     run};
+const struct cli_cmd cli_cmd_seal = {
+    "seal", "write a signed, encrypted, deduplicated snapshot of PATHs into a store", help, run};

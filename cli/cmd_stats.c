@@ -12,7 +12,7 @@
 
 static const char help[] =
     "NAME\n"
-    "  embassy stats - show how much a store's snapshots hold and what they cost\n"
+    "  embassy stats - show a store's logical, deduplicated and stored sizes\n"
     "\n"
     "SYNOPSIS\n"
     "  embassy stats STORE [SNAPSHOT] [--json]\n"
@@ -177,5 +177,5 @@ static int run(int argc, char **argv)
 	return ret;
 }
 
-const struct cli_cmd cli_cmd_stats = {"stats", "show logical, deduplicated and stored sizes", help,
-				      run};
+const struct cli_cmd cli_cmd_stats = {
+    "stats", "show a store's logical, deduplicated and stored sizes", help, run};

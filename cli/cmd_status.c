@@ -10,10 +10,10 @@
 
 static const char help[] =
     "NAME\n"
-    "  embassy status - show what a write-through mount has not committed yet\n"
+    "  embassy status - show what a --rw mount has not committed yet\n"
     "\n"
     "SYNOPSIS\n"
-    "  embassy status MOUNTPOINT [--json] [-q]\n"
+    "  embassy status MOUNTPOINT [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "  For a mount made with 'embassy mount --rw': the snapshot it is based on, the\n"

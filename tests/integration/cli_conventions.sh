@@ -2,11 +2,11 @@
 # label: local
 # timeout: 300
 # cli_conventions.sh — every command in the command table follows docs/CLI.md: its --help
-# has the manual's sections and the one exit-code table, shows every option the command
-# parses and only those, every command takes -q/-v/-h/--profile, an unknown option is exit 2
-# in one line, the command list is aligned, and each man page generated from the help text
-# renders with groff without warnings and shows every option. New commands are picked up
-# by themselves. (The outputs are gathered first and checked in one python3 run: a few
+# has the manual's sections and the one exit-code table, a NAME line saying what the command
+# list says, shows every option the command parses and only those, every command takes
+# -q/-v/-h/--profile, an unknown option is exit 2 in one line, the command list is aligned,
+# and each man page generated from the help text renders with groff without warnings and
+# shows every option. New commands are picked up by themselves. (The outputs are gathered first and checked in one python3 run: a few
 # processes per command, so the test stays quick on a loaded machine.)
 . "$(dirname "$0")/lib.sh"
 command -v groff >/dev/null || skip "groff is not installed (scripts/deps.sh --test)"
@@ -43,8 +43,14 @@ if sorted(l.split()[0] for l in block) != sorted(cmds):
     bad.append("embassy --help does not list exactly the commands of the table")
 if len({re.match(r"  \S+ +", l).end() for l in block}) != 1:
     bad.append("command summaries do not start in one column")
+summaries = {l.split()[0]: re.sub(r"^  \S+ +", "", l) for l in block}
 for c in cmds:
     h = read(f"{c}.help")
+    # the manual's NAME line says what the command list says
+    m = re.search(r"^NAME\n  embassy (\S+) - (.*)$", h, re.M)
+    if not m or m.group(1) != c or m.group(2) != summaries.get(c):
+        bad.append(f"{c}: NAME line {m.group(0) if m else None!r} is not the command "
+                   f"list's '{summaries.get(c)}'")
     opts = [re.sub(r"\[?=\]?$", "", o) for o in read(f"{c}.options").split()]
     for s in ("NAME", "SYNOPSIS", "DESCRIPTION", "EXIT STATUS"):
         if not re.search(f"^{s}", h, re.M):
