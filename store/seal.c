@@ -170,6 +170,7 @@ static void sealer_free(struct sealer *sl)
 	if (sl->has_parent)
 		snapshot_clear(&sl->parent);
 	sbatch_free(sl);
+	seal_trees_free(sl); /* after: the batch thread may write into their entries */
 	packer_free(sl->data);
 	packer_free(sl->trees);
 	dedup_free(sl->dedup);

@@ -135,7 +135,16 @@ static int place(struct sealer *sl, struct sbatch *b)
 		it->rec = NULL;
 	}
 	b->n = b->used = 0;
+	sl->nplaced++;
+	if (ret && !sl->deferred_err)
+		sl->deferred_err = ret; /* no tree may name chunks that were not placed */
+	seal_trees_ready(sl);		/* the directories whose last chunks these were */
 	return ret;
+}
+
+uint64_t sbatch_barrier(const struct sealer *sl)
+{
+	return sl->nsubmitted + (sl->cur->n ? 1 : 0);
 }
 
 /* Hand the current batch to the batch thread and continue in the other one, moving the
@@ -153,6 +162,7 @@ static int rotate(struct sealer *sl, size_t carry)
 		return done ? place(sl, done) : 0;
 	}
 	memcpy(o->arena, b->arena + b->used, carry);
+	sl->nsubmitted++;
 	pthread_mutex_lock(&sl->lock);
 	sl->inflight = b;
 	sl->inflight_done = false;

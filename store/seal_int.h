@@ -64,6 +64,16 @@ struct dry_pack {
 	uint64_t target;
 };
 
+/* A directory whose entries are all walked, its tree record waiting for its files' chunks:
+ * the batches up to number `barrier` (counted as submitted) must be placed first. The walk
+ * goes on into the next directory meanwhile, so the cores do not idle at directory
+ * boundaries; jobs are run in the order they were queued (children before their parent). */
+struct tree_job {
+	struct tree t;	     /* owned by the job */
+	struct rec_ref *ref; /* where the tree's record goes (the parent's entry, or the root) */
+	uint64_t barrier;
+};
+
 struct gcw;
 struct sealer {
 	struct store *s;
@@ -83,6 +93,10 @@ struct sealer {
 	pthread_t batch_thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	uint64_t nsubmitted, nplaced; /* batches handed to the batch thread / placed */
+	struct tree_job *jobs;	      /* [jobs_head, njobs): trees waiting for their chunks */
+	size_t jobs_head, njobs, capjobs;
+	int deferred_err; /* the first error of a deferred tree; stops the walk */
 	struct hardlink *links;
 	size_t nlinks, caplinks;
 	dev_t root_dev;
@@ -105,6 +119,12 @@ uint8_t *sbatch_room(struct sealer *sl, size_t have, size_t want, int *err);
  * bytes there (len of them are taken). */
 int sbatch_take(struct sealer *sl, struct tree_entry *e, size_t idx, size_t len, size_t have);
 int sbatch_init(struct sealer *sl);
+/* How many batches must be placed before every chunk added so far is. */
+uint64_t sbatch_barrier(const struct sealer *sl);
+/* Run the queued tree jobs whose chunks are all placed (seal_walk.c; after each placement). */
+void seal_trees_ready(struct sealer *sl);
+/* Drop the tree jobs left (an error path: their trees are not sealed). */
+void seal_trees_free(struct sealer *sl);
 int sbatch_flush(struct sealer *sl);
 void sbatch_free(struct sealer *sl);
 /* Chunk a regular file opened as fd into e->chunks (finalised by the next flush). */

@@ -136,10 +136,12 @@ static int link_again(struct sealer *sl, struct hardlink *h, struct tree_entry *
 	e->link_id = h->link_id;
 	if (!h->done) {
 		ret = sbatch_flush(sl); /* the first name's chunks must be final */
-		if (!ret)
-			ret = copy_chunks(e, h->first->chunks, h->first->nchunks);
+		if (ret)
+			return ret;
+	}
+	if (!h->done) { /* its directory's tree is still queued (the flush may have run it) */
 		e->size = h->first->size;
-		return ret;
+		return copy_chunks(e, h->first->chunks, h->first->nchunks);
 	}
 	e->size = h->size;
 	return copy_chunks(e, h->chunks, h->nchunks);
@@ -445,17 +447,86 @@ static void compact(struct tree *t)
 	t->n = j;
 }
 
-/* A directory's entries are all walked (ret: how that went): its batched files sealed, its
- * hard links settled, the entries left out dropped, then its tree record sealed into ref. */
-static int dir_finish(struct sealer *sl, struct tree *t, int ret, struct rec_ref *ref)
+/* A queued directory whose chunks are all placed: its hard links settled, the entries left
+ * out dropped, then its tree record sealed into the job's ref. */
+static int tree_job_run(struct sealer *sl, struct tree_job *j)
+{
+	int ret = links_settle(sl, &j->t);
+	compact(&j->t);
+	return ret ? ret : seal_tree_record(sl, &j->t, j->ref);
+}
+
+static void tree_job_free(struct tree_job *j)
+{
+	for (size_t i = 0; i < j->t.n; i++)
+		tree_entry_clear(&j->t.e[i]);
+	free(j->t.e);
+	j->t.e = NULL;
+	j->t.n = 0;
+}
+
+void seal_trees_ready(struct sealer *sl)
+{
+	while (!sl->deferred_err && sl->jobs_head < sl->njobs &&
+	       sl->jobs[sl->jobs_head].barrier <= sl->nplaced) {
+		struct tree_job *j = &sl->jobs[sl->jobs_head++];
+		sl->deferred_err = tree_job_run(sl, j);
+		tree_job_free(j);
+	}
+	if (sl->jobs_head == sl->njobs)
+		sl->jobs_head = sl->njobs = 0;
+}
+
+void seal_trees_free(struct sealer *sl)
+{
+	for (size_t i = sl->jobs_head; i < sl->njobs; i++)
+		tree_job_free(&sl->jobs[i]);
+	free(sl->jobs);
+	sl->jobs = NULL;
+	sl->jobs_head = sl->njobs = sl->capjobs = 0;
+}
+
+/* A directory's entries are all walked (ret: how that went): its tree is queued (taken
+ * from t) to be sealed into ref once its files' chunks are placed, while the walk goes on;
+ * *count: its entries (those left out are not counted). */
+static int dir_finish(struct sealer *sl, struct tree *t, int ret, struct rec_ref *ref,
+		      uint64_t *count)
+{
+	if (ret)
+		return ret;
+	if (sl->deferred_err)
+		return sl->deferred_err;
+	*count = 0;
+	for (size_t i = 0; i < t->n; i++)
+		*count += t->e[i].type != 0;
+	if (sl->njobs == sl->capjobs) {
+		size_t cap = sl->capjobs ? 2 * sl->capjobs : 64;
+		struct tree_job *j = realloc(sl->jobs, cap * sizeof(*j));
+		if (!j)
+			return -ENOMEM;
+		sl->jobs = j;
+		sl->capjobs = cap;
+	}
+	sl->jobs[sl->njobs++] =
+	    (struct tree_job){.t = *t, .ref = ref, .barrier = sbatch_barrier(sl)};
+	t->e = NULL;
+	t->n = 0;
+	seal_trees_ready(sl); /* nothing to wait for when no new chunk was added */
+	return sl->deferred_err;
+}
+
+/* Every queued tree sealed: the walk is over, ref (the root's) is final. */
+static int dir_drain(struct sealer *sl, int ret)
 {
 	if (!ret)
 		ret = sbatch_flush(sl);
 	if (!ret)
-		ret = links_settle(sl, t);
-	compact(t);
-	if (!ret)
-		ret = seal_tree_record(sl, t, ref);
+		ret = sl->deferred_err;
+	if (!ret && sl->njobs) {
+		log_err("internal error: %zu directory trees left unsealed",
+			sl->njobs - sl->jobs_head);
+		ret = -EIO;
+	}
 	return ret;
 }
 
@@ -533,8 +604,7 @@ static int seal_dir(struct sealer *sl, int fd, const char *disp, const char *rel
 		free(subrel);
 		free(sub);
 	}
-	ret = dir_finish(sl, &t, ret, ref);
-	*count = t.n;
+	ret = dir_finish(sl, &t, ret, ref, count);
 out:
 	for (size_t i = 0; i < t.n; i++)
 		tree_entry_clear(&t.e[i]);
@@ -607,8 +677,7 @@ static int seal_multi_root(struct sealer *sl, struct rec_ref *ref, uint64_t *cou
 		ret = seal_entry(sl, AT_FDCWD, v[i].path, v[i].path, t.e[i].name, &t.e[i],
 				 &v[i].p.st, old_entry(old, &t.e[i]));
 	}
-	ret = dir_finish(sl, &t, ret, ref);
-	*count = t.n;
+	ret = dir_drain(sl, dir_finish(sl, &t, ret, ref, count));
 	for (size_t i = 0; i < t.n; i++)
 		tree_entry_clear(&t.e[i]);
 	for (size_t i = 0; v && i < n; i++)
@@ -662,7 +731,8 @@ int seal_root(struct sealer *sl, struct rec_ref *ref, uint64_t *count)
 	ret = root_meta(sl, fd, p);
 	sl->root_dev = st.st_dev;
 	if (!ret)
-		ret = seal_dir(sl, fd, p, "", ref, count, sl->has_parent ? &sl->parent.root : NULL);
+		ret = dir_drain(sl, seal_dir(sl, fd, p, "", ref, count,
+					     sl->has_parent ? &sl->parent.root : NULL));
 	close(fd);
 	return ret;
 }
