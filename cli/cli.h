@@ -437,7 +437,7 @@ bool cli_utf8_ok(const char *s, size_t len);
 /* Set o[key] to the name's bytes, or, when they are not printable UTF-8, to its escaped form
  * plus key_hex with the exact bytes (docs/JSON.md). */
 void cli_json_set_name(struct json_t *o, const char *key, const char *s, size_t len);
-/* "file", "dir", "symlink", "fifo", "chr", "blk" for an enum entry_type. */
+/* "file", "dir", "symlink", "fifo", "chr", "blk", "socket" for an enum entry_type. */
 const char *cli_entry_type(int type);
 
 /* ---- progress.c ---- */

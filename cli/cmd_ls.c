@@ -36,7 +36,7 @@ static const char ls_help[] =
     "             name, and '-> target' for symlinks\n"
     "  -R         recurse: every entry below PATH, printed as its path relative to PATH\n"
     "  --json     a JSON array, one entry a line: path, name, type (file, dir, symlink, fifo,\n"
-    "             chr, blk), mode (number), uid, gid, size, nlink, mtime_ns, mtime,\n"
+    "             chr, blk, socket), mode (number), uid, gid, size, nlink, mtime_ns, mtime,\n"
     "             target, rdev, xattrs (names). A name or path that is not valid UTF-8\n"
     "             is given escaped, with its exact bytes in name_hex / path_hex.\n"
     "\n" CLI_HELP_COMMON "\n" CLI_HELP_EXIT "\n"
@@ -75,16 +75,9 @@ struct ls_ctx {
 	unsigned depth; /* -R: directories entered; a hostile tree must not exhaust the stack */
 };
 
-static const char *type_name(enum entry_type t)
-{
-	static const char *const names[] = {"?", "file", "dir", "symlink", "fifo", "chr", "blk"};
-
-	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
-}
-
 static void mode_string(const struct tree_entry *e, char out[11])
 {
-	static const char types[] = "?-dlpcb";
+	static const char types[] = "?-dlpcbs";
 	uint32_t m = e->mode;
 
 	out[0] = (unsigned)e->type < sizeof(types) - 1 ? types[e->type] : '?';
@@ -154,7 +147,7 @@ static json_t *entry_json(const struct tree_entry *e, const char *path, size_t p
 	cli_format_time(e->mtime_ns, true, t);
 	json_set_bytes(o, "path", path, pathlen);
 	json_set_bytes(o, "name", e->name, e->namelen);
-	json_object_set_new(o, "type", json_string(type_name(e->type)));
+	json_object_set_new(o, "type", json_string(cli_entry_type(e->type)));
 	json_object_set_new(o, "mode", json_integer(e->mode));
 	json_object_set_new(o, "uid", json_integer(e->uid));
 	json_object_set_new(o, "gid", json_integer(e->gid));
@@ -379,7 +372,7 @@ static int cat_spec(struct store *s, const char *url, const char *spec, uint8_t 
 		return ret;
 	if (!ent || ent->type != ENT_FILE) {
 		cli_error("'%s' is %s, not a regular file; cat prints files", spec,
-			  !ent ? "the snapshot root" : type_name(ent->type));
+			  !ent ? "the snapshot root" : cli_entry_type(ent->type));
 		ret = EXIT_FAIL;
 	} else {
 		ret = cat_one(s, spec, ent, buf);

@@ -180,7 +180,8 @@ void cli_json_set_name(struct json_t *o, const char *key, const char *s, size_t 
 
 const char *cli_entry_type(int type)
 {
-	static const char *const names[] = {"?", "file", "dir", "symlink", "fifo", "chr", "blk"};
+	static const char *const names[] = {"?",    "file", "dir", "symlink",
+					    "fifo", "chr",  "blk", "socket"};
 
 	return type >= 0 && (unsigned)type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }

@@ -420,20 +420,7 @@ void inode_forget(struct fs *fs, fuse_ino_t ino, uint64_t nlookup)
 
 mode_t inode_type_bits(enum entry_type t)
 {
-	switch (t) {
-	case ENT_DIR:
-		return S_IFDIR;
-	case ENT_SYMLINK:
-		return S_IFLNK;
-	case ENT_FIFO:
-		return S_IFIFO;
-	case ENT_CHR:
-		return S_IFCHR;
-	case ENT_BLK:
-		return S_IFBLK;
-	default:
-		return S_IFREG;
-	}
+	return tree_type_mode(t);
 }
 
 static struct timespec ns_to_ts(int64_t ns)

@@ -76,14 +76,11 @@ static int emit_node(struct ck *k, struct lnode *n)
 	struct live *l = k->l;
 	bool named = !orphan(l, n) && (n->otree || n == l->root);
 	char *path = named ? live_origin_path(l, n) : NULL;
-	static const uint32_t bits[] = {
-	    [ENT_FILE] = S_IFREG, [ENT_DIR] = S_IFDIR, [ENT_SYMLINK] = S_IFLNK,
-	    [ENT_FIFO] = S_IFIFO, [ENT_CHR] = S_IFCHR, [ENT_BLK] = S_IFBLK};
 	struct jop op = {.type = JOP_NODE,
 			 .has_origin = path != NULL,
 			 .name = path ? path : "",
 			 .namelen = path ? strlen(path) : 0,
-			 .mode = bits[n->type] | n->mode,
+			 .mode = tree_type_mode(n->type) | n->mode,
 			 .uid = n->uid,
 			 .gid = n->gid,
 			 .rdev = n->rdev,

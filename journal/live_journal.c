@@ -143,25 +143,9 @@ static int ck_node(struct live *l, const struct jop *op)
 	int ret;
 	enum entry_type type;
 
-	switch (op->mode & S_IFMT) {
-	case S_IFDIR:
-		type = ENT_DIR;
-		break;
-	case S_IFLNK:
-		type = ENT_SYMLINK;
-		break;
-	case S_IFIFO:
-		type = ENT_FIFO;
-		break;
-	case S_IFCHR:
-		type = ENT_CHR;
-		break;
-	case S_IFBLK:
-		type = ENT_BLK;
-		break;
-	default:
+	type = tree_mode_type(op->mode);
+	if (!type)
 		type = ENT_FILE;
-	}
 	if (op->has_origin) {
 		if ((ret = bind_path(l, op->name, op->namelen, op->jid, &n)))
 			return ret;

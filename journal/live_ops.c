@@ -11,6 +11,7 @@
 
 #include "live_int.h"
 #include "log.h"
+#include "store.h"
 
 void node_touch(struct live *l, struct lnode *n)
 {
@@ -30,25 +31,13 @@ static int name_check(const char *name)
 	return jrec_name_ok(name, len) ? 0 : -EINVAL;
 }
 
-static enum entry_type type_of(uint32_t mode)
+/* mknod(2) with no type bits makes a regular file. Sockets exist in format 2's trees only:
+ * a format 1 store cannot hold them (an older reader would reject the directory). */
+static enum entry_type type_of(const struct live *l, uint32_t mode)
 {
-	switch (mode & S_IFMT) {
-	case S_IFREG:
-	case 0:
-		return ENT_FILE;
-	case S_IFDIR:
-		return ENT_DIR;
-	case S_IFLNK:
-		return ENT_SYMLINK;
-	case S_IFIFO:
-		return ENT_FIFO;
-	case S_IFCHR:
-		return ENT_CHR;
-	case S_IFBLK:
-		return ENT_BLK;
-	default:
-		return 0; /* sockets: the snapshot format cannot hold them */
-	}
+	enum entry_type t = (mode & S_IFMT) ? tree_mode_type(mode) : ENT_FILE;
+
+	return t == ENT_SOCK && store_format(l->s) < 2 ? 0 : t;
 }
 
 /* A directory p may get a new entry: alive, loaded, name free. */
@@ -74,7 +63,7 @@ int x_mknod(struct live *l, struct lnode *p, const char *name, uint32_t mode, ui
 	    uint32_t uid, uint32_t gid, const char *target, int64_t t, uint64_t jid,
 	    struct lnode **out)
 {
-	enum entry_type type = type_of(mode);
+	enum entry_type type = type_of(l, mode);
 	struct lnode *n;
 	int ret = can_add(p, name);
 
@@ -545,20 +534,7 @@ int live_rename(struct live *l, uint64_t parent, const char *name, uint64_t newp
 
 static mode_t dirent_type(enum entry_type t)
 {
-	switch (t) {
-	case ENT_DIR:
-		return S_IFDIR;
-	case ENT_SYMLINK:
-		return S_IFLNK;
-	case ENT_FIFO:
-		return S_IFIFO;
-	case ENT_CHR:
-		return S_IFCHR;
-	case ENT_BLK:
-		return S_IFBLK;
-	default:
-		return S_IFREG;
-	}
+	return tree_type_mode(t);
 }
 
 void live_dirents_free(struct live_dirent *v, size_t n)

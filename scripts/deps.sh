@@ -18,11 +18,11 @@ for a in "$@"; do
     --test) pkgs+=(nginx-full openssl rsync attr valgrind libclang-rt-14-dev curl
                    radosgw ceph-mon ceph-osd ceph-common strace
                    time procps psmisc iproute2 xxd bsdextrautils file
-                   dpkg-dev man-db groff-base systemd jq restic git fio) ;;
+                   dpkg-dev man-db groff-base systemd jq restic git fio stress-ng) ;;
     # (dpkg-dev: dpkg-shlibdeps for the package's Depends; man-db, groff-base: the man
     # pages render; systemd: systemd-analyze verify of the units; jq: docs/JSON.md examples;
     # restic: forget_policy.sh checks forget's rules against it; git, fio: tests/rw/rw_tools.sh
-    # runs them on the --rw mount)
+    # runs them on the --rw mount; stress-ng: tests/rw/rw_stress.sh)
     --bench) pkgs+=(restic rclone borgbackup fio hyperfine time) ;;
     *) echo "deps.sh: unknown option $a (use --test, --bench)" >&2; exit 2 ;;
   esac

@@ -102,10 +102,7 @@ static int restore_file(struct restorer *r, int dirfd, const struct tree_entry *
 
 static mode_t type_bits(enum entry_type t)
 {
-	return t == ENT_SYMLINK ? S_IFLNK
-	       : t == ENT_FIFO	? S_IFIFO
-	       : t == ENT_CHR	? S_IFCHR
-				: S_IFBLK;
+	return tree_type_mode(t);
 }
 
 /* Owner, mode and times of a symlink, FIFO or device node just created. The target may be
@@ -158,6 +155,9 @@ static void restore_special(struct restorer *r, int dirfd, const struct tree_ent
 		r->res->symlinks += rc == 0;
 	} else if (e->type == ENT_FIFO) {
 		rc = mkfifoat(dirfd, e->name, e->mode & 0777);
+		r->res->others += rc == 0;
+	} else if (e->type == ENT_SOCK) { /* no one listens on it: a name, as it was */
+		rc = mknodat(dirfd, e->name, S_IFSOCK | (e->mode & 0777), 0);
 		r->res->others += rc == 0;
 	} else if (!r->root_user) {
 		log_warn("%s: device node not restored (needs root)", rel);

@@ -3,13 +3,32 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tree_int.h"
 
 const char *const tree_type_names[] = {
-    [ENT_FILE] = "file", [ENT_DIR] = "dir",  [ENT_SYMLINK] = "symlink",
-    [ENT_FIFO] = "fifo", [ENT_CHR] = "char", [ENT_BLK] = "block",
+    [ENT_FILE] = "file", [ENT_DIR] = "dir",   [ENT_SYMLINK] = "symlink", [ENT_FIFO] = "fifo",
+    [ENT_CHR] = "char",	 [ENT_BLK] = "block", [ENT_SOCK] = "socket",
 };
+
+static const uint32_t type_modes[] = {
+    [ENT_FILE] = S_IFREG, [ENT_DIR] = S_IFDIR, [ENT_SYMLINK] = S_IFLNK, [ENT_FIFO] = S_IFIFO,
+    [ENT_CHR] = S_IFCHR,  [ENT_BLK] = S_IFBLK, [ENT_SOCK] = S_IFSOCK,
+};
+
+uint32_t tree_type_mode(enum entry_type t)
+{
+	return t >= ENT_FILE && t <= ENT_SOCK ? type_modes[t] : S_IFREG;
+}
+
+enum entry_type tree_mode_type(uint32_t mode)
+{
+	for (int t = ENT_FILE; t <= ENT_SOCK; t++)
+		if (type_modes[t] == (mode & S_IFMT))
+			return (enum entry_type)t;
+	return 0;
+}
 
 int tree_namecmp(const char *a, size_t alen, const char *b, size_t blen)
 {

@@ -40,7 +40,13 @@ struct xattr {
 	size_t len;
 };
 
-enum entry_type { ENT_FILE = 1, ENT_DIR, ENT_SYMLINK, ENT_FIFO, ENT_CHR, ENT_BLK };
+/* ENT_SOCK exists in format 2 only (a socket bound on a --rw mount; seal skips sockets). */
+enum entry_type { ENT_FILE = 1, ENT_DIR, ENT_SYMLINK, ENT_FIFO, ENT_CHR, ENT_BLK, ENT_SOCK };
+
+/* The S_IFMT bits of a type (S_IFREG for one out of range), and the type of st_mode's S_IFMT
+ * bits (0 for none a tree can hold). One table, so every layer maps types alike. */
+uint32_t tree_type_mode(enum entry_type t);
+enum entry_type tree_mode_type(uint32_t mode);
 
 struct tree_entry {
 	char *name; /* NUL-terminated; any bytes but '/' and NUL */

@@ -109,7 +109,7 @@ static size_t entry_size(const struct tree_entry *e)
 {
 	size_t n = BIN_FIXED + e->namelen + 1 + kind_size(e);
 
-	if (e->namelen > 255 || e->mode > 0xffff || e->type < ENT_FILE || e->type > ENT_BLK ||
+	if (e->namelen > 255 || e->mode > 0xffff || e->type < ENT_FILE || e->type > ENT_SOCK ||
 	    e->nchunks > UINT32_MAX || e->subtree_entries > UINT32_MAX || e->nxattrs > 0xffff ||
 	    (e->type == ENT_SYMLINK && (!e->target || e->size > 4096)))
 		return 0;
@@ -361,7 +361,7 @@ static int get_entry(struct dec *d, struct tree_entry *e)
 	const uint8_t *b = take(d, BIN_FIXED);
 	unsigned flags;
 
-	if (!b || b[0] < ENT_FILE || b[0] > ENT_BLK || (b[1] & ~(F_LINK | F_XATTRS)))
+	if (!b || b[0] < ENT_FILE || b[0] > ENT_SOCK || (b[1] & ~(F_LINK | F_XATTRS)))
 		return -EBADMSG;
 	e->type = (enum entry_type)b[0];
 	flags = b[1];

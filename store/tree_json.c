@@ -87,7 +87,12 @@ int tree_json_encode(const struct tree *t, uint8_t **out, size_t *len)
 	if (!root || !arr)
 		goto out;
 	for (size_t i = 0; i < t->n; i++) {
-		json_t *e = encode_entry(&t->e[i]);
+		json_t *e;
+		if (t->e[i].type > ENT_BLK) { /* sockets: format 2 only (FORMAT.md 9.2) */
+			ret = -EOPNOTSUPP;
+			goto out;
+		}
+		e = encode_entry(&t->e[i]);
 		if (!e || json_array_append_new(arr, e))
 			goto out;
 	}
@@ -110,7 +115,7 @@ out:
 static int decode_type(const json_t *v, enum entry_type *t)
 {
 	const char *s = json_string_value(v);
-	for (int i = ENT_FILE; s && i <= ENT_BLK; i++)
+	for (int i = ENT_FILE; s && i <= ENT_BLK; i++) /* no sockets in format 1 */
 		if (!strcmp(s, tree_type_names[i])) {
 			*t = (enum entry_type)i;
 			return 0;

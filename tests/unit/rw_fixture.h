@@ -81,10 +81,10 @@ static __attribute__((unused)) void fx_open(struct fx *f)
 	cr_assert_eq(store_open(f->store, NULL, &a, &f->s), 0);
 }
 
-/* seal: whether to seal the source tree into it first. */
-static __attribute__((unused)) void fx_init(struct fx *f, bool seal)
+/* seal: whether to seal the source tree into it first; format: the store's (0: the newest). */
+static __attribute__((unused)) void fx_init_format(struct fx *f, bool seal, int format)
 {
-	struct store_init_opts io = {0};
+	struct store_init_opts io = {.format = format};
 	char sid[2 * STORE_ID_LEN + 1];
 
 	cr_assert_eq(secmem_init(), 0);
@@ -111,6 +111,11 @@ static __attribute__((unused)) void fx_init(struct fx *f, bool seal)
 		fx_make_src(f);
 		cr_assert_eq(seal_run(f->s, &so, &res), 0);
 	}
+}
+
+static __attribute__((unused)) void fx_init(struct fx *f, bool seal)
+{
+	fx_init_format(f, seal, 0);
 }
 
 static __attribute__((unused)) void fx_fini(struct fx *f)

@@ -470,6 +470,31 @@ static void x_too_many(struct tree *t)
 	}
 }
 
+/* A socket: format 2 holds one (type 7, no kind bytes), format 1 refuses to write one (an
+ * older reader would reject the directory), and type 8 is unknown. */
+Test(tree, sockets_in_format_2_only)
+{
+	struct tree *t = sample(), *u = NULL;
+	uint8_t *buf = (uint8_t *)1, *p;
+	size_t len;
+
+	ent(t, "b\xff\xfe")->type = ENT_SOCK;
+	cr_assert_eq(tree_encode(t, 1, &buf, &len), -EOPNOTSUPP);
+	buf = encode(t, 2, &len);
+	cr_assert_eq(tree_decode(buf, len, 2, &u), 0);
+	check_sample(t, u);
+	cr_assert_eq(tree_find(u, "b\xff\xfe", 3)->type, ENT_SOCK);
+	tree_free(u);
+	u = (struct tree *)1;
+	p = memmem(buf, len, "b\xff\xfe", 4); /* the name and its 00 */
+	cr_assert_not_null(p);
+	cr_assert_eq(p[-29], ENT_SOCK, "type u8 is 29 bytes before the name");
+	p[-29] = ENT_SOCK + 1;
+	cr_assert_eq(tree_decode(buf, len, 2, &u), -EBADMSG);
+	free(buf);
+	tree_free(t);
+}
+
 Test(tree, hostile_binary_entries)
 {
 	static const spoil_fn all[] = {
