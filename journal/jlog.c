@@ -431,6 +431,56 @@ static int rec_open(const struct jlog *j, const struct jseg *s, uint64_t off, ui
 	return 0;
 }
 
+/* Replay's opening of a record in place: its tag is checked over the ciphertext, and only the
+ * first JLOG_PEEK bytes of its body are decrypted unless whole(ctx, those bytes) asks for all
+ * of it (whole NULL: always all). This is XChaCha20-Poly1305 (IETF) exactly as libsodium's
+ * crypto_aead_xchacha20poly1305_ietf seals it (HChaCha20 subkey, Poly1305 key from block 0,
+ * the body's keystream from block 1), taken apart so that a WRITE record's data need not be
+ * decrypted to be verified: replay applies its header and reads the data only when it is
+ * read. The torn-tail rule is kept: a record that does not verify is found here, as before. */
+static int rec_open_peek(const struct jlog *j, const struct jseg *s, uint64_t off, uint8_t *rec,
+			 size_t len, size_t *blen, jlog_whole_fn *whole, void *ctx)
+{
+	static const uint8_t pad0[16];
+	crypto_onetimeauth_poly1305_state st;
+	uint8_t ad[AD_LEN], k2[crypto_core_hchacha20_OUTPUTBYTES], block0[64], mac[16], l8[8];
+	uint8_t npub2[crypto_aead_chacha20poly1305_ietf_NPUBBYTES] = {0};
+	uint8_t *nonce = rec + 4, *c = rec + 4 + NONCE_LEN;
+	size_t n = get32(rec), mlen, head;
+	int ret;
+
+	if (len < JLOG_REC_OVERHEAD || n != len - 4 || n - NONCE_LEN - TAG_LEN > JLOG_BODY_MAX)
+		return -EBADMSG;
+	mlen = n - NONCE_LEN - TAG_LEN;
+	ad_make(j, s, off, ad);
+	crypto_core_hchacha20(k2, nonce, j->key, NULL);
+	memcpy(npub2 + 4, nonce + crypto_core_hchacha20_INPUTBYTES, sizeof(npub2) - 4);
+	crypto_stream_chacha20_ietf(block0, sizeof(block0), npub2, k2);
+	crypto_onetimeauth_poly1305_init(&st, block0);
+	crypto_onetimeauth_poly1305_update(&st, ad, sizeof(ad));
+	crypto_onetimeauth_poly1305_update(&st, pad0, (0x10 - sizeof(ad)) & 0xf);
+	crypto_onetimeauth_poly1305_update(&st, c, mlen);
+	crypto_onetimeauth_poly1305_update(&st, pad0, (0x10 - mlen) & 0xf);
+	put64(l8, sizeof(ad));
+	crypto_onetimeauth_poly1305_update(&st, l8, sizeof(l8));
+	put64(l8, mlen);
+	crypto_onetimeauth_poly1305_update(&st, l8, sizeof(l8));
+	crypto_onetimeauth_poly1305_final(&st, mac);
+	ret = crypto_verify_16(mac, c + mlen) ? -EBADMSG : 0;
+	if (!ret) {
+		head = mlen < JLOG_PEEK ? mlen : JLOG_PEEK;
+		crypto_stream_chacha20_ietf_xor_ic(c, c, head, npub2, 1, k2);
+		if (mlen > head && (!whole || whole(ctx, c, head)))
+			crypto_stream_chacha20_ietf_xor_ic(c + head, c + head, mlen - head, npub2,
+							   1 + JLOG_PEEK / 64, k2);
+		*blen = mlen;
+	}
+	sodium_memzero(k2, sizeof(k2));
+	sodium_memzero(block0, sizeof(block0));
+	sodium_memzero(&st, sizeof(st));
+	return ret;
+}
+
 static ssize_t pread_full(int fd, uint8_t *p, size_t len, uint64_t off)
 {
 	size_t got = 0;
@@ -450,7 +500,7 @@ static ssize_t pread_full(int fd, uint8_t *p, size_t len, uint64_t off)
 /* Read the record at off of s into buf (room for the largest record): its total length, 0 at
  * the end of the segment, or -EBADMSG when what is there is not a whole valid record. */
 static ssize_t rec_at(const struct jlog *j, const struct jseg *s, uint64_t off, uint8_t *buf,
-		      size_t *blen)
+		      size_t *blen, jlog_whole_fn *whole, void *ctx)
 {
 	ssize_t n = pread_full(s->fd, buf, 4, off);
 	size_t len;
@@ -470,7 +520,7 @@ static ssize_t rec_at(const struct jlog *j, const struct jseg *s, uint64_t off, 
 		return n;
 	if ((size_t)n != len - 4)
 		return -EBADMSG;
-	ret = rec_open(j, s, off, buf, len, blen);
+	ret = rec_open_peek(j, s, off, buf, len, blen, whole, ctx);
 	return ret ? ret : (ssize_t)len;
 }
 
@@ -488,7 +538,7 @@ static int cut_tail(struct jlog *j, struct jseg *s, uint64_t off, struct jlog_re
 	return 0;
 }
 
-static int replay_segment(struct jlog *j, struct jseg *s, bool last,
+static int replay_segment(struct jlog *j, struct jseg *s, bool last, jlog_whole_fn *whole,
 			  int (*cb)(void *, const struct jlog_pos *, const uint8_t *, size_t),
 			  void *ctx, struct jlog_replay_stats *st)
 {
@@ -499,7 +549,7 @@ static int replay_segment(struct jlog *j, struct jseg *s, bool last,
 	seg_name(s->no, name);
 	while (!ret && off < s->size) {
 		size_t blen = 0;
-		ssize_t n = rec_at(j, s, off, j->scratch, &blen);
+		ssize_t n = rec_at(j, s, off, j->scratch, &blen, whole, ctx);
 		if (n == 0)
 			break;
 		if (n == -EBADMSG && last)
@@ -521,9 +571,10 @@ static int replay_segment(struct jlog *j, struct jseg *s, bool last,
 	return ret;
 }
 
-int jlog_replay(struct jlog *j, uint64_t from_seg,
-		int (*cb)(void *ctx, const struct jlog_pos *pos, const uint8_t *body, size_t len),
-		void *ctx, struct jlog_replay_stats *st)
+int jlog_replay_peek(struct jlog *j, uint64_t from_seg, jlog_whole_fn *whole,
+		     int (*cb)(void *ctx, const struct jlog_pos *pos, const uint8_t *body,
+			       size_t len),
+		     void *ctx, struct jlog_replay_stats *st)
 {
 	int ret = 0;
 
@@ -532,9 +583,16 @@ int jlog_replay(struct jlog *j, uint64_t from_seg,
 		if (j->segs[i]->no < from_seg)
 			continue;
 		st->segments++;
-		ret = replay_segment(j, j->segs[i], i + 1 == j->nsegs, cb, ctx, st);
+		ret = replay_segment(j, j->segs[i], i + 1 == j->nsegs, whole, cb, ctx, st);
 	}
 	return ret;
+}
+
+int jlog_replay(struct jlog *j, uint64_t from_seg,
+		int (*cb)(void *ctx, const struct jlog_pos *pos, const uint8_t *body, size_t len),
+		void *ctx, struct jlog_replay_stats *st)
+{
+	return jlog_replay_peek(j, from_seg, NULL, cb, ctx, st);
 }
 
 int jlog_first(struct jlog *j, uint64_t seg, uint8_t **body, size_t *len)
@@ -552,7 +610,7 @@ int jlog_first(struct jlog *j, uint64_t seg, uint8_t **body, size_t *len)
 	wait_written(j, seg, JLOG_HDR_LEN, JLOG_HDR_LEN + JLOG_BODY_MAX + JLOG_REC_OVERHEAD);
 	pthread_mutex_unlock(&j->lock);
 	if (buf)
-		n = s->size > JLOG_HDR_LEN ? rec_at(j, s, JLOG_HDR_LEN, buf, &blen) : 0;
+		n = s->size > JLOG_HDR_LEN ? rec_at(j, s, JLOG_HDR_LEN, buf, &blen, NULL, NULL) : 0;
 	seg_put(j, s);
 	if (n <= 0) {
 		free(buf);

@@ -77,6 +77,16 @@ void jlog_close(struct jlog *j);
 int jlog_replay(struct jlog *j, uint64_t from_seg,
 		int (*cb)(void *ctx, const struct jlog_pos *pos, const uint8_t *body, size_t len),
 		void *ctx, struct jlog_replay_stats *st);
+/* jlog_replay, decrypting of a record's body only its first JLOG_PEEK bytes unless whole(ctx,
+ * those bytes, their length) says the rest is needed: every record's tag is still checked
+ * (the torn-tail rule is the same), but cb then sees the rest of the body still encrypted
+ * (len is the whole body's). Replay of a journal of large writes reads their headers only. */
+#define JLOG_PEEK 64 /* a multiple of the cipher's 64-byte block */
+typedef bool jlog_whole_fn(void *ctx, const uint8_t *head, size_t n);
+int jlog_replay_peek(struct jlog *j, uint64_t from_seg, jlog_whole_fn *whole,
+		     int (*cb)(void *ctx, const struct jlog_pos *pos, const uint8_t *body,
+			       size_t len),
+		     void *ctx, struct jlog_replay_stats *st);
 /* The first record of segment seg (*body malloc'd): -ENODATA if it has none, -EBADMSG if it
  * does not verify. */
 int jlog_first(struct jlog *j, uint64_t seg, uint8_t **body, size_t *len);
