@@ -107,6 +107,23 @@ int seal_session_add_chunk(struct seal_session *ss, struct tree_entry *e, uint64
 	return sbatch_add(&ss->sl, e, e->nchunks++, data, len);
 }
 
+uint8_t *seal_session_room(struct seal_session *ss, size_t have, size_t want, int *err)
+{
+	return sbatch_room(&ss->sl, have, want, err);
+}
+
+int seal_session_take(struct seal_session *ss, struct tree_entry *e, uint64_t foff, size_t len,
+		      size_t have)
+{
+	struct chunk_ref *c = chunk_slot(e);
+
+	if (!c)
+		return -ENOMEM;
+	c->foff = foff;
+	c->rec.plen = (uint32_t)len;
+	return sbatch_take(&ss->sl, e, e->nchunks++, len, have);
+}
+
 int seal_session_reuse(struct seal_session *ss, struct tree_entry *e, const struct chunk_ref *c)
 {
 	struct chunk_ref *slot = chunk_slot(e);

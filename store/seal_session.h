@@ -27,6 +27,15 @@ size_t seal_session_cut(const struct seal_session *ss, const uint8_t *buf, size_
 /* Append len bytes at file offset foff to e's chunks (sealed in the background). */
 int seal_session_add_chunk(struct seal_session *ss, struct tree_entry *e, uint64_t foff,
 			   const uint8_t *data, size_t len);
+/* Zero-copy (what seal_file.c does): the bytes to chunk are read straight into the batch being
+ * sealed. seal_session_room makes room for want more bytes after the `have` unchunked bytes the
+ * caller read there before, and returns where those bytes now start (they move when a batch is
+ * handed over); read the next ones to that + have. seal_session_take appends the first len of
+ * them as e's next chunk, at file offset foff (have: all unchunked bytes there, len included).
+ * A seal_session_reuse in between drops them (have is 0 after it). */
+uint8_t *seal_session_room(struct seal_session *ss, size_t have, size_t want, int *err);
+int seal_session_take(struct seal_session *ss, struct tree_entry *e, uint64_t foff, size_t len,
+		      size_t have);
 /* Append an existing chunk to e's chunks as it is. */
 int seal_session_reuse(struct seal_session *ss, struct tree_entry *e, const struct chunk_ref *c);
 /* Every chunk added so far is placed in its entry. */
