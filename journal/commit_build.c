@@ -14,24 +14,13 @@
  * the chunker's minimum): the next change at the same place — SQLite's header page, a hot
  * index page — then costs that window, not the whole ~1 MiB chunk again. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commit_int.h"
 #include "log.h"
-
-/* ---- reading frozen content ---- */
-
-static int cfile_read(struct live *l, const struct cfile *c, uint64_t off, size_t len, uint8_t *buf)
-{
-	struct plan p = {0};
-	int ret = content_plan(c->ext, c->next, c->oc, c->noc, c->base_len, off, off + len, &p);
-
-	if (!ret)
-		ret = content_serve(l, &p, buf);
-	free(p.v);
-	return ret == -ENOENT ? -EIO : ret;
-}
+#include "par.h"
 
 /* ---- spans and reuse ---- */
 
@@ -102,8 +91,6 @@ static const struct chunk_ref *reusable(const struct cfile *c, uint64_t off, uin
 struct chunker {
 	struct live *l;
 	struct seal_session *ss;
-	uint8_t *buf; /* 2 * max */
-	size_t cap;
 	uint32_t min, max;
 };
 
@@ -158,13 +145,95 @@ static uint64_t window_cut(const struct cfile *c, uint64_t pos, uint64_t lim, ui
 	return UINT64_MAX;
 }
 
-/* One data span [a, b): base chunks where they can be reused, new cuts elsewhere. buf holds
- * the bytes from pos on (have of them, at head) while cutting; a reuse empties it. */
+/* ---- reading frozen content ---- */
+
+/* What is read per refill beyond a maximal chunk (as seal_file.c reads a file). */
+#define READ_STEP (1u << 20)
+/* A window at least this large is read on all cores (below it, waking a helper costs more). */
+#define PAR_BYTES (256u << 10)
+
+/* The pieces [from, end) of c is made of, ending where a piece ends: a journal record or a
+ * base chunk that the window's end would cut is left to the next window (unless it is the
+ * window's first piece), so no record is read and decrypted twice. *got: the bytes planned. */
+static int window_plan(const struct cfile *c, uint64_t from, uint64_t end, uint64_t b,
+		       struct plan *p, size_t *got)
+{
+	/* one byte more tells whether the last piece goes on past end */
+	uint64_t stop = end < b ? end + 1 : end;
+	int ret = content_plan(c->ext, c->next, c->oc, c->noc, c->base_len, from, stop, p);
+
+	if (ret || !p->n)
+		return ret ? ret : -EIO;
+	if (stop > end) {
+		struct piece *x = &p->v[p->n - 1];
+		uint64_t start = stop - x->len;
+		if (x->len == 1)
+			p->n--; /* it starts at end */
+		else if (x->kind != P_ZERO && p->n > 1 && start > from)
+			p->n--; /* cut by end: read whole in the next window */
+		else
+			x->len--;
+	}
+	*got = 0;
+	for (size_t i = 0; i < p->n; i++)
+		*got += p->v[i].len;
+	return *got ? 0 : -EIO;
+}
+
+struct wread {
+	struct live *l;
+	const struct plan *p;
+	uint8_t *out;
+	const size_t *at; /* where each piece goes in out */
+	atomic_int err;
+};
+
+static void wread_piece(void *ctx, size_t i)
+{
+	struct wread *w = ctx;
+	struct plan one = {.v = &w->p->v[i], .n = 1, .cap = 1};
+	int ret = content_serve(w->l, &one, w->out + w->at[i]);
+	int none = 0;
+
+	if (ret)
+		atomic_compare_exchange_strong(&w->err, &none, ret);
+}
+
+/* The planned pieces into out; journal records are opened on all cores when there is enough
+ * of them (the batch thread seals on the same cores: the CPU pool serves both in turn). */
+static int window_read(struct live *l, const struct plan *p, size_t len, uint8_t *out)
+{
+	struct wread w = {.l = l, .p = p, .out = out};
+	size_t *at;
+	int ret;
+
+	if (p->n < 2 || len < PAR_BYTES) {
+		ret = content_serve(l, p, out);
+		return ret == -ENOENT ? -EIO : ret;
+	}
+	at = malloc(p->n * sizeof(*at));
+	if (!at)
+		return -ENOMEM;
+	for (size_t i = 0, o = 0; i < p->n; o += p->v[i].len, i++)
+		at[i] = o;
+	w.at = at;
+	atomic_init(&w.err, 0);
+	par_cpu_for(p->n, wread_piece, &w);
+	free(at);
+	ret = atomic_load(&w.err);
+	return ret == -ENOENT ? -EIO : ret; /* the records stay until the rebase */
+}
+
+/* One data span [a, b): base chunks where they can be reused, new cuts elsewhere. The bytes
+ * are read straight into the seal batch (no copy between the journal and the sealing): have
+ * of them, from pos on, wait there unchunked; a reuse drops them. */
 static int chunk_span(struct chunker *ck, const struct cfile *c, struct tree_entry *e, uint64_t a,
 		      uint64_t b)
 {
+	struct plan p = {0};
 	uint64_t pos = a;
-	size_t have = 0, head = 0;
+	size_t have = 0;
+	uint8_t *buf;
 	int ret = 0;
 
 	while (!ret && pos < b) {
@@ -172,33 +241,39 @@ static int chunk_span(struct chunker *ck, const struct cfile *c, struct tree_ent
 		if (k) {
 			ret = seal_session_reuse(ck->ss, e, k);
 			pos += k->rec.plen;
-			have = head = 0;
+			have = 0;
 			continue;
 		}
-		if (have < ck->max && pos + have < b) { /* refill behind what is left */
-			memmove(ck->buf, ck->buf + head, have);
-			head = 0;
-			size_t want = ck->cap - have;
+		while (!ret && have < ck->max && pos + have < b) { /* refill behind what is left */
+			size_t want = READ_STEP + ck->max - have, got = 0;
 			if (pos + have + want > b)
 				want = (size_t)(b - pos - have);
-			ret = cfile_read(ck->l, c, pos + have, want, ck->buf + have);
-			if (ret)
-				break;
-			have += want;
+			buf = seal_session_room(ck->ss, have, want, &ret);
+			p.n = 0;
+			if (!ret)
+				ret = window_plan(c, pos + have, pos + have + want, b, &p, &got);
+			if (!ret)
+				ret = window_read(ck->l, &p, got, buf + have);
+			have += got;
 		}
+		if (ret)
+			break;
+		buf = seal_session_room(ck->ss, have, 0, &ret); /* where they are now */
+		if (ret)
+			break;
 		/* have >= max here, or the span ends within it */
-		size_t cut = seal_session_cut(ck->ss, ck->buf + head, have);
+		size_t cut = seal_session_cut(ck->ss, buf, have);
 		uint64_t lim = next_reusable(c, pos, b, ck->max);
 		uint64_t w = window_cut(c, pos, lim == UINT64_MAX ? b : lim, ck->min);
 		if (w < lim)
 			lim = w;
 		if (lim - pos < cut)
 			cut = (size_t)(lim - pos);
-		ret = seal_session_add_chunk(ck->ss, e, pos, ck->buf + head, cut);
-		head += cut;
+		ret = seal_session_take(ck->ss, e, pos, cut, have);
 		have -= cut;
 		pos += cut;
 	}
+	free(p.v);
 	return ret;
 }
 
@@ -297,10 +372,6 @@ int cplan_build(struct live *l, struct cplan *p, struct seal_session *ss, struct
 	seal_session_chunker(ss, &mn, &mx);
 	ck.min = mn;
 	ck.max = mx;
-	ck.cap = 2 * (size_t)mx;
-	ck.buf = malloc(ck.cap);
-	if (!ck.buf)
-		return -ENOMEM;
 	ret = build_files(&ck, p->root);
 	if (!ret)
 		ret = seal_session_flush(ss);
@@ -310,7 +381,6 @@ int cplan_build(struct live *l, struct cplan *p, struct seal_session *ss, struct
 		ret = build_trees(ss, p->root);
 	if (!ret)
 		*root = p->root->ref;
-	free(ck.buf);
 	return ret;
 }
 
