@@ -226,8 +226,12 @@ void prefetch_stream_destroy(struct prefetch_stream *ps);
  * was given will not be asked for again (fs_read_done). */
 bool prefetch_on_read(struct fs_prefetch *p, struct prefetch_stream *ps, const struct tree_entry *e,
 		      uint64_t off, size_t len);
-/* A file of this listing was opened: queue its small files' records when they are neighbours. */
-void prefetch_dir_files(struct fs_prefetch *p, const struct tree *t);
+/* A file of this listing was opened: queue the records of its small files among entries
+ * [from, to) when they are neighbours. done(arg, ran) is called exactly once: on a worker
+ * once they are fetched (ran true), or with ran false when nothing was queued or the job was
+ * dropped (possibly in this call). */
+void prefetch_dir_files(struct fs_prefetch *p, const struct tree *t, size_t from, size_t to,
+			void (*done)(void *, bool), void *arg);
 /* A directory's listing was loaded: queue its subdirectories' listings (one ranged read
  * where they are neighbours, instead of a round trip per directory). */
 void prefetch_dir_trees(struct fs_prefetch *p, const struct tree *t);

@@ -408,7 +408,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	/* a reader of one file of a directory (cp -a, rsync, tar) reads its neighbours next */
 	if (!atomic_load_explicit(&n->holder->files_prefetched, memory_order_relaxed) &&
 	    !atomic_exchange(&n->holder->files_prefetched, true))
-		prefetch_dir_files(fs->pf, n->holder->t);
+		prefetch_dir_files(fs->pf, n->holder->t, 0, n->holder->t->n, NULL, NULL);
 	stream = prefetch_on_read(fs->pf, ps, n->e, (uint64_t)off, size);
 	dl = fs_deadline_begin(fs);
 	ret = fs_readv(fs->s, n->e, (uint64_t)off, size, &rv);

@@ -19,7 +19,9 @@
  *    reads from memory, and every later cold miss costs nothing.
  *  - a directory of many small files whose records lie next to each other in a pack, when the
  *    first of them is opened (cp -a, rsync, tar; not opendir: find and ls read no file)
- *    (prefetch_dir_files): up to PF_DIR_MAX of them, in the low-priority queue.
+ *    (prefetch_dir_files): up to PF_DIR_MAX of them per call (a range of the listing; the
+ *    caller cuts a directory into ranges so the first land early), in the low-priority
+ *    queue, with a callback once they are in the memory cache.
  *  - a loaded directory listing (prefetch_dir_trees): its subdirectories' listings, and
  *    theirs in turn (workers decode what they fetched), within a budget of a quarter of the
  *    memory cache per mount; so a cold `ls -R` or `find` costs a few ranged reads per level
@@ -56,6 +58,10 @@ struct job {
 	struct job *next;
 	enum record_type type;
 	bool recurse; /* trees: queue the subdirectories of what was fetched */
+	/* called once, on the worker after the job ran (true) or wherever it was dropped
+	 * (false); NULL: nothing to call */
+	void (*done)(void *arg, bool ran);
+	void *arg;
 	uint64_t bytes;
 	size_t n;
 	struct rec_ref refs[];
@@ -75,6 +81,14 @@ struct fs_prefetch {
 	int nthreads;
 };
 
+/* Free j, calling its done callback (false: it did not run). */
+static void job_drop(struct job *j)
+{
+	if (j && j->done)
+		j->done(j->arg, false);
+	free(j);
+}
+
 static struct job *job_new(enum record_type type, size_t cap)
 {
 	struct job *j = calloc(1, sizeof(*j) + cap * sizeof(j->refs[0]));
@@ -90,7 +104,7 @@ static void enqueue(struct fs_prefetch *p, int q, struct job *j)
 	bool drop;
 
 	if (!j || j->n == 0) {
-		free(j);
+		job_drop(j);
 		return;
 	}
 	pthread_mutex_lock(&p->lock);
@@ -109,12 +123,13 @@ static void enqueue(struct fs_prefetch *p, int q, struct job *j)
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (drop)
-		free(j);
+		job_drop(j);
 }
 
-/* Queue refs in jobs of at most PF_JOB_MAX bytes. */
+/* Queue refs in jobs of at most PF_JOB_MAX bytes; done (if any) goes with the last job. */
 static void enqueue_split(struct fs_prefetch *p, int q, enum record_type type,
-			  const struct rec_ref *refs, size_t n)
+			  const struct rec_ref *refs, size_t n, void (*done)(void *, bool),
+			  void *arg)
 {
 	struct job *j = NULL;
 
@@ -124,9 +139,15 @@ static void enqueue_split(struct fs_prefetch *p, int q, enum record_type type,
 			j = NULL;
 		}
 		if (!j && !(j = job_new(type, n - i)))
-			return;
+			break;
 		j->refs[j->n++] = refs[i];
 		j->bytes += refs[i].len;
+	}
+	if (j) {
+		j->done = done;
+		j->arg = arg;
+	} else if (done) {
+		done(arg, false);
 	}
 	enqueue(p, q, j);
 }
@@ -142,7 +163,7 @@ static void run_job(struct fs_prefetch *p, struct job *j)
 
 	if (store_framed(p->s, j->type)) { /* frames go to the cache one by one */
 		store_prefetch_frames(p->s, j->refs, j->n);
-		return;
+		goto out;
 	}
 	bufs = calloc(j->n, sizeof(*bufs));
 	res = calloc(j->n, sizeof(*res));
@@ -161,6 +182,10 @@ static void run_job(struct fs_prefetch *p, struct job *j)
 			cbuf_unref(bufs[i]); /* the memory cache keeps its own reference */
 	free(bufs);
 	free(res);
+out:
+	if (j->done)
+		j->done(j->arg, true);
+	j->done = NULL;
 }
 
 static struct job *next_job(struct fs_prefetch *p)
@@ -239,7 +264,7 @@ void prefetch_free(struct fs_prefetch *p)
 	for (int q = 0; q < NQ; q++)
 		for (struct job *j = p->head[q], *n; j; j = n) {
 			n = j->next;
-			free(j);
+			job_drop(j);
 		}
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->cond);
@@ -297,7 +322,7 @@ static void fill_file(struct fs_prefetch *p, const struct tree_entry *e)
 		return;
 	for (size_t i = 0; i < e->nchunks; i++)
 		refs[i] = e->chunks[i].rec;
-	enqueue_split(p, Q_LOW, REC_DATA, refs, e->nchunks);
+	enqueue_split(p, Q_LOW, REC_DATA, refs, e->nchunks, NULL, NULL);
 	free(refs);
 }
 
@@ -339,7 +364,7 @@ bool prefetch_on_read(struct fs_prefetch *p, struct prefetch_stream *ps, const s
 		return stream;
 	for (size_t i = first; i < last; i++)
 		refs[i - first] = e->chunks[i].rec;
-	enqueue_split(p, Q_URGENT, REC_DATA, refs, last - first);
+	enqueue_split(p, Q_URGENT, REC_DATA, refs, last - first, NULL, NULL);
 	free(refs);
 	return stream;
 }
@@ -366,18 +391,20 @@ static bool mostly_neighbours(const struct rec_ref *r, size_t n)
 	return near * 2 >= n;
 }
 
-void prefetch_dir_files(struct fs_prefetch *p, const struct tree *t)
+void prefetch_dir_files(struct fs_prefetch *p, const struct tree *t, size_t from, size_t to,
+			void (*done)(void *, bool), void *arg)
 {
 	struct rec_ref *refs;
 	size_t n = 0;
 	uint64_t bytes = 0;
 
-	if (!p)
+	refs = p ? malloc((t->n ? t->n : 1) * sizeof(*refs)) : NULL;
+	if (!refs) {
+		if (done)
+			done(arg, false);
 		return;
-	refs = malloc((t->n ? t->n : 1) * sizeof(*refs));
-	if (!refs)
-		return;
-	for (size_t i = 0; i < t->n && bytes < PF_DIR_MAX; i++) {
+	}
+	for (size_t i = from; i < to && i < t->n && bytes < PF_DIR_MAX; i++) {
 		const struct tree_entry *e = &t->e[i];
 		if (e->type != ENT_FILE || e->nchunks != 1 || e->size > PF_SMALL)
 			continue;
@@ -386,7 +413,9 @@ void prefetch_dir_files(struct fs_prefetch *p, const struct tree *t)
 	}
 	qsort(refs, n, sizeof(*refs), ref_order);
 	if (n >= PF_DIR_MIN && mostly_neighbours(refs, n))
-		enqueue_split(p, Q_LOW, REC_DATA, refs, n);
+		enqueue_split(p, Q_LOW, REC_DATA, refs, n, done, arg);
+	else if (done)
+		done(arg, false);
 	free(refs);
 }
 
