@@ -188,15 +188,16 @@ void fs_free(struct fs *fs)
 {
 	if (!fs)
 		return;
+	layout_stop(fs); /* first: the listing thread pins nodes in the inode table */
+	fs_watch_stop(fs);
+	/* before the session: its workers push file bytes through it (fs_ops.c push_files) */
+	prefetch_free(fs->pf);
 	if (fs->se) {
 		if (fs->mounted)
 			fuse_session_unmount(fs->se);
 		fuse_remove_signal_handlers(fs->se);
 		fuse_session_destroy(fs->se);
 	}
-	layout_stop(fs); /* first: the listing thread pins nodes in the inode table */
-	fs_watch_stop(fs);
-	prefetch_free(fs->pf);
 	inode_table_free(fs);
 	pthread_mutex_destroy(&fs->lock);
 	pthread_mutex_destroy(&fs->list_lock);

@@ -388,6 +388,88 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
+/* ---- pushing a directory's small files into the kernel's page cache ---- */
+
+#define PUSH_FILE_MAX (1u << 20) /* files pushed: one chunk of at most this */
+#define PUSH_FIRST    8		 /* entries in the first range pushed */
+
+/* A range of a directory whose small files' records are being prefetched, for push_files. */
+struct push {
+	struct fs *fs;
+	struct fs_tree *dir; /* a reference */
+	size_t from, to;     /* entries [from, to) of its listing */
+};
+
+/* Hand one file's bytes to the kernel (FUSE_NOTIFY_STORE): they land in its page cache as
+ * read, so the reader's own read (cp -a, rsync, tar) needs no READ round trip. */
+static void push_file(struct fs *fs, fuse_ino_t ino, const struct tree_entry *e)
+{
+	struct fs_readv rv;
+	struct fuse_bufvec *bv;
+
+	if (fs_readv(fs->s, e, 0, (size_t)e->size, &rv) < 0)
+		return; /* the reader will ask, and get the error itself */
+	bv = calloc(1, sizeof(*bv) + (rv.niov ? rv.niov - 1 : 0) * sizeof(bv->buf[0]));
+	if (bv && rv.len == e->size) {
+		bv->count = rv.niov;
+		for (size_t i = 0; i < rv.niov; i++)
+			bv->buf[i] =
+			    (struct fuse_buf){.size = rv.iov[i].iov_len, .mem = rv.iov[i].iov_base};
+		/* fails harmlessly (ENOENT) if the kernel forgot the inode meanwhile */
+		fuse_lowlevel_notify_store(fs->se, ino, 0, bv, 0);
+	}
+	free(bv);
+	fs_readv_release(&rv);
+}
+
+/* prefetch_dir_files' callback, on a prefetch worker once the range's records are in the
+ * memory cache: push every small file of it the kernel knows (it listed the directory with
+ * READDIRPLUS, or looked the name up). Not hard-linked files (their inode number may be
+ * another entry's), not empty ones (nothing to read). */
+static void push_files(void *arg, bool ran)
+{
+	struct push *p = arg;
+	const struct tree *t = p->dir->t;
+
+	for (size_t i = p->from; ran && i < p->to; i++) {
+		const struct tree_entry *e = &t->e[i];
+		fuse_ino_t ino = p->dir->base + i;
+
+		if (e->type == ENT_FILE && e->nchunks == 1 && e->size <= PUSH_FILE_MAX &&
+		    !e->link_id && inode_get(p->fs, ino))
+			push_file(p->fs, ino, e);
+	}
+	fs_tree_unref(p->dir);
+	free(p);
+}
+
+/* Prefetch (and push) entries [from, to) of dir in ranges that double from PUSH_FIRST, so
+ * the first files are in the page cache before the reader gets to them. */
+static void push_ranges(struct fs *fs, struct fs_tree *dir, size_t from, size_t to)
+{
+	for (size_t a = from, g = PUSH_FIRST; a < to; a += g, g *= 2) {
+		struct push *p = malloc(sizeof(*p));
+		if (to - a < g + PUSH_FIRST)
+			g = to - a; /* no short range at the end: the prefetcher skips those */
+		if (!p)
+			return;
+		*p = (struct push){.fs = fs, .dir = fs_tree_ref(dir), .from = a, .to = a + g};
+		prefetch_dir_files(fs->pf, dir->t, a, a + g, push_files, p);
+	}
+}
+
+/* The first read of a file of directory dir (entry `reading`): prefetch its small files and
+ * push them, those after it first (a reader goes in listing order: cp -a, tar, rsync). */
+static void start_dir_files(struct fs *fs, struct fs_tree *dir, size_t reading)
+{
+	if (!fs->se) {
+		prefetch_dir_files(fs->pf, dir->t, 0, dir->t->n, NULL, NULL);
+		return;
+	}
+	push_ranges(fs, dir, reading + 1, dir->t->n);
+	push_ranges(fs, dir, 0, reading);
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -408,7 +490,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	/* a reader of one file of a directory (cp -a, rsync, tar) reads its neighbours next */
 	if (!atomic_load_explicit(&n->holder->files_prefetched, memory_order_relaxed) &&
 	    !atomic_exchange(&n->holder->files_prefetched, true))
-		prefetch_dir_files(fs->pf, n->holder->t, 0, n->holder->t->n, NULL, NULL);
+		start_dir_files(fs, n->holder, (size_t)(n->e - n->holder->t->e));
 	stream = prefetch_on_read(fs->pf, ps, n->e, (uint64_t)off, size);
 	dl = fs_deadline_begin(fs);
 	ret = fs_readv(fs->s, n->e, (uint64_t)off, size, &rv);
