@@ -66,13 +66,16 @@ grep -qiE "missing|does not verify|pack" "$T/mount.log" || fail "the mount did n
 
 log "3. a seal killed with -9: its leftovers wait for its marker to expire"
 mkdir -p "$T/big"
-# enough packs that the kill (after two) lands long before the seal could publish
-for i in $(seq 1 12); do head -c $((8 << 20)) /dev/urandom >"$T/big/f$i"; done
-# index objects only: a write killed between its temporary file and the rename leaves a
-# .tmp.* (the backend's to remove), which is no index object
+# enough packs that the kill (after two) lands long before the seal could publish: packs
+# arrive from the start of a seal, its index objects only near the end (waiting for two of
+# those let a fast seal publish between two polls: the kill came too late)
+for i in $(seq 1 24); do head -c $((8 << 20)) /dev/urandom >"$T/big/f$i"; done
+# packs only: a write killed between its temporary file and the rename leaves a .tmp.* (the
+# backend's to remove), which is no pack
+count_packs() { find "$STORE/packs" -type f ! -name '.tmp.*' | wc -l; }
 count_index() { find "$STORE/index" -type f ! -name '.tmp.*' | wc -l; }
-n0=$(count_index)
-progressed() { [ "$(count_index)" -ge $((n0 + 2)) ] || ! kill -0 "$1" 2>/dev/null; }
+n0=$(count_packs)
+progressed() { [ "$(count_packs)" -ge $((n0 + 2)) ] || ! kill -0 "$1" 2>/dev/null; }
 start_bg "$EMBASSY" seal "$STORE" "$T/big" --sealer-key "$SEALER"
 wait_until 60 progressed "$BG_PID"
 kill -9 "$BG_PID" 2>/dev/null || true
