@@ -205,17 +205,6 @@ int sbatch_take(struct sealer *sl, struct tree_entry *e, size_t idx, size_t len,
 	return ret;
 }
 
-int sbatch_add(struct sealer *sl, struct tree_entry *e, size_t idx, const uint8_t *data, size_t len)
-{
-	int ret = 0;
-	if (batch_full(sl->cur, 0, len))
-		ret = rotate(sl, 0);
-	if (ret)
-		return ret;
-	memcpy(sl->cur->arena + sl->cur->used, data, len);
-	return sbatch_take(sl, e, idx, len, len);
-}
-
 /* Everything added so far is placed when this returns (a directory's tree needs it). */
 int sbatch_flush(struct sealer *sl)
 {

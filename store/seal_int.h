@@ -108,9 +108,6 @@ struct sealer {
 	struct timespec last_progress;
 };
 
-/* Copy a chunk into the current batch (for writers whose data is not read from a file). */
-int sbatch_add(struct sealer *sl, struct tree_entry *e, size_t idx, const uint8_t *data,
-	       size_t len);
 /* Zero-copy: the current batch's arena holds `have` unchunked bytes at arena + used, read
  * there by the caller. Make room for `want` more after them (submitting the batch and moving
  * those bytes into the next one if needed): returns where the bytes are now. */

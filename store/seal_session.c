@@ -95,18 +95,6 @@ static struct chunk_ref *chunk_slot(struct tree_entry *e)
 	return &e->chunks[n];
 }
 
-int seal_session_add_chunk(struct seal_session *ss, struct tree_entry *e, uint64_t foff,
-			   const uint8_t *data, size_t len)
-{
-	struct chunk_ref *c = chunk_slot(e);
-
-	if (!c)
-		return -ENOMEM;
-	c->foff = foff;
-	c->rec.plen = (uint32_t)len;
-	return sbatch_add(&ss->sl, e, e->nchunks++, data, len);
-}
-
 uint8_t *seal_session_room(struct seal_session *ss, size_t have, size_t want, int *err)
 {
 	return sbatch_room(&ss->sl, have, want, err);

@@ -3,12 +3,12 @@
  * the write-through commit (journal/commit.c). It is the same code seal uses (seal_batch.c,
  * pack.c, dedup.c), so record and tree formats follow the store's format automatically.
  *
- * Protocol: add a file's chunks in file order with seal_session_add_chunk (new bytes) or
- * seal_session_reuse (a chunk the store already has); the entry's chunk list is final after
- * seal_session_flush, and the entry must stay at its address until then. Seal a directory's
- * tree with seal_session_tree only after its entries are final. seal_session_finish uploads
- * everything still in a pack: only then may a manifest name these records. One thread uses a
- * session. */
+ * Protocol: add a file's chunks in file order with seal_session_room + seal_session_take (new
+ * bytes, read straight into the batch) or seal_session_reuse (a chunk the store already has); the
+ * entry's chunk list is final after seal_session_flush, and the entry must stay at its address
+ * until then. Seal a directory's tree with seal_session_tree only after its entries are final.
+ * seal_session_finish uploads everything still in a pack: only then may a manifest name these
+ * records. One thread uses a session. */
 #ifndef EMBASSY_SEAL_SESSION_H
 #define EMBASSY_SEAL_SESSION_H
 #include <stddef.h>
@@ -24,9 +24,6 @@ void seal_session_free(struct seal_session *ss);
  * least max unless the data ends within len). */
 void seal_session_chunker(const struct seal_session *ss, uint32_t *min, uint32_t *max);
 size_t seal_session_cut(const struct seal_session *ss, const uint8_t *buf, size_t len);
-/* Append len bytes at file offset foff to e's chunks (sealed in the background). */
-int seal_session_add_chunk(struct seal_session *ss, struct tree_entry *e, uint64_t foff,
-			   const uint8_t *data, size_t len);
 /* Zero-copy (what seal_file.c does): the bytes to chunk are read straight into the batch being
  * sealed. seal_session_room makes room for want more bytes after the `have` unchunked bytes the
  * caller read there before, and returns where those bytes now start (they move when a batch is

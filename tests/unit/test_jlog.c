@@ -101,6 +101,18 @@ static struct seen replay(struct jlog *j, int want_ret, struct jlog_replay_stats
 	return s;
 }
 
+/* After a refused or broken write, the journal (holding records 0..2) takes three more
+ * records, and all six replay after a reopen. Closes j. */
+static void three_more_then_six(struct jlog *j)
+{
+	append_n(j, 3, 6);
+	cr_assert_eq(jlog_sync(j), 0);
+	jlog_close(j);
+	j = open_j();
+	cr_assert_eq(replay(j, 0, NULL).n, 6);
+	jlog_close(j);
+}
+
 static void seg_path(uint64_t no, char *out, size_t size)
 {
 	snprintf(out, size, "%s/seg-%016llx", dir, (unsigned long long)no);
@@ -367,12 +379,7 @@ Test(jlog, a_refused_write_leaves_the_log_unchanged)
 	cr_assert(ret == -EFBIG || ret == -ENOSPC, "append over the limit gave %d", ret);
 	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
 	cr_assert_eq(file_size(p), before);
-	append_n(j, 3, 6);
-	cr_assert_eq(jlog_sync(j), 0);
-	jlog_close(j);
-	j = open_j();
-	cr_assert_eq(replay(j, 0, NULL).n, 6);
-	jlog_close(j);
+	three_more_then_six(j);
 	free(big);
 }
 
@@ -515,12 +522,7 @@ Test(jlog, a_failed_reserved_write_breaks_the_journal_until_replay)
 	cr_assert_gt(st.torn_bytes, 0);
 	cr_assert_eq(st.segments, 1);
 	cr_assert_eq(jlog_start(j), 0);
-	append_n(j, 3, 6);
-	cr_assert_eq(jlog_sync(j), 0);
-	jlog_close(j);
-	j = open_j();
-	cr_assert_eq(replay(j, 0, NULL).n, 6);
-	jlog_close(j);
+	three_more_then_six(j);
 	free(b1);
 	free(b2);
 	free(one);
