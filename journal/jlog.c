@@ -1,4 +1,5 @@
-/* jlog: segments, sealed records, replay with torn-tail handling (see jlog.h). */
+/* jlog: segments, sealed records, replay with torn-tail handling, reading back (see jlog.h);
+ * appending is jlog_write.c. */
 #include "jlog.h"
 
 #include <dirent.h>
@@ -15,90 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jlog_int.h"
 #include "log.h"
 #include "secmem.h"
-
-#define SEG_MAGIC	"EMBJSEG1"
-#define AD_MAGIC	"EMBJ1"
-#define AD_LEN		(5 + STORE_ID_LEN + 16 + 8 + 8)
-#define NONCE_LEN	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define TAG_LEN		crypto_aead_xchacha20poly1305_ietf_ABYTES
-#define JLOG_KICK	(4u << 20) /* start writeback of appended data every this many bytes */
-#define JLOG_KICK_ALIGN 4096
-#define JLOG_PREALLOC	(4u << 20) /* a segment's disk space is allocated this far ahead */
-
-/* One segment file. Freed when dropped and no reader holds it. */
-struct jseg {
-	uint64_t no;
-	int fd;
-	uint8_t salt[16];
-	uint64_t size;	 /* bytes of valid records (plus the header) */
-	uint64_t alloc;	 /* the reserving thread: disk space allocated up to here (0: none) */
-	uint64_t kicked; /* j->lock: bytes already handed to writeback */
-	unsigned refs;	 /* j->lock: the table's reference plus readers' */
-	bool dropped;	 /* j->lock */
-};
-
-struct jlog {
-	char *dir;
-	int dirfd, lockfd;
-	uint8_t store_id[STORE_ID_LEN];
-	uint8_t *key;	      /* secmem */
-	pthread_mutex_t lock; /* guards segs, nsegs, refs and dropped of each segment */
-	struct jseg **segs;   /* ascending by number */
-	size_t nsegs, cap;
-	struct jseg *cur;	   /* appends go here (NULL before jlog_start) */
-	uint8_t *scratch;	   /* replay: one record being read */
-	pthread_mutex_t sync_lock; /* one fdatasync at a time */
-	struct jlog_batch *busy;   /* j->lock: reserved batches not written yet */
-	pthread_cond_t written;	   /* j->lock: a batch left busy */
-	int err;		   /* j->lock: a reserved write failed: the journal is broken */
-	bool no_falloc;		   /* the reserving thread: the disk cannot allocate ahead */
-};
-
-/* Records reserved together (consecutive in one segment), sealed and written by one thread,
- * possibly outside the caller's lock. */
-struct jlog_batch {
-	struct jseg *s; /* with a reference */
-	uint64_t off, end;
-	size_t n;
-	struct jlog_pos pos[JLOG_BATCH_MAX];
-	const void *data[JLOG_BATCH_MAX];
-	size_t hlen[JLOG_BATCH_MAX], dlen[JLOG_BATCH_MAX];
-	uint8_t *buf;		 /* end - off bytes: the records, sealed in place */
-	struct jlog_batch *next; /* j->busy */
-};
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 /* ---- segment headers ---- */
 
 /* magic(8) store id(16) number(8) salt(16) | BLAKE2b-128(key, the 48 bytes before) */
-static void header_make(const struct jlog *j, uint64_t no, const uint8_t salt[16],
-			uint8_t h[JLOG_HDR_LEN])
+void jl_header_make(const struct jlog *j, uint64_t no, const uint8_t salt[16],
+		    uint8_t h[JLOG_HDR_LEN])
 {
 	memcpy(h, SEG_MAGIC, 8);
 	memcpy(h + 8, j->store_id, STORE_ID_LEN);
@@ -120,12 +46,12 @@ static int header_check(const struct jlog *j, const uint8_t h[JLOG_HDR_LEN], uin
 	return get64(h + 24) == no ? 0 : -EBADMSG;
 }
 
-static void seg_name(uint64_t no, char out[32])
+void jl_seg_name(uint64_t no, char out[32])
 {
 	snprintf(out, 32, "seg-%016llx", (unsigned long long)no);
 }
 
-static void ad_make(const struct jlog *j, const struct jseg *s, uint64_t off, uint8_t ad[AD_LEN])
+void jl_ad_make(const struct jlog *j, const struct jseg *s, uint64_t off, uint8_t ad[AD_LEN])
 {
 	memcpy(ad, AD_MAGIC, 5);
 	memcpy(ad + 5, j->store_id, STORE_ID_LEN);
@@ -145,7 +71,7 @@ static void seg_unref_locked(struct jlog *j, struct jseg *s)
 	free(s);
 }
 
-static int table_add(struct jlog *j, struct jseg *s)
+int jl_table_add(struct jlog *j, struct jseg *s)
 {
 	if (j->nsegs == j->cap) {
 		size_t cap = j->cap ? 2 * j->cap : 16;
@@ -182,7 +108,7 @@ static struct jseg *seg_get(struct jlog *j, uint64_t no)
 	return s;
 }
 
-static void seg_put(struct jlog *j, struct jseg *s)
+void jl_seg_put(struct jlog *j, struct jseg *s)
 {
 	pthread_mutex_lock(&j->lock);
 	seg_unref_locked(j, s);
@@ -205,14 +131,14 @@ static bool busy_in(const struct jlog *j, uint64_t seg, uint64_t off, uint64_t e
 }
 
 /* j->lock: wait until [off, end) of segment seg holds no batch still being written. */
-static void wait_written(struct jlog *j, uint64_t seg, uint64_t off, uint64_t end)
+void jl_wait_written(struct jlog *j, uint64_t seg, uint64_t off, uint64_t end)
 {
 	while (busy_in(j, seg, off, end))
 		pthread_cond_wait(&j->written, &j->lock);
 }
 
 /* Give back the disk space allocated ahead past the segment's end (a hint: errors ignored). */
-static void seg_trim(struct jseg *s)
+void jl_seg_trim(struct jseg *s)
 {
 	if (s->alloc > s->size)
 		(void)fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)s->size,
@@ -251,7 +177,7 @@ static int load_segment(struct jlog *j, const char *name, uint64_t no)
 	s->refs = 1;
 	s->size = (uint64_t)st.st_size;
 	memcpy(s->salt, h + 32, 16);
-	ret = table_add(j, s);
+	ret = jl_table_add(j, s);
 	if (ret)
 		seg_unref_locked(j, s);
 	return ret;
@@ -391,7 +317,7 @@ void jlog_close(struct jlog *j)
 	while (j->busy) /* nothing should be in flight by now; never free under a writer */
 		pthread_cond_wait(&j->written, &j->lock);
 	if (j->cur)
-		seg_trim(j->cur);
+		jl_seg_trim(j->cur);
 	for (size_t i = 0; i < j->nsegs; i++)
 		seg_unref_locked(j, j->segs[i]);
 	pthread_mutex_unlock(&j->lock);
@@ -422,7 +348,7 @@ static int rec_open(const struct jlog *j, const struct jseg *s, uint64_t off, ui
 
 	if (len < JLOG_REC_OVERHEAD || n != len - 4 || n - NONCE_LEN - TAG_LEN > JLOG_BODY_MAX)
 		return -EBADMSG;
-	ad_make(j, s, off, ad);
+	jl_ad_make(j, s, off, ad);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(rec + 4 + NONCE_LEN, &plen, NULL,
 						       rec + 4 + NONCE_LEN, n - NONCE_LEN, ad,
 						       sizeof(ad), rec + 4, j->key) != 0)
@@ -452,7 +378,7 @@ static int rec_open_peek(const struct jlog *j, const struct jseg *s, uint64_t of
 	if (len < JLOG_REC_OVERHEAD || n != len - 4 || n - NONCE_LEN - TAG_LEN > JLOG_BODY_MAX)
 		return -EBADMSG;
 	mlen = n - NONCE_LEN - TAG_LEN;
-	ad_make(j, s, off, ad);
+	jl_ad_make(j, s, off, ad);
 	crypto_core_hchacha20(k2, nonce, j->key, NULL);
 	memcpy(npub2 + 4, nonce + crypto_core_hchacha20_INPUTBYTES, sizeof(npub2) - 4);
 	crypto_stream_chacha20_ietf(block0, sizeof(block0), npub2, k2);
@@ -527,7 +453,7 @@ static ssize_t rec_at(const struct jlog *j, const struct jseg *s, uint64_t off, 
 static int cut_tail(struct jlog *j, struct jseg *s, uint64_t off, struct jlog_replay_stats *st)
 {
 	char name[32];
-	seg_name(s->no, name);
+	jl_seg_name(s->no, name);
 	log_warn("journal %s: %s: %llu bytes at the end do not verify (a write cut short by a "
 		 "crash); dropped",
 		 j->dir, name, (unsigned long long)(s->size - off));
@@ -546,7 +472,7 @@ static int replay_segment(struct jlog *j, struct jseg *s, bool last, jlog_whole_
 	char name[32];
 	int ret = 0;
 
-	seg_name(s->no, name);
+	jl_seg_name(s->no, name);
 	while (!ret && off < s->size) {
 		size_t blen = 0;
 		ssize_t n = rec_at(j, s, off, j->scratch, &blen, whole, ctx);
@@ -607,11 +533,11 @@ int jlog_first(struct jlog *j, uint64_t seg, uint8_t **body, size_t *len)
 		return -ENOENT;
 	}
 	pthread_mutex_lock(&j->lock);
-	wait_written(j, seg, JLOG_HDR_LEN, JLOG_HDR_LEN + JLOG_BODY_MAX + JLOG_REC_OVERHEAD);
+	jl_wait_written(j, seg, JLOG_HDR_LEN, JLOG_HDR_LEN + JLOG_BODY_MAX + JLOG_REC_OVERHEAD);
 	pthread_mutex_unlock(&j->lock);
 	if (buf)
 		n = s->size > JLOG_HDR_LEN ? rec_at(j, s, JLOG_HDR_LEN, buf, &blen, NULL, NULL) : 0;
-	seg_put(j, s);
+	jl_seg_put(j, s);
 	if (n <= 0) {
 		free(buf);
 		return n == 0 ? -ENODATA : (int)n;
@@ -620,341 +546,6 @@ int jlog_first(struct jlog *j, uint64_t seg, uint8_t **body, size_t *len)
 	*body = buf;
 	*len = blen;
 	return 0;
-}
-
-/* ---- appending ---- */
-
-static int fsync_dir(struct jlog *j)
-{
-	return fsync(j->dirfd) < 0 ? -errno : 0;
-}
-
-static int new_segment(struct jlog *j, uint64_t no)
-{
-	uint8_t h[JLOG_HDR_LEN], salt[16];
-	char name[32];
-	struct jseg *s = calloc(1, sizeof(*s));
-	int ret;
-
-	if (!s)
-		return -ENOMEM;
-	seg_name(no, name);
-	randombytes_buf(salt, sizeof(salt));
-	header_make(j, no, salt, h);
-	s->fd = openat(j->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (s->fd < 0) {
-		ret = -errno;
-		free(s);
-		return ret;
-	}
-	if (pwrite(s->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
-		ret = errno ? -errno : -ENOSPC;
-		close(s->fd);
-		unlinkat(j->dirfd, name, 0);
-		free(s);
-		return ret;
-	}
-	s->no = no;
-	s->refs = 1;
-	s->size = JLOG_HDR_LEN;
-	memcpy(s->salt, salt, sizeof(salt));
-	if ((ret = fdatasync(s->fd) < 0 ? -errno : 0) || (ret = fsync_dir(j))) {
-		close(s->fd);
-		unlinkat(j->dirfd, name, 0);
-		free(s);
-		return ret;
-	}
-	pthread_mutex_lock(&j->lock);
-	ret = table_add(j, s);
-	if (!ret)
-		j->cur = s;
-	pthread_mutex_unlock(&j->lock);
-	if (ret) {
-		close(s->fd);
-		unlinkat(j->dirfd, name, 0);
-		free(s);
-	}
-	return ret;
-}
-
-int jlog_start(struct jlog *j)
-{
-	uint64_t next = j->nsegs ? j->segs[j->nsegs - 1]->no + 1 : 1;
-	return new_segment(j, next);
-}
-
-int jlog_rotate(struct jlog *j)
-{
-	int ret;
-
-	if (!j->cur)
-		return -EINVAL;
-	/* a segment is closed whole: every batch reserved in it written first; after a failed
-	 * one no new segment begins, so a hole is always in the last segment, where replay cuts
-	 * it off as a torn tail */
-	pthread_mutex_lock(&j->lock);
-	wait_written(j, j->cur->no, 0, UINT64_MAX);
-	ret = j->err;
-	pthread_mutex_unlock(&j->lock);
-	if (ret)
-		return ret;
-	seg_trim(j->cur);
-	if (fdatasync(j->cur->fd) < 0)
-		return -errno;
-	return new_segment(j, j->cur->no + 1);
-}
-
-/* Hand written data to the disk as it comes: asynchronous writeback of whole pages every
- * JLOG_KICK bytes written without a gap. Without it the page cache holds a segment's 64 MiB
- * until the fdatasync that closes it (or the writer's fsync), which then writes them all while
- * every writer waits: a long sequential write ran at disk speed plus that stall each 64 MiB.
- * With it the disk writes while the writer goes on and the fdatasync finds little left.
- * j->lock: the range to start writeback of, if it is time. */
-static bool kick_range(struct jlog *j, struct jseg *s, uint64_t *from, uint64_t *to)
-{
-	uint64_t done = s->size;
-
-	for (const struct jlog_batch *b = j->busy; b; b = b->next)
-		if (b->s == s && b->off < done)
-			done = b->off;
-	done &= ~(uint64_t)(JLOG_KICK_ALIGN - 1);
-	if (done < s->kicked + JLOG_KICK)
-		return false;
-	*from = s->kicked;
-	*to = done;
-	s->kicked = done;
-	return true;
-}
-
-/* Disk space for s up to need, allocated ahead (JLOG_PREALLOC at a time): a reserved batch is
- * then written into space the disk already gave, so a full disk is an -ENOSPC at reservation,
- * where nothing has been reserved yet, never a failed write of a batch whose writer was told
- * it succeeded. A file system that cannot allocate ahead makes every batch synchronous
- * (jlog_async). */
-static int prealloc(struct jlog *j, struct jseg *s, uint64_t need)
-{
-	uint64_t from = s->alloc > s->size ? s->alloc : s->size, want = need + JLOG_PREALLOC;
-
-	if (j->no_falloc || need <= s->alloc)
-		return 0;
-	if (want > JLOG_SEG_MAX && need <= JLOG_SEG_MAX)
-		want = JLOG_SEG_MAX;
-	if (!fallocate(s->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(want - from))) {
-		s->alloc = want;
-		return 0;
-	}
-	if (errno == EOPNOTSUPP || errno == ENOSYS) {
-		log_debug("journal %s: no fallocate here: writes are written before they return",
-			  j->dir);
-		j->no_falloc = true;
-		return 0;
-	}
-	if (errno != ENOSPC)
-		return -errno;
-	/* a nearly full disk: exactly what is needed (the last bytes are usable) */
-	if (!fallocate(s->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(need - from))) {
-		s->alloc = need;
-		return 0;
-	}
-	return -errno;
-}
-
-bool jlog_async(const struct jlog *j)
-{
-	return !j->no_falloc;
-}
-
-int jlog_reserve(struct jlog *j, const size_t *blen, size_t n, struct jlog_batch **out)
-{
-	struct jlog_batch *b;
-	uint64_t total = 0, off;
-	struct jseg *s;
-	int ret;
-
-	*out = NULL;
-	if (!j->cur)
-		return -EINVAL;
-	if (n == 0 || n > JLOG_BATCH_MAX)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (blen[i] > JLOG_BODY_MAX)
-			return -EFBIG;
-		total += blen[i] + JLOG_REC_OVERHEAD;
-	}
-	pthread_mutex_lock(&j->lock);
-	ret = j->err;
-	pthread_mutex_unlock(&j->lock);
-	if (ret)
-		return ret;
-	if (j->cur->size + total > JLOG_SEG_MAX && j->cur->size > JLOG_HDR_LEN) {
-		ret = jlog_rotate(j);
-		if (ret)
-			return ret;
-	}
-	s = j->cur;
-	ret = prealloc(j, s, s->size + total);
-	if (ret)
-		return ret;
-	b = calloc(1, sizeof(*b));
-	if (b)
-		b->buf = malloc(total);
-	if (!b || !b->buf) {
-		free(b);
-		return -ENOMEM;
-	}
-	b->n = n;
-	pthread_mutex_lock(&j->lock);
-	b->s = s;
-	s->refs++;
-	b->off = off = s->size;
-	for (size_t i = 0; i < n; i++) {
-		b->pos[i] = (struct jlog_pos){
-		    .seg = s->no, .off = off, .len = (uint32_t)(blen[i] + JLOG_REC_OVERHEAD)};
-		off += b->pos[i].len;
-	}
-	b->end = s->size = off;
-	b->next = j->busy;
-	j->busy = b;
-	pthread_mutex_unlock(&j->lock);
-	*out = b;
-	return 0;
-}
-
-const struct jlog_pos *jlog_batch_pos(const struct jlog_batch *b, size_t i)
-{
-	return &b->pos[i];
-}
-
-void jlog_batch_set(struct jlog_batch *b, size_t i, const void *head, size_t hlen, const void *data,
-		    size_t dlen)
-{
-	uint8_t *r = b->buf + (b->pos[i].off - b->off);
-
-	memcpy(r + 4 + NONCE_LEN, head, hlen);
-	b->hlen[i] = hlen;
-	b->data[i] = data;
-	b->dlen[i] = dlen;
-}
-
-static int pwrite_full(int fd, const uint8_t *p, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -ENOSPC;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-/* Seal each record of b in place: length prefix, nonce, then the body encrypted where it lies
- * (head already there, data copied after it) and its tag. */
-static void batch_seal(const struct jlog *j, struct jlog_batch *b)
-{
-	uint8_t ad[AD_LEN];
-
-	for (size_t i = 0; i < b->n; i++) {
-		uint8_t *r = b->buf + (b->pos[i].off - b->off), *m = r + 4 + NONCE_LEN;
-		size_t blen = b->hlen[i] + b->dlen[i];
-		if (b->dlen[i])
-			memcpy(m + b->hlen[i], b->data[i], b->dlen[i]);
-		put32(r, b->pos[i].len - 4);
-		randombytes_buf(r + 4, NONCE_LEN);
-		ad_make(j, b->s, b->pos[i].off, ad);
-		crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
-		    m, m + blen, NULL, m, blen, ad, sizeof(ad), NULL, r + 4, j->key);
-	}
-}
-
-int jlog_batch_write(struct jlog *j, struct jlog_batch *b, bool undo)
-{
-	struct jseg *s = b->s;
-	uint64_t from = 0, to = 0;
-	bool kick = false;
-	int ret;
-
-	batch_seal(j, b);
-	ret = pwrite_full(s->fd, b->buf, b->end - b->off, b->off);
-	pthread_mutex_lock(&j->lock);
-	for (struct jlog_batch **p = &j->busy; *p; p = &(*p)->next)
-		if (*p == b) {
-			*p = b->next;
-			break;
-		}
-	if (ret && undo && b->end == s->size) {
-		/* the last reservation, its writer still waiting for it: as if never made. Any
-		 * part that landed is cut off so a replay never meets it */
-		s->size = b->off;
-		if (ftruncate(s->fd, (off_t)b->off) < 0)
-			log_debug("journal %s: cannot cut a failed write: %s", j->dir,
-				  strerror(errno));
-	} else if (ret) {
-		/* records after it may be written already: replay would stop at this hole and
-		 * drop them, so nothing after it may ever be reported durable */
-		if (!j->err)
-			log_err(
-			    "journal %s: a write failed (%s): the journal takes no more changes "
-			    "and fsync fails until it is mounted again",
-			    j->dir, strerror(-ret));
-		j->err = -EIO;
-	} else {
-		kick = kick_range(j, s, &from, &to);
-	}
-	pthread_cond_broadcast(&j->written);
-	pthread_mutex_unlock(&j->lock);
-	/* only a hint: a failure leaves the data to the next fdatasync, which reports errors */
-	if (kick)
-		(void)sync_file_range(s->fd, (off_t)from, (off_t)(to - from),
-				      SYNC_FILE_RANGE_WRITE);
-	seg_put(j, s); /* after the kick: the reference keeps s->fd open */
-	free(b->buf);
-	free(b);
-	return ret;
-}
-
-int jlog_append(struct jlog *j, const void *body, size_t len, struct jlog_pos *pos)
-{
-	struct jlog_batch *b;
-	int ret = jlog_reserve(j, &len, 1, &b);
-
-	if (ret)
-		return ret;
-	*pos = b->pos[0];
-	jlog_batch_set(b, 0, body, len, NULL, 0);
-	return jlog_batch_write(j, b, true);
-}
-
-int jlog_sync(struct jlog *j)
-{
-	struct jseg *s;
-	uint64_t end;
-	int ret = 0;
-
-	pthread_mutex_lock(&j->lock);
-	s = j->cur;
-	if (!s) {
-		pthread_mutex_unlock(&j->lock);
-		return 0;
-	}
-	s->refs++;
-	end = s->size;
-	/* every record reserved before this call is written (earlier segments were closed
-	 * whole), and none failed */
-	wait_written(j, s->no, 0, end);
-	ret = j->err;
-	pthread_mutex_unlock(&j->lock);
-	if (!ret) {
-		pthread_mutex_lock(&j->sync_lock);
-		if (fdatasync(s->fd) < 0)
-			ret = -errno;
-		pthread_mutex_unlock(&j->sync_lock);
-	}
-	seg_put(j, s);
-	return ret;
 }
 
 /* Read and open the record at pos into buf (pos->len bytes); *blen: its body's length, which
@@ -968,7 +559,7 @@ static int read_open(struct jlog *j, const struct jlog_pos *pos, uint8_t *buf, s
 	if (!s)
 		return -ENOENT;
 	pthread_mutex_lock(&j->lock);
-	wait_written(j, pos->seg, pos->off, pos->off + pos->len);
+	jl_wait_written(j, pos->seg, pos->off, pos->off + pos->len);
 	pthread_mutex_unlock(&j->lock);
 	n = pread_full(s->fd, buf, pos->len, pos->off);
 	if (n < 0)
@@ -977,7 +568,7 @@ static int read_open(struct jlog *j, const struct jlog_pos *pos, uint8_t *buf, s
 		ret = -EBADMSG;
 	else
 		ret = rec_open(j, s, pos->off, buf, pos->len, blen);
-	seg_put(j, s);
+	jl_seg_put(j, s);
 	return ret;
 }
 
@@ -1056,9 +647,9 @@ int jlog_drop(struct jlog *j, uint64_t no)
 	pthread_mutex_unlock(&j->lock);
 	if (!s)
 		return -ENOENT;
-	seg_name(no, name);
+	jl_seg_name(no, name);
 	int ret = unlinkat(j->dirfd, name, 0) < 0 ? -errno : 0;
-	seg_put(j, s); /* closed when the last reader lets go */
+	jl_seg_put(j, s); /* closed when the last reader lets go */
 	return ret;
 }
 
