@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "refjson.h"
+#include "tree_int.h"
 
 json_t *rootmeta_encode(const struct tree_entry *e)
 {
@@ -33,34 +34,6 @@ json_t *rootmeta_encode(const struct tree_entry *e)
 	return o;
 }
 
-static int decode_xattrs(const json_t *a, struct tree_entry *e)
-{
-	size_t n = json_array_size(a);
-
-	if (!json_is_array(a) || n > TREE_MAX_XATTRS)
-		return -EBADMSG;
-	e->xattrs = calloc(n ? n : 1, sizeof(*e->xattrs));
-	if (!e->xattrs)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const json_t *p = json_array_get(a, i);
-		struct xattr *x = &e->xattrs[e->nxattrs];
-		uint8_t *name;
-		size_t nl;
-
-		if (!json_is_array(p) || json_array_size(p) != 2 ||
-		    refjson_get_bytes(json_array_get(p, 0), TREE_NAME_MAX, &name, &nl))
-			return -EBADMSG;
-		x->name = (char *)name;
-		e->nxattrs++;
-		if (nl == 0 || memchr(name, 0, nl) ||
-		    refjson_get_bytes(json_array_get(p, 1), TREE_MAX_XATTR_VALUE, &x->value,
-				      &x->len))
-			return -EBADMSG;
-	}
-	return 0;
-}
-
 int rootmeta_decode(const json_t *v, struct tree_entry *e)
 {
 	const json_t *t = json_object_get(v, "mtime"), *x = json_object_get(v, "xattrs");
@@ -77,7 +50,7 @@ int rootmeta_decode(const json_t *v, struct tree_entry *e)
 	e->gid = (uint32_t)gid;
 	e->mtime_ns = json_integer_value(t);
 	e->nlink = 1;
-	return x ? decode_xattrs(x, e) : 0;
+	return x ? tree_json_decode_xattrs(x, e) : 0;
 }
 
 size_t rootmeta_xattr_bytes(const struct tree_entry *e)

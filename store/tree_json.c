@@ -138,7 +138,9 @@ static int decode_name(const json_t *v, struct tree_entry *e)
 	return 0;
 }
 
-static int decode_xattrs(const json_t *a, struct tree_entry *e)
+/* Also the manifest's root metadata (rootmeta.c): one rule set for xattrs wherever they are
+ * decoded from JSON. */
+int tree_json_decode_xattrs(const json_t *a, struct tree_entry *e)
 {
 	size_t n = json_array_size(a);
 	if (!json_is_array(a) || n > TREE_MAX_XATTRS)
@@ -153,7 +155,7 @@ static int decode_xattrs(const json_t *a, struct tree_entry *e)
 		size_t nl;
 		if (!json_is_array(p) || json_array_size(p) != 2)
 			return -EBADMSG;
-		if (refjson_get_bytes(json_array_get(p, 0), 255, &name, &nl))
+		if (refjson_get_bytes(json_array_get(p, 0), TREE_NAME_MAX, &name, &nl))
 			return -EBADMSG;
 		x->name = (char *)name;
 		e->nxattrs++;
@@ -239,7 +241,8 @@ static int decode_entry(const json_t *o, struct tree_entry *e)
 			return -EBADMSG;
 		e->nlink = (uint32_t)v;
 	}
-	if (json_object_get(o, "xattrs") && decode_xattrs(json_object_get(o, "xattrs"), e))
+	if (json_object_get(o, "xattrs") &&
+	    tree_json_decode_xattrs(json_object_get(o, "xattrs"), e))
 		return -EBADMSG;
 	return decode_kind(o, e);
 }
