@@ -32,9 +32,55 @@ static void prompt_sigint(int sig)
 	raise(sig);
 }
 
+/* What a file given on the command line must be. Officers' key files and share files are
+ * read by check_officer_files(), which says what they must be. */
+enum kf_want { KF_SHARE, KF_OFFICER, KF_READER, KF_SEALER };
+
+/* A public key file (.pub) given where the private one belongs: told apart by its first
+ * line, read before the mode check, so it is not answered with "chmod 600" advice. */
+static bool is_public_key_file(const char *path)
+{
+	char head[32] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, head, sizeof(head) - 1);
+	close(fd);
+	head[n > 0 ? n : 0] = '\0';
+	return !strncmp(head, "embassy-recipient-pub-v1\n", 25) ||
+	       !strncmp(head, "embassy-signing-pub-v1\n", 23);
+}
+
+/* The file's contents, read as the store would: a damaged or foreign file is a key file
+ * error (exit 4), not the store failing authentication ("do not trust this copy"). */
+static int check_key_content(const char *what, const char *path, enum kf_want want)
+{
+	struct keyfile kf;
+	int err = keyfile_load(path, &kf);
+	bool ok = !err && (kf.kind == KEYFILE_SEALER ||
+			   (want == KF_READER && kf.kind == KEYFILE_RECIPIENT));
+
+	if (err && err != -EBADMSG)
+		cli_error("%s %s: %s", what, path, strerror(-err));
+	else if (err)
+		cli_error("%s %s is not an embassy key file (damaged, or another kind of file)",
+			  what, path);
+	else if (!ok && kf.kind == KEYFILE_RECIPIENT)
+		cli_error("sealer key %s is a recipient key file ('embassy keygen'), which only "
+			  "reads; give the file 'embassy init --sealer-key' wrote",
+			  path);
+	else if (!ok)
+		cli_error("%s %s is a signing key file, which opens no store; give a recipient "
+			  "key file ('embassy keygen') or the sealer key",
+			  what, path);
+	keyfile_clear(&kf);
+	return ok ? EXIT_OK : EXIT_AUTH;
+}
+
 /* A key file must exist before the store is asked about it: store_open's -ENOENT would
  * otherwise read as "not a store". */
-static int check_key_file(const char *what, const char *path)
+static int check_key_file(const char *what, const char *path, enum kf_want want)
 {
 	struct stat st;
 
@@ -47,6 +93,12 @@ static int check_key_file(const char *what, const char *path)
 		cli_error("%s %s is not a regular file", what, path);
 		return EXIT_AUTH;
 	}
+	if (want != KF_SHARE && is_public_key_file(path)) {
+		cli_error("%s %s is a public key file, which opens nothing; give the private key "
+			  "file (without .pub)",
+			  what, path);
+		return EXIT_AUTH;
+	}
 	/* the store refuses it too (-EPERM); saying so here keeps it to one clear line */
 	if (st.st_mode & 077) {
 		cli_error("%s %s is readable by group or others (mode %04o); refusing it: run "
@@ -54,7 +106,7 @@ static int check_key_file(const char *what, const char *path)
 			  what, path, (unsigned)(st.st_mode & 07777), path);
 		return EXIT_AUTH;
 	}
-	return EXIT_OK;
+	return want < KF_READER ? EXIT_OK : check_key_content(what, path, want);
 }
 
 /* Strip one trailing newline (and a CR before it): files and terminals end lines. */
@@ -226,7 +278,7 @@ static int check_officer_files(const struct cli_ctx *c)
 	int ret, err;
 
 	for (size_t i = 0; i < c->nkey_files; i++) {
-		if ((ret = check_key_file("key file", c->key_files[i])) != EXIT_OK)
+		if ((ret = check_key_file("key file", c->key_files[i], KF_OFFICER)) != EXIT_OK)
 			return ret;
 		err = keyfile_load(c->key_files[i], &kf);
 		if (!err && kf.kind != KEYFILE_RECIPIENT)
@@ -241,7 +293,7 @@ static int check_officer_files(const struct cli_ctx *c)
 		}
 	}
 	for (size_t i = 0; i < c->nshare_files; i++) {
-		if ((ret = check_key_file("share file", c->share_files[i])) != EXIT_OK)
+		if ((ret = check_key_file("share file", c->share_files[i], KF_SHARE)) != EXIT_OK)
 			return ret;
 		err = quorum_share_read(c->share_files[i], &sh);
 		quorum_share_clear(&sh);
@@ -267,7 +319,7 @@ int auth_gather(const struct cli_ctx *c, bool need_sealer, struct cli_auth *out)
 	}
 	if (c->sealer_key) {
 		out->a.sealer_key = c->sealer_key;
-		return check_key_file("sealer key", c->sealer_key);
+		return check_key_file("sealer key", c->sealer_key, KF_SEALER);
 	}
 	out->a.quorum = &out->quorum;
 	if (c->nkey_files > 1 || c->nshare_files) {
@@ -275,7 +327,7 @@ int auth_gather(const struct cli_ctx *c, bool need_sealer, struct cli_auth *out)
 		if ((ret = check_officer_files(c)) != EXIT_OK)
 			return ret;
 		if (!c->nkey_files && c->key_file) { /* EMBASSY_KEY_FILE: one more officer */
-			if ((ret = check_key_file("key file", c->key_file)) != EXIT_OK)
+			if ((ret = check_key_file("key file", c->key_file, KF_READER)) != EXIT_OK)
 				return ret;
 			out->a.key_file = c->key_file;
 		}
@@ -287,7 +339,7 @@ int auth_gather(const struct cli_ctx *c, bool need_sealer, struct cli_auth *out)
 	}
 	if (c->key_file) {
 		out->a.key_file = c->key_file;
-		return check_key_file("key file", c->key_file);
+		return check_key_file("key file", c->key_file, KF_READER);
 	}
 	ret = pass_alloc(out);
 	if (ret != EXIT_OK)

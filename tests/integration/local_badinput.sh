@@ -1,8 +1,8 @@
 #!/bin/bash
 # label: local
 # Bad input: each gets one clear error line, its own exit code, and writes nothing to the
-# store. Wrong passphrase 4, missing or group-readable key file 4, not a store 5, newer
-# format 5, unknown or ambiguous snapshot 6, non-empty restore target refused.
+# store. Wrong passphrase 4, missing, group-readable, damaged or public key file 4, not a
+# store 5, newer format 5, unknown or ambiguous snapshot 6, non-empty restore target refused.
 . "$(dirname "$0")/lib.sh"
 
 SRC=$T/src
@@ -71,6 +71,26 @@ expect_one_error_line
 expect_rc 2 em seal "$STORE" "$SRC" --key-file "$T/officer.key" # reader cannot seal
 expect_one_error_line
 check_unchanged "key file errors"
+
+log "a damaged or wrong kind of key file is a key file error (4), not a tampered store (7)"
+head -c 169 /dev/urandom >"$T/random.key"
+: >"$T/empty.key"
+printf 'embassy-recipient-key-v1\nsecret zz\n' >"$T/cut.key"
+chmod 600 "$T/random.key" "$T/empty.key" "$T/cut.key"
+for k in random empty cut; do
+	expect_rc 4 em ls "$STORE" latest --key-file "$T/$k.key"
+	expect_one_error_line
+	assert_grep "$k.key is not an embassy key file" "$T/err"
+	expect_rc 4 em seal "$STORE" "$SRC" --sealer-key "$T/$k.key"
+	expect_one_error_line
+done
+expect_rc 4 em ls "$STORE" latest --key-file "$T/officer.key.pub" # mode 0644: not "chmod 600"
+expect_one_error_line
+assert_grep 'is a public key file' "$T/err"
+expect_rc 4 em seal "$STORE" "$SRC" --sealer-key "$T/officer.key" # a reader's key
+expect_one_error_line
+assert_grep 'is a recipient key file' "$T/err"
+check_unchanged "damaged key files"
 
 log "not a store → 5"
 mkdir "$T/empty"
