@@ -5,9 +5,13 @@
  *
  *   latproxy --upstream HOST:PORT --delay-ms D [--port P] [--port-file FILE]
  *
- * One thread, epoll. Per direction a queue of chunks stamped with when they may leave; a
- * direction stops reading while QUEUE_MAX bytes wait (like a full TCP window). Runs until
- * killed (SIGTERM/SIGINT: exit 0). Prints nothing but errors. */
+ * One thread, epoll. Per direction a ring buffer of the bytes read and a queue of stamps (where
+ * each read's bytes end, when they may leave); a direction stops reading while RING bytes or
+ * STAMPS reads wait (like a full TCP window). The ring is mapped once per connection and
+ * reused, and epoll interest changes only when it must: the proxy's own CPU per byte stays
+ * small beside the daemon's and the server's it sits between (a malloc'd 256 KiB chunk per
+ * read cost 6 CPU-s per GiB forwarded, a third of a 30 ms HTTPS read). Runs until killed
+ * (SIGTERM/SIGINT: exit 0). Prints nothing but errors. */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,33 +25,38 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK	  (256u << 10)
-#define QUEUE_MAX (64u << 20)
-#define MAX_EV	  64
+#define RING   (64u << 20) /* bytes waiting per direction at most (like a full TCP window) */
+#define STAMPS 8192	   /* reads waiting per direction at most */
+#define MAX_EV 64
 
-struct chunk {
-	struct chunk *next;
-	uint64_t due; /* ns, CLOCK_MONOTONIC */
-	size_t len, off;
-	uint8_t data[];
+/* Bytes read from `from` wait in a ring buffer (mapped once per direction, reused: no
+ * allocation or fresh page per read) until due; each read leaves a stamp (where its bytes end,
+ * when they may leave). Positions are byte counts since the connection opened; the ring index
+ * is the position modulo RING. */
+struct stamp {
+	uint64_t end, due; /* due: ns, CLOCK_MONOTONIC */
 };
 
 struct dir { /* bytes read from `from`, written to `to` after the delay */
 	int from, to;
-	struct chunk *head, *tail;
-	size_t queued;
+	uint8_t *ring;
+	uint64_t rpos, wpos;	 /* written out / read in so far */
+	struct stamp st[STAMPS]; /* st[sh % STAMPS] .. st[(se - 1) % STAMPS] are waiting */
+	uint64_t sh, se;
 	int eof;      /* from said EOF: shut down to's write side once drained */
 	int shut;     /* done */
 	int want_out; /* EPOLLOUT armed on to */
 };
 
 struct conn {
-	int fd[2];	 /* 0: client, 1: upstream */
-	struct dir d[2]; /* d[0]: client -> upstream, d[1]: upstream -> client */
+	int fd[2];	   /* 0: client, 1: upstream */
+	uint32_t armed[2]; /* epoll events registered for fd[side] */
+	struct dir d[2];   /* d[0]: client -> upstream, d[1]: upstream -> client */
 	struct conn *next;
 	int dead;
 };
@@ -80,32 +89,37 @@ static int nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+static int dir_full(const struct dir *d)
+{
+	return d->wpos - d->rpos >= RING || d->se - d->sh >= STAMPS;
+}
+
 /* epoll interest of one fd: readable while its inbound direction has room, writable while
- * its outbound direction has due bytes that did not fit. */
+ * its outbound direction has due bytes that did not fit. Changed only when it differs. */
 static void rearm(struct conn *c, int side)
 {
 	struct dir *in = &c->d[side], *out = &c->d[!side];
 	struct epoll_event ev = {0};
 
-	if (!in->eof && in->queued < QUEUE_MAX)
+	if (!in->eof && !dir_full(in))
 		ev.events |= EPOLLIN;
 	if (out->want_out)
 		ev.events |= EPOLLOUT;
+	if (ev.events == c->armed[side])
+		return;
 	ev.data.u64 = ((uint64_t)(uintptr_t)c << 1) | (uint64_t)side; /* low bit: which fd */
-	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd[side], &ev);
+	if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd[side], &ev) == 0)
+		c->armed[side] = ev.events;
 }
 
 static void conn_close(struct conn *c)
 {
 	for (int s = 0; s < 2; s++) {
-		struct chunk *k = c->d[s].head;
-		while (k) {
-			struct chunk *n = k->next;
-			free(k);
-			k = n;
-		}
-		c->d[s].head = c->d[s].tail = NULL;
-		c->d[s].queued = 0;
+		if (c->d[s].ring)
+			munmap(c->d[s].ring, RING);
+		c->d[s].ring = NULL;
+		c->d[s].rpos = c->d[s].wpos = 0;
+		c->d[s].sh = c->d[s].se = 0;
 		if (c->fd[s] >= 0) {
 			epoll_ctl(ep, EPOLL_CTL_DEL, c->fd[s], NULL);
 			close(c->fd[s]);
@@ -115,22 +129,17 @@ static void conn_close(struct conn *c)
 	c->dead = 1;
 }
 
-/* Read what is there into new chunks, due after the delay. */
+/* Read what is there into the ring, due after the delay (one stamp per read). */
 static void pump_in(struct conn *c, int side)
 {
 	struct dir *d = &c->d[side];
 
-	while (!d->eof && d->queued < QUEUE_MAX) {
-		struct chunk *k = malloc(sizeof(*k) + CHUNK);
-		ssize_t n;
+	while (!d->eof && !dir_full(d)) {
+		size_t at = (size_t)(d->wpos % RING);
+		size_t room = RING - (size_t)(d->wpos - d->rpos);
+		ssize_t n = read(c->fd[side], d->ring + at, room < RING - at ? room : RING - at);
 
-		if (!k) {
-			conn_close(c);
-			return;
-		}
-		n = read(c->fd[side], k->data, CHUNK);
 		if (n <= 0) {
-			free(k);
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				break;
 			if (n < 0) { /* reset: tear the connection down */
@@ -140,29 +149,24 @@ static void pump_in(struct conn *c, int side)
 			d->eof = 1;
 			break;
 		}
-		k->next = NULL;
-		k->due = now_ns() + delay_ns;
-		k->len = (size_t)n;
-		k->off = 0;
-		if (d->tail)
-			d->tail->next = k;
-		else
-			d->head = k;
-		d->tail = k;
-		d->queued += (size_t)n;
+		d->wpos += (uint64_t)n;
+		d->st[d->se % STAMPS] = (struct stamp){.end = d->wpos, .due = now_ns() + delay_ns};
+		d->se++;
 	}
 }
 
-/* Write the due chunks of direction side; returns the next due time (0: none waiting). */
+/* Write the due bytes of direction side; returns the next due time (0: none waiting). */
 static uint64_t pump_out(struct conn *c, int side, uint64_t now)
 {
 	struct dir *d = &c->d[side];
 	int to = c->fd[!side];
 
 	d->want_out = 0;
-	while (d->head && d->head->due <= now) {
-		struct chunk *k = d->head;
-		ssize_t n = write(to, k->data + k->off, k->len - k->off);
+	while (d->sh < d->se && d->st[d->sh % STAMPS].due <= now) {
+		const struct stamp *t = &d->st[d->sh % STAMPS];
+		size_t at = (size_t)(d->rpos % RING);
+		uint64_t want = t->end - d->rpos;
+		ssize_t n = write(to, d->ring + at, want < RING - at ? (size_t)want : RING - at);
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 			d->want_out = 1;
@@ -172,20 +176,15 @@ static uint64_t pump_out(struct conn *c, int side, uint64_t now)
 			conn_close(c);
 			return 0;
 		}
-		k->off += (size_t)n;
-		d->queued -= (size_t)n;
-		if (k->off < k->len)
-			continue;
-		d->head = k->next;
-		if (!d->head)
-			d->tail = NULL;
-		free(k);
+		d->rpos += (uint64_t)n;
+		if (d->rpos == t->end)
+			d->sh++;
 	}
-	if (!d->head && d->eof && !d->shut) {
+	if (d->sh == d->se && d->eof && !d->shut) {
 		shutdown(to, SHUT_WR);
 		d->shut = 1;
 	}
-	return d->head ? d->head->due : 0;
+	return d->sh < d->se ? d->st[d->sh % STAMPS].due : 0;
 }
 
 static int add_fd(struct conn *c, int side)
@@ -193,6 +192,7 @@ static int add_fd(struct conn *c, int side)
 	struct epoll_event ev = {.events = EPOLLIN};
 
 	ev.data.u64 = ((uint64_t)(uintptr_t)c << 1) | (uint64_t)side;
+	c->armed[side] = ev.events;
 	return epoll_ctl(ep, EPOLL_CTL_ADD, c->fd[side], &ev);
 }
 
@@ -212,11 +212,15 @@ static void accept_one(int lfd, const struct addrinfo *up)
 			close(ufd);
 		return;
 	}
-	c->fd[0] = cfd;
-	c->fd[1] = ufd;
-	c->d[0] = (struct dir){.from = cfd, .to = ufd};
-	c->d[1] = (struct dir){.from = ufd, .to = cfd};
-	if (add_fd(c, 0) < 0 || add_fd(c, 1) < 0) {
+	c->fd[0] = c->d[0].from = c->d[1].to = cfd;
+	c->fd[1] = c->d[1].from = c->d[0].to = ufd;
+	for (int s = 0; s < 2; s++) {
+		/* reserved, not committed: only the pages the bytes in flight touch are used */
+		void *m = mmap(NULL, RING, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		c->d[s].ring = m == MAP_FAILED ? NULL : m;
+	}
+	if (!c->d[0].ring || !c->d[1].ring || add_fd(c, 0) < 0 || add_fd(c, 1) < 0) {
 		conn_close(c);
 		free(c);
 		return;
