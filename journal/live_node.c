@@ -153,29 +153,6 @@ char *live_origin_path(struct live *l, const struct lnode *n)
 
 /* ---- making nodes from the base ---- */
 
-static int copy_xattrs(struct lnode *n, const struct tree_entry *e)
-{
-	if (!e->nxattrs)
-		return 0;
-	n->xattrs = calloc(e->nxattrs, sizeof(*n->xattrs));
-	if (!n->xattrs)
-		return -ENOMEM;
-	for (size_t i = 0; i < e->nxattrs; i++) {
-		struct xattr *x = &n->xattrs[i];
-		x->name = strdup(e->xattrs[i].name);
-		x->value = malloc(e->xattrs[i].len ? e->xattrs[i].len : 1);
-		if (!x->name || !x->value) {
-			free(x->name);
-			free(x->value);
-			return -ENOMEM;
-		}
-		memcpy(x->value, e->xattrs[i].value, e->xattrs[i].len);
-		x->len = e->xattrs[i].len;
-		n->nxattrs++;
-	}
-	return 0;
-}
-
 /* Attributes as the base entry has them. */
 static int attrs_from(struct lnode *n, const struct tree_entry *e)
 {
@@ -190,7 +167,7 @@ static int attrs_from(struct lnode *n, const struct tree_entry *e)
 	n->nlink = e->type == ENT_DIR ? 2 : e->nlink ? e->nlink : 1;
 	if (e->target && !(n->target = strdup(e->target)))
 		return -ENOMEM;
-	return copy_xattrs(n, e);
+	return tree_xattrs_dup(e->xattrs, e->nxattrs, &n->xattrs, &n->nxattrs);
 }
 
 int node_reset_attrs(struct lnode *n, const struct tree_entry *e)

@@ -194,23 +194,7 @@ static int defer_dir_meta(struct restorer *r, const struct tree_entry *e, const 
 	if (!d->rel)
 		return -ENOMEM;
 	r->ndirs++;
-	d->xattrs = calloc(e->nxattrs ? e->nxattrs : 1, sizeof(*d->xattrs));
-	if (!d->xattrs)
-		return -ENOMEM;
-	for (size_t i = 0; i < e->nxattrs; i++) {
-		struct xattr *x = &d->xattrs[d->nxattrs];
-		x->name = strdup(e->xattrs[i].name);
-		x->value = malloc(e->xattrs[i].len ? e->xattrs[i].len : 1);
-		if (!x->name || !x->value) {
-			free(x->name);
-			free(x->value);
-			return -ENOMEM;
-		}
-		memcpy(x->value, e->xattrs[i].value, e->xattrs[i].len);
-		x->len = e->xattrs[i].len;
-		d->nxattrs++;
-	}
-	return 0;
+	return tree_xattrs_dup(e->xattrs, e->nxattrs, &d->xattrs, &d->nxattrs);
 }
 
 static void apply_dir_meta(struct restorer *r)

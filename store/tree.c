@@ -122,23 +122,43 @@ static void *dup_mem(const void *p, size_t n, size_t extra, bool *fail)
 	return c;
 }
 
+int tree_xattrs_dup(const struct xattr *src, size_t n, struct xattr **out, size_t *nout)
+{
+	struct xattr *d = n ? calloc(n, sizeof(*d)) : NULL;
+	bool fail = n && !d;
+
+	for (size_t i = 0; !fail && i < n; i++) {
+		d[i].name = dup_mem(src[i].name, strlen(src[i].name), 1, &fail);
+		d[i].value =
+		    dup_mem(src[i].value ? src[i].value : (uint8_t *)"", src[i].len, 1, &fail);
+		d[i].len = src[i].len;
+	}
+	*out = NULL;
+	*nout = 0;
+	if (fail) {
+		for (size_t i = 0; d && i < n; i++) {
+			free(d[i].name);
+			free(d[i].value);
+		}
+		free(d);
+		return -ENOMEM;
+	}
+	*out = d;
+	*nout = n;
+	return 0;
+}
+
 static int entry_dup(const struct tree_entry *s, struct tree_entry *d)
 {
 	bool fail = false;
 
 	*d = *s;
+	d->xattrs = NULL;
+	d->nxattrs = 0;
 	d->name = dup_mem(s->name, s->namelen, 1, &fail);
 	d->target = dup_mem(s->target, s->target ? strlen(s->target) : 0, 1, &fail);
 	d->chunks = dup_mem(s->chunks, s->nchunks * sizeof(*s->chunks), 0, &fail);
-	d->xattrs = calloc(s->nxattrs ? s->nxattrs : 1, sizeof(*d->xattrs));
-	fail |= !d->xattrs;
-	for (size_t i = 0; !fail && i < s->nxattrs; i++) {
-		const struct xattr *x = &s->xattrs[i];
-		d->xattrs[i].name = dup_mem(x->name, strlen(x->name), 1, &fail);
-		d->xattrs[i].value = dup_mem(x->value ? x->value : (uint8_t *)"", x->len, 1, &fail);
-		d->xattrs[i].len = x->len;
-	}
-	if (fail) {
+	if (fail || tree_xattrs_dup(s->xattrs, s->nxattrs, &d->xattrs, &d->nxattrs) < 0) {
 		tree_entry_clear(d);
 		return -ENOMEM;
 	}

@@ -86,6 +86,8 @@ int tree_decode(const void *buf, size_t len, int format, struct tree **out);
 void tree_free(struct tree *t);
 /* A deep copy whose entries are allocated one by one (so a writer may change them). */
 int tree_dup(const struct tree *t, struct tree **out);
+/* A deep copy of n xattrs (*out NULL when n is 0); on -ENOMEM nothing is left allocated. */
+int tree_xattrs_dup(const struct xattr *src, size_t n, struct xattr **out, size_t *nout);
 /* Free one entry's members (not the entry itself); not for entries of a packed tree. */
 void tree_entry_clear(struct tree_entry *e);
 /* Binary search by name; NULL if absent. */
