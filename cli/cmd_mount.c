@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -598,6 +599,37 @@ static int absolute_paths(struct cli_ctx *c, struct mount_args *a)
 	return EXIT_OK;
 }
 
+/* Is the directory st (at path) the root of an embassy mount already? Linux lets a second
+ * FUSE mount stack on top of the first: 'fusermount3 -u' then uncovers the old one, and two
+ * daemons serve one path. Other file systems under it (autofs for x-systemd.automount) are
+ * fine. Found by device number in /proc/self/mountinfo, which needs no path unescaping. */
+static bool embassy_mounted_on(const char *path, const struct stat *st)
+{
+	char parent[PATH_MAX + 4], line[4096], dev[32], fstype[256];
+	struct stat pst;
+	bool found = false;
+	FILE *f;
+
+	snprintf(parent, sizeof(parent), "%s/..", path);
+	if (stat(parent, &pst) < 0 || pst.st_dev == st->st_dev)
+		return false; /* not a mount root */
+	if (!(f = fopen("/proc/self/mountinfo", "re")))
+		return false;
+	snprintf(dev, sizeof(dev), "%u:%u", major(st->st_dev), minor(st->st_dev));
+	while (!found && fgets(line, sizeof(line), f)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE ... */
+		char *sep = strstr(line, " - "), *field = strchr(line, ' ');
+
+		field = field ? strchr(field + 1, ' ') : NULL; /* MAJ:MIN follows */
+		if (!sep || !field || strncmp(field + 1, dev, strlen(dev)) ||
+		    field[1 + strlen(dev)] != ' ' || sscanf(sep + 3, "%255s", fstype) != 1)
+			continue;
+		found = !strcmp(fstype, "fuse.embassy");
+	}
+	fclose(f);
+	return found;
+}
+
 static int check_mountpoint(const char *path)
 {
 	struct stat st;
@@ -609,6 +641,12 @@ static int check_mountpoint(const char *path)
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		cli_error("mountpoint %s is not a directory", path);
+		return EXIT_FAIL;
+	}
+	if (embassy_mounted_on(path, &st)) {
+		cli_error("mountpoint %s already has an embassy mount on it; unmount it first "
+			  "('fusermount3 -u %s')",
+			  path, path);
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;

@@ -115,6 +115,12 @@ unmount "$MNT"
 expect_rc 0 em_mount "$STORE" "$MNT" --snapshot "${SNAP1:0:10}" --cache-size 0
 [ "$(cat "$MNT/files/one")" = x ] || fail "--snapshot did not mount the first snapshot"
 [ ! -e "$MNT/latest" ] || fail "--snapshot shows the layout"
+log "a second mount on a busy mountpoint is refused (not stacked on the first)"
+expect_rc 1 "$EMBASSY" mount "$STORE" "$MNT" --passphrase-file "$PASSFILE"
+expect_one_error_line
+assert_grep 'already has an embassy mount' "$T/err"
+[ "$(awk -v m="$MNT" '$5 == m' /proc/self/mountinfo | wc -l)" -eq 1 ] ||
+	fail "two mounts stacked on $MNT"
 unmount "$MNT"
 expect_rc 6 em_mount "$STORE" "$MNT" --snapshot ffffffffff --cache-size 0
 expect_one_error_line
