@@ -107,7 +107,11 @@ static int reserve(struct packer *p, size_t more)
 		pthread_mutex_unlock(&p->lock);
 	}
 	if (p->len + more > p->cap) {
-		size_t cap = p->cap ? p->cap : p->target + (1u << 20);
+		/* room for the target and a record past it: a pack closes only once it reaches
+		 * its target, so its last record may end up to a maximal record beyond. Growing
+		 * then (a 32 MiB copy into fresh pages, the old buffer unmapped) was 45 % of a
+		 * seal's page faults; untouched room costs no memory. */
+		size_t cap = p->cap ? p->cap : 2 * p->target + (1u << 20);
 		while (cap < p->len + more)
 			cap *= 2;
 		/* page-aligned: the local store writes a pack's whole pages with O_DIRECT */
