@@ -220,3 +220,91 @@ Test(chunker, insert_one_byte_changes_at_most_two_chunks)
 	free(shifted);
 	free(buf);
 }
+
+/* The cut points are part of what a store holds: a chunker that cut elsewhere would
+ * re-store every byte of a register at its next seal (no deduplication against the
+ * store's existing chunks). Faster implementations must cut exactly where this plain
+ * gear loop does; it is the specification (docs/FORMAT.md, chunking). */
+static size_t reference_cut(const struct chunker *c, const uint8_t *buf, size_t len)
+{
+	size_t end = len < c->max ? len : c->max;
+	size_t normal = end < c->avg ? end : c->avg;
+	uint64_t h = 0;
+
+	if (len <= c->min)
+		return len;
+	for (size_t i = 0; i < end; i++) {
+		h = (h << 1) + c->gear[buf[i]];
+		if (i >= c->min && !(h & (i < normal ? c->mask_small : c->mask_large)))
+			return i + 1;
+	}
+	return end;
+}
+
+/* 64-bit digest of a whole cut list (lengths in order). */
+static uint64_t cuts_digest(const struct chunker *c, const uint8_t *buf, size_t len, size_t *n)
+{
+	crypto_generichash_state st;
+	uint64_t d = 0;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(d));
+	*n = 0;
+	for (size_t off = 0; off < len; (*n)++) {
+		uint64_t cut = chunker_cut(c, buf + off, len - off);
+		uint8_t le[8];
+		for (unsigned j = 0; j < 8; j++)
+			le[j] = (uint8_t)(cut >> (8 * j));
+		crypto_generichash_update(&st, le, sizeof(le));
+		off += cut;
+	}
+	crypto_generichash_final(&st, (uint8_t *)&d, sizeof(d));
+	return d;
+}
+
+Test(chunker, same_cuts_as_the_reference_loop)
+{
+	struct chunker c;
+	uint8_t *buf = random_buf(4 * MiB, 5);
+
+	/* tiny parameters: thousands of cuts, at every alignment, through both masks, at max */
+	cr_assert_eq(chunker_init(&c, 64, 128, 512, SEED_A), 0);
+	for (size_t off = 0, k = 0; off < 4 * MiB; k++) {
+		/* odd lengths too: a buffer ending inside the unrolled steps */
+		size_t len = 4 * MiB - off < 1000 + k % 7 ? 4 * MiB - off : 1000 + k % 7;
+		size_t want = reference_cut(&c, buf + off, len);
+		size_t got = chunker_cut(&c, buf + off, len);
+		cr_assert_eq(got, want, "at %zu (len %zu): %zu, reference %zu", off, len, got,
+			     want);
+		off += got;
+	}
+	cr_assert_eq(chunker_init(&c, 2048, 8192, 32768, SEED_B), 0);
+	for (size_t off = 0; off < 4 * MiB;) {
+		size_t len = 4 * MiB - off;
+		size_t want = reference_cut(&c, buf + off, len);
+		cr_assert_eq(chunker_cut(&c, buf + off, len), want, "at %zu", off);
+		off += want;
+	}
+	free(buf);
+}
+
+/* Known answers: the cut lists of the default and small parameters, as every store sealed
+ * so far was cut (a change here breaks deduplication against existing stores). */
+Test(chunker, known_cut_points)
+{
+	struct chunker c;
+	uint8_t *buf = random_buf(BIG_LEN, 6);
+	size_t n;
+	uint64_t d;
+
+	chunker_init(&c, CHUNKER_MIN, CHUNKER_AVG, CHUNKER_MAX, SEED_A);
+	d = cuts_digest(&c, buf, BIG_LEN, &n);
+	cr_assert_eq(n, 52);
+	cr_assert_eq(d, 0xfb4e87f61baa6e53ull, "default cuts: digest 0x%016llx",
+		     (unsigned long long)d);
+	chunker_init(&c, 2048, 8192, 32768, SEED_B);
+	d = cuts_digest(&c, buf, 16 * MiB, &n);
+	cr_assert_eq(n, 1708);
+	cr_assert_eq(d, 0xe840b4087e889b2dull, "small cuts: digest 0x%016llx",
+		     (unsigned long long)d);
+	free(buf);
+}
