@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "log.h"
@@ -87,6 +89,52 @@ static int hide_url_credentials(int argc, char **argv)
 	return 0;
 }
 
+/* The command argv names, past main's own options (-v, -q, -p PROFILE, --profile=...). */
+static const char *command_name(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] != '-')
+			return argv[i];
+		if (!strcmp(argv[i], "-p") || !strcmp(argv[i], "--profile"))
+			i++;
+		else if (!strcmp(argv[i], "--"))
+			return i + 1 < argc ? argv[i + 1] : NULL;
+	}
+	return NULL;
+}
+
+/* A mount's heap on transparent huge pages (glibc's malloc.hugetlb tunable: its arenas are
+ * madvised MADV_HUGEPAGE), so the daemon's fresh memory costs a fault per 2 MiB, not per
+ * 4 KiB page. Measured on the bench tree (local store, cold): find's daemon took 2,175 page
+ * faults (perf: a quarter of its CPU in them, decoding listings into fresh memory), 7 with
+ * huge pages; cp -a of the 20,000 small files 46,000 (their frames turn over in the memory
+ * cache), ~200, daemon CPU 4.5-5.4 s instead of 5.8-6.0. glibc reads tunables only from
+ * the environment at start: so the mount runs itself again with it set, first thing (before
+ * secrets are taken out of the environment and argv), once: the tunable is then present. A
+ * failed exec changes nothing. */
+static void mount_heap_hugepages(int argc, char **argv)
+{
+	const char *cmd = command_name(argc, argv), *t = getenv("GLIBC_TUNABLES");
+	char *v;
+
+	if (!mount_helper_called(argv[0]) && (!cmd || strcmp(cmd, "mount")))
+		return;
+	if (t && strstr(t, "glibc.malloc.hugetlb"))
+		return; /* set already: by the exec below, or by the user */
+	if (asprintf(&v, "%s%sglibc.malloc.hugetlb=1", t ? t : "", t && *t ? ":" : "") < 0)
+		return;
+	char *old = t ? strdup(t) : NULL;
+	if (setenv("GLIBC_TUNABLES", v, 1) == 0) {
+		execv("/proc/self/exe", argv);
+		if (old)
+			setenv("GLIBC_TUNABLES", old, 1);
+		else
+			unsetenv("GLIBC_TUNABLES");
+	}
+	free(old);
+	free(v);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -98,6 +146,7 @@ int main(int argc, char **argv)
 	int opt, verbose = 0;
 	bool quiet = false;
 
+	mount_heap_hugepages(argc, argv);
 	if (secmem_init() < 0) {
 		cli_error("cannot initialise libsodium");
 		return EXIT_FAIL;
