@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# floor.sh [--small] [--rounds N] — the FUSE floor on this kernel (issues 10 and 11): the same
-# small-file workloads through local disk, through bench/fuse_floor (an in-memory FUSE file
-# system configured as embassy's mounts, doing no work but answering from RAM) and through
-# embassy, alternated in N rounds (default 3), medians reported:
+# floor.sh [--small] [--rounds N] [--steps "untar find cp rsync"] — the FUSE floor on this
+# kernel (issues 10 and 11): the same small-file workloads through local disk, through
+# bench/fuse_floor (an in-memory FUSE file system configured as embassy's mounts, doing no
+# work but answering from RAM) and through embassy, alternated in N rounds (default 3),
+# medians reported:
 #   untar of the 20,000 small files: local disk / fuse_floor --rw / embassy mount --rw (store
 #     on nginx, base = the SQLite register, as bench/rw.sh makes it), plus fuse_floor variants
 #     (--writeback-cache, --no-default-permissions, both);
@@ -15,22 +16,26 @@
 # from one extra, untimed pass with libfuse's debug log (-vvv).
 # Needs a Release build dir holding embassy and fuse_floor: EMBASSY=DIR/embassy (FLOOR=
 # overrides fuse_floor's path). Work, mounts and logs under /var/tmp/floor-bench (FLOOR_WORK).
-# The report goes to stdout and is appended to bench/RESULTS.md (BENCH_RESULTS).
+# --steps: a subset of the steps (default all four). The report goes to stdout and is
+# appended to bench/RESULTS.md (BENCH_RESULTS).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BENCH_WORK=${FLOOR_WORK:-/var/tmp/floor-bench}
 . "$HERE/lib.sh"
-SMALL=(); ROUNDS=3
+SMALL=(); ROUNDS=3; STEPS="untar find cp rsync"
 while [ $# -gt 0 ]; do
   case $1 in
     --small) SMALL=(--small) ;;
     --rounds) ROUNDS=${2:?}; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --steps) STEPS=${2:?}; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) die "unknown argument $1" ;;
   esac
   shift
 done
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a positive number"
+for st in $STEPS; do [[ $st =~ ^(untar|find|cp|rsync)$ ]] || die "unknown step $st"; done
+has_step() { [[ " $STEPS " == *" $1 "* ]]; }
 CAP=${BENCH_CAP:-300}
 FLOOR=${FLOOR:-$(dirname "$EMBASSY")/fuse_floor}
 need tar rsync find diff nginx curl fusermount3 mountpoint /usr/bin/time
@@ -58,9 +63,10 @@ listing() {
 }
 listing "$SRC" > "$WORK/src.list"
 NFILES=$(awk -F'\t' '$2 == "f"' "$WORK/src.list" | wc -l)
-FAILED=()
+FAILED=(); CHECKS=0
 # check NAME DIR: DIR is the source, byte for byte; a difference is recorded (the run fails)
 check() {
+  CHECKS=$((CHECKS + 1))
   if ! listing "$2" | cmp -s - "$WORK/src.list"; then
     listing "$2" | diff "$WORK/src.list" - > "$LOGDIR/$1.listdiff" || true
     FAILED+=("$1: metadata differ ($LOGDIR/$1.listdiff)"); log "$1: metadata DIFFER"
@@ -173,13 +179,15 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
   # the order turns every round: no system always runs first (or right after another)
   rot=$(( (ROUND - 1) % ${#UNTAR_SYS[@]} ))
   for s in "${UNTAR_SYS[@]:$rot}" "${UNTAR_SYS[@]:0:$rot}"; do
+    has_step untar || break
     step untar "$s" rw tar -C @ROOT@ -xf "$WORK/small.tar"
   done
   rot=$(( (ROUND - 1) % ${#RO_SYS[@]} ))
   for s in "${RO_SYS[@]:$rot}" "${RO_SYS[@]:0:$rot}"; do
-    step find "$s" ro find @ROOT@
-    step cp "$s" ro cp -a @ROOT@/. @OUT@/
-    step rsync "$s" ro rsync -a @ROOT@/ @OUT@/
+    # ROOT/ (not ROOT): embassy's latest is a symbolic link, which find would not enter
+    ! has_step find || step find "$s" ro find @ROOT@/
+    ! has_step cp || step cp "$s" ro cp -a @ROOT@/. @OUT@/
+    ! has_step rsync || step rsync "$s" ro rsync -a @ROOT@/ @OUT@/
   done
 done
 rm -rf "$OUT" "$WORK/local-untar"
@@ -187,10 +195,10 @@ rm -rf "$OUT" "$WORK/local-untar"
 # ---- embassy's requests: one more pass of each step, untimed, with libfuse's debug log ----
 log "counting embassy's requests (libfuse debug log, not timed)"
 ROUND=count; EMB_VERBOSE=-vvv
-for st in untar find cp rsync; do
+for st in $STEPS; do
   case $st in
     untar) step untar embassy rw tar -C @ROOT@ -xf "$WORK/small.tar" ;;
-    find) step find embassy ro find @ROOT@ ;;
+    find) step find embassy ro find @ROOT@/ ;;
     cp) step cp embassy ro cp -a @ROOT@/. @OUT@/ ;;
     rsync) step rsync embassy ro rsync -a @ROOT@/ @OUT@/ ;;
   esac
@@ -219,16 +227,17 @@ REPORT=$WORK/report.md
   machine_header "the FUSE floor: local disk vs an in-memory FUSE file system vs embassy (issues 10, 11)"
   echo "- the machine is shared: other engineers were building and testing during this run (load per step below); figures are medians of $ROUNDS alternated rounds (the order turns each round)."
   echo "- fuse_floor ($FLOOR): bench/fuse_floor.c, every request answered from RAM (--ro: the $NFILES files loaded at start; --rw: starts empty), embassy's FUSE configuration (mount options, INIT capabilities, timeouts, KILLPRIV_V2 INIT reply, no FLUSH handler, open/opendir ENOSYS, readdirplus, 16 threads). embassy --rw: store on nginx (HTTP, 127.0.0.1), base = the SQLite register, journal on the same disk, \`--commit-every 0\`; embassy read-only: local directory store holding the $NFILES files, fresh mount and empty cache each step."
-  echo "- each step: a fresh mount, the page cache dropped (untar: the tar read back into it), the command timed; every copy then compared with the source (names, types, modes, owners, sizes, mtimes, symlink targets, every byte): $([ ${#FAILED[@]} = 0 ] && echo "all $(( ROUNDS * (${#UNTAR_SYS[@]} + 2 * ${#RO_SYS[@]}) + 3 )) copies identical" || echo "**${#FAILED[@]} DIFFERED**: ${FAILED[*]}")."
+  echo "- each step: a fresh mount, the page cache dropped (untar: the tar read back into it), the command timed; every copy then compared with the source (names, types, modes, owners, sizes, mtimes, symlink targets, every byte): $([ ${#FAILED[@]} = 0 ] && echo "all $CHECKS copies identical" || echo "**${#FAILED[@]} DIFFERED**: ${FAILED[*]}")."
   echo "- CPU s: the FUSE daemon's (user+sys from /proc, threads included); local: the command's own. ctxt: context switches of the whole machine during the step (/proc/stat; other engineers' too)."
   echo
   echo "| step ($NFILES files, $(mib "$DS_SMALL_BYTES") MiB) | load 1-min | local s | floor s | embassy s | floor/local | embassy/local | embassy/floor | CPU s local / floor / embassy | ctxt local / floor / embassy |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---|---|"
-  for st in untar find cp rsync; do
+  for st in $STEPS; do
     case $st in untar) lbl="untar (tar -x)" ;; find) lbl="\`find\` cold" ;; cp) lbl="\`cp -a\` cold" ;; rsync) lbl="\`rsync -a\` cold" ;; esac
     l=$(fig R $st local); f=$(fig R $st floor); e=$(fig R $st embassy)
     echo "| $lbl | $(loads $st) | $l | $f | $e | $(ratio "$f" "$l") | $(ratio "$e" "$l") | $(ratio "$e" "$f") | $(fig CPU $st local) / $(fig CPU $st floor) / $(fig CPU $st embassy) | $(fig CTX $st local) / $(fig CTX $st floor) / $(fig CTX $st embassy) |"
   done
+  if has_step untar; then
   echo
   echo "Untar through fuse_floor variants (what a change of FUSE configuration would give):"
   echo
@@ -247,10 +256,14 @@ REPORT=$WORK/report.md
     r=$(ratio "$l" "$t")
     echo "| $d | $t | $(ratio "$t" "$l") | $(isnum "$r" && calc "$r * 100" 0 || echo "$r") | $(fig CPU untar $s) | $(reqs "$rq" TOTAL) |"
   done
+  fi
   echo
   echo "Requests per file, by opcode (fuse_floor: its own count of the requests read from /dev/fuse, round 1; embassy: libfuse's debug log of one extra untimed pass):"
   echo
-  cols=(untar-floor untar-floor-wb untar-floor-nodp untar-embassy find-floor find-embassy cp-floor cp-embassy rsync-floor rsync-embassy)
+  cols=()
+  for c in untar-floor untar-floor-wb untar-floor-nodp untar-embassy find-floor find-embassy cp-floor cp-embassy rsync-floor rsync-embassy; do
+    ! has_step "${c%%-*}" || cols+=("$c")
+  done
   printf '| opcode |'; for c in "${cols[@]}"; do printf ' %s |' "${c/-/ }"; done; echo
   printf '|---|'; for c in "${cols[@]}"; do printf -- '---:|'; done; echo
   file_of() { case $1 in *embassy) echo "$WORK/req-$1-count" ;; *) echo "$WORK/req-$1-1" ;; esac; }
