@@ -9,7 +9,10 @@
 # sooner than one round trip (the delay is really applied; a lower bound only, so load cannot
 # fail it). Then a store is mounted through the proxy: a file of many frames read
 # sequentially (the prefetcher's ranged reads, opened as their bytes arrive) and a directory of
-# small files copied with cp -a compare byte for byte with the sealed source.
+# small files copied with cp -a compare byte for byte with the sealed source. Last, a byte of
+# the file's pack is flipped on the server: reading the file through a fresh mount with a
+# disk cache fails (EIO, never wrong bytes), and afterwards no disk cache file holds the
+# tampered bytes (an entry that fails verification is dropped by the reader who meets it).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mount_lib.sh"
 command -v nginx >/dev/null || skip "nginx not installed (scripts/deps.sh --test)"
@@ -39,7 +42,7 @@ curl -sf --http2 --cacert "$CA" -o "$T/big.h2" "$LP/big" & pids+=($!)
 curl -sf --http1.1 --cacert "$CA" -o "$T/big.h1" "$LP/big" & pids+=($!)
 urls=() outs=()
 for i in $(seq 1 40); do urls+=("$LP/small/f$i" -o "$T/f$i"); done
-curl -sf --http2 --parallel --parallel-max 8 --cacert "$CA" "${urls[@]}" & pids+=($!)
+curl -sf --no-progress-meter --http2 --parallel --parallel-max 8 --cacert "$CA" "${urls[@]}" & pids+=($!)
 for p in "${pids[@]}"; do wait "$p" || fail "a download through latproxy failed"; done
 cmp "$STORE_ROOT/big" "$T/big.h2" || fail "h2 download through latproxy differs"
 cmp "$STORE_ROOT/big" "$T/big.h1" || fail "HTTP/1.1 download through latproxy differs"
@@ -65,4 +68,33 @@ cmp "$SRC/image" "$MNT/latest/image" || fail "image read through the proxy diffe
 cp -a "$MNT/latest/dir" "$T/copy" || fail "cp -a through the proxy failed"
 diff -r "$SRC/dir" "$T/copy" >/dev/null || fail "cp -a through the proxy differs"
 unmount "$MNT" "$MOUNT_PID"
-log "ok"
+
+log "a tampered pack: the read fails and the tampered bytes stay off the disk cache"
+PACK=$(find "$STORE_ROOT/store/packs" -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2-)
+SIZE=$(stat -c %s "$PACK")
+AT=$((SIZE / 2))
+printf "$(printf '\\x%02x' $(($(od -An -tu1 -j "$AT" -N1 "$PACK") ^ 0x55)))" |
+	dd of="$PACK" bs=1 seek="$AT" conv=notrunc status=none
+# 48 bytes around the flipped one, as the server now serves them
+dd if="$PACK" bs=1 skip=$((AT - 24)) count=48 status=none >"$T/tampered"
+rm -rf "$T/cache2"
+em_mount_fg "$LP/store" "$MNT" "$T/mount2.log" --cache-dir "$T/cache2" --cacert "$CA"
+wait_until 30 test -e "$MNT/latest/image"
+if cat "$MNT/latest/image" >"$T/image.out" 2>"$T/cat.err"; then
+	fail "a tampered image read without an error"
+fi
+grep -q "Input/output error" "$T/cat.err" || fail "tampered read: $(cat "$T/cat.err")"
+unmount "$MNT" "$MOUNT_PID"
+[ -d "$T/cache2" ] || fail "no disk cache written at $T/cache2"
+N=$(find "$T/cache2" -type f | wc -l)
+[ "$N" -gt 0 ] || fail "the disk cache is empty: nothing to check"
+/usr/bin/python3 - "$T/tampered" "$T/cache2" <<'PY' || fail "tampered bytes were written to the disk cache"
+import os, sys
+pat = open(sys.argv[1], "rb").read()
+for d, _, fs in os.walk(sys.argv[2]):
+    for f in fs:
+        if pat in open(os.path.join(d, f), "rb").read():
+            print("tampered bytes in", os.path.join(d, f), file=sys.stderr)
+            sys.exit(1)
+PY
+log "ok ($N disk cache files checked)"
