@@ -109,6 +109,15 @@ static int restore_error(const char *spec, const char *target, const struct rest
 			  target);
 		return EXIT_FAIL;
 	case -EIO:
+		if (res->nospace) {
+			cli_error(
+			    "restore of %s into %s is incomplete: %llu entr%s failed, the "
+			    "target is out of space (named above); free space and run it again "
+			    "with --overwrite",
+			    spec, target, (unsigned long long)res->errors,
+			    res->errors == 1 ? "y" : "ies");
+			return EXIT_IO;
+		}
 		if (res->errors) {
 			cli_error("restore of %s into %s is incomplete: %llu entr%s failed (named "
 				  "above); run 'embassy verify --read-data'",

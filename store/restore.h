@@ -29,6 +29,7 @@ struct restore_result {
 	uint64_t skipped; /* entries left out by include/exclude */
 	uint64_t errors;  /* entries that failed (each logged with its path) */
 	uint64_t damaged; /* of those, failed because store data was tampered or missing */
+	uint64_t nospace; /* of those, failed because the target was full (ENOSPC, EDQUOT) */
 };
 
 /* -ENOTEMPTY target not empty without overwrite; 0 when everything was restored;

@@ -22,6 +22,8 @@ int rfail(struct restorer *r, const char *rel, const char *what, int err)
 	log_err("%s: %s: %s", rel, what, strerror(err < 0 ? -err : err));
 	r->res->errors++;
 	r->res->damaged += err == EBADMSG || err == -EBADMSG;
+	err = err < 0 ? -err : err;
+	r->res->nospace += err == ENOSPC || err == EDQUOT;
 	return 0;
 }
 
@@ -129,9 +131,17 @@ static void write_one(struct restorer *r, const struct rchunk *c, struct cbuf *b
 		rfail(r, f->rel, "content cannot be fetched or does not verify", res);
 		return;
 	}
-	if (pwrite(f->fd, b->data, b->len, (off_t)c->foff) != (ssize_t)b->len) {
-		f->failed = true;
-		rfail(r, f->rel, "write", errno ? errno : EIO);
+	/* a full disk first writes short (errno untouched), then fails with ENOSPC */
+	for (size_t done = 0; done < b->len;) {
+		ssize_t n = pwrite(f->fd, b->data + done, b->len - done, (off_t)(c->foff + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			f->failed = true;
+			rfail(r, f->rel, "write", n < 0 ? errno : ENOSPC);
+			break;
+		}
+		done += (size_t)n;
 	}
 	r->prog.bytes += b->len;
 }

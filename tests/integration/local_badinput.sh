@@ -2,7 +2,8 @@
 # label: local
 # Bad input: each gets one clear error line, its own exit code, and writes nothing to the
 # store. Wrong passphrase 4, missing, group-readable, damaged or public key file 4, not a
-# store 5, newer format 5, unknown or ambiguous snapshot 6, non-empty restore target refused.
+# store 5, newer format 5, unknown or ambiguous snapshot 6, non-empty restore target refused,
+# a restore onto a full disk 8.
 . "$(dirname "$0")/lib.sh"
 
 SRC=$T/src
@@ -152,4 +153,22 @@ for c in init keygen seal snapshots ls cat restore verify; do
 done
 expect_rc 0 em --help
 expect_rc 0 em --version
+
+log "restore onto a full disk: exit 8 (out of space), the right errno, no partial file"
+if [ "$(id -u)" = 0 ] && mkdir "$T/full" && mount -t tmpfs -o size=1m tmpfs "$T/full"; then
+	on_exit "umount -l '$T/full'"
+	mkdir "$SRC/big"
+	head -c 3145728 /dev/urandom >"$SRC/big/random.bin"
+	expect_rc 0 em_seal "$STORE" "$SRC"
+	expect_rc 8 em_read restore "$STORE" latest "$T/full/r"
+	assert_grep 'target is out of space' "$T/err"
+	assert_grep 'random.bin: write: No space left on device' "$T/err"
+	! grep -v 'No space left on device\|: not restored$\|out of space' "$T/err" ||
+		fail "a restore onto a full disk said something else"
+	# what failed is not left behind truncated: every file there is whole
+	[ ! -e "$T/full/r/big/random.bin" ] || fail "a truncated random.bin was left"
+	(cd "$T/full/r" && find . -type f -exec cmp "{}" "$SRC/{}" \;) || fail "a partial file"
+else
+	skip_part "restore onto a full disk needs root to mount a 1 MiB tmpfs"
+fi
 log "PASS"
