@@ -84,7 +84,7 @@ if has rclone || has rclone-30; then
   [ "$T_RC" = 0 ] || { tail "$LOGDIR/up_rcl.log"; die "rclone copy failed"; }; UP[rclone]=$T_WALL
 fi
 if [ "$DO30" = 1 ]; then
-  start_latproxy lp-https "$NG_PORT" 15; P_LP_HTTPS=$LP_PORT
+  start_latproxy lp-https "$NG_PORT" 15; P_LP_HTTPS=$LP_PORT; LP_HTTPS_PID=$BG_PID
   if has restic-30; then
     P_REST=$("$REPO/scripts/free-port.sh")
     start_bg rclone-serve-restic rclone serve restic --addr "127.0.0.1:$P_REST" "$RREPO"
@@ -179,10 +179,15 @@ step_hwm() { # step_hwm SYS KEY
   return 0
 }
 dcpu() { [ -n "$DPID" ] && awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$DPID/stat" 2>/dev/null || echo 0; }
+# CPU seconds so far of the other two processes of embassy's network reads: nginx's workers
+# and the 30 ms proxy (bench/latproxy in front of nginx)
+pcpu() { local p s=0; for p in "$@"; do s=$(awk -v a="$s" '{printf "%.2f", a + ($14 + $15) / 100}' "/proc/$p/stat" 2>/dev/null || echo "$s"); done; echo "$s"; }
+ngcpu() { local m; m=$(cat "$NG/nginx.master.pid" 2>/dev/null) || { echo 0; return; }; pcpu $(pgrep -P "$m"); }
+lpcpu() { if [ -n "${LP_HTTPS_PID:-}" ]; then pcpu "$LP_HTTPS_PID"; else echo 0; fi; }
 # one_test SYS TEST PHASE: fills V["SYS|TEST|PHASE"] (and extra keys); 1 if capped
 one_test() {
-  local sys=$1 test=$2 ph=$3 k="$1|$2|$3" name="$1-$2-$3" j c0
-  c0=$(dcpu)
+  local sys=$1 test=$2 ph=$3 k="$1|$2|$3" name="$1-$2-$3" j c0 n0 p0
+  c0=$(dcpu); n0=$(ngcpu); p0=$(lpcpu)
   hwm_reset
   case $test in
     find) timed "$name" find "$ROOT/"; V[$k]=$T_WALL ;;
@@ -218,6 +223,7 @@ print("%.0f %.1f" % (j["iops"], p))' "$LOGDIR/$name.json")
     meta:*) timed "$name" "$META" run "${test#meta:}" "$ROOT"; V[$k]=$T_WALL ;;
   esac
   V["$k|cpu"]=$(calc "$(dcpu) - $c0" 2)
+  V["$k|ngcpu"]=$(calc "$(ngcpu) - $n0" 2); V["$k|lpcpu"]=$(calc "$(lpcpu) - $p0" 2)
   step_hwm "$sys" "$k"
   [ "$T_RC" = 0 ] || log "$name: exit $T_RC"
   [[ $T_WALL == ">"* ]] && return 1
@@ -286,6 +292,13 @@ cw() { echo "$(v "$1|cold") / $(v "$1|warm")"; }
 fiocell() { echo "$(v "$1|cold") ($(v "$1|cold|p99")) / $(v "$1|warm") ($(v "$1|warm|p99"))"; }
 hwmcw() { case $1 in local\|*) echo - ;; *) echo "$(v "$1|cold|hwm") / $(v "$1|warm|hwm")" ;; esac; }
 cpugib() { local c; c=$(v "$1|cold|cpu"); isnum "$c" && calc "$c / ($DS_BIG_BYTES / 1073741824)" 2 || echo n/a; }
+netcpugib() { # embassy through nginx: its workers' CPU (and the proxy's at 30 ms) per GiB
+  local n p g; g=$(calc "$DS_BIG_BYTES / 1073741824" 6)
+  case $1 in embassy-https\|*|embassy-30\|*) ;; *) echo -; return ;; esac
+  n=$(v "$1|cold|ngcpu"); p=$(v "$1|cold|lpcpu")
+  isnum "$n" || { echo n/a; return; }
+  case $1 in embassy-30\|*) echo "$(calc "$n / $g" 2) / $(calc "$p / $g" 2)" ;; *) echo "$(calc "$n / $g" 2) / -" ;; esac
+}
 table() { # table SYS...
   local s hdr="| test (cold / warm) |" sep="|---|"
   for s in "$@"; do hdr="$hdr $s |"; sep="$sep---|"; done
@@ -297,6 +310,7 @@ table() { # table SYS...
   for t in "${META_TESTS[@]}"; do LINE_KEY="meta:$t" line "$t (bench/metadata.sh), s" cw "$@"; done
   LINE_KEY=seq line "sequential read $(mib "$DS_BIG_BYTES") MiB file, MiB/s" cw "$@"
   LINE_KEY=seq line "daemon CPU s per GiB of that read (cold)" cpugib "$@"
+  LINE_KEY=seq line "nginx / latproxy CPU s per GiB of that read (cold)" netcpugib "$@"
   LINE_KEY=fio1 line "fio 4 KiB random, qd1: IOPS (p99 ms)" fiocell "$@"
   LINE_KEY=fio4 line "fio 4 KiB random, 4 jobs: IOPS (p99 ms)" fiocell "$@"
   LINE_KEY=cp line "\`cp -a\` $DS_SMALL_FILES small files, files/s" cw "$@"
