@@ -3,14 +3,18 @@
 #include "mount_rw.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "hex.h"
+#include "jlog.h"
 #include "live.h"
 #include "log.h"
 #include "rw.h"
@@ -60,11 +64,16 @@ static char *journal_dir(const struct cli_ctx *c, const struct mount_rw *rw, str
 static int open_error(const struct mount_rw *rw, const char *jdir, int err)
 {
 	switch (err) {
-	case -EBUSY:
-		cli_error("journal %s is in use by another mount of this store; give this mount "
-			  "its own --journal-dir",
-			  jdir);
+	case -EBUSY: {
+		struct jlog_holder h;
+		char who[48] = "another mount of this store";
+		if (!jlog_lock_holder(jdir, &h) && h.alive)
+			snprintf(who, sizeof(who), "another mount of this store (pid %ld)",
+				 (long)h.pid);
+		cli_error("journal %s is in use by %s; give this mount its own --journal-dir", jdir,
+			  who);
 		return EXIT_FAIL;
+	}
 	case -EXDEV:
 		cli_error("journal %s belongs to another store (or another master key)", jdir);
 		return EXIT_FAIL;
@@ -82,6 +91,57 @@ static int open_error(const struct mount_rw *rw, const char *jdir, int err)
 		cli_error("cannot open journal %s: %s", jdir, strerror(-err));
 		return cli_exit_for(err) == EXIT_OK ? EXIT_FAIL : cli_exit_for(err);
 	}
+}
+
+static double lap(struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double d = (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+	*t = now;
+	return d;
+}
+
+/* Tests only: an exit made slow on purpose (a journal disk that takes long to sync), held
+ * until something writes to (and closes) the FIFO EMBASSY_TEST_EXIT_FIFO names. */
+static void test_exit_gate(void)
+{
+	const char *fifo = getenv("EMBASSY_TEST_EXIT_FIFO");
+	char b[64];
+	int fd = fifo ? open(fifo, O_RDONLY | O_CLOEXEC) : -1;
+
+	if (fd < 0)
+		return;
+	log_info("exit held until %s is written (EMBASSY_TEST_EXIT_FIFO)", fifo);
+	while (read(fd, b, sizeof(b)) > 0)
+		;
+	close(fd);
+}
+
+/* The way out, in order, each step timed (a slow exit holds the journal's lock: the log says
+ * which step took the time): the mount goes, a commit under way finishes, the journal is made
+ * durable and unlocked, the store is closed. */
+static void exit_steps(struct rwfs *f, struct ctl *ctl, struct live *l, struct store *s)
+{
+	struct timespec t;
+	double d[4], sum;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	rwfs_free(f); /* unmounted: no more changes */
+	d[0] = lap(&t);
+	ctl_stop(ctl); /* a commit under way finishes */
+	d[1] = lap(&t);
+	test_exit_gate();
+	live_close(l); /* makes the journal durable: nothing pending is lost */
+	d[2] = lap(&t);
+	store_close(s);
+	d[3] = lap(&t);
+	sum = d[0] + d[1] + d[2] + d[3];
+	log_msg(sum >= 1 ? LOG_INFO : LOG_DEBUG,
+		"ending took %.2f s: unmount %.2f, commit under way %.2f, journal sync and "
+		"close %.2f, store close %.2f",
+		sum, d[0], d[1], d[2], d[3]);
 }
 
 int mount_rw_serve(struct cli_ctx *c, struct mount_rw *rw, int ready_fd)
@@ -151,10 +211,8 @@ int mount_rw_serve(struct cli_ctx *c, struct mount_rw *rw, int ready_fd)
 	if (err < 0)
 		log_err("serving %s ended: %s", rw->mountpoint, strerror(-err));
 out:
-	rwfs_free(f);  /* unmounted: no more changes */
-	ctl_stop(ctl); /* a commit under way finishes */
-	live_close(l); /* makes the journal durable: nothing pending is lost */
-	store_close(s);
+	live_ending(l); /* a remount of this journal now waits for this process to end */
+	exit_steps(f, ctl, l, s);
 	free(jdir);
 	return ret;
 }

@@ -237,34 +237,6 @@ static int make_dirs(const char *path)
 	return ret;
 }
 
-int jlog_lock_wait_ms = 20000;
-
-/* The journal's lock, waiting a while for its holder: a mount that was just unmounted still
- * holds it for as long as it takes to sync the journal and exit (seconds on a loaded host),
- * and `umount; mount --rw` at once must not fail for that. A mount that stays is -EBUSY. */
-static int lock_wait(int fd, const char *dir)
-{
-	const struct timespec step = {0, 20 * 1000 * 1000};
-	bool said = false;
-
-	for (int waited = 0;; waited += 20) {
-		if (!flock(fd, LOCK_EX | LOCK_NB))
-			return 0;
-		if (errno != EWOULDBLOCK)
-			return -errno;
-		if (waited >= jlog_lock_wait_ms)
-			return -EBUSY;
-		if (!said && waited >= 500) {
-			log_info(
-			    "journal %s is locked by another process (a mount that is ending?); "
-			    "waiting up to %d s",
-			    dir, jlog_lock_wait_ms / 1000);
-			said = true;
-		}
-		nanosleep(&step, NULL);
-	}
-}
-
 int jlog_open(const char *dir, const uint8_t store_id[STORE_ID_LEN], const uint8_t key[KEY_LEN],
 	      struct jlog **out)
 {
@@ -297,7 +269,7 @@ int jlog_open(const char *dir, const uint8_t store_id[STORE_ID_LEN], const uint8
 		ret = -errno;
 		goto out;
 	}
-	ret = lock_wait(j->lockfd, dir);
+	ret = jl_lock_take(j->lockfd, dir);
 	if (!ret)
 		ret = scan_dir(j);
 out:
@@ -322,8 +294,10 @@ void jlog_close(struct jlog *j)
 		seg_unref_locked(j, j->segs[i]);
 	pthread_mutex_unlock(&j->lock);
 	free(j->segs);
-	if (j->lockfd >= 0)
+	if (j->lockfd >= 0) {
+		jl_lock_state(j->lockfd, "closed");
 		close(j->lockfd); /* releases the flock */
+	}
 	if (j->dirfd >= 0)
 		close(j->dirfd);
 	secmem_free(j->key);

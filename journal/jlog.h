@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "keys.h"
 
@@ -62,14 +63,27 @@ struct jlog_replay_stats {
 };
 
 /* Open (creating it 0700 if needed) and lock the journal directory dir of the store with
- * store_id, whose records are sealed with key (KEY_JOURNAL). -EBUSY: another mount still holds
- * it after jlog_lock_wait_ms (a mount just unmounted may hold it while it finishes);
- * -EXDEV: it holds another store's journal (or was written with another key); -EBADMSG: a
- * segment header is damaged. */
+ * store_id, whose records are sealed with key (KEY_JOURNAL). A lock held by a live process
+ * that has marked itself ending (jlog_ending: its mount is gone, it is finishing) is waited
+ * for as long as that process lives; any other holder for jlog_lock_wait_ms, then -EBUSY
+ * (another mount uses the journal). -EXDEV: it holds another store's journal (or was written
+ * with another key); -EBADMSG: a segment header is damaged. */
 extern int jlog_lock_wait_ms; /* default 20 s; tests lower it */
 int jlog_open(const char *dir, const uint8_t store_id[STORE_ID_LEN], const uint8_t key[KEY_LEN],
 	      struct jlog **out);
 void jlog_close(struct jlog *j);
+/* The mount of j is gone: what remains is making it durable and exiting. A mount waiting for
+ * the lock then waits for this process to exit rather than giving up after a fixed time. */
+void jlog_ending(struct jlog *j);
+/* Who holds (or last held) the lock of journal dir, as its holder noted it. -ENODATA: no
+ * note (an empty or garbled file). alive: that pid is a live process. */
+struct jlog_holder {
+	pid_t pid;
+	bool serving, ending, alive;
+};
+int jlog_lock_holder(const char *dir, struct jlog_holder *h);
+/* Times a jlog_open found the lock taken and looked again (for tests: progress of a wait). */
+unsigned long jlog_lock_polls(void);
 
 /* Call cb for every record of the segments numbered from_seg and up, in order. A torn tail of
  * the last segment is cut off (and counted in st); damage elsewhere is -EBADMSG. cb's non-zero

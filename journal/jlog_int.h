@@ -99,4 +99,9 @@ void jl_wait_written(struct jlog *j, uint64_t seg, uint64_t off, uint64_t end);
 /* Give back disk space allocated past a closed segment's end. */
 void jl_seg_trim(struct jseg *s);
 
+/* jlog_lock.c: take the lock of fd (the journal's lock file), waiting as jlog.h says; note
+ * this process's state in it ("serving", "ending", "closed"). */
+int jl_lock_take(int fd, const char *dir);
+void jl_lock_state(int fd, const char *state);
+
 #endif

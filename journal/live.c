@@ -103,10 +103,9 @@ static int open_journal(struct live *l)
 	const struct keys *k = store_keys(l->s);
 	int ret = jlog_open(l->jdir, keys_store_id(k), keys_get(k, KEY_JOURNAL), &l->j);
 
-	if (ret == -EBUSY)
-		log_err("journal %s is in use by another mount of this store", l->jdir);
-	else if (ret == -EXDEV)
-		log_err("journal %s belongs to another store", l->jdir);
+	/* -EBUSY and -EXDEV are the caller's to report (the CLI says which mount holds it) */
+	if (ret == -EBUSY || ret == -EXDEV)
+		log_debug("journal %s: %s", l->jdir, strerror(-ret));
 	else if (ret)
 		log_err("journal %s: %s", l->jdir, strerror(-ret));
 	return ret;
@@ -165,6 +164,12 @@ int live_open(struct store *s, const struct live_opts *o, struct live **out)
 	}
 	*out = l;
 	return 0;
+}
+
+void live_ending(struct live *l)
+{
+	if (l && l->j)
+		jlog_ending(l->j);
 }
 
 void live_close(struct live *l)

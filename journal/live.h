@@ -48,6 +48,9 @@ struct live_opts {
  * their base, or start from o->snapshot. -EBUSY journal in use; -EXDEV journal of another
  * store; -EBADMSG damaged journal; -ESTALE the journal's base is not o->snapshot; store errors. */
 int live_open(struct store *s, const struct live_opts *o, struct live **out);
+/* The mount is gone (no more requests): a mount of the same journal starting now waits for
+ * this process to finish closing instead of giving up after a fixed time (jlog_ending). */
+void live_ending(struct live *l);
 /* Make everything durable and free the tree. */
 void live_close(struct live *l);
 

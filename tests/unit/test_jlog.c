@@ -304,6 +304,55 @@ Test(jlog, a_mount_that_is_ending_is_waited_for)
 	jlog_close(j2);
 }
 
+struct closer {
+	struct jlog *j;
+	unsigned long until; /* jlog_lock_polls() to wait for */
+	atomic_bool done;    /* the waiter gave up or got in */
+};
+
+static void *close_after_polls(void *arg)
+{
+	struct closer *c = arg;
+	const struct timespec t = {0, 1000 * 1000};
+
+	while (jlog_lock_polls() < c->until && !atomic_load(&c->done))
+		nanosleep(&t, NULL);
+	jlog_close(c->j);
+	return NULL;
+}
+
+/* The flake of rw_model_a/rw_posix at load 20-25: the old daemon's exit outlasted the fixed
+ * wait. A holder that noted it is ending (its mount is gone) is waited for as long as it
+ * lives: here well past jlog_lock_wait_ms (counted in the waiter's looks at the lock, not
+ * in time), and the open succeeds once it lets go. A holder still serving is refused. */
+Test(jlog, an_ending_holder_is_waited_for_past_the_fixed_wait)
+{
+	struct closer c = {.j = open_j()};
+	struct jlog_holder h;
+	struct jlog *j2 = NULL;
+	pthread_t t;
+
+	cr_assert_eq(jlog_lock_holder(dir, &h), 0);
+	cr_assert(h.serving && h.alive && h.pid == getpid());
+	jlog_lock_wait_ms = 100;
+	cr_assert_eq(jlog_open(dir, sid, key, &j2), -EBUSY); /* serving: refused */
+	jlog_ending(c.j);
+	cr_assert_eq(jlog_lock_holder(dir, &h), 0);
+	cr_assert(h.ending && !h.serving && h.alive);
+	c.until = jlog_lock_polls() + 100 / 20 * 4; /* four times the fixed wait's looks */
+	cr_assert_eq(pthread_create(&t, NULL, close_after_polls, &c), 0);
+	int ret = jlog_open(dir, sid, key, &j2);
+	atomic_store(&c.done, true);
+	pthread_join(t, NULL);
+	cr_assert_eq(ret, 0, "an ending holder was not waited for: %s", strerror(-ret));
+	cr_assert_geq(jlog_lock_polls(), c.until);
+	cr_assert_eq(jlog_lock_holder(dir, &h), 0);
+	cr_assert(h.serving && h.pid == getpid());
+	jlog_close(j2);
+	cr_assert_eq(jlog_lock_holder(dir, &h), 0);
+	cr_assert(!h.serving && !h.ending);
+}
+
 static bool file_contains(const char *path, const char *needle)
 {
 	FILE *f = fopen(path, "rb");
