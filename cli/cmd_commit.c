@@ -43,7 +43,9 @@ static const char help[] =
     "OPTIONS\n"
     "  --tag TAG   tag the snapshot (repeatable)\n"
     "  --json      print the result as one JSON line: snapshot, seq, nothing (true when\n"
-    "              there was nothing to commit), merged, ours (the snapshot of this\n"
+    "              there was nothing to commit: no snapshot was written, and snapshot,\n"
+    "              seq and time are those of the snapshot the mount's tree is, null when\n"
+    "              the store has none), merged, ours (the snapshot of this\n"
     "              mount's changes alone on its base, which a merge names), entries,\n"
     "              chunks, chunks_new, bytes_new, time, time_ns, conflicts [{path, copy,\n"
     "              what}], adopted (the mount now shows snapshot), adopt_deferred (why\n"
@@ -62,11 +64,21 @@ static void print_human(json_t *r)
 	const char *why = json_string_value(json_object_get(r, "adopt_deferred"));
 
 	if (json_is_true(json_object_get(r, "nothing"))) {
-		if (!cli_quiet())
-			cli_note("nothing to commit%s",
-				 json_is_true(json_object_get(r, "adopted"))
-				     ? "; the mount now shows the last merge with the head"
-				     : "");
+		const char *id = json_string_value(json_object_get(r, "snapshot"));
+		const char *adopted = json_is_true(json_object_get(r, "adopted"))
+					  ? "; the mount now shows the last merge with the head"
+					  : "";
+		if (cli_quiet())
+			return;
+		if (id)
+			cli_note("nothing to commit: no snapshot written; the mount's tree is "
+				 "snapshot %s (seq %lld, sealed %s)%s",
+				 id, (long long)json_integer_value(json_object_get(r, "seq")),
+				 json_string_value(json_object_get(r, "time")), adopted);
+		else
+			cli_note("nothing to commit: no snapshot written (the store has none "
+				 "yet)%s",
+				 adopted);
 		return;
 	}
 	printf("%s\n", json_string_value(json_object_get(r, "snapshot")));

@@ -16,7 +16,9 @@ static const char help[] =
     "  embassy status MOUNTPOINT [--json]\n"
     "\n"
     "DESCRIPTION\n"
-    "  For a mount made with 'embassy mount --rw': the snapshot it is based on, the\n"
+    "  For a mount made with 'embassy mount --rw': the snapshot it is based on (its\n"
+    "  sequence number and when it was sealed), the daemon's pid (after 'fusermount3 -u'\n"
+    "  it still makes the journal durable: 'tail --pid=PID -f /dev/null' waits for it), the\n"
     "  changes not yet committed (entries changed, bytes written), the size of its\n"
     "  journal on this host and its bound, the last commit (snapshot, time, conflicts\n"
     "  it reported) and the last failed one, and whether a commit is running. After a\n"
@@ -25,7 +27,8 @@ static const char help[] =
     "  a 'merge:' line names the merge and why; the next commit moves the mount.\n"
     "\n"
     "OPTIONS\n"
-    "  --json      print it as one JSON line: mountpoint, base, pending_entries,\n"
+    "  --json      print it as one JSON line: mountpoint, pid, base, base_seq,\n"
+    "              base_time, base_time_ns, pending_entries,\n"
     "              pending_bytes, journal_bytes, journal_max, journal_dir,\n"
     "              commit_running, commit_every, last_commit (as 'embassy commit\n"
     "              --json' prints it, or null), last_error ({error, time, time_ns},\n"
@@ -46,9 +49,14 @@ static void print_human(json_t *r)
 	cli_format_size((uint64_t)json_integer_value(json_object_get(r, "journal_bytes")), jb);
 	cli_format_size((uint64_t)json_integer_value(json_object_get(r, "journal_max")), jm);
 	printf("mount:     %s\n", json_string_value(json_object_get(r, "mountpoint")));
-	printf("base:      %s\n", json_string_value(json_object_get(r, "base"))
-				      ? json_string_value(json_object_get(r, "base"))
-				      : "(none: the store had no snapshot)");
+	if (json_string_value(json_object_get(r, "base")))
+		printf("base:      %s (seq %lld, sealed %s)\n",
+		       json_string_value(json_object_get(r, "base")),
+		       (long long)json_integer_value(json_object_get(r, "base_seq")),
+		       json_string_value(json_object_get(r, "base_time")));
+	else
+		printf("base:      (none: the store had no snapshot)\n");
+	printf("daemon:    pid %lld\n", (long long)json_integer_value(json_object_get(r, "pid")));
 	printf("pending:   %lld entries changed, %s written\n",
 	       (long long)json_integer_value(json_object_get(r, "pending_entries")), size);
 	printf("journal:   %s of %s in %s\n", jb, jm,
@@ -110,6 +118,7 @@ static int run(int argc, char **argv)
 	json_decref(req);
 	if (ret != EXIT_OK)
 		return ret;
+	rwcli_time_field(rep, "base_time");
 	rwcli_times(json_object_get(rep, "last_commit"));
 	rwcli_times(json_object_get(rep, "last_error"));
 	if (as_json) {

@@ -2,6 +2,7 @@
 #include "rwcli.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -46,14 +47,20 @@ int rwcli_request(const char *mountpoint, json_t *req, json_t **rep)
 	return EXIT_OK;
 }
 
-void rwcli_times(json_t *o)
+void rwcli_time_field(json_t *o, const char *key)
 {
-	json_t *t = json_object_get(o, "time");
-	char iso[48];
+	json_t *t = json_object_get(o, key);
+	char iso[48], ns_key[64];
 
 	if (!json_is_integer(t))
 		return;
 	cli_format_time(json_integer_value(t), false, iso);
-	json_object_set_new(o, "time_ns", json_integer(json_integer_value(t)));
-	json_object_set_new(o, "time", json_string(iso));
+	snprintf(ns_key, sizeof(ns_key), "%s_ns", key);
+	json_object_set_new(o, ns_key, json_integer(json_integer_value(t)));
+	json_object_set_new(o, key, json_string(iso));
+}
+
+void rwcli_times(json_t *o)
+{
+	rwcli_time_field(o, "time");
 }

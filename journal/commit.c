@@ -439,8 +439,12 @@ static int do_commit(struct live *l, const struct commit_opts *o, struct commit_
 	if (!p) {
 		res->nothing = true;
 		ret = adopt_retry(l, res);
-		if (l->has_base)
+		res->no_base = !l->has_base;
+		if (l->has_base) { /* what the embassy holds of this mount: its base */
 			memcpy(res->snapshot, l->base.id, ID_LEN);
+			res->seq = l->base.seq;
+			res->time_ns = l->base.time_ns;
+		}
 		return ret;
 	}
 	ret = build_and_publish(l, p, o, res);

@@ -41,7 +41,8 @@ struct commit_conflict {
 };
 
 struct commit_result {
-	bool nothing;		  /* no changes: no snapshot */
+	bool nothing; /* no changes: no snapshot; snapshot, seq, time_ns are then the base's */
+	bool no_base; /* nothing, and the store had no snapshot either (all three unset) */
 	uint8_t snapshot[ID_LEN]; /* the head now (ours, or the merge) */
 	uint64_t seq;
 	uint8_t ours[ID_LEN]; /* our changes on the base (== snapshot unless merged) */

@@ -109,7 +109,14 @@ static json_t *result_json(const struct commit_result *r)
 		      "bytes_new", (json_int_t)r->bytes_new, "time", (json_int_t)r->time_ns);
 	if (!o)
 		return NULL;
-	hexid(o, "snapshot", r->snapshot);
+	if (r->no_base) { /* nothing committed, nothing sealed before either */
+		json_object_set_new(o, "snapshot", json_null());
+		json_object_set_new(o, "seq", json_null());
+		json_object_set_new(o, "time", json_null());
+		json_object_set_new(o, "time_ns", json_null());
+	} else {
+		hexid(o, "snapshot", r->snapshot);
+	}
 	if (!r->nothing)
 		hexid(o, "ours", r->ours);
 	json_object_set_new(o, "adopted", json_boolean(r->adopted));
@@ -138,8 +145,13 @@ static json_t *do_status(struct ctl *c)
 		      (json_int_t)st.pending_bytes, "journal_bytes", (json_int_t)st.journal_bytes,
 		      "journal_max", (json_int_t)st.journal_max, "journal_dir", st.journal_dir,
 		      "commit_running", ci.running, "commit_every", (json_int_t)c->o.commit_every);
-	if (o && st.has_base)
+	if (o)
+		json_object_set_new(o, "pid", json_integer((json_int_t)getpid()));
+	if (o && st.has_base) {
 		hexid(o, "base", st.base);
+		json_object_set_new(o, "base_seq", json_integer((json_int_t)st.base_seq));
+		json_object_set_new(o, "base_time", json_integer((json_int_t)st.base_time_ns));
+	}
 	if (o && st.adopt_why) {
 		json_t *d = json_pack("{s:s}", "reason", st.adopt_why);
 		if (d)

@@ -188,8 +188,11 @@ void live_get_status(struct live *l, struct live_status *st)
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&l->lock);
 	st->has_base = l->has_base;
-	if (l->has_base)
+	if (l->has_base) {
 		memcpy(st->base, l->base.id, ID_LEN);
+		st->base_seq = l->base.seq;
+		st->base_time_ns = l->base.time_ns;
+	}
 	for (size_t i = 0; i < l->inos.cap; i++) {
 		const struct lnode *n = l->inos.vals[i];
 		if (!l->inos.keys[i] || !n->nlink || !(n->chg_epoch || n->kids_epoch))

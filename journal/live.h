@@ -177,6 +177,8 @@ void live_set_inval(struct live *l,
 struct live_status {
 	uint8_t base[ID_LEN]; /* the snapshot the tree is based on */
 	bool has_base;
+	uint64_t base_seq; /* its sequence number and when it was sealed */
+	int64_t base_time_ns;
 	uint64_t pending_entries; /* nodes changed since the base */
 	uint64_t pending_bytes;	  /* bytes written since the base (journal data) */
 	uint64_t journal_bytes;	  /* on disk */

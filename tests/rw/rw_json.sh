@@ -29,6 +29,35 @@ mkdir -p "$FRESH"
 python3 "$SRC_DIR/tests/integration/json_doc.py" "$SRC_DIR/docs/JSON.md" --mount --min 2 5 ||
 	fail "docs/JSON.md's commit/status sections do not match the commands"
 
+log "nothing to commit: the base's id, seq and time (not seq 0 and 1970), said plainly"
+BASE=$(em status "$MNT" --json | jq -r .base)
+expect_rc 0 em commit "$MNT" --json
+jq -e --arg b "$BASE" '.nothing and .snapshot == $b and .seq > 0 and .time_ns > 0 and
+	(.time | startswith("1970") | not) and .entries == 0' "$T/out" >/dev/null ||
+	{ cat "$T/out" >&2; fail "commit --json with nothing to commit"; }
+em status "$MNT" --json >"$T/status.json"
+[ "$(jq -r .base_time "$T/status.json")" = "$(jq -r .time "$T/out")" ] &&
+	[ "$(jq -r .base_seq "$T/status.json")" = "$(jq -r .seq "$T/out")" ] ||
+	fail "status's base_seq/base_time are not the base's (commit said $(cat "$T/out"))"
+jq -e '.pid > 0' "$T/status.json" >/dev/null || fail "status has no daemon pid"
+expect_rc 0 em commit "$MNT"
+[ ! -s "$T/out" ] || fail "nothing to commit printed an id on stdout: $(cat "$T/out")"
+assert_grep "nothing to commit: no snapshot written.*$BASE \\(seq [1-9]" "$T/err"
+em status "$MNT" >"$T/status.txt"
+assert_grep "^base: *$BASE \\(seq [1-9][0-9]*, sealed 20" "$T/status.txt"
+
+log "nothing to commit on a store without a snapshot: null id, seq and time"
+SEALER0=$SEALER SEALER=$T/sealer-empty.key # a store of its own needs a sealer key of its own
+expect_rc 0 em_init "$T/empty" -q
+expect_rc 0 em_mount_rw "$T/empty" "$T/mnt2" "$T/journal2"
+expect_rc 0 em commit "$T/mnt2" --json
+jq -e '.nothing and .snapshot == null and .seq == null and .time == null and
+	.time_ns == null' "$T/out" >/dev/null || { cat "$T/out" >&2; fail "empty store: $(cat "$T/out")"; }
+expect_rc 0 em commit "$T/mnt2"
+assert_grep "nothing to commit: no snapshot written \\(the store has none yet\\)" "$T/err"
+unmount "$T/mnt2"
+SEALER=$SEALER0
+
 log "a conflict: exit 3, the fields of the documented conflict example"
 printf '2,Home Ltd\n' >>"$T/src/business/companies.csv"
 expect_rc 0 em_seal "$STORE" "$T/src" --passphrase-file "$PASSFILE" -q
