@@ -168,7 +168,8 @@ static int run_prune(const struct cli_ctx *c, struct store *s, const struct forg
 		     struct prune_result *pr, const char *url)
 {
 	struct prune_opts po = {.max_unused = a->max_unused, .dry_run = a->dry_run};
-	int err = cli_prune(c, s, &po, pr, url, !a->json);
+	/* the summary as prune prints it: not with --json, nor with -q (but a dry run's) */
+	int err = cli_prune(c, s, &po, pr, url, !a->json && (!cli_quiet() || a->dry_run));
 	return err;
 }
 

@@ -53,6 +53,8 @@ expect_rc 0 em_read restore "$STORE" latest "$T/r3"
 "$TREECMP" "$T/s3" "$T/r3" || fail "the kept snapshot does not restore byte for byte"
 expect_rc 0 em prune "$STORE" --sealer-key "$SEALER" --json
 assert_eq 0 "$(json_get "$T/out" 'd["packs_deleted"]')" "a second prune finds nothing"
+expect_rc 0 em forget "$STORE" --sealer-key "$SEALER" --keep-last 1 --prune -q
+[ ! -s "$T/out" ] && [ ! -s "$T/err" ] || fail "forget --prune -q printed something"
 
 log "2. the mounted, now forgotten snapshot: EIO for what is gone, never other bytes"
 expect_eio cat "$T/mnt/own-1.bin"
