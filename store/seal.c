@@ -2,9 +2,13 @@
 #include "seal.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gcwriter.h"
@@ -68,16 +72,54 @@ static int publish_edit(void *ctx, const struct snaplist *cur, struct snaplist *
 	return ret ? ret : snaplist_add(next, p->sn.id, p->sn.seq);
 }
 
+static void seal_host(const struct seal_opts *o, char host[256])
+{
+	memset(host, 0, 256);
+	if (o->host)
+		snprintf(host, 256, "%s", o->host);
+	else if (gethostname(host, 255))
+		snprintf(host, 256, "unknown");
+}
+
+/* What this seal reads, as a keyed hash (the manifest carries no path): the host, then each
+ * path's real path, device and inode. Another directory, or the same path now on another
+ * file system or a new directory there, is another source: its files are all read, however
+ * alike their size and mtime (a file of the same name, size and mtime in another tree was
+ * taken for the parent's before). No source (a path that cannot be resolved): no reuse. */
+static void seal_source(struct sealer *sl)
+{
+	crypto_generichash_state h;
+	char host[256], real[PATH_MAX];
+	struct stat st;
+
+	seal_host(sl->o, host);
+	crypto_generichash_init(&h, keys_get(store_keys(sl->s), KEY_CHUNKER), KEY_LEN,
+				SNAP_SOURCE_LEN);
+	crypto_generichash_update(&h, (const uint8_t *)"embassy seal source 1", 22);
+	crypto_generichash_update(&h, (const uint8_t *)host, strlen(host) + 1);
+	for (size_t i = 0; i < sl->o->npaths; i++) {
+		uint64_t id[2];
+		if (!realpath(sl->o->paths[i], real) || stat(real, &st))
+			return;
+		id[0] = (uint64_t)st.st_dev;
+		id[1] = (uint64_t)st.st_ino;
+		crypto_generichash_update(&h, (const uint8_t *)real, strlen(real) + 1);
+		crypto_generichash_update(&h, (const uint8_t *)id, sizeof(id));
+	}
+	crypto_generichash_final(&h, sl->source, SNAP_SOURCE_LEN);
+	sl->has_source = true;
+}
+
 static int publish(struct sealer *sl, const struct rec_ref *root, struct seal_result *res)
 {
 	struct publication p = {.sl = sl};
 	struct snapshot *sn = &p.sn;
 	int ret;
 
-	if (sl->o->host)
-		snprintf(sn->host, sizeof(sn->host), "%s", sl->o->host);
-	else if (gethostname(sn->host, sizeof(sn->host) - 1))
-		snprintf(sn->host, sizeof(sn->host), "unknown");
+	seal_host(sl->o, sn->host);
+	sn->has_source = sl->has_source;
+	memcpy(sn->source, sl->source, SNAP_SOURCE_LEN);
+	sn->started_ns = sl->started_ns;
 	sn->tags = (char **)sl->o->tags;
 	sn->ntags = sl->o->ntags;
 	sn->root = *root;
@@ -123,9 +165,11 @@ static int load_parent(struct sealer *sl, bool compare)
 		return 0;
 	/* a parent of another key epoch is not compared with: under a new epoch every record is
 	 * written anew (FORMAT.md 2.4), none is taken over from the older epoch's trees */
-	if (compare && sl->parent.epoch == keys_epoch(k))
+	if (compare && sl->parent.epoch == keys_epoch(k)) {
 		sl->has_parent = true;
-	else
+		sl->same_source = sl->has_source && sl->parent.has_source &&
+				  !memcmp(sl->parent.source, sl->source, SNAP_SOURCE_LEN);
+	} else
 		snapshot_clear(&sl->parent);
 	return 0;
 }
@@ -134,12 +178,16 @@ static int sealer_setup(struct sealer *sl, struct store *s, const struct seal_op
 			struct seal_result *res)
 {
 	uint32_t mn, avg, mx;
+	struct timespec t0;
 	int ret;
 	memset(res, 0, sizeof(*res));
 	memtune_bulk();
 	sl->s = s;
 	sl->o = o;
 	sl->res = res;
+	clock_gettime(CLOCK_REALTIME, &t0);
+	sl->started_ns = (int64_t)t0.tv_sec * 1000000000 + t0.tv_nsec;
+	seal_source(sl);
 	sl->zlevel = o->zlevel ? o->zlevel : SEAL_ZLEVEL_DEFAULT;
 	sl->threads = o->threads ? o->threads : par_ncpu();
 	store_chunker_params(s, &mn, &avg, &mx);

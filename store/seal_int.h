@@ -104,6 +104,9 @@ struct sealer {
 	bool has_root_meta;
 	struct snapshot parent; /* the head's snapshot, to skip unchanged files */
 	bool has_parent;
+	uint8_t source[SNAP_SOURCE_LEN]; /* this seal's source (struct snapshot) */
+	bool has_source, same_source;	 /* same_source: the parent's is this one */
+	int64_t started_ns;
 	struct seal_progress prog;
 	struct timespec last_progress;
 };

@@ -213,12 +213,18 @@ static int open_ro(int dirfd, const char *name, int extra)
 	return fd;
 }
 
-/* Unchanged since the previous snapshot (same size, mtime to the nanosecond and mode, not a
- * hard link) and all its records still in the store: its chunk list can be reused without
- * reading the file — what makes a re-seal of a mostly unchanged tree cheap. */
+/* Unchanged since the previous snapshot (sealed from the same source; same size, mtime to
+ * the nanosecond and mode, not a hard link; its status not changed since a second before
+ * that seal began) and all its records still in the store: its chunk list can be reused
+ * without reading the file — what makes a re-seal of a mostly unchanged tree cheap. The
+ * ctime rule catches content replaced with the old size and mtime kept (cp -p, touch -r,
+ * rsync -a of another version); the second covers the kernel's coarse file clock. */
 static bool unchanged(struct sealer *sl, const struct tree_entry *old, const struct stat *st)
 {
 	int64_t mtime = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	int64_t ctime = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+	if (!sl->same_source || ctime >= sl->parent.started_ns - 1000000000)
+		return false;
 	if (!old || old->type != ENT_FILE || old->link_id || st->st_nlink != 1 ||
 	    old->size != (uint64_t)st->st_size || old->mtime_ns != mtime ||
 	    old->mode != (st->st_mode & 07777))

@@ -99,6 +99,7 @@ int store_peek_id(const char *url, const struct remote_opts *ro, uint8_t id[STOR
 int store_format(const struct store *s);
 
 /* ---- snapshots and head ---- */
+#define SNAP_SOURCE_LEN 32
 struct snapshot {
 	uint8_t id[ID_LEN];
 	uint64_t seq;
@@ -125,6 +126,13 @@ struct snapshot {
 	uint8_t merged[ID_LEN];
 	/* the key epoch it is sealed under (manifest "epoch", absent = 0; FORMAT.md 2.4) */
 	unsigned epoch;
+	/* a seal's source (manifest "source", "started"; absent in commits and in seals before
+	 * it was kept): a keyed hash of the sealing host and the sealed paths' identities, and
+	 * when the seal began. The next seal skips reading a file only if its parent has the
+	 * same source and the file's status did not change after that seal began. */
+	bool has_source;
+	uint8_t source[SNAP_SOURCE_LEN];
+	int64_t started_ns;
 };
 void snapshot_clear(struct snapshot *sn);
 

@@ -48,6 +48,12 @@ static json_t *manifest_json(const struct store *s, const struct snapshot *sn)
 		hex_encode(sn->merged, ID_LEN, parent);
 		json_object_set_new(m, "merged", json_string(parent));
 	}
+	if (m && sn->has_source) {
+		char src[2 * SNAP_SOURCE_LEN + 1];
+		hex_encode(sn->source, SNAP_SOURCE_LEN, src);
+		json_object_set_new(m, "source", json_string(src));
+		json_object_set_new(m, "started", json_integer((json_int_t)sn->started_ns));
+	}
 	if (m && sn->has_root_meta &&
 	    json_object_set_new(m, "root_meta", rootmeta_encode(&sn->root_meta))) {
 		json_decref(m);
@@ -164,6 +170,14 @@ static int parse_manifest(const struct store *s, const uint8_t *text, size_t len
 		if (refjson_get_uint(m, "epoch", KEY_EPOCH_MAX, &e) || e == 0)
 			goto out;
 		sn->epoch = (unsigned)e;
+	}
+	if (json_object_get(m, "source") || json_object_get(m, "started")) {
+		const json_t *st = json_object_get(m, "started");
+		if (refjson_get_hex(m, "source", sn->source, SNAP_SOURCE_LEN) ||
+		    !json_is_integer(st))
+			goto out;
+		sn->started_ns = json_integer_value(st);
+		sn->has_source = true;
 	}
 	if (json_object_get(m, "root_meta")) {
 		sn->has_root_meta = true; /* so that snapshot_clear frees a partial decode */

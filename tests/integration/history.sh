@@ -2,7 +2,7 @@
 # label: local
 # history.sh — diff, find and stats on a local store, with exact expected output.
 # Two snapshots of a tree with fixed mtimes differ by: a file rewritten (M; at another
-# size: seal takes an unchanged size and mtime for unchanged contents), a chmod (U), a file
+# size, which seal would also see by ctime: FORMAT.md 10.3a), a chmod (U), a file
 # removed (-), a directory added with its contents (+), a file turned into a directory (T,
 # then its new contents +), a symlink retargeted (M). diff lists
 # exactly those lines (both ways round, under a PATH, of a snapshot with itself), reads only
