@@ -145,19 +145,25 @@ static struct adir *sub_of(const struct adir *d, const char *name)
 /* ---- the check: may the tree move onto the merge here? ---- */
 
 /* Nothing under n was changed since the freeze, is open, or has another name elsewhere: it
- * can leave the tree. */
-static bool quiet(const struct lnode *n, int depth)
+ * can leave the tree. NULL if so, else why not (the operator sees it). */
+static const char *not_quiet(const struct lnode *n, int depth)
 {
-	if (n->nopen || n->chg_epoch || n->kids_epoch || depth > ADOPT_DEPTH_MAX)
-		return false;
+	const char *why = NULL;
+
+	if (n->nopen)
+		return "a file the merge changes or removes is open";
+	if (n->chg_epoch || n->kids_epoch)
+		return "a path the merge changes or removes was changed on this mount since";
+	if (depth > ADOPT_DEPTH_MAX)
+		return "a directory the merge removes is too deep to move in place";
 	if (n->type == ENT_FILE && n->nlink > 1)
-		return false;
-	for (size_t i = 0; n->type == ENT_DIR && n->loaded && i < n->kids.cap; i++) {
+		return "a file the merge changes or removes has another name (a hard link)";
+	for (size_t i = 0; !why && n->type == ENT_DIR && n->loaded && i < n->kids.cap; i++) {
 		const struct kid *k = &n->kids.v[i];
-		if (k->name && k->name != TOMBSTONE_NAME && !quiet(k->n, depth + 1))
-			return false;
+		if (k->name && k->name != TOMBSTONE_NAME)
+			why = not_quiet(k->n, depth + 1);
 	}
-	return true;
+	return why;
 }
 
 /* Mode, owner and xattrs (a directory's mtime moves with its entries: not compared). */
@@ -214,8 +220,8 @@ static const char *check_dir(const struct lnode *d, const struct adir *ad, int d
 			       "commit";
 		if (oe->link_id || (me && me->link_id))
 			return "the merge changes a hard-linked file";
-		if (!quiet(kid, 0))
-			return "a file the merge changes or removes is open, or was changed since";
+		if ((why = not_quiet(kid, 0)))
+			return why;
 	}
 	for (size_t i = 0; i < m->n; i++) {
 		const struct tree_entry *me = &m->e[i];
