@@ -506,10 +506,29 @@ static int follow_newer(struct store *s, struct snaplist *l)
 
 static int publish_head(struct store *s, const struct snaplist *l, int64_t valid_for_s);
 
+/* The head, as store_read_head reads it. For a sealer, an apparent rollback is read again a
+ * few times over ~1.5 s first: two writers' head publications can cross (each reads the head,
+ * then writes its own), so a head one generation old may stand for the moment between a
+ * writer's late write and its carry_forward, while this host has already seen the newer one.
+ * A host that really serves an older state still fails, after the last try. */
+static int read_head_settled(struct store *s, struct head *h)
+{
+	int ret = store_read_head(s, h);
+
+	for (int i = 0; ret == -ESTALE && store_can_seal(s) && i < 5; i++) {
+		struct timespec d = {0, (long)(50000000L << i)}; /* 50 ms … 800 ms */
+		log_info("the head looks older than one seen before: reading it again (another "
+			 "writer's publication may be crossing ours)");
+		nanosleep(&d, NULL);
+		ret = store_read_head(s, h);
+	}
+	return ret;
+}
+
 int snaplist_current(struct store *s, struct snaplist *out)
 {
 	struct head h;
-	int ret = store_read_head(s, &h);
+	int ret = read_head_settled(s, &h);
 	uint64_t headed;
 
 	memset(out, 0, sizeof(*out));
